@@ -1,0 +1,5 @@
+"""The operator table; importing this package registers every operator."""
+from . import elemwise, nn  # noqa: F401  (registration side effects)
+from .registry import REGISTRY, Op, OpError, get, bind, register, VARIADIC
+
+__all__ = ["REGISTRY", "Op", "OpError", "get", "bind", "register", "VARIADIC"]

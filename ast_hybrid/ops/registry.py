@@ -1,0 +1,151 @@
+"""The operator table: each operator declared once, read by nd, sym, the compilers and export."""
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Union
+
+from .attrs import AttrError
+
+VARIADIC = ("*args",)
+
+
+class OpError(ValueError):
+    """An operator applied to inputs or attributes it cannot take."""
+
+
+@dataclass
+class Op:
+    """One operator.
+
+    kernel(*arrays, **attrs) computes on numpy arrays (with `training=` too when
+    `mode_dependent`); shape(attrs, in_shapes) returns (in_shapes, out_shapes) where unknown
+    input shapes (None) that the rule can deduce, such as a layer's weight, are filled in;
+    grad(attrs, inputs, outputs, out_grads) returns one gradient (or None) per input;
+    `fluent` operators are also methods of NDArray and Symbol (`x.exp()`).
+    """
+    name: str
+    kernel: Callable
+    shape: Callable
+    inputs: Union[tuple, Callable] = ("data",)
+    attrs: dict = field(default_factory=dict)
+    num_outputs: Union[int, Callable] = 1
+    aux: tuple = ()
+    mode_dependent: bool = False
+    aliases: tuple = ()
+    grad: Optional[Callable] = None
+    fluent: bool = False
+    doc: str = ""
+
+    def input_names(self, attrs):
+        if self.inputs == VARIADIC:
+            return tuple(f"arg{i}" for i in range(attrs["num_args"]))
+        if callable(self.inputs):
+            return tuple(self.inputs(attrs))
+        return self.inputs
+
+    def output_count(self, attrs):
+        return self.num_outputs(attrs) if callable(self.num_outputs) else self.num_outputs
+
+    def parse_attrs(self, given, *, strict=True):
+        """Complete and validate attributes: values given by the user or read from JSON text."""
+        values = {}
+        for key, raw in given.items():
+            spec = self.attrs.get(key)
+            if spec is None:
+                if strict:
+                    raise OpError(f"{self.name}: unknown attribute {key!r}; it takes "
+                                  f"{', '.join(self.attrs) or 'no attributes'}")
+                continue
+            try:
+                values[key] = spec.parse(raw)
+            except AttrError as err:
+                raise OpError(f"{self.name}: attribute {key!r}: {err}") from None
+        for key, spec in self.attrs.items():
+            if key not in values:
+                if spec.required:
+                    raise OpError(f"{self.name}: missing required attribute {key!r}")
+                values[key] = spec.default
+        return values
+
+    def format_attrs(self, attrs):
+        """Attributes as MXNet writes them in JSON: every value a string."""
+        return {key: self.attrs[key].format(value) for key, value in attrs.items()}
+
+    def infer_shape(self, attrs, in_shapes):
+        try:
+            in_shapes, out_shapes = self.shape(attrs, list(in_shapes))
+        except OpError:
+            raise
+        except (ValueError, IndexError, TypeError, ZeroDivisionError) as err:
+            raise OpError(f"{self.name}: cannot apply to input shapes "
+                          f"{_shapes_text(in_shapes)}: {err}") from None
+        return list(in_shapes), list(out_shapes)
+
+    def __call__(self, *arrays, **attrs):
+        return self.kernel(*arrays, **attrs)
+
+
+def _shapes_text(shapes):
+    return ", ".join("?" if s is None else str(tuple(s)) for s in shapes)
+
+
+def shape_error(op_name, message, shapes):
+    return OpError(f"{op_name}: {message} (input shapes {_shapes_text(shapes)})")
+
+
+REGISTRY: dict[str, Op] = {}
+
+
+def register(op: Op) -> Op:
+    for key in (op.name,) + tuple(op.aliases):
+        if key in REGISTRY:
+            raise RuntimeError(f"operator {key!r} is declared twice")
+        REGISTRY[key] = op
+    return op
+
+
+def get(name: str) -> Op:
+    try:
+        return REGISTRY[name]
+    except (KeyError, TypeError):
+        raise OpError(f"unknown operator {name!r}") from None
+
+
+def bind(op: Op, args: tuple, kwargs: dict):
+    """Split a call's arguments into named inputs and parsed attributes.
+
+    Returns (inputs, attrs) where inputs maps each input name to the value given or None.
+    """
+    kwargs = dict(kwargs)
+    if op.inputs == VARIADIC:
+        if "num_args" not in kwargs:
+            kwargs["num_args"] = len(args)
+        attr_values = {k: v for k, v in kwargs.items()}
+        attrs = op.parse_attrs(attr_values)
+        names = op.input_names(attrs)
+        if len(args) != len(names):
+            raise OpError(f"{op.name}: num_args={attrs['num_args']} but {len(args)} inputs given")
+        return dict(zip(names, args)), attrs
+    all_names = _all_input_names(op)
+    inputs_given = {}
+    if len(args) > len(all_names):
+        raise OpError(f"{op.name}: takes at most {len(all_names)} inputs "
+                      f"({', '.join(all_names)}), got {len(args)}")
+    for name, value in zip(all_names, args):
+        inputs_given[name] = value
+    for name in all_names:
+        if name in kwargs:
+            if name in inputs_given:
+                raise OpError(f"{op.name}: input {name!r} given twice")
+            inputs_given[name] = kwargs.pop(name)
+    attrs = op.parse_attrs(kwargs)
+    names = op.input_names(attrs)
+    for name, value in inputs_given.items():
+        if name not in names and value is not None:
+            raise OpError(f"{op.name}: input {name!r} is not used with these attributes")
+    return {name: inputs_given.get(name) for name in names}, attrs
+
+
+def _all_input_names(op):
+    """Every input name an operator can take, whatever its attributes (callables get None)."""
+    if callable(op.inputs):
+        return op.inputs(None)
+    return op.inputs
