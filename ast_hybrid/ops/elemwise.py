@@ -100,7 +100,7 @@ BINARY = {
 _ELEMWISE_NAMES = {"add": "elemwise_add", "sub": "elemwise_sub", "mul": "elemwise_mul",
                    "div": "elemwise_div"}
 
-_SCALAR_NAMES = {"add": ("_plus_scalar", None), "sub": ("_minus_scalar", "_rminus_scalar"),
+SCALAR_NAMES = {"add": ("_plus_scalar", None), "sub": ("_minus_scalar", "_rminus_scalar"),
                  "mul": ("_mul_scalar", None), "div": ("_div_scalar", "_rdiv_scalar"),
                  "mod": ("_mod_scalar", "_rmod_scalar"),
                  "power": ("_power_scalar", "_rpower_scalar"),
@@ -128,7 +128,7 @@ for _base, _ufunc in BINARY.items():
     if _base in _ELEMWISE_NAMES:
         _name = _ELEMWISE_NAMES[_base]
         register(Op(_name, _ufunc, elementwise(_name), inputs=("lhs", "rhs")))
-    _forward, _reverse = _SCALAR_NAMES[_base]
+    _forward, _reverse = SCALAR_NAMES[_base]
     register(Op(_forward, _scalar_kernel(_ufunc, False), _same_shape(_forward),
                 attrs={"scalar": A.Float()}))
     if _reverse:

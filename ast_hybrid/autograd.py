@@ -1,0 +1,58 @@
+"""Training mode and gradient recording state, read by operators and compiled programs at run time."""
+import threading
+from contextlib import contextmanager
+
+
+class _State(threading.local):
+    training = False
+    recording = False
+
+
+_state = _State()
+
+
+def is_training():
+    return _state.training
+
+
+def is_recording():
+    return _state.recording
+
+
+def set_training(train_mode):
+    previous, _state.training = _state.training, bool(train_mode)
+    return previous
+
+
+def set_recording(is_recording):
+    previous, _state.recording = _state.recording, bool(is_recording)
+    return previous
+
+
+@contextmanager
+def _scope(recording, training):
+    previous = (_state.recording, _state.training)
+    if recording is not None:
+        _state.recording = recording
+    if training is not None:
+        _state.training = training
+    try:
+        yield
+    finally:
+        _state.recording, _state.training = previous
+
+
+def record(train_mode=True):
+    return _scope(True, train_mode)
+
+
+def pause(train_mode=False):
+    return _scope(False, train_mode)
+
+
+def train_mode():
+    return _scope(None, True)
+
+
+def predict_mode():
+    return _scope(None, False)

@@ -1,0 +1,27 @@
+"""The `nd` namespace: NDArray, array constructors, and one function per table operator."""
+import numpy as np
+
+from ..ops.namespace import populate
+from . import random
+from .invoke import apply, apply_named
+from .io import load, save
+from .ndarray import DEFAULT_DTYPE, NDArray
+
+
+def array(source_array, ctx=None, dtype=None):
+    if isinstance(source_array, NDArray):
+        source_array = source_array.asnumpy()
+    if dtype is None:
+        dtype = source_array.dtype if isinstance(source_array, np.ndarray) else DEFAULT_DTYPE
+    return NDArray(np.array(source_array, dtype=dtype))
+
+
+def empty(shape, ctx=None, dtype=DEFAULT_DTYPE):
+    return NDArray(np.empty(shape, dtype=dtype))
+
+
+def waitall():
+    """Computation is synchronous here, so there is nothing to wait for."""
+
+
+populate(globals(), apply_named, apply)

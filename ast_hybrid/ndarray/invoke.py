@@ -1,0 +1,55 @@
+"""Running one operator on NDArrays: bind, check shapes, call the kernel, wrap, record for autograd."""
+import numpy as np
+
+from .. import autograd, ops
+from ..ops.indexing_plan import plan_getitem
+
+
+def _wrap_input(value, op_name):
+    from .ndarray import NDArray
+    if isinstance(value, NDArray):
+        return value
+    if isinstance(value, np.ndarray):
+        return NDArray(value)
+    raise TypeError(f"{op_name}: expected an NDArray input, got {type(value).__name__}")
+
+
+def run(op, inputs, attrs):
+    """Apply `op` with parsed attrs to NDArray inputs; returns an NDArray or a list of them."""
+    from .ndarray import NDArray
+    arrays = [x._data for x in inputs]
+    op.infer_shape(attrs, [a.shape for a in arrays])
+    if op.mode_dependent:
+        result = op.kernel(*arrays, training=autograd.is_training(), **attrs)
+    else:
+        result = op.kernel(*arrays, **attrs)
+    multiple = isinstance(result, tuple)
+    outputs = [NDArray(np.asarray(r)) for r in (result if multiple else (result,))]
+    if autograd.is_recording():
+        autograd.record_op(op, attrs, inputs, outputs)
+    return outputs if multiple else outputs[0]
+
+
+def apply(name, inputs, raw_attrs):
+    op = ops.get(name)
+    return run(op, [_wrap_input(x, name) for x in inputs], op.parse_attrs(raw_attrs))
+
+
+def apply_named(name, args, kwargs):
+    """Call an operator the way users do: inputs by position or name, attributes by keyword."""
+    op = ops.get(name)
+    kwargs = {k: v for k, v in kwargs.items() if k not in ("name", "out", "ctx")}
+    named_inputs, attrs = ops.bind(op, tuple(args), kwargs)
+    missing = [n for n, v in named_inputs.items() if v is None]
+    if missing:
+        raise TypeError(f"{name}: missing input {', '.join(map(repr, missing))}")
+    return run(op, [_wrap_input(v, name) for v in named_inputs.values()], attrs)
+
+
+def getitem(array, key):
+    from .ndarray import NDArray
+    result = array
+    for op_name, attrs, extra in plan_getitem(key, array.ndim):
+        extra = [e if isinstance(e, NDArray) else NDArray(np.asarray(e)) for e in extra]
+        result = apply(op_name, [result, *extra], attrs)
+    return result

@@ -1,0 +1,65 @@
+"""Fills the `nd` and `sym` namespaces alike: one function per operator plus MXNet's helpers."""
+import numpy as np
+
+from .python_operators import resolve_binary
+from .registry import REGISTRY
+
+BINARY_HELPERS = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": "div",
+                  "modulo": "mod", "power": "power", "maximum": "maximum", "minimum": "minimum",
+                  "equal": "equal", "not_equal": "not_equal", "greater": "greater",
+                  "greater_equal": "greater_equal", "lesser": "lesser",
+                  "lesser_equal": "lesser_equal"}
+
+
+def populate(namespace, apply_named, apply):
+    """Install into `namespace` every table operator, the scalar-aware binary helpers
+    (`maximum(x, 0)`) and the constructors, all built on the given `apply` functions."""
+    def operator_function(op_name):
+        def function(*args, **kwargs):
+            return apply_named(op_name, args, kwargs)
+        function.__name__ = op_name
+        function.__doc__ = REGISTRY[op_name].doc or f"The `{op_name}` operator."
+        return function
+
+    def binary_helper(public_name, family):
+        def function(lhs, rhs, **kwargs):
+            name, inputs, attrs = resolve_binary(family, lhs, rhs)
+            return apply(name, list(inputs), attrs)
+        function.__name__ = public_name
+        return function
+
+    def zeros(shape, ctx=None, dtype="float32", **kwargs):
+        return apply("_zeros", [], {"shape": shape, "dtype": np.dtype(dtype).name})
+
+    def ones(shape, ctx=None, dtype="float32", **kwargs):
+        return apply("_ones", [], {"shape": shape, "dtype": np.dtype(dtype).name})
+
+    def full(shape, val, ctx=None, dtype="float32", **kwargs):
+        return apply("_full", [], {"shape": shape, "value": val, "dtype": np.dtype(dtype).name})
+
+    def arange(start, stop=None, step=1.0, repeat=1, ctx=None, dtype="float32", **kwargs):
+        return apply("_arange", [], {"start": start, "stop": stop, "step": step,
+                                     "repeat": repeat, "dtype": np.dtype(dtype).name})
+
+    for public_name, family in BINARY_HELPERS.items():
+        namespace.setdefault(public_name, binary_helper(public_name, family))
+    for helper in (zeros, ones, full, arange):
+        namespace.setdefault(helper.__name__, helper)
+    for name in REGISTRY:
+        namespace.setdefault(name, operator_function(name))
+
+
+def random_samplers(apply):
+    """normal/uniform/randn for `nd.random` and `sym.random`."""
+    def normal(loc=0.0, scale=1.0, shape=(1,), dtype="float32", ctx=None, **kwargs):
+        return apply("_random_normal", [], {"loc": loc, "scale": scale, "shape": shape,
+                                            "dtype": np.dtype(dtype).name})
+
+    def uniform(low=0.0, high=1.0, shape=(1,), dtype="float32", ctx=None, **kwargs):
+        return apply("_random_uniform", [], {"low": low, "high": high, "shape": shape,
+                                             "dtype": np.dtype(dtype).name})
+
+    def randn(*shape, loc=0.0, scale=1.0, dtype="float32", ctx=None, **kwargs):
+        return normal(loc, scale, shape or (1,), dtype)
+
+    return {"normal": normal, "uniform": uniform, "randn": randn}

@@ -1,0 +1,9 @@
+"""The `sym` namespace: Symbol, variables, JSON graphs, and one function per table operator."""
+from ..ops.namespace import populate
+from . import random
+from .json_graph import GraphFormatError, load, load_json
+from .symbol import Group, Symbol, apply, apply_named, var
+
+Variable = var
+
+populate(globals(), apply_named, apply)

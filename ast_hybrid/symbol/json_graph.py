@@ -1,0 +1,133 @@
+"""The graph as MXNet's JSON (nodes, arg_nodes, node_row_ptr, heads, attrs), written and read back.
+
+Reading validates everything before building a graph: names stay data, attribute values are
+parsed by their declared kinds, and nothing in the file is ever executed.
+"""
+import json
+import os
+import tempfile
+
+from .. import ops
+from ..ops import OpError
+from .symbol import Node, Symbol
+
+MXNET_VERSION = 10901
+
+
+class GraphFormatError(ValueError):
+    """A JSON graph that is malformed, truncated or refers to something unknown."""
+
+
+def graph_to_json(symbol):
+    nodes = symbol.topological_nodes()
+    index_of = {id(node): i for i, node in enumerate(nodes)}
+    entries, arg_nodes, row_ptr = [], [], [0]
+    for i, node in enumerate(nodes):
+        entry = {"op": "null" if node.is_variable else node.op.name, "name": node.name}
+        attrs = dict(node.extra)
+        if not node.is_variable:
+            attrs.update(node.op.format_attrs(node.attrs))
+        if attrs:
+            entry["attrs"] = attrs
+        entry["inputs"] = [[index_of[id(parent)], index, 0] for parent, index in node.inputs]
+        entries.append(entry)
+        if node.is_variable:
+            arg_nodes.append(i)
+        row_ptr.append(row_ptr[-1] + node.output_count())
+    heads = [[index_of[id(node)], index, 0] for node, index in symbol._outputs]
+    return {"nodes": entries, "arg_nodes": arg_nodes, "node_row_ptr": row_ptr,
+            "heads": heads, "attrs": {"mxnet_version": ["int", MXNET_VERSION]}}
+
+
+def save_json(symbol, fname):
+    write_text_atomically(fname, symbol.tojson())
+
+
+def write_text_atomically(fname, text):
+    folder = os.path.dirname(os.path.abspath(fname))
+    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, fname)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _fail(where, message):
+    raise GraphFormatError(f"{where}: {message}")
+
+
+def _check_entry(where, entry, nodes):
+    if (not isinstance(entry, list) or len(entry) not in (2, 3)
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in entry)):
+        _fail(where, f"an input must be [node, output, version] integers, got {entry!r:.80}")
+    node_id, index = entry[0], entry[1]
+    if not 0 <= node_id < len(nodes):
+        _fail(where, f"refers to node {node_id}, which is not defined before it")
+    if not 0 <= index < nodes[node_id].output_count():
+        _fail(where, f"refers to output {index} of node {nodes[node_id].name!r}, "
+                     f"which has {nodes[node_id].output_count()}")
+    return nodes[node_id], index
+
+
+def graph_from_json(text, source="<json>"):
+    """A Symbol from MXNet-layout JSON text; every defect raises GraphFormatError."""
+    try:
+        graph = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise GraphFormatError(f"{source}: not valid JSON ({err})") from None
+    if not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list):
+        _fail(source, "expected an object with a 'nodes' list")
+    if not isinstance(graph.get("heads"), list) or not graph["heads"]:
+        _fail(source, "expected a non-empty 'heads' list")
+    nodes = []
+    for i, entry in enumerate(graph["nodes"]):
+        where = f"{source}: node {i}"
+        if not isinstance(entry, dict):
+            _fail(where, "a node must be an object")
+        op_name, name = entry.get("op"), entry.get("name")
+        if not isinstance(op_name, str) or not isinstance(name, str):
+            _fail(where, "a node needs string 'op' and 'name'")
+        where = f"{source}: node {i} ({name!r:.60})"
+        raw_attrs = entry.get("attrs", entry.get("attr", entry.get("param", {}))) or {}
+        if not isinstance(raw_attrs, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in raw_attrs.items()):
+            _fail(where, "'attrs' must map strings to strings")
+        inputs = entry.get("inputs", [])
+        if not isinstance(inputs, list):
+            _fail(where, "'inputs' must be a list")
+        extra = {k: v for k, v in raw_attrs.items() if k.startswith("__")}
+        if op_name == "null":
+            if inputs:
+                _fail(where, "a variable cannot have inputs")
+            nodes.append(Node(None, name, extra=extra))
+            continue
+        try:
+            op = ops.get(op_name)
+            attrs = op.parse_attrs({k: v for k, v in raw_attrs.items() if not k.startswith("__")})
+        except OpError as err:
+            _fail(where, str(err))
+        expected = op.input_names(attrs)
+        if len(inputs) != len(expected):
+            _fail(where, f"{op_name} takes {len(expected)} inputs ({', '.join(expected)}), "
+                         f"the file gives {len(inputs)}")
+        parents = [_check_entry(where, e, nodes) for e in inputs]
+        nodes.append(Node(op, name, attrs, parents, extra=extra))
+    outputs = [_check_entry(f"{source}: heads", e, nodes) for e in graph["heads"]]
+    return Symbol(outputs)
+
+
+def load_json(json_str):
+    return graph_from_json(json_str)
+
+
+def load(fname):
+    with open(fname, encoding="utf-8") as stream:
+        try:
+            text = stream.read()
+        except UnicodeDecodeError as err:
+            raise GraphFormatError(f"{fname}: not a text file ({err})") from None
+    return graph_from_json(text, source=fname)
