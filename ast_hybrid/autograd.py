@@ -56,3 +56,17 @@ def train_mode():
 
 def predict_mode():
     return _scope(None, False)
+
+
+def attach_grad(array, grad_req="write"):
+    """Give `array` a zeroed gradient buffer that backward() writes (or adds) into."""
+    import numpy as np
+    from .ndarray import NDArray
+    if grad_req not in ("write", "add", "null"):
+        raise ValueError(f"grad_req must be 'write', 'add' or 'null', not {grad_req!r}")
+    array._grad_req = grad_req
+    array._grad = None if grad_req == "null" else NDArray(np.zeros_like(array._data))
+
+
+def record_op(op, attrs, inputs, outputs):
+    """Recording gradients is not available yet; recording only tracks the training flag."""

@@ -71,6 +71,17 @@ def _to_shape(value):
     raise AttrError(f"expected a shape (tuple of integers), got {value!r}")
 
 
+def _to_index_tuple(value):
+    """A tuple whose entries are integers or None (slice bounds: `begin=(0, None)`)."""
+    if isinstance(value, str):
+        value = _parse_literal(value.strip(), "a tuple of integers or None")
+    if value is None or hasattr(value, "__index__") and not isinstance(value, bool):
+        value = (value,)
+    if isinstance(value, (tuple, list)):
+        return tuple(None if v is None else _to_int(v) for v in value)
+    raise AttrError(f"expected a tuple of integers or None, got {value!r}")
+
+
 def _optional(convert):
     def parse(value):
         if value is None or (isinstance(value, str) and value.strip() in ("None", "")):
@@ -120,7 +131,11 @@ _KINDS: dict[str, Callable] = {
     "float_or_none": _optional(_to_float),
     "shape_or_none": _optional(_to_shape),
     "str_or_none": _optional(_to_str),
+    "bool_or_none": _optional(_to_bool),
+    "index_tuple": _to_index_tuple,
 }
+
+DTYPES = ("float16", "float32", "float64", "uint8", "int8", "int32", "int64", "bool")
 
 
 def Int(default=REQUIRED):
@@ -157,3 +172,17 @@ def OptShape(default=None):
 
 def OptStr(default=None, choices=()):
     return Attr("str_or_none", default, tuple(choices))
+
+
+def OptBool(default=None):
+    return Attr("bool_or_none", default)
+
+
+def IndexTuple(default=REQUIRED):
+    """A tuple of integers or None, as slice's begin/end/step."""
+    return Attr("index_tuple", default)
+
+
+def Dtype(default="float32", choices=DTYPES):
+    """A numpy dtype name, as MXNet writes it (`'float32'`)."""
+    return Attr("str", default, tuple(choices))

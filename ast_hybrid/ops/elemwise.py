@@ -1,9 +1,9 @@
-"""Element-wise operators: unary math, binary arithmetic and comparison, scalar forms."""
+"""Element-wise operators: unary math, binary arithmetic and comparison, scalar forms, add_n, clip, cast."""
 import numpy as np
 
 from . import attrs as A
-from .registry import Op, register
-from .shapes import broadcasting, elementwise, known
+from .registry import VARIADIC, Op, register
+from .shapes import broadcasting, elementwise, known, require
 
 
 def _same_shape(op_name):
@@ -56,8 +56,11 @@ UNARY = {
     "expm1": np.expm1,
 }
 
+# unary operators that MXNet's NDArray does not have as methods
+_NOT_FLUENT = {"softsign", "negative"}
+
 for _name, _kernel in UNARY.items():
-    register(Op(_name, _kernel, _same_shape(_name)))
+    register(Op(_name, _kernel, _same_shape(_name), fluent=_name not in _NOT_FLUENT))
 
 
 def _activation(data, act_type):
@@ -134,3 +137,58 @@ for _base, _ufunc in BINARY.items():
     if _reverse:
         register(Op(_reverse, _scalar_kernel(_ufunc, True), _same_shape(_reverse),
                     attrs={"scalar": A.Float()}))
+
+
+def _add_n(*arrays, num_args):
+    out = arrays[0] + arrays[1] if len(arrays) > 1 else arrays[0].copy()
+    for array in arrays[2:]:
+        out += array
+    return out
+
+
+register(Op("add_n", _add_n, elementwise("add_n"), inputs=VARIADIC,
+            aliases=("ElementWiseSum",), attrs={"num_args": A.Int()}))
+
+
+def _clip(data, *, a_min, a_max):
+    return np.clip(data, np.asarray(a_min, dtype=data.dtype), np.asarray(a_max, dtype=data.dtype))
+
+
+def _clip_shape(attrs, in_shapes):
+    shape = known("clip", in_shapes)[0]
+    require(attrs["a_min"] <= attrs["a_max"], "clip",
+            f"a_min={attrs['a_min']} is greater than a_max={attrs['a_max']}", in_shapes)
+    return [shape], [shape]
+
+
+register(Op("clip", _clip, _clip_shape, attrs={"a_min": A.Float(), "a_max": A.Float()},
+            fluent=True))
+
+
+def _cast(data, *, dtype):
+    return data.astype(dtype, copy=False)
+
+
+register(Op("cast", _cast, _same_shape("cast"), aliases=("Cast",), attrs={"dtype": A.Dtype()}))
+
+
+def _copy(data):
+    return data.copy()
+
+
+def _block_grad(data):
+    return data
+
+
+register(Op("identity", _copy, _same_shape("identity"), aliases=("_copy",)))
+register(Op("BlockGrad", _block_grad, _same_shape("BlockGrad"), aliases=("stop_gradient",)))
+
+
+def _smooth_l1(data, *, scalar=1.0):
+    sigma2 = np.asarray(scalar * scalar, dtype=data.dtype)
+    magnitude = np.abs(data)
+    return np.where(magnitude < 1 / sigma2, 0.5 * sigma2 * np.square(data),
+                    magnitude - 0.5 / sigma2)
+
+
+register(Op("smooth_l1", _smooth_l1, _same_shape("smooth_l1"), attrs={"scalar": A.Float(1.0)}))

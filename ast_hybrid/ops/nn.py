@@ -1,10 +1,10 @@
-"""Neural-network layer operators: FullyConnected, Dropout and their relatives."""
+"""Neural-network layer operators: FullyConnected, Dropout, softmax, LeakyReLU, Embedding."""
 import numpy as np
 
 from . import attrs as A
 from .random_state import generator
 from .registry import Op, register
-from .shapes import known, require
+from .shapes import deduce, known, normalize_axis, require
 
 
 def _fc_inputs(attrs):
@@ -60,3 +60,115 @@ def _same(attrs, in_shapes):
 register(Op("Dropout", _dropout, _same, mode_dependent=True,
             attrs={"p": A.Float(0.5), "mode": A.Str("training", ("training", "always")),
                    "axes": A.Shape(())}))
+
+
+def _softmax_input(data, axis, temperature):
+    if temperature is not None and temperature != 1.0:
+        data = data / np.asarray(temperature, dtype=data.dtype)
+    return data - np.max(data, axis=axis, keepdims=True)
+
+
+def _softmax(data, *, axis=-1, temperature=None, dtype=None, use_length=False):
+    shifted = np.exp(_softmax_input(data, axis, temperature))
+    out = shifted / np.sum(shifted, axis=axis, keepdims=True)
+    return out.astype(dtype, copy=False) if dtype else out
+
+
+def _log_softmax(data, *, axis=-1, temperature=None, dtype=None, use_length=False):
+    shifted = _softmax_input(data, axis, temperature)
+    out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    return out.astype(dtype, copy=False) if dtype else out
+
+
+def _softmax_shape(op_name):
+    def rule(attrs, in_shapes):
+        data = known(op_name, in_shapes)[0]
+        normalize_axis(op_name, attrs["axis"], len(data), in_shapes)
+        require(not attrs["use_length"], op_name, "use_length=True is not supported", in_shapes)
+        return [data], [data]
+    return rule
+
+
+for _name, _kernel in (("softmax", _softmax), ("log_softmax", _log_softmax)):
+    register(Op(_name, _kernel, _softmax_shape(_name), fluent=True,
+                attrs={"axis": A.Int(-1), "temperature": A.OptFloat(),
+                       "dtype": A.OptStr(None, ("float16", "float32", "float64")),
+                       "use_length": A.Bool(False)}))
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_LAMBDA = 1.0507009873554804934193349852946
+
+
+def erf(x):
+    """Vectorised error function (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7), keeping dtype."""
+    a1, a2, a3, a4, a5, p = (0.254829592, -0.284496736, 1.421413741, -1.453152027,
+                             1.061405429, 0.3275911)
+    dtype = x.dtype
+    z = np.abs(x)
+    t = 1.0 / (1.0 + p * z)
+    poly = ((((a5 * t + a4) * t + a3) * t + a2) * t + a1) * t
+    y = 1.0 - poly * np.exp(-z * z)
+    return np.copysign(y, x).astype(dtype, copy=False)
+
+
+def _leaky_inputs(attrs):
+    if attrs is None or attrs["act_type"] == "prelu":
+        return ("data", "gamma")
+    return ("data",)
+
+
+def _leaky_relu(data, gamma=None, *, act_type="leaky", slope=0.25, lower_bound=0.125,
+                upper_bound=0.334):
+    dtype = data.dtype
+    if act_type == "leaky":
+        return np.where(data > 0, data, data * np.asarray(slope, dtype=dtype))
+    if act_type == "prelu":
+        if gamma.size > 1 and data.ndim > 1:
+            gamma = gamma.reshape((1, -1) + (1,) * (data.ndim - 2))
+        return np.where(data > 0, data, data * gamma)
+    if act_type == "elu":
+        return np.where(data > 0, data, np.asarray(slope, dtype=dtype) * np.expm1(data))
+    if act_type == "selu":
+        negative = np.asarray(_SELU_ALPHA, dtype=dtype) * np.expm1(data)
+        return np.asarray(_SELU_LAMBDA, dtype=dtype) * np.where(data > 0, data, negative)
+    if act_type == "gelu":
+        half = np.asarray(0.5, dtype=dtype)
+        return half * data * (1 + erf(data * np.asarray(np.sqrt(0.5), dtype=dtype)))
+    raise ValueError(f"LeakyReLU: act_type {act_type!r} is not supported")
+
+
+def _leaky_relu_shape(attrs, in_shapes):
+    data = known("LeakyReLU", in_shapes, 1)[0]
+    if attrs["act_type"] != "prelu":
+        return [data], [data]
+    gamma = in_shapes[1]
+    channels = data[1] if len(data) > 1 else data[0]
+    if gamma is None:
+        gamma = (channels,)
+    require(tuple(gamma) in ((1,), (channels,)), "LeakyReLU",
+            f"prelu's gamma must have shape (1,) or ({channels},)", in_shapes)
+    return [data, tuple(gamma)], [data]
+
+
+register(Op("LeakyReLU", _leaky_relu, _leaky_relu_shape, inputs=_leaky_inputs,
+            attrs={"act_type": A.Str("leaky", ("elu", "gelu", "leaky", "prelu", "selu")),
+                   "slope": A.Float(0.25), "lower_bound": A.Float(0.125),
+                   "upper_bound": A.Float(0.334)}))
+
+
+def _embedding(data, weight, *, input_dim, output_dim, dtype="float32", sparse_grad=False):
+    positions = np.clip(data.astype(np.intp, copy=False), 0, weight.shape[0] - 1)
+    return weight[positions]
+
+
+def _embedding_shape(attrs, in_shapes):
+    data = known("Embedding", in_shapes, 1)[0]
+    weight = deduce("Embedding", in_shapes, [None, (attrs["input_dim"], attrs["output_dim"])],
+                    ("data", "weight"))[1]
+    return [data, weight], [data + (attrs["output_dim"],)]
+
+
+register(Op("Embedding", _embedding, _embedding_shape, inputs=("data", "weight"),
+            attrs={"input_dim": A.Int(), "output_dim": A.Int(), "dtype": A.Dtype("float32"),
+                   "sparse_grad": A.Bool(False)}))

@@ -70,5 +70,38 @@ def require(condition, op_name, message, shapes):
         raise shape_error(op_name, message, shapes)
 
 
+def deduce(op_name, in_shapes, expected, names=None):
+    """Fill unknown input shapes with `expected` (one shape or None per input) and check known ones.
+
+    Returns the completed list; an input whose expected shape is None is left as given.
+    """
+    result = list(in_shapes)
+    for i, want in enumerate(expected):
+        if want is None:
+            continue
+        given = result[i] if i < len(result) else None
+        if given is None:
+            result[i] = tuple(want)
+        elif tuple(given) != tuple(want):
+            what = names[i] if names else f"input {i}"
+            raise shape_error(op_name, f"{what} must have shape {tuple(want)}", in_shapes)
+    return result
+
+
+def window_out_size(size, kernel, stride, pad, dilate=1, ceil=False):
+    """Output length of a sliding window (convolution, pooling) along one axis."""
+    span = dilate * (kernel - 1) + 1
+    room = size + 2 * pad - span
+    return (-(-room // stride) if ceil else room // stride) + 1
+
+
+def spatial_param(op_name, attrs, key, ndim, fill, shapes):
+    """A per-spatial-axis attribute (stride, pad, dilate): `fill` each axis when empty."""
+    value = tuple(attrs[key]) if attrs[key] else (fill,) * ndim
+    require(len(value) == ndim, op_name, f"{key}={value} must have {ndim} entries like kernel",
+            shapes)
+    return value
+
+
 __all__ = ["known", "broadcast_shapes", "elementwise", "broadcasting", "normalize_axis",
-           "reduced_shape", "require", "OpError"]
+           "reduced_shape", "require", "deduce", "window_out_size", "spatial_param", "OpError"]

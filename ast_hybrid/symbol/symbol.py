@@ -5,7 +5,7 @@ from .. import ops
 from ..base import MXNetError, describe_location, user_location
 from ..ops.indexing_plan import plan_getitem
 from ..ops.python_operators import BINARY_METHODS, is_scalar, resolve_binary
-from .naming import fresh_name
+from .naming import node_name
 
 
 class Node:
@@ -226,15 +226,19 @@ def _make_node(op, attrs, inputs, name):
             raise TypeError(f"{op.name}: expected Symbol inputs, got {type(value).__name__}")
         if len(value._outputs) != 1:
             raise TypeError(f"{op.name}: an input has {len(value._outputs)} outputs; select one")
-    node = Node(op, name or fresh_name(op.name.lower().lstrip("_")), attrs,
+    node = Node(op, name, attrs,
                 [value._outputs[0] for value in inputs], location=user_location())
     count = op.output_count(attrs)
     return Symbol([(node, i) for i in range(count)])
 
 
+def _auto_name(op):
+    return op.name.lower().lstrip("_")
+
+
 def apply(op_name, inputs, raw_attrs, name=None):
     op = ops.get(op_name)
-    return _make_node(op, op.parse_attrs(raw_attrs), inputs, name)
+    return _make_node(op, op.parse_attrs(raw_attrs), inputs, node_name(name, _auto_name(op)))
 
 
 def apply_named(op_name, args, kwargs):
@@ -246,7 +250,7 @@ def apply_named(op_name, args, kwargs):
     for ignored in ("out", "ctx"):
         kwargs.pop(ignored, None)
     named_inputs, attrs = ops.bind(op, tuple(args), kwargs)
-    name = name or fresh_name(op.name.lower().lstrip("_"))
+    name = node_name(name, _auto_name(op))
     inputs = [value if value is not None else var(f"{name}_{input_name}")
               for input_name, value in named_inputs.items()]
     symbol = _make_node(op, attrs, inputs, name)

@@ -1,0 +1,10 @@
+"""ast_hybrid: MXNet Gluon's API on numpy, whose hybridize() compiles hybrid_forward's source."""
+from . import autograd, context, initializer, ndarray, random, symbol
+from . import initializer as init
+from . import ndarray as nd
+from . import symbol as sym
+from . import base, gluon
+from .base import MXNetError
+from .context import Context, cpu, current_context, gpu, num_gpus
+
+__version__ = "0.1.0"

@@ -1,0 +1,285 @@
+"""Parameter (with deferred shapes) and ParameterDict."""
+import re
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+from .. import initializer
+from ..base import MXNetError
+from ..ndarray import NDArray
+
+
+class DeferredInitializationError(MXNetError):
+    """A parameter's shape is not known until the first forward pass."""
+
+
+class _TraceNames(threading.local):
+    names = None
+
+
+_trace_names = _TraceNames()
+
+
+def set_trace_names(names):
+    """While tracing, parameters become variables named by their key in the traced block."""
+    previous, _trace_names.names = _trace_names.names, names
+    return previous
+
+
+class Parameter:
+    def __init__(self, name="weight", grad_req="write", shape=None, dtype=np.float32,
+                 lr_mult=1.0, wd_mult=1.0, init=None, allow_deferred_init=False,
+                 differentiable=True, stype="default", grad_stype="default"):
+        self.name = name
+        self._shape = _normalize_shape(shape)
+        self.dtype = np.dtype(dtype).type
+        self.lr_mult, self.wd_mult = lr_mult, wd_mult
+        self.init = init
+        self.allow_deferred_init = allow_deferred_init
+        self._grad_req = grad_req if differentiable else "null"
+        self._data = None
+        self._deferred_init = None
+        self.version = 0
+
+    def __repr__(self):
+        return f"Parameter {self.name} (shape={self.shape}, dtype={np.dtype(self.dtype).name})"
+
+    @property
+    def shape(self):
+        return self._shape
+
+    @shape.setter
+    def shape(self, new_shape):
+        new_shape = _normalize_shape(new_shape)
+        if self._shape is not None and new_shape is not None:
+            if len(self._shape) != len(new_shape) or any(
+                    old not in (0, new) for old, new in zip(self._shape, new_shape)):
+                raise ValueError(f"Parameter {self.name!r}: shape {new_shape} does not match "
+                                 f"the declared {self._shape}")
+        self._shape = new_shape
+
+    @property
+    def grad_req(self):
+        return self._grad_req
+
+    @grad_req.setter
+    def grad_req(self, req):
+        if req not in ("write", "add", "null"):
+            raise ValueError(f"grad_req must be 'write', 'add' or 'null', not {req!r}")
+        self._grad_req = req
+        if self._data is not None:
+            self._data.attach_grad(req) if req != "null" else self._drop_grad()
+
+    def _drop_grad(self):
+        self._data._grad = None
+        self._data._grad_req = "null"
+
+    @property
+    def shape_known(self):
+        return self._shape is not None and all(n > 0 for n in self._shape)
+
+    def initialize(self, init=None, ctx=None, default_init=initializer.Uniform(),
+                   force_reinit=False):
+        if self._data is not None and not force_reinit:
+            return
+        chosen = initializer.create(self.init) or initializer.create(init) or default_init
+        if not self.shape_known:
+            if self.allow_deferred_init:
+                self._deferred_init = chosen
+                return
+            raise ValueError(f"Parameter {self.name!r} has unknown shape {self.shape} and "
+                             "does not allow deferred initialization")
+        self._init_with(chosen)
+
+    def _init_with(self, chosen):
+        array = np.zeros(self._shape, dtype=self.dtype)
+        chosen(self.name, array)
+        self._set_array(array)
+        self._deferred_init = None
+
+    def _finish_deferred_init(self):
+        if self._deferred_init is not None and self.shape_known:
+            self._init_with(self._deferred_init)
+
+    def _set_array(self, array):
+        if self._data is None or self._data.shape != array.shape:
+            self._data = NDArray(array)
+            if self._grad_req != "null":
+                self._data.attach_grad(self._grad_req)
+        else:
+            self._data._data[...] = array
+        self.version += 1
+
+    def _check_initialized(self):
+        if self._data is not None:
+            return
+        if self._deferred_init is not None:
+            raise DeferredInitializationError(
+                f"Parameter {self.name!r} has not been initialized yet because its shape is "
+                "only known after the first forward pass")
+        raise RuntimeError(f"Parameter {self.name!r} has not been initialized; call "
+                           "initialize() on the block or the parameter first")
+
+    def data(self, ctx=None):
+        self._check_initialized()
+        return self._data
+
+    def list_data(self):
+        return [self.data()]
+
+    def grad(self, ctx=None):
+        self._check_initialized()
+        if self._data.grad is None:
+            raise RuntimeError(f"Parameter {self.name!r} has grad_req='null': no gradient")
+        return self._data.grad
+
+    def list_grad(self):
+        return [self.grad()]
+
+    def list_ctx(self):
+        from ..context import cpu
+        return [cpu()]
+
+    def zero_grad(self):
+        if self._data is not None and self._data.grad is not None:
+            self._data.grad._data[...] = 0
+
+    def set_data(self, data):
+        array = np.asarray(data.asnumpy() if isinstance(data, NDArray) else data,
+                           dtype=self.dtype)
+        if self._data is None:
+            self.shape = array.shape
+            self._set_array(array.copy())
+            return
+        if array.shape != self._data.shape:
+            raise ValueError(f"Parameter {self.name!r}: set_data with shape {array.shape}, "
+                             f"expected {self._data.shape}")
+        self._set_array(array)
+
+    def mark_changed(self):
+        """Tell derived-array caches that the data was updated in place."""
+        self.version += 1
+
+    def reset_ctx(self, ctx):
+        return None
+
+    def cast(self, dtype):
+        self.dtype = np.dtype(dtype).type
+        if self._data is not None:
+            self._data = NDArray(self._data._data.astype(self.dtype))
+            self.version += 1
+
+    def var(self):
+        from .. import symbol
+        names = _trace_names.names
+        name = names.get(id(self), self.name) if names is not None else self.name
+        shape = self._shape if self.shape_known else None
+        return symbol.var(name, shape=shape, dtype=self.dtype)
+
+
+class Constant(Parameter):
+    def __init__(self, name, value):
+        value = np.asarray(value.asnumpy() if isinstance(value, NDArray) else value,
+                           dtype=np.float32)
+        super().__init__(name, grad_req="null", shape=value.shape, dtype=value.dtype,
+                         init=initializer.Constant(value))
+
+
+def _normalize_shape(shape):
+    if shape is None:
+        return None
+    if isinstance(shape, int):
+        return (shape,)
+    return tuple(int(n) for n in shape)
+
+
+class ParameterDict:
+    """Parameters by name, in insertion order."""
+
+    def __init__(self, prefix="", shared=None):
+        self._params = OrderedDict()
+        self._prefix = prefix
+        self._shared = shared
+
+    @property
+    def prefix(self):
+        return self._prefix
+
+    def __repr__(self):
+        body = "\n".join(f"  Parameter {key} (shape={p.shape}, dtype={np.dtype(p.dtype).name})"
+                         for key, p in self._params.items())
+        return f"ParameterDict (\n{body}\n)"
+
+    def __getitem__(self, key):
+        return self._params[key]
+
+    def __contains__(self, key):
+        return key in self._params
+
+    def __iter__(self):
+        return iter(self._params)
+
+    def __len__(self):
+        return len(self._params)
+
+    def keys(self):
+        return self._params.keys()
+
+    def values(self):
+        return self._params.values()
+
+    def items(self):
+        return self._params.items()
+
+    def _add(self, key, param):
+        self._params[key] = param
+
+    def get(self, name, **kwargs):
+        """The parameter called `name`, created with `kwargs` if it does not exist yet."""
+        if name in self._params:
+            return self._params[name]
+        if self._shared is not None and name in self._shared:
+            param = self._shared[name]
+        else:
+            param = Parameter(name, **kwargs)
+        self._params[name] = param
+        return param
+
+    def get_constant(self, name, value=None):
+        if name not in self._params:
+            if value is None:
+                raise KeyError(f"no constant {name!r}; give its value")
+            self._params[name] = Constant(name, value)
+        return self._params[name]
+
+    def update(self, other):
+        for key, param in other.items():
+            if key in self._params and self._params[key] is not param:
+                raise ValueError(f"two different parameters are both named {key!r}")
+            self._params[key] = param
+
+    def initialize(self, init=initializer.Uniform(), ctx=None, verbose=False,
+                   force_reinit=False):
+        default = initializer.create(init) or initializer.Uniform()
+        for param in self._params.values():
+            param.initialize(None, ctx, default, force_reinit=force_reinit)
+
+    def zero_grad(self):
+        for param in self._params.values():
+            param.zero_grad()
+
+    def reset_ctx(self, ctx):
+        return None
+
+    def setattr(self, name, value):
+        for param in self._params.values():
+            setattr(param, name, value)
+
+    def select(self, pattern):
+        selected = ParameterDict(self._prefix)
+        regex = re.compile(pattern)
+        for key, param in self._params.items():
+            if regex.match(key):
+                selected._add(key, param)
+        return selected

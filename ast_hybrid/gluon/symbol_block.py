@@ -1,0 +1,81 @@
+"""SymbolBlock: a block made from a graph (such as an exported `-symbol.json`), runnable and hybridizable."""
+from .. import symbol as sym
+from ..symbol.executor import evaluate
+from ..symbol.symbol import Symbol
+from .block import HybridBlock
+from .parameter import Parameter
+
+
+class SymbolBlock(HybridBlock):
+    def __init__(self, outputs, inputs, params=None):
+        super().__init__()
+        if isinstance(outputs, (list, tuple)):
+            outputs = sym.Group(outputs)
+        if isinstance(inputs, Symbol):
+            inputs = [inputs]
+        self._graph = outputs
+        self._input_names = []
+        for item in inputs:
+            if not isinstance(item, Symbol) or item._outputs[0][0].op is not None:
+                raise TypeError("SymbolBlock inputs must be variables (sym.var)")
+            self._input_names.append(item.name)
+        known = set(outputs.list_inputs())
+        missing = [n for n in self._input_names if n not in known]
+        if missing:
+            raise ValueError(f"SymbolBlock: the graph has no input named {', '.join(missing)}; "
+                             f"its variables are {', '.join(sorted(known))}")
+        aux = set(outputs.list_auxiliary_states())
+        for name in outputs.list_inputs():
+            if name in self._input_names:
+                continue
+            param = (params[name] if params is not None and name in params else
+                     Parameter(name, grad_req="null" if name in aux else "write",
+                               allow_deferred_init=True))
+            self._params._add(name, param)
+
+    @staticmethod
+    def imports(symbol_file, input_names, param_file=None, ctx=None, allow_missing=False,
+                ignore_extra=False):
+        """A block from an exported graph and (optionally) its parameters file."""
+        if isinstance(input_names, str):
+            input_names = [input_names]
+        outputs = sym.load(symbol_file)
+        block = SymbolBlock(outputs, [sym.var(n) for n in input_names])
+        if param_file is not None:
+            block.load_parameters(param_file, ctx=ctx, allow_missing=allow_missing,
+                                  ignore_extra=ignore_extra)
+        return block
+
+    def _arguments(self, args):
+        if len(args) != len(self._input_names):
+            raise TypeError(f"SymbolBlock takes {len(self._input_names)} inputs "
+                            f"({', '.join(self._input_names)}), got {len(args)}")
+        return dict(zip(self._input_names, args))
+
+    def _outputs_as(self, results):
+        return results[0] if len(results) == 1 else results
+
+    def _call_imperative(self, *args):
+        values = self._arguments(args)
+        for key, param in self._params.items():
+            values[key] = param.data()
+        return self._outputs_as(evaluate(self._graph, values))
+
+    def _call_symbolic(self, *args):
+        from ..symbol.substitute import substitute
+        values = self._arguments(args)
+        for key, param in self._params.items():
+            values[key] = param.var()
+        return self._outputs_as(substitute(self._graph, values))
+
+    def _build_program(self, args):
+        from ..hybrid.dispatch import CompiledEntry
+        from ..hybrid.graph_program import compile_graph
+        from ..hybrid.trace import is_array
+        self._arguments(args)
+        params = list(self._params.items())
+        program = compile_graph(self._graph._outputs, self._input_names + [k for k, _ in params],
+                                "SymbolBlock")
+        structure = None if len(self._graph) == 1 else list
+        positions = [i for i, a in enumerate(args) if is_array(a)]
+        return CompiledEntry(program, [p for _, p in params], positions, structure, "graph")

@@ -1,0 +1,140 @@
+"""The shared back end: program AST -> readable source (astor) -> compile/exec -> callable.
+
+Each statement of a program may be preceded by an origin marker (a string expression made by
+`origin_marker`); the source writer turns markers into `# file:line` comments and keeps a map
+from generated lines to the user's lines, so errors can point at the user's code.
+"""
+import ast
+import itertools
+import linecache
+import threading
+from dataclasses import dataclass, field
+
+import astor
+
+_MARKER = "__ast_hybrid_origin__:"
+_counter = itertools.count()
+_counter_lock = threading.Lock()
+
+
+def origin_marker(filename, lineno):
+    """A statement that becomes the comment `# filename:lineno` in the generated source."""
+    safe_name = str(filename).replace("\n", " ").replace("\r", " ")
+    return ast.Expr(ast.Constant(f"{_MARKER}{safe_name}:{int(lineno)}"))
+
+
+def _marker_text(line):
+    stripped = line.strip()
+    if not stripped or stripped[0] not in "'\"":
+        return None
+    try:
+        value = ast.literal_eval(stripped)
+    except (ValueError, SyntaxError):
+        return None
+    if isinstance(value, str) and value.startswith(_MARKER):
+        return value[len(_MARKER):]
+    return None
+
+
+def _split_origin(text):
+    filename, _, lineno = text.rpartition(":")
+    return filename, int(lineno)
+
+
+@dataclass
+class Program:
+    """A compiled program: its callable, its source, and where each of its lines came from."""
+    function: object
+    source: str
+    filename: str
+    origins: dict = field(default_factory=dict)
+    namespace: dict = field(default_factory=dict)
+
+    def origin_of(self, lineno):
+        return self.origins.get(lineno)
+
+
+def render(module):
+    """(source, {generated line: (user file, user line)}) for a module holding origin markers."""
+    raw = astor.to_source(module)
+    lines, origins, scopes = [], {}, []   # scopes: (indent, origin) of enclosing markers
+    for line in raw.splitlines():
+        indent = len(line) - len(line.lstrip())
+        if line.strip():
+            while scopes and indent < scopes[-1][0]:
+                scopes.pop()
+        text = _marker_text(line)
+        if text is not None:
+            lines.append(f"{line[:indent]}# {text}")
+            if scopes and scopes[-1][0] == indent:
+                scopes.pop()
+            scopes.append((indent, _split_origin(text)))
+            continue
+        lines.append(line)
+        if line.strip() and scopes:
+            origins[len(lines)] = scopes[-1][1]
+    return "\n".join(lines) + "\n", origins
+
+
+def compile_program(functions, namespace, label, entry=None):
+    """Compile function definitions (ast.FunctionDef) into one module; returns a Program whose
+    `function` is `entry` (the last definition by default)."""
+    module = ast.Module(body=list(functions), type_ignores=[])
+    ast.fix_missing_locations(module)
+    source, origins = render(module)
+    with _counter_lock:
+        number = next(_counter)
+    filename = f"<ast_hybrid: {label} #{number}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    code = compile(source, filename, "exec")
+    scope = dict(namespace)
+    exec(code, scope)
+    name = entry or functions[-1].name
+    return Program(scope[name], source, filename, origins, scope)
+
+
+def user_frame(program, traceback):
+    """(generated line, user file, user line) of the innermost frame of `program` in a traceback."""
+    found = None
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == program.filename:
+            lineno = traceback.tb_lineno
+            origin = program.origin_of(lineno)
+            found = (lineno,) + (origin if origin else (None, None))
+        traceback = traceback.tb_next
+    return found
+
+
+def annotate(error, program):
+    """Add a note naming the user's file, line and source text of the statement that failed."""
+    frame = user_frame(program, error.__traceback__)
+    if frame is None or getattr(error, "_ast_hybrid_annotated", False):
+        return error
+    generated_line, filename, lineno = frame
+    if filename is not None:
+        text = linecache.getline(filename, lineno).strip()
+        note = (f"ast_hybrid: raised by your code at {filename}, line {lineno}: {text}\n"
+                f"  (generated program {program.filename}, line {generated_line})")
+    else:
+        note = f"ast_hybrid: raised in generated program {program.filename}, line {generated_line}"
+    if hasattr(error, "add_note"):
+        error.add_note(note)
+    try:
+        error._ast_hybrid_annotated = True
+    except AttributeError:
+        pass
+    return error
+
+
+def constant(value):
+    """An AST literal for an attribute value (numbers, strings, booleans, None, tuples)."""
+    if isinstance(value, tuple):
+        return ast.Tuple([constant(v) for v in value], ast.Load())
+    if isinstance(value, list):
+        return ast.List([constant(v) for v in value], ast.Load())
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return ast.Constant(value)
+    if hasattr(value, "item"):
+        return ast.Constant(value.item())
+    raise TypeError(f"cannot write {type(value).__name__} {value!r} as a literal")
+

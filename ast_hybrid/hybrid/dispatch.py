@@ -1,0 +1,148 @@
+"""Calling a hybridized block: find the cached program for these arguments or build it, then run it."""
+import threading
+import warnings
+
+import numpy as np
+
+from ..ndarray import NDArray
+from .backend import annotate
+
+_build_lock = threading.RLock()
+
+
+class HybridizeCheckError(AssertionError):
+    """hybridize(check=True) found the compiled program disagreeing with imperative mode."""
+
+
+class HybridizeFallbackWarning(UserWarning):
+    """AST mode could not compile a construct; the block runs in trace mode instead."""
+
+
+class _Array:
+    """Marks an array argument in a cache key: arrays of every shape share one program."""
+    def __repr__(self):
+        return "<array>"
+
+
+ARRAY = _Array()
+
+
+def cache_key(args):
+    key = []
+    for value in args:
+        if isinstance(value, NDArray):
+            key.append(ARRAY)
+        else:
+            try:
+                hash(value)
+            except TypeError:
+                raise TypeError(f"a hybridized block takes arrays and hashable constants; got "
+                                f"{type(value).__name__}") from None
+            key.append(("constant", type(value).__name__, value))
+    return tuple(key)
+
+
+class CompiledEntry:
+    """One cached program and how to call it: which arguments are arrays, which parameters
+    follow them, and how to re-nest the outputs."""
+    __slots__ = ("program", "params", "array_positions", "structure", "mode")
+
+    def __init__(self, program, params, array_positions, structure, mode):
+        self.program = program
+        self.params = params
+        self.array_positions = array_positions
+        self.structure = structure
+        self.mode = mode
+
+    def __call__(self, args):
+        arrays = [args[i]._data for i in self.array_positions]
+        arrays.extend(param._data._data for param in self.params)
+        try:
+            result = self.program.function(*arrays)
+        except Exception as error:
+            raise annotate(error, self.program)
+        if self.structure is None:
+            return NDArray(result)
+        return self.structure(NDArray(r) for r in result)
+
+
+class Invalidator:
+    """Drops a block's programs when something they were specialized on changes."""
+
+    def __init__(self, owner):
+        self.owner = owner
+        self.watched = {}
+
+    def watch(self, block, attribute):
+        self.watched.setdefault(id(block), set()).add(attribute)
+        block.add_watcher(self)
+
+    def attribute_changed(self, block, attribute):
+        attributes = self.watched.get(id(block), ())
+        if attribute in attributes or "*" in attributes:
+            object.__setattr__(self.owner, "_programs", None)
+
+
+def call_compiled(block, args):
+    key = cache_key(args)
+    programs = block._programs
+    entry = programs.get(key) if programs is not None else None
+    if entry is not None:
+        return entry(args)
+    with _build_lock:
+        programs = block._programs or {}
+        entry = programs.get(key)
+        first_output = None
+        if entry is None:
+            entry, first_output = _build(block, args)
+            programs = dict(programs)
+            programs[key] = entry
+            object.__setattr__(block, "_programs", programs)
+            object.__setattr__(block, "_last_call_key", key)
+    output = first_output if first_output is not None else entry(args)
+    if block._options.check and first_output is None:
+        _check_against_imperative(block, args, output)
+    return output
+
+
+def _build(block, args):
+    """(entry, output of this call if it had to run imperatively to finish initialization)."""
+    from . import trace_entry
+    options = block._options
+    first_output = None
+    if _has_deferred_parameters(block):
+        if options.mode == "trace":
+            block.infer_and_initialize(args)
+        else:
+            first_output = block._call_imperative(*args)
+    builder = getattr(block, "_build_program", None)
+    if builder is not None:
+        return builder(args), first_output
+    if options.mode == "ast":
+        from .ast_front_end import UnsupportedConstruct, build_ast_entry
+        try:
+            return build_ast_entry(block, args), first_output
+        except UnsupportedConstruct as error:
+            if not options.fallback:
+                raise
+            warnings.warn(f"{error}; {type(block).__name__} runs in trace mode instead",
+                          HybridizeFallbackWarning, stacklevel=4)
+    return trace_entry.build_trace_entry(block, args), first_output
+
+
+def _has_deferred_parameters(block):
+    return any(p._data is None for p in block.collect_params().values())
+
+
+def _check_against_imperative(block, args, compiled_output):
+    expected = block._call_imperative(*args)
+    pairs = (zip(compiled_output, expected) if isinstance(expected, (tuple, list))
+             else [(compiled_output, expected)])
+    for index, (got, want) in enumerate(pairs):
+        got, want = got.asnumpy(), want.asnumpy()
+        if got.shape != want.shape or not np.allclose(got, want, rtol=1e-5, atol=1e-6):
+            difference = (np.max(np.abs(got - want)) if got.shape == want.shape
+                          else f"shapes {got.shape} vs {want.shape}")
+            raise HybridizeCheckError(
+                f"{type(block).__name__}: the {block._options.mode} program disagrees with "
+                f"imperative mode on output {index} (max difference {difference})")

@@ -1,0 +1,74 @@
+"""Graph -> program: one statement per operator node, each a direct kernel call on numpy arrays.
+
+Used by trace mode and by blocks imported from JSON; identifiers come from the Namer, so node
+names read from a file are only hints for readable names, never code.
+"""
+import ast
+
+from .backend import compile_program, constant, origin_marker
+from .naming import Namer
+
+def _read_training_flag(namer, namespace):
+    """`training = is_training()`: train/predict mode is read on every call, never frozen."""
+    from .. import autograd
+    variable, reader = namer.fresh("training"), namer.fresh("is_training")
+    namespace[reader] = autograd.is_training
+    return variable, ast.Assign([_name(variable, ast.Store)], ast.Call(_name(reader), [], []))
+
+
+def _name(identifier, context=ast.Load):
+    return ast.Name(identifier, context())
+
+
+def build_graph_function(outputs, argument_names, function_name, namer=None):
+    """(FunctionDef, namespace) computing `outputs` [(node, index)] from the variables named
+    `argument_names`, which become the function's parameters in that order."""
+    from ..symbol.symbol import Symbol
+    namer = namer or Namer()
+    function_name = namer.fresh(function_name)
+    namespace, kernel_names, values = {}, {}, {}
+    identifiers = {name: namer.fresh(name) for name in argument_names}
+    arguments = [ast.arg(identifiers[name]) for name in argument_names]
+    body = []
+    nodes = Symbol(outputs).topological_nodes()
+    training, training_setup = None, None
+    for node in nodes:
+        if node.is_variable:
+            if node.name not in identifiers:
+                raise ValueError(f"the graph needs variable {node.name!r}, which is neither an "
+                                 "input nor a parameter")
+            values[(id(node), 0)] = identifiers[node.name]
+            continue
+        op = node.op
+        if op.name not in kernel_names:
+            kernel_names[op.name] = namer.fresh(op.name.lstrip("_"))
+            namespace[kernel_names[op.name]] = op.kernel
+        call_args = [_name(values[(id(parent), index)]) for parent, index in node.inputs]
+        keywords = [ast.keyword(key, constant(value)) for key, value in node.attrs.items()]
+        if op.mode_dependent:
+            if training is None:
+                training, training_setup = _read_training_flag(namer, namespace)
+            keywords.append(ast.keyword("training", _name(training)))
+        call = ast.Call(_name(kernel_names[op.name]), call_args, keywords)
+        count = node.output_count()
+        targets = [namer.fresh(node.name if count == 1 else f"{node.name}_{i}")
+                   for i in range(count)]
+        for index, target in enumerate(targets):
+            values[(id(node), index)] = target
+        target = (_name(targets[0], ast.Store) if count == 1 else
+                  ast.Tuple([_name(t, ast.Store) for t in targets], ast.Store()))
+        if node.location is not None:
+            body.append(origin_marker(*node.location))
+        body.append(ast.Assign([target], call))
+    if training_setup is not None:
+        body.insert(0, training_setup)
+    results = [_name(values[(id(node), index)]) for node, index in outputs]
+    body.append(ast.Return(results[0] if len(results) == 1 else ast.Tuple(results, ast.Load())))
+    function = ast.FunctionDef(function_name, ast.arguments([], arguments, None, [], [], None, []),
+                               body, [], None)
+    return function, namespace
+
+
+def compile_graph(outputs, argument_names, label):
+    function, namespace = build_graph_function(outputs, argument_names, label)
+    return compile_program([function], namespace, label)

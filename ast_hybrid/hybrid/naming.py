@@ -1,0 +1,28 @@
+"""Fresh, readable identifiers for generated programs, derived from the user's names."""
+import builtins
+import keyword
+import re
+
+_NOT_IDENTIFIER = re.compile(r"[^0-9A-Za-z_]")
+
+
+class Namer:
+    """Hands out identifiers no other name in the program uses; the only source of names
+    in generated code, so nothing read from a file ever becomes code."""
+
+    def __init__(self, reserved=()):
+        self._used = set(reserved) | set(dir(builtins)) | set(keyword.kwlist)
+
+    def reserve(self, name):
+        self._used.add(name)
+
+    def fresh(self, hint):
+        base = _NOT_IDENTIFIER.sub("_", str(hint))[:40].strip("_") or "v"
+        if base[0].isdigit():
+            base = "_" + base
+        name, counter = base, 1
+        while name in self._used or keyword.iskeyword(name):
+            name = f"{base}_{counter}"
+            counter += 1
+        self._used.add(name)
+        return name

@@ -1,0 +1,202 @@
+"""Sliding-window layers over channel-first data (NCW, NCHW, NCDHW): Convolution and Pooling."""
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from . import attrs as A
+from .registry import Op, register
+from .shapes import deduce, known, require, spatial_param, window_out_size
+
+_LAYOUTS = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
+
+
+def _check_layout(op_name, layout, ndim, shapes):
+    require(ndim in _LAYOUTS, op_name, f"kernel must have 1, 2 or 3 dimensions, not {ndim}",
+            shapes)
+    require(layout is None or layout == _LAYOUTS[ndim], op_name,
+            f"layout {layout!r} is not supported (only {_LAYOUTS[ndim]})", shapes)
+
+
+def _pad(data, pad, value=0, extra=None):
+    """Pad the spatial axes by `pad` on both sides (plus `extra` more at the end)."""
+    extra = extra or (0,) * len(pad)
+    if not any(pad) and not any(extra):
+        return data
+    widths = [(0, 0), (0, 0)] + [(p, p + e) for p, e in zip(pad, extra)]
+    return np.pad(data, widths, mode="constant", constant_values=value)
+
+
+def _windows(data, kernel, stride, dilate, out):
+    """A read-only view (N, C, *out, *kernel) of every window of channel-first `data`."""
+    spatial = data.strides[2:]
+    shape = data.shape[:2] + tuple(out) + tuple(kernel)
+    strides = (data.strides[:2] + tuple(s * t for s, t in zip(spatial, stride))
+               + tuple(s * d for s, d in zip(spatial, dilate)))
+    return as_strided(data, shape, strides, writeable=False)
+
+
+def _conv_params(kernel, stride, dilate, pad):
+    ndim = len(kernel)
+    return (tuple(stride) or (1,) * ndim, tuple(dilate) or (1,) * ndim, tuple(pad) or (0,) * ndim)
+
+
+def _convolution(data, weight, bias=None, *, kernel, num_filter, stride=(), dilate=(), pad=(),
+                 num_group=1, no_bias=False, layout=None, workspace=1024, cudnn_tune=None,
+                 cudnn_off=False):
+    """im2col through a strided view, then one (batched over groups) matrix product."""
+    stride, dilate, pad = _conv_params(kernel, stride, dilate, pad)
+    ndim = len(kernel)
+    data = _pad(data, pad)
+    n, channels = data.shape[:2]
+    out = tuple(window_out_size(s, k, st, 0, d)
+                for s, k, st, d in zip(data.shape[2:], kernel, stride, dilate))
+    windows = _windows(data, kernel, stride, dilate, out)      # (N, C, *out, *k)
+    g = num_group
+    cg = channels // g
+    positions = int(np.prod(out, dtype=np.int64))
+    ksize = int(np.prod(kernel, dtype=np.int64))
+    # (N, G, Cg, *out, *k) -> (G, N, *out, Cg, *k) -> (G, N*P, Cg*K)
+    windows = windows.reshape((n, g, cg) + out + tuple(kernel))
+    order = (1, 0) + tuple(range(3, 3 + ndim)) + (2,) + tuple(range(3 + ndim, 3 + 2 * ndim))
+    cols = windows.transpose(order).reshape(g, n * positions, cg * ksize)
+    w = weight.reshape(g, num_filter // g, cg * ksize).transpose(0, 2, 1)
+    result = np.matmul(cols, w)                               # (G, N*P, F/G)
+    result = result.reshape((g, n, positions, num_filter // g)).transpose(1, 0, 3, 2)
+    result = result.reshape((n, num_filter) + out)
+    if bias is not None:
+        result = result + bias.reshape((1, num_filter) + (1,) * ndim)
+    return result
+
+
+def _conv_inputs(attrs):
+    if attrs is not None and attrs["no_bias"]:
+        return ("data", "weight")
+    return ("data", "weight", "bias")
+
+
+def _convolution_shape(attrs, in_shapes):
+    name = "Convolution"
+    data = known(name, in_shapes, 1)[0]
+    kernel = attrs["kernel"]
+    ndim = len(kernel)
+    _check_layout(name, attrs["layout"], ndim, in_shapes)
+    require(len(data) == ndim + 2, name, f"data must have {ndim + 2} dimensions for a "
+            f"{ndim}-d kernel {kernel}", in_shapes)
+    stride = spatial_param(name, attrs, "stride", ndim, 1, in_shapes)
+    dilate = spatial_param(name, attrs, "dilate", ndim, 1, in_shapes)
+    pad = spatial_param(name, attrs, "pad", ndim, 0, in_shapes)
+    groups, filters = attrs["num_group"], attrs["num_filter"]
+    require(groups > 0 and data[1] % groups == 0 and filters % groups == 0, name,
+            f"num_group={groups} must divide the {data[1]} input channels and "
+            f"num_filter={filters}", in_shapes)
+    out = tuple(window_out_size(s, k, st, p, d)
+                for s, k, st, p, d in zip(data[2:], kernel, stride, pad, dilate))
+    require(all(o > 0 for o in out), name, f"kernel {kernel} (dilate {dilate}) is larger than "
+            f"the padded input", in_shapes)
+    expected = [None, (filters, data[1] // groups) + tuple(kernel)]
+    if not attrs["no_bias"]:
+        expected.append((filters,))
+    shapes = deduce(name, in_shapes, expected, _conv_inputs(attrs))
+    return shapes, [(data[0], filters) + out]
+
+
+register(Op("Convolution", _convolution, _convolution_shape, inputs=_conv_inputs,
+            attrs={"kernel": A.Shape(), "stride": A.Shape(()), "dilate": A.Shape(()),
+                   "pad": A.Shape(()), "num_filter": A.Int(), "num_group": A.Int(1),
+                   "workspace": A.Int(1024), "no_bias": A.Bool(False),
+                   "cudnn_tune": A.OptStr(None, ("fastest", "limited_workspace", "off")),
+                   "cudnn_off": A.Bool(False),
+                   "layout": A.OptStr(None, ("NCDHW", "NCHW", "NCW", "NDHWC", "NHWC", "NWC"))}))
+
+
+def _pool_geometry(spatial, kernel, stride, pad, global_pool, convention):
+    if global_pool:
+        ndim = len(spatial)
+        return tuple(spatial), (1,) * ndim, (0,) * ndim, (1,) * ndim
+    stride = tuple(stride) or (1,) * len(kernel)
+    pad = tuple(pad) or (0,) * len(kernel)
+    out = tuple(window_out_size(s, k, st, p, ceil=convention == "full")
+                for s, k, st, p in zip(spatial, kernel, stride, pad))
+    return tuple(kernel), stride, pad, out
+
+
+def _window_counts(size, kernel, stride, pad, out, include_pad):
+    """How many elements each window along one axis averages over (MXNet's rule)."""
+    start = np.arange(out) * stride - pad
+    end = np.minimum(start + kernel, size + pad)
+    if not include_pad:
+        start, end = np.maximum(start, 0), np.minimum(end, size)
+    return np.maximum(end - start, 0)
+
+
+def _pooling(data, *, kernel=(), pool_type="max", global_pool=False, cudnn_off=False,
+             pooling_convention="valid", stride=(), pad=(), p_value=None,
+             count_include_pad=None, layout=None):
+    ndim = data.ndim - 2
+    spatial_axes = tuple(range(2, data.ndim))
+    if global_pool:
+        if pool_type == "max":
+            return np.max(data, axis=spatial_axes, keepdims=True)
+        if pool_type == "sum":
+            return np.sum(data, axis=spatial_axes, keepdims=True)
+        return np.mean(data, axis=spatial_axes, keepdims=True)
+    kernel, stride, pad, out = _pool_geometry(data.shape[2:], kernel, stride, pad, False,
+                                              pooling_convention)
+    # pad to cover every window, including those the 'full' convention adds at the end
+    extra = tuple(max(0, (o - 1) * st + k - (s + 2 * p))
+                  for o, st, k, s, p in zip(out, stride, kernel, data.shape[2:], pad))
+    if pool_type == "max":
+        low = -np.inf if np.issubdtype(data.dtype, np.floating) else np.iinfo(data.dtype).min
+        padded = _pad(data, pad, low, extra)
+        combine = np.maximum
+    else:
+        padded = _pad(data, pad, 0, extra)
+        combine = np.add
+    result = None
+    for offset in np.ndindex(*kernel):
+        key = (slice(None), slice(None)) + tuple(
+            slice(i, i + (o - 1) * st + 1, st) for i, o, st in zip(offset, out, stride))
+        part = padded[key]
+        result = part.copy() if result is None else combine(result, part, out=result)
+    if pool_type == "avg":
+        include_pad = True if count_include_pad is None else count_include_pad
+        counts = np.ones((), dtype=np.int64)
+        for axis in range(ndim):
+            c = _window_counts(data.shape[2 + axis], kernel[axis], stride[axis], pad[axis],
+                               out[axis], include_pad)
+            counts = np.multiply.outer(counts, c)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(counts > 0, 1.0 / np.maximum(counts, 1), 0.0).astype(data.dtype)
+        result *= scale
+    return result
+
+
+def _pooling_shape(attrs, in_shapes):
+    name = "Pooling"
+    data = known(name, in_shapes)[0]
+    ndim = len(data) - 2
+    _check_layout(name, attrs["layout"], ndim, in_shapes)
+    require(attrs["pool_type"] in ("max", "avg", "sum"), name,
+            f"pool_type={attrs['pool_type']!r} is not supported", in_shapes)
+    require(attrs["pooling_convention"] in ("valid", "full"), name,
+            f"pooling_convention={attrs['pooling_convention']!r} is not supported", in_shapes)
+    if attrs["global_pool"]:
+        return [data], [data[:2] + (1,) * ndim]
+    kernel = attrs["kernel"]
+    require(len(kernel) == ndim, name, f"kernel {kernel} must have {ndim} entries for "
+            f"{len(data)}-d data", in_shapes)
+    stride = spatial_param(name, attrs, "stride", ndim, 1, in_shapes)
+    pad = spatial_param(name, attrs, "pad", ndim, 0, in_shapes)
+    out = _pool_geometry(data[2:], kernel, stride, pad, False, attrs["pooling_convention"])[3]
+    require(all(o > 0 for o in out), name, f"kernel {kernel} is larger than the padded input",
+            in_shapes)
+    return [data], [data[:2] + out]
+
+
+register(Op("Pooling", _pooling, _pooling_shape,
+            attrs={"kernel": A.Shape(()),
+                   "pool_type": A.Str("max", ("avg", "lp", "max", "sum")),
+                   "global_pool": A.Bool(False), "cudnn_off": A.Bool(False),
+                   "pooling_convention": A.Str("valid", ("full", "same", "valid")),
+                   "stride": A.Shape(()), "pad": A.Shape(()), "p_value": A.OptInt(),
+                   "count_include_pad": A.OptBool(),
+                   "layout": A.OptStr(None, ("NCDHW", "NCHW", "NCW", "NDHWC", "NHWC", "NWC"))}))

@@ -1,0 +1,146 @@
+"""Selecting elements: slice, slice_axis, take, pick, one_hot, where."""
+import numpy as np
+
+from . import attrs as A
+from .registry import Op, OpError, register
+from .shapes import known, normalize_axis, require
+
+
+def _slices(op_name, shape, begin, end, step, shapes):
+    """Python slice objects for MXNet's begin/end/step tuples (entries may be None)."""
+    require(len(begin) == len(end) and len(begin) <= len(shape)
+            and (not step or len(step) == len(begin)), op_name,
+            f"begin={begin}, end={end}, step={step} must have equal lengths, at most the "
+            f"input's {len(shape)} dimensions", shapes)
+    step = step or (None,) * len(begin)
+    require(all(s != 0 for s in step), op_name, "step cannot be 0", shapes)
+    return tuple(slice(b, e, s) for b, e, s in zip(begin, end, step))
+
+
+def _slice(data, *, begin, end, step=()):
+    return data[_slices("slice", data.shape, begin, end, step, [data.shape])]
+
+
+def _slice_shape(attrs, in_shapes):
+    data = known("slice", in_shapes)[0]
+    keys = _slices("slice", data, attrs["begin"], attrs["end"], attrs["step"], in_shapes)
+    out = tuple(len(range(*k.indices(n))) for k, n in zip(keys, data)) + data[len(keys):]
+    return [data], [out]
+
+
+register(Op("slice", _slice, _slice_shape, fluent=True,
+            attrs={"begin": A.IndexTuple(), "end": A.IndexTuple(), "step": A.IndexTuple(())}))
+
+
+def _slice_axis(data, *, axis, begin, end=None):
+    key = [slice(None)] * data.ndim
+    key[axis] = slice(begin, end)
+    return data[tuple(key)]
+
+
+def _slice_axis_shape(attrs, in_shapes):
+    data = known("slice_axis", in_shapes)[0]
+    axis = normalize_axis("slice_axis", attrs["axis"], len(data), in_shapes)
+    size = len(range(*slice(attrs["begin"], attrs["end"]).indices(data[axis])))
+    require(size > 0, "slice_axis", f"begin={attrs['begin']}, end={attrs['end']} selects "
+            f"nothing on axis {axis} of size {data[axis]}", in_shapes)
+    return [data], [data[:axis] + (size,) + data[axis + 1:]]
+
+
+register(Op("slice_axis", _slice_axis, _slice_axis_shape, fluent=True,
+            attrs={"axis": A.Int(), "begin": A.Int(), "end": A.OptInt()}))
+
+
+def _positions(op_name, indices, size, mode):
+    """Integer positions from (possibly float) indices, clipped or wrapped into [0, size)."""
+    positions = indices.astype(np.intp, copy=False)
+    if mode == "wrap":
+        return np.mod(positions, size)
+    if mode == "raise" and positions.size and (positions.min() < 0 or positions.max() >= size):
+        raise OpError(f"{op_name}: index out of range [0, {size}) with mode='raise'")
+    return np.clip(positions, 0, size - 1)
+
+
+def _take(a, indices, *, axis=0, mode="clip"):
+    return np.take(a, _positions("take", indices, a.shape[axis], mode), axis=axis)
+
+
+def _take_shape(attrs, in_shapes):
+    a, indices = known("take", in_shapes)
+    axis = normalize_axis("take", attrs["axis"], len(a), in_shapes)
+    require(a[axis] > 0, "take", f"axis {axis} is empty", in_shapes)
+    return [a, indices], [a[:axis] + indices + a[axis + 1:]]
+
+
+register(Op("take", _take, _take_shape, inputs=("a", "indices"), fluent=True,
+            attrs={"axis": A.Int(0), "mode": A.Str("clip", ("clip", "raise", "wrap"))}))
+
+
+def _pick(data, index, *, axis=-1, keepdims=False, mode="clip"):
+    if axis is None:
+        data, axis = data.reshape(-1), 0
+    axis %= data.ndim
+    positions = _positions("pick", index, data.shape[axis], mode)
+    if positions.ndim == data.ndim - 1:
+        positions = np.expand_dims(positions, axis)
+    out = np.take_along_axis(data, positions, axis=axis)
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _pick_shape(attrs, in_shapes):
+    data = known("pick", in_shapes, 1)[0]
+    if attrs["axis"] is None:
+        data_view, axis = (int(np.prod(data)),), 0
+    else:
+        data_view = data
+        axis = normalize_axis("pick", attrs["axis"], len(data), in_shapes)
+    reduced = data_view[:axis] + data_view[axis + 1:]
+    kept = data_view[:axis] + (1,) + data_view[axis + 1:]
+    index = in_shapes[1]
+    if index is None:
+        index = kept if attrs["keepdims"] else reduced
+    require(tuple(index) in (reduced, kept), "pick",
+            f"index must have shape {reduced} (or {kept})", in_shapes)
+    return [data, tuple(index)], [kept if attrs["keepdims"] else reduced]
+
+
+register(Op("pick", _pick, _pick_shape, inputs=("data", "index"), fluent=True,
+            attrs={"axis": A.OptInt(-1), "keepdims": A.Bool(False),
+                   "mode": A.Str("clip", ("clip", "wrap"))}))
+
+
+def _one_hot(indices, *, depth, on_value=1.0, off_value=0.0, dtype="float32"):
+    positions = indices.astype(np.intp, copy=False)
+    hot = positions[..., None] == np.arange(depth)
+    out = np.full(hot.shape, off_value, dtype=dtype)
+    out[hot] = on_value
+    return out
+
+
+def _one_hot_shape(attrs, in_shapes):
+    indices = known("one_hot", in_shapes)[0]
+    require(attrs["depth"] > 0, "one_hot", f"depth={attrs['depth']} must be positive",
+            in_shapes)
+    return [indices], [indices + (attrs["depth"],)]
+
+
+register(Op("one_hot", _one_hot, _one_hot_shape, inputs=("indices",), fluent=True,
+            attrs={"depth": A.Int(), "on_value": A.Float(1.0), "off_value": A.Float(0.0),
+                   "dtype": A.Dtype("float32")}))
+
+
+def _where(condition, x, y):
+    if condition.ndim == 1 and x.ndim > 1:
+        condition = condition.reshape((-1,) + (1,) * (x.ndim - 1))
+    return np.where(condition != 0, x, y)
+
+
+def _where_shape(attrs, in_shapes):
+    condition, x, y = known("where", in_shapes)
+    require(x == y, "where", "x and y must have the same shape", in_shapes)
+    require(condition == x or (len(condition) == 1 and x and condition[0] == x[0]), "where",
+            "condition must have the shape of x, or be 1-d with x's first dimension", in_shapes)
+    return [condition, x, y], [x]
+
+
+register(Op("where", _where, _where_shape, inputs=("condition", "x", "y")))

@@ -1,0 +1,61 @@
+"""Matrix products: dot and batch_dot."""
+import numpy as np
+
+from . import attrs as A
+from .registry import Op, register
+from .shapes import known, require
+
+_PRODUCT_ATTRS = {"transpose_a": A.Bool(False), "transpose_b": A.Bool(False),
+                  "forward_stype": A.OptStr(None, ("default", "csr", "row_sparse"))}
+
+
+def _dot(lhs, rhs, *, transpose_a=False, transpose_b=False, forward_stype=None):
+    """MXNet's dot: contracts lhs's last axis (first if transpose_a) with rhs's first (last)."""
+    if lhs.ndim == 2 and rhs.ndim == 2:
+        return np.matmul(lhs.T if transpose_a else lhs, rhs.T if transpose_b else rhs)
+    out = np.tensordot(lhs, rhs, axes=(0 if transpose_a else lhs.ndim - 1,
+                                       rhs.ndim - 1 if transpose_b else 0))
+    return out.reshape(1) if out.ndim == 0 else out
+
+
+def _dot_shape(attrs, in_shapes):
+    lhs, rhs = known("dot", in_shapes)
+    require(lhs and rhs, "dot", "inputs must have at least one dimension", in_shapes)
+    if attrs["transpose_a"]:
+        k_lhs, free_lhs = lhs[0], lhs[1:]
+    else:
+        k_lhs, free_lhs = lhs[-1], lhs[:-1]
+    if attrs["transpose_b"]:
+        k_rhs, free_rhs = rhs[-1], rhs[:-1]
+    else:
+        k_rhs, free_rhs = rhs[0], rhs[1:]
+    require(k_lhs == k_rhs, "dot", f"contracted dimensions differ ({k_lhs} vs {k_rhs}) with "
+            f"transpose_a={attrs['transpose_a']}, transpose_b={attrs['transpose_b']}", in_shapes)
+    return [lhs, rhs], [free_lhs + free_rhs or (1,)]
+
+
+register(Op("dot", _dot, _dot_shape, inputs=("lhs", "rhs"), attrs=dict(_PRODUCT_ATTRS)))
+
+
+def _batch_dot(lhs, rhs, *, transpose_a=False, transpose_b=False, forward_stype=None):
+    if transpose_a:
+        lhs = np.swapaxes(lhs, -1, -2)
+    if transpose_b:
+        rhs = np.swapaxes(rhs, -1, -2)
+    return np.matmul(lhs, rhs)
+
+
+def _batch_dot_shape(attrs, in_shapes):
+    lhs, rhs = known("batch_dot", in_shapes)
+    require(len(lhs) >= 3 and len(lhs) == len(rhs), "batch_dot",
+            "inputs must have the same number of dimensions, at least 3", in_shapes)
+    require(lhs[:-2] == rhs[:-2], "batch_dot", "batch dimensions differ", in_shapes)
+    m, k = (lhs[-1], lhs[-2]) if attrs["transpose_a"] else (lhs[-2], lhs[-1])
+    k2, n = (rhs[-1], rhs[-2]) if attrs["transpose_b"] else (rhs[-2], rhs[-1])
+    require(k == k2, "batch_dot", f"contracted dimensions differ ({k} vs {k2}) with "
+            f"transpose_a={attrs['transpose_a']}, transpose_b={attrs['transpose_b']}", in_shapes)
+    return [lhs, rhs], [lhs[:-2] + (m, n)]
+
+
+register(Op("batch_dot", _batch_dot, _batch_dot_shape, inputs=("lhs", "rhs"),
+            attrs=dict(_PRODUCT_ATTRS)))

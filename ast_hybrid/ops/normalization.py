@@ -1,0 +1,99 @@
+"""Normalization layers: BatchNorm (which updates its moving statistics in place) and LayerNorm."""
+import numpy as np
+
+from . import attrs as A
+from .registry import Op, register
+from .shapes import deduce, known, normalize_axis
+
+
+def _channel_shape(ndim, axis, size):
+    shape = [1] * ndim
+    shape[axis] = size
+    return shape
+
+
+def _batch_norm(data, gamma, beta, moving_mean, moving_var, *, eps=1e-3, momentum=0.9,
+                fix_gamma=True, use_global_stats=False, output_mean_var=False, axis=1,
+                cudnn_off=False, min_calib_range=None, max_calib_range=None, training=False):
+    """Normalize over every axis but `axis`.
+
+    In training (unless use_global_stats) the batch statistics are used and moving_mean /
+    moving_var are updated in place: moving = moving * momentum + batch * (1 - momentum), with
+    the biased (divide by N) batch variance. With output_mean_var it also returns the mean and
+    the inverse standard deviation used, as MXNet does.
+    """
+    axis %= data.ndim
+    channels = data.shape[axis]
+    if training and not use_global_stats:
+        reduce_axes = tuple(i for i in range(data.ndim) if i != axis)
+        mean = np.mean(data, axis=reduce_axes)
+        var = np.mean(np.square(data - mean.reshape(_channel_shape(data.ndim, axis, channels))),
+                      axis=reduce_axes)
+        moving_mean *= momentum
+        moving_mean += (1 - momentum) * mean.astype(moving_mean.dtype, copy=False)
+        moving_var *= momentum
+        moving_var += (1 - momentum) * var.astype(moving_var.dtype, copy=False)
+    else:
+        mean, var = moving_mean, moving_var
+    inv_std = 1.0 / np.sqrt(var + np.asarray(eps, dtype=var.dtype))
+    scale = inv_std if fix_gamma else gamma * inv_std
+    shift = beta - mean * scale
+    shape = _channel_shape(data.ndim, axis, channels)
+    out = data * scale.astype(data.dtype, copy=False).reshape(shape) \
+        + shift.astype(data.dtype, copy=False).reshape(shape)
+    if output_mean_var:
+        return out, np.array(mean), inv_std
+    return out
+
+
+def _batch_norm_shape(attrs, in_shapes):
+    data = known("BatchNorm", in_shapes, 1)[0]
+    axis = normalize_axis("BatchNorm", attrs["axis"], len(data), in_shapes)
+    channel = (data[axis],)
+    shapes = deduce("BatchNorm", in_shapes, [None] + [channel] * 4, _BATCH_NORM_INPUTS)
+    outs = [data]
+    if attrs["output_mean_var"]:
+        outs += [channel, channel]
+    return shapes, outs
+
+
+_BATCH_NORM_INPUTS = ("data", "gamma", "beta", "moving_mean", "moving_var")
+
+register(Op("BatchNorm", _batch_norm, _batch_norm_shape, inputs=_BATCH_NORM_INPUTS,
+            aux=("moving_mean", "moving_var"), mode_dependent=True,
+            num_outputs=lambda attrs: 3 if attrs["output_mean_var"] else 1,
+            attrs={"eps": A.Float(1e-3), "momentum": A.Float(0.9), "fix_gamma": A.Bool(True),
+                   "use_global_stats": A.Bool(False), "output_mean_var": A.Bool(False),
+                   "axis": A.Int(1), "cudnn_off": A.Bool(False),
+                   "min_calib_range": A.OptFloat(), "max_calib_range": A.OptFloat()}))
+
+
+def _layer_norm(data, gamma, beta, *, axis=-1, eps=1e-5, output_mean_var=False):
+    """Normalize along `axis`; with output_mean_var also the mean and standard deviation."""
+    axis %= data.ndim
+    mean = np.mean(data, axis=axis, keepdims=True)
+    centered = data - mean
+    std = np.sqrt(np.mean(np.square(centered), axis=axis, keepdims=True)
+                  + np.asarray(eps, dtype=data.dtype))
+    shape = _channel_shape(data.ndim, axis, data.shape[axis])
+    out = centered / std * gamma.reshape(shape) + beta.reshape(shape)
+    if output_mean_var:
+        return out, mean, std
+    return out
+
+
+def _layer_norm_shape(attrs, in_shapes):
+    data = known("LayerNorm", in_shapes, 1)[0]
+    axis = normalize_axis("LayerNorm", attrs["axis"], len(data), in_shapes)
+    channel = (data[axis],)
+    shapes = deduce("LayerNorm", in_shapes, [None, channel, channel], ("data", "gamma", "beta"))
+    outs = [data]
+    if attrs["output_mean_var"]:
+        reduced = data[:axis] + (1,) + data[axis + 1:]
+        outs += [reduced, reduced]
+    return shapes, outs
+
+
+register(Op("LayerNorm", _layer_norm, _layer_norm_shape, inputs=("data", "gamma", "beta"),
+            num_outputs=lambda attrs: 3 if attrs["output_mean_var"] else 1,
+            attrs={"axis": A.Int(-1), "eps": A.Float(1e-5), "output_mean_var": A.Bool(False)}))

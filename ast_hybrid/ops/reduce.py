@@ -1,0 +1,103 @@
+"""Reductions over axes: sum, mean, max, min, prod, norm, argmax, argmin."""
+import numpy as np
+
+from . import attrs as A
+from .registry import Op, register
+from .shapes import known, normalize_axis, reduced_shape
+
+
+def _axes(axis, ndim, exclude):
+    """numpy's `axis` argument for MXNet's (axis, exclude) pair; None means every axis."""
+    if axis is None or axis == ():
+        chosen = None if not exclude else ()
+    else:
+        chosen = tuple(a % ndim for a in axis)
+        if exclude:
+            chosen = tuple(i for i in range(ndim) if i not in chosen)
+    return chosen
+
+
+def _at_least_1d(out):
+    return out.reshape(1) if out.ndim == 0 else out
+
+
+def _reducer(function, keep_int):
+    """A kernel for `function` (np.sum, ...), keeping the input's dtype as MXNet does."""
+    def kernel(data, *, axis=None, keepdims=False, exclude=False):
+        axes = _axes(axis, data.ndim, exclude)
+        if keep_int:
+            out = function(data, axis=axes, keepdims=keepdims, dtype=data.dtype)
+        else:
+            out = function(data, axis=axes, keepdims=keepdims)
+        return _at_least_1d(np.asarray(out))
+    return kernel
+
+
+def _reduce_shape(op_name):
+    def rule(attrs, in_shapes):
+        data = known(op_name, in_shapes)[0]
+        return [data], [reduced_shape(op_name, data, attrs["axis"], attrs["keepdims"],
+                                      attrs.get("exclude", False))]
+    return rule
+
+
+def _mean(data, axis=None, keepdims=False, dtype=None):
+    if np.issubdtype(data.dtype, np.floating):
+        return np.mean(data, axis=axis, keepdims=keepdims)
+    return np.mean(data, axis=axis, keepdims=keepdims).astype(data.dtype)
+
+
+REDUCTIONS = {  # name: (numpy function, whether it needs dtype= to keep integers, aliases)
+    "sum": (np.sum, True, ("sum_axis",)),
+    "mean": (_mean, True, ()),
+    "prod": (np.prod, True, ()),
+    "max": (np.max, False, ("max_axis",)),
+    "min": (np.min, False, ("min_axis",)),
+}
+
+for _name, (_function, _keep_int, _aliases) in REDUCTIONS.items():
+    register(Op(_name, _reducer(_function, _keep_int), _reduce_shape(_name), aliases=_aliases,
+                attrs={"axis": A.OptShape(), "keepdims": A.Bool(False), "exclude": A.Bool(False)},
+                fluent=True))
+
+
+def _norm(data, *, ord=2, axis=None, out_dtype=None, keepdims=False):
+    axes = _axes(axis, data.ndim, False)
+    if ord == 1:
+        out = np.sum(np.abs(data), axis=axes, keepdims=keepdims)
+    else:
+        out = np.sqrt(np.sum(np.square(data), axis=axes, keepdims=keepdims))
+    out = _at_least_1d(np.asarray(out))
+    return out.astype(out_dtype, copy=False) if out_dtype else out
+
+
+register(Op("norm", _norm, _reduce_shape("norm"), fluent=True,
+            attrs={"ord": A.Attr("int", 2, (1, 2)), "axis": A.OptShape(),
+                   "out_dtype": A.OptStr(None, A.DTYPES), "keepdims": A.Bool(False)}))
+
+
+def _arg_reducer(function):
+    def kernel(data, *, axis=None, keepdims=False):
+        if axis is None:
+            out = np.asarray(function(data))
+            shape = (1,) * data.ndim if keepdims else (1,)
+            return out.astype(data.dtype).reshape(shape)
+        out = function(data, axis=axis, keepdims=keepdims)
+        return _at_least_1d(out.astype(data.dtype, copy=False))
+    return kernel
+
+
+def _arg_shape(op_name):
+    def rule(attrs, in_shapes):
+        data = known(op_name, in_shapes)[0]
+        axis = attrs["axis"]
+        if axis is None:
+            return [data], [(1,) * len(data) if attrs["keepdims"] else (1,)]
+        normalize_axis(op_name, axis, len(data), [data])
+        return [data], [reduced_shape(op_name, data, axis, attrs["keepdims"])]
+    return rule
+
+
+for _name, _function in (("argmax", np.argmax), ("argmin", np.argmin)):
+    register(Op(_name, _arg_reducer(_function), _arg_shape(_name), fluent=True,
+                attrs={"axis": A.OptInt(), "keepdims": A.Bool(False)}))

@@ -1,0 +1,351 @@
+"""Operators that rearrange elements: reshape, transpose, concat, stack, split, tile, broadcast_to, ..."""
+import numpy as np
+
+from . import attrs as A
+from .registry import VARIADIC, Op, register, shape_error
+from .shapes import known, normalize_axis, require
+
+
+def _size(shape):
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def reshape_target(op_name, shape, target, reverse=False):
+    """The shape `target` means for an input of `shape`, with MXNet's codes 0, -1, -2, -3, -4."""
+    source = list(shape)[::-1] if reverse else list(shape)
+    codes = list(target)[::-1] if reverse else list(target)
+    out, infer_at, src, i = [], None, 0, 0
+
+    def fail(message):
+        return shape_error(op_name, f"cannot reshape to {tuple(target)}: {message}", [shape])
+
+    while i < len(codes):
+        code = codes[i]
+        if code == 0:
+            if src >= len(source):
+                raise fail("0 copies a dimension the input does not have")
+            out.append(source[src])
+            src += 1
+        elif code == -1:
+            if infer_at is not None:
+                raise fail("only one dimension can be -1")
+            infer_at = len(out)
+            out.append(1)
+            src += 1
+        elif code == -2:
+            out.extend(source[src:])
+            src = len(source)
+        elif code == -3:
+            if src + 1 >= len(source):
+                raise fail("-3 needs two input dimensions to merge")
+            out.append(source[src] * source[src + 1])
+            src += 2
+        elif code == -4:
+            if i + 2 >= len(codes) or src >= len(source):
+                raise fail("-4 needs two following sizes and an input dimension to split")
+            whole, d1, d2 = source[src], codes[i + 1], codes[i + 2]
+            src += 1
+            i += 2
+            if d1 == -1 and d2 == -1:
+                raise fail("the two sizes after -4 cannot both be -1")
+            if d1 == -1:
+                d1 = whole // d2 if d2 else 0
+            if d2 == -1:
+                d2 = whole // d1 if d1 else 0
+            if d1 * d2 != whole:
+                raise fail(f"{d1} * {d2} does not split dimension {whole}")
+            out.extend((d1, d2))
+        elif code > 0:
+            out.append(code)
+            src += 1
+        else:
+            raise fail(f"unknown code {code}")
+        i += 1
+    if infer_at is not None:
+        rest = _size(out)
+        if rest == 0 or _size(shape) % rest:
+            raise fail("the size cannot be divided evenly for -1")
+        out[infer_at] = _size(shape) // rest
+    if reverse:
+        out.reverse()
+    if _size(out) != _size(shape):
+        raise fail(f"sizes differ ({_size(shape)} elements vs {_size(out)})")
+    return tuple(out)
+
+
+def _reshape(data, *, shape=(), reverse=False, target_shape=(), keep_highest=False):
+    return data.reshape(reshape_target("reshape", data.shape, shape, reverse))
+
+
+def _reshape_shape(attrs, in_shapes):
+    data = known("reshape", in_shapes)[0]
+    return [data], [reshape_target("reshape", data, attrs["shape"], attrs["reverse"])]
+
+
+register(Op("reshape", _reshape, _reshape_shape, aliases=("Reshape",), fluent=True,
+            attrs={"shape": A.Shape(()), "reverse": A.Bool(False),
+                   "target_shape": A.Shape(()), "keep_highest": A.Bool(False)}))
+
+
+def _transpose_axes(op_name, ndim, axes, shapes):
+    if not axes:
+        return tuple(range(ndim - 1, -1, -1))
+    require(len(axes) == ndim and sorted(a % ndim for a in axes) == list(range(ndim)), op_name,
+            f"axes={axes} is not a permutation of {ndim} axes", shapes)
+    return tuple(a % ndim for a in axes)
+
+
+def _transpose(data, *, axes=()):
+    return np.transpose(data, axes or None)
+
+
+def _transpose_shape(attrs, in_shapes):
+    data = known("transpose", in_shapes)[0]
+    axes = _transpose_axes("transpose", len(data), attrs["axes"], in_shapes)
+    return [data], [tuple(data[a] for a in axes)]
+
+
+register(Op("transpose", _transpose, _transpose_shape, attrs={"axes": A.Shape(())},
+            fluent=True))
+
+
+def _swapaxes(data, *, dim1=0, dim2=0):
+    return np.swapaxes(data, dim1, dim2)
+
+
+def _swapaxes_shape(attrs, in_shapes):
+    data = known("swapaxes", in_shapes)[0]
+    d1 = normalize_axis("swapaxes", attrs["dim1"], len(data), in_shapes)
+    d2 = normalize_axis("swapaxes", attrs["dim2"], len(data), in_shapes)
+    out = list(data)
+    out[d1], out[d2] = out[d2], out[d1]
+    return [data], [tuple(out)]
+
+
+register(Op("swapaxes", _swapaxes, _swapaxes_shape, aliases=("SwapAxis",), fluent=True,
+            attrs={"dim1": A.Int(0), "dim2": A.Int(0)}))
+
+
+def _flatten(data):
+    return data.reshape(data.shape[0] if data.ndim else 1, -1)
+
+
+def _flatten_shape(attrs, in_shapes):
+    data = known("flatten", in_shapes)[0]
+    require(len(data) >= 1, "flatten", "input must have at least one dimension", in_shapes)
+    return [data], [(data[0], _size(data[1:]))]
+
+
+register(Op("flatten", _flatten, _flatten_shape, aliases=("Flatten",), fluent=True))
+
+
+def _expand_dims(data, *, axis):
+    return np.expand_dims(data, axis)
+
+
+def _expand_dims_shape(attrs, in_shapes):
+    data = known("expand_dims", in_shapes)[0]
+    axis = normalize_axis("expand_dims", attrs["axis"], len(data) + 1, in_shapes)
+    return [data], [data[:axis] + (1,) + data[axis:]]
+
+
+register(Op("expand_dims", _expand_dims, _expand_dims_shape, attrs={"axis": A.Int()},
+            fluent=True))
+
+
+def _squeezed(op_name, shape, axis, shapes):
+    if axis is None:
+        axes = {i for i, n in enumerate(shape) if n == 1}
+    else:
+        axes = {normalize_axis(op_name, a, len(shape), shapes) for a in axis}
+        for a in axes:
+            require(shape[a] == 1, op_name, f"cannot squeeze axis {a} of size {shape[a]}", shapes)
+    return tuple(n for i, n in enumerate(shape) if i not in axes) or (1,)
+
+
+def _squeeze(data, *, axis=None):
+    return data.reshape(_squeezed("squeeze", data.shape, axis, [data.shape]))
+
+
+def _squeeze_shape(attrs, in_shapes):
+    data = known("squeeze", in_shapes)[0]
+    return [data], [_squeezed("squeeze", data, attrs["axis"], in_shapes)]
+
+
+register(Op("squeeze", _squeeze, _squeeze_shape, attrs={"axis": A.OptShape()}, fluent=True))
+
+
+def _concat(*arrays, num_args, dim=1):
+    return np.concatenate(arrays, axis=dim)
+
+
+def _concat_shape(attrs, in_shapes):
+    shapes = known("concat", in_shapes)
+    first = shapes[0]
+    axis = normalize_axis("concat", attrs["dim"], len(first), in_shapes)
+    for s in shapes:
+        require(len(s) == len(first) and s[:axis] + s[axis + 1:] == first[:axis] + first[axis + 1:],
+                "concat", f"inputs must agree on every dimension but dim={attrs['dim']}",
+                in_shapes)
+    return shapes, [first[:axis] + (sum(s[axis] for s in shapes),) + first[axis + 1:]]
+
+
+register(Op("concat", _concat, _concat_shape, inputs=VARIADIC, aliases=("Concat",),
+            attrs={"num_args": A.Int(), "dim": A.Int(1)}))
+
+
+def _stack(*arrays, num_args, axis=0):
+    return np.stack(arrays, axis=axis)
+
+
+def _stack_shape(attrs, in_shapes):
+    shapes = known("stack", in_shapes)
+    require(all(s == shapes[0] for s in shapes), "stack", "inputs must have the same shape",
+            in_shapes)
+    axis = normalize_axis("stack", attrs["axis"], len(shapes[0]) + 1, in_shapes)
+    return shapes, [shapes[0][:axis] + (len(shapes),) + shapes[0][axis:]]
+
+
+register(Op("stack", _stack, _stack_shape, inputs=VARIADIC,
+            attrs={"num_args": A.Int(), "axis": A.Int(0)}))
+
+
+def _split(data, *, num_outputs, axis=1, squeeze_axis=False):
+    parts = np.split(data, num_outputs, axis=axis)
+    if squeeze_axis:
+        parts = [np.squeeze(p, axis=axis) for p in parts]
+    return tuple(parts)
+
+
+def _split_shape(attrs, in_shapes):
+    data = known("split", in_shapes)[0]
+    axis = normalize_axis("split", attrs["axis"], len(data), in_shapes)
+    count = attrs["num_outputs"]
+    require(count > 0 and data[axis] % count == 0, "split",
+            f"axis {axis} of size {data[axis]} cannot be split into num_outputs={count} parts",
+            in_shapes)
+    part = data[:axis] + (data[axis] // count,) + data[axis + 1:]
+    if attrs["squeeze_axis"]:
+        require(data[axis] == count, "split", "squeeze_axis needs parts of size 1", in_shapes)
+        part = part[:axis] + part[axis + 1:]
+    return [data], [part] * count
+
+
+register(Op("split", _split, _split_shape, aliases=("SliceChannel",), fluent=True,
+            num_outputs=lambda attrs: attrs["num_outputs"],
+            attrs={"num_outputs": A.Int(), "axis": A.Int(1), "squeeze_axis": A.Bool(False)}))
+
+
+def _tile(data, *, reps):
+    return np.tile(data, reps)
+
+
+def _tile_shape(attrs, in_shapes):
+    data = known("tile", in_shapes)[0]
+    reps = attrs["reps"]
+    ndim = max(len(data), len(reps))
+    data_p = (1,) * (ndim - len(data)) + data
+    reps_p = (1,) * (ndim - len(reps)) + reps
+    return [data], [tuple(d * r for d, r in zip(data_p, reps_p))]
+
+
+register(Op("tile", _tile, _tile_shape, attrs={"reps": A.Shape()}, fluent=True))
+
+
+def _repeat(data, *, repeats, axis=None):
+    return np.repeat(data, repeats, axis=axis)
+
+
+def _repeat_shape(attrs, in_shapes):
+    data = known("repeat", in_shapes)[0]
+    require(attrs["repeats"] >= 0, "repeat", "repeats must not be negative", in_shapes)
+    if attrs["axis"] is None:
+        return [data], [(_size(data) * attrs["repeats"],)]
+    axis = normalize_axis("repeat", attrs["axis"], len(data), in_shapes)
+    return [data], [data[:axis] + (data[axis] * attrs["repeats"],) + data[axis + 1:]]
+
+
+register(Op("repeat", _repeat, _repeat_shape, fluent=True,
+            attrs={"repeats": A.Int(), "axis": A.OptInt()}))
+
+
+def _broadcast_target(op_name, data, target, shapes):
+    require(len(target) == len(data), op_name,
+            f"target shape {tuple(target)} must have {len(data)} dimensions", shapes)
+    out = tuple(d if t == 0 else t for d, t in zip(data, target))
+    for d, t in zip(data, out):
+        require(d == t or d == 1, op_name, f"cannot broadcast to {out}", shapes)
+    return out
+
+
+def _broadcast_to(data, *, shape):
+    return np.broadcast_to(data, tuple(d if t == 0 else t for d, t in zip(data.shape, shape)))
+
+
+def _broadcast_to_shape(attrs, in_shapes):
+    data = known("broadcast_to", in_shapes)[0]
+    return [data], [_broadcast_target("broadcast_to", data, attrs["shape"], in_shapes)]
+
+
+register(Op("broadcast_to", _broadcast_to, _broadcast_to_shape, attrs={"shape": A.Shape(())},
+            fluent=True))
+
+
+def _like_target(lhs, rhs, lhs_axes, rhs_axes):
+    if lhs_axes is None and rhs_axes is None:
+        return tuple(rhs)
+    lhs_axes = lhs_axes if lhs_axes is not None else rhs_axes
+    rhs_axes = rhs_axes if rhs_axes is not None else lhs_axes
+    out = list(lhs)
+    for la, ra in zip(lhs_axes, rhs_axes):
+        out[la] = rhs[ra]
+    return tuple(out)
+
+
+def _broadcast_like(lhs, rhs, *, lhs_axes=None, rhs_axes=None):
+    return np.broadcast_to(lhs, _like_target(lhs.shape, rhs.shape, lhs_axes, rhs_axes))
+
+
+def _broadcast_like_shape(attrs, in_shapes):
+    lhs, rhs = known("broadcast_like", in_shapes)
+    la, ra = attrs["lhs_axes"], attrs["rhs_axes"]
+    require((la is None) == (ra is None) and (la is None or len(la) == len(ra)),
+            "broadcast_like", "lhs_axes and rhs_axes must be given together, of equal length",
+            in_shapes)
+    for a in la or ():
+        normalize_axis("broadcast_like", a, len(lhs), in_shapes)
+    for a in ra or ():
+        normalize_axis("broadcast_like", a, len(rhs), in_shapes)
+    target = _like_target(lhs, rhs, la, ra)
+    return [lhs, rhs], [_broadcast_target("broadcast_like", lhs, target, in_shapes)]
+
+
+register(Op("broadcast_like", _broadcast_like, _broadcast_like_shape, inputs=("lhs", "rhs"),
+            attrs={"lhs_axes": A.OptShape(), "rhs_axes": A.OptShape()}, fluent=True))
+
+
+def _axis_target(shape, axis, size):
+    out = list(shape)
+    for a, s in zip(axis, size):
+        out[a] = s
+    return tuple(out)
+
+
+def _broadcast_axis(data, *, axis=(), size=()):
+    return np.broadcast_to(data, _axis_target(data.shape, axis, size))
+
+
+def _broadcast_axis_shape(attrs, in_shapes):
+    data = known("broadcast_axis", in_shapes)[0]
+    axis, size = attrs["axis"], attrs["size"]
+    require(len(axis) == len(size), "broadcast_axis", "axis and size must have equal length",
+            in_shapes)
+    for a in axis:
+        a = normalize_axis("broadcast_axis", a, len(data), in_shapes)
+        require(data[a] == 1, "broadcast_axis", f"axis {a} has size {data[a]}, not 1", in_shapes)
+    return [data], [_axis_target(data, axis, size)]
+
+
+register(Op("broadcast_axis", _broadcast_axis, _broadcast_axis_shape,
+            aliases=("broadcast_axes",), fluent=True,
+            attrs={"axis": A.Shape(()), "size": A.Shape(())}))
