@@ -113,7 +113,7 @@ class Attr:
 
     def parse(self, value):
         value = _KINDS[self.kind](value)
-        if self.choices and value not in self.choices:
+        if self.choices and value is not None and value not in self.choices:
             raise AttrError(f"expected one of {', '.join(map(repr, self.choices))}, got {value!r}")
         return value
 

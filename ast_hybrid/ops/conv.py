@@ -145,7 +145,9 @@ def _pooling(data, *, kernel=(), pool_type="max", global_pool=False, cudnn_off=F
     extra = tuple(max(0, (o - 1) * st + k - (s + 2 * p))
                   for o, st, k, s, p in zip(out, stride, kernel, data.shape[2:], pad))
     if pool_type == "max":
-        low = -np.inf if np.issubdtype(data.dtype, np.floating) else np.iinfo(data.dtype).min
+        # windows wholly in the padding give the lowest finite value, as in MXNet
+        low = (np.finfo(data.dtype) if np.issubdtype(data.dtype, np.floating)
+               else np.iinfo(data.dtype)).min
         padded = _pad(data, pad, low, extra)
         combine = np.maximum
     else:
