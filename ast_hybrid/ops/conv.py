@@ -42,16 +42,46 @@ def _conv_params(kernel, stride, dilate, pad):
 def _convolution(data, weight, bias=None, *, kernel, num_filter, stride=(), dilate=(), pad=(),
                  num_group=1, no_bias=False, layout=None, workspace=1024, cudnn_tune=None,
                  cudnn_off=False):
-    """im2col through a strided view, then one (batched over groups) matrix product."""
+    """im2col through a strided view and one matrix product batched over groups; depthwise
+    convolutions (one input channel per group) sum shifted views instead."""
     stride, dilate, pad = _conv_params(kernel, stride, dilate, pad)
     ndim = len(kernel)
     data = _pad(data, pad)
     n, channels = data.shape[:2]
     out = tuple(window_out_size(s, k, st, 0, d)
                 for s, k, st, d in zip(data.shape[2:], kernel, stride, dilate))
-    windows = _windows(data, kernel, stride, dilate, out)      # (N, C, *out, *k)
     g = num_group
     cg = channels // g
+    if cg == 1 and g > 1:
+        result = _depthwise(data, weight, kernel, stride, dilate, out, num_filter // g)
+    else:
+        result = _im2col_product(data, weight, kernel, stride, dilate, out, g, num_filter)
+    if bias is not None:
+        result = result + bias.reshape((1, num_filter) + (1,) * ndim)
+    return result
+
+
+def _depthwise(data, weight, kernel, stride, dilate, out, multiplier):
+    """One input channel per group: a sum over kernel offsets of scaled shifted views."""
+    n, channels = data.shape[:2]
+    ndim = len(kernel)
+    w = weight.reshape((channels, multiplier) + tuple(kernel))
+    result = np.zeros((n, channels, multiplier) + out, dtype=np.result_type(data, weight))
+    for offset in np.ndindex(*kernel):
+        key = (slice(None), slice(None)) + tuple(
+            slice(i * d, i * d + (o - 1) * st + 1, st)
+            for i, d, o, st in zip(offset, dilate, out, stride))
+        scale = w[(slice(None), slice(None)) + offset].reshape((1, channels, multiplier)
+                                                               + (1,) * ndim)
+        result += data[key][:, :, None] * scale
+    return result.reshape((n, channels * multiplier) + out)
+
+
+def _im2col_product(data, weight, kernel, stride, dilate, out, g, num_filter):
+    n, channels = data.shape[:2]
+    ndim = len(kernel)
+    cg = channels // g
+    windows = _windows(data, kernel, stride, dilate, out)      # (N, C, *out, *k)
     positions = int(np.prod(out, dtype=np.int64))
     ksize = int(np.prod(kernel, dtype=np.int64))
     # (N, G, Cg, *out, *k) -> (G, N, *out, Cg, *k) -> (G, N*P, Cg*K)
@@ -61,10 +91,7 @@ def _convolution(data, weight, bias=None, *, kernel, num_filter, stride=(), dila
     w = weight.reshape(g, num_filter // g, cg * ksize).transpose(0, 2, 1)
     result = np.matmul(cols, w)                               # (G, N*P, F/G)
     result = result.reshape((g, n, positions, num_filter // g)).transpose(1, 0, 3, 2)
-    result = result.reshape((n, num_filter) + out)
-    if bias is not None:
-        result = result + bias.reshape((1, num_filter) + (1,) * ndim)
-    return result
+    return result.reshape((n, num_filter) + out)
 
 
 def _conv_inputs(attrs):
