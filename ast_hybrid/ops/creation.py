@@ -4,7 +4,7 @@ import numpy as np
 from . import attrs as A
 from .random_state import generator
 from .registry import Op, register
-from .shapes import known, require
+from .shapes import require, same_shape
 
 
 def _no_input_shape(op_name, shape_of):
@@ -111,13 +111,6 @@ register(Op("_random_uniform", _random_uniform,
                    "ctx": A.Str(""), "dtype": A.Str("None", _RANDOM_DTYPES)}))
 
 
-def _like_shape(op_name):
-    def rule(attrs, in_shapes):
-        data = known(op_name, in_shapes)[0]
-        return [data], [data]
-    return rule
-
-
 def _zeros_like(data):
     return np.zeros_like(data)
 
@@ -126,5 +119,5 @@ def _ones_like(data):
     return np.ones_like(data)
 
 
-register(Op("zeros_like", _zeros_like, _like_shape("zeros_like"), fluent=True))
-register(Op("ones_like", _ones_like, _like_shape("ones_like"), fluent=True))
+register(Op("zeros_like", _zeros_like, same_shape("zeros_like"), fluent=True))
+register(Op("ones_like", _ones_like, same_shape("ones_like"), fluent=True))

@@ -3,14 +3,7 @@ import numpy as np
 
 from . import attrs as A
 from .registry import VARIADIC, Op, register
-from .shapes import broadcasting, elementwise, known, require
-
-
-def _same_shape(op_name):
-    def rule(attrs, in_shapes):
-        shape = known(op_name, in_shapes)[0]
-        return [shape], [shape]
-    return rule
+from .shapes import broadcasting, elementwise, known, require, same_shape
 
 
 def _relu(x):
@@ -60,7 +53,7 @@ UNARY = {
 _NOT_FLUENT = {"softsign", "negative"}
 
 for _name, _kernel in UNARY.items():
-    register(Op(_name, _kernel, _same_shape(_name), fluent=_name not in _NOT_FLUENT))
+    register(Op(_name, _kernel, same_shape(_name), fluent=_name not in _NOT_FLUENT))
 
 
 def _activation(data, act_type):
@@ -70,7 +63,7 @@ def _activation(data, act_type):
 ACTIVATIONS = {"relu": _relu, "sigmoid": _sigmoid, "tanh": np.tanh,
                "softrelu": _softrelu, "softsign": _softsign}
 
-register(Op("Activation", _activation, _same_shape("Activation"),
+register(Op("Activation", _activation, same_shape("Activation"),
             attrs={"act_type": A.Str(choices=tuple(ACTIVATIONS))}))
 
 
@@ -132,10 +125,10 @@ for _base, _ufunc in BINARY.items():
         _name = _ELEMWISE_NAMES[_base]
         register(Op(_name, _ufunc, elementwise(_name), inputs=("lhs", "rhs")))
     _forward, _reverse = SCALAR_NAMES[_base]
-    register(Op(_forward, _scalar_kernel(_ufunc, False), _same_shape(_forward),
+    register(Op(_forward, _scalar_kernel(_ufunc, False), same_shape(_forward),
                 attrs={"scalar": A.Float()}))
     if _reverse:
-        register(Op(_reverse, _scalar_kernel(_ufunc, True), _same_shape(_reverse),
+        register(Op(_reverse, _scalar_kernel(_ufunc, True), same_shape(_reverse),
                     attrs={"scalar": A.Float()}))
 
 
@@ -169,7 +162,7 @@ def _cast(data, *, dtype):
     return data.astype(dtype, copy=False)
 
 
-register(Op("cast", _cast, _same_shape("cast"), aliases=("Cast",), attrs={"dtype": A.Dtype()}))
+register(Op("cast", _cast, same_shape("cast"), aliases=("Cast",), attrs={"dtype": A.Dtype()}))
 
 
 def _copy(data):
@@ -180,8 +173,8 @@ def _block_grad(data):
     return data
 
 
-register(Op("identity", _copy, _same_shape("identity"), aliases=("_copy",)))
-register(Op("BlockGrad", _block_grad, _same_shape("BlockGrad"), aliases=("stop_gradient",)))
+register(Op("identity", _copy, same_shape("identity"), aliases=("_copy",)))
+register(Op("BlockGrad", _block_grad, same_shape("BlockGrad"), aliases=("stop_gradient",)))
 
 
 def _smooth_l1(data, *, scalar=1.0):
@@ -191,4 +184,4 @@ def _smooth_l1(data, *, scalar=1.0):
                     magnitude - 0.5 / sigma2)
 
 
-register(Op("smooth_l1", _smooth_l1, _same_shape("smooth_l1"), attrs={"scalar": A.Float(1.0)}))
+register(Op("smooth_l1", _smooth_l1, same_shape("smooth_l1"), attrs={"scalar": A.Float(1.0)}))

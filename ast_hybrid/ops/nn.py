@@ -4,7 +4,7 @@ import numpy as np
 from . import attrs as A
 from .random_state import generator
 from .registry import Op, register
-from .shapes import deduce, known, normalize_axis, require
+from .shapes import deduce, known, normalize_axis, require, same_shape
 
 
 def _fc_inputs(attrs):
@@ -52,12 +52,7 @@ def _dropout(data, *, p=0.5, mode="training", axes=(), training=False):
     return data * (keep / (1.0 - p)).astype(data.dtype)
 
 
-def _same(attrs, in_shapes):
-    shape = known("Dropout", in_shapes)[0]
-    return [shape], [shape]
-
-
-register(Op("Dropout", _dropout, _same, mode_dependent=True,
+register(Op("Dropout", _dropout, same_shape("Dropout"), mode_dependent=True,
             attrs={"p": A.Float(0.5), "mode": A.Str("training", ("training", "always")),
                    "axes": A.Shape(())}))
 

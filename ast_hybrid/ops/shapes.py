@@ -23,6 +23,14 @@ def broadcast_shapes(op_name, *shapes):
     return tuple(result)
 
 
+def same_shape(op_name):
+    """One input, output shaped like it."""
+    def rule(attrs, in_shapes):
+        shape = known(op_name, in_shapes)[0]
+        return [shape], [shape]
+    return rule
+
+
 def elementwise(op_name):
     """Output shaped like the first input; other inputs must match it (broadcasting not allowed)."""
     def rule(attrs, in_shapes):
@@ -103,5 +111,5 @@ def spatial_param(op_name, attrs, key, ndim, fill, shapes):
     return value
 
 
-__all__ = ["known", "broadcast_shapes", "elementwise", "broadcasting", "normalize_axis",
+__all__ = ["known", "broadcast_shapes", "same_shape", "elementwise", "broadcasting", "normalize_axis",
            "reduced_shape", "require", "deduce", "window_out_size", "spatial_param", "OpError"]

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from ast_hybrid.ops import get
-from optest import infer, rand, run_op, shape_fails
+from optest import rand, run_op, shape_fails
 
 X = rand(2, 3, 4)
 
