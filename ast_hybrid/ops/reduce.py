@@ -11,6 +11,8 @@ def _axes(axis, ndim, exclude):
     if axis is None or axis == ():
         chosen = None if not exclude else ()
     else:
+        if not isinstance(axis, (tuple, list)):     # an unparsed run-time value: `axis=1`
+            axis = (axis,)
         chosen = tuple(a % ndim for a in axis)
         if exclude:
             chosen = tuple(i for i in range(ndim) if i not in chosen)

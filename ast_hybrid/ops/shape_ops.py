@@ -157,6 +157,8 @@ def _squeezed(op_name, shape, axis, shapes):
     if axis is None:
         axes = {i for i, n in enumerate(shape) if n == 1}
     else:
+        if not isinstance(axis, (tuple, list)):     # an unparsed run-time value: `axis=1`
+            axis = (axis,)
         axes = {normalize_axis(op_name, a, len(shape), shapes) for a in axis}
         for a in axes:
             require(shape[a] == 1, op_name, f"cannot squeeze axis {a} of size {shape[a]}", shapes)

@@ -88,3 +88,9 @@ def test_axis_out_of_range_names_operator_and_shape(name):
 
 def test_unknown_input_shape_is_an_error():
     shape_fails("sum", [None], pattern="unknown")
+
+
+def test_kernel_accepts_an_unparsed_integer_axis():
+    from ast_hybrid.ops import get
+    np.testing.assert_allclose(get("sum")(X, axis=1), X.sum(axis=1), rtol=1e-6)
+    assert get("squeeze")(np.zeros((2, 1, 3), np.float32), axis=1).shape == (2, 3)
