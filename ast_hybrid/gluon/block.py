@@ -55,6 +55,10 @@ class Block:
     def name(self):
         return self._prefix.rstrip("_") or type(self).__name__.lower()
 
+    def _alias(self):
+        """The word graph node names of this block start with (`conv0_fwd`), as in MXNet."""
+        return type(self).__name__.lower()
+
     @contextmanager
     def name_scope(self):
         yield
@@ -225,7 +229,7 @@ class HybridBlock(Block):
 
     def _call_symbolic(self, *args):
         from .. import symbol
-        with block_prefix(type(self).__name__.lower()):
+        with block_prefix(self._alias()):
             return self.hybrid_forward(symbol, *args, **self._param_values(Parameter.var))
 
     def infer_and_initialize(self, args):

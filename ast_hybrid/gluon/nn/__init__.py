@@ -1,3 +1,7 @@
 """Neural-network layers (`gluon.nn`)."""
-from .basic_layers import (Activation, Dense, Dropout, Flatten, HybridLambda, HybridSequential,
-                           Lambda, Sequential)
+from .activations import ELU, GELU, LeakyReLU, PReLU, SELU, Swish
+from .basic_layers import (Activation, BatchNorm, Dense, Dropout, Embedding, Flatten,
+                           HybridLambda, HybridSequential, Lambda, LayerNorm, Sequential)
+from .conv_layers import (AvgPool1D, AvgPool2D, AvgPool3D, Conv1D, Conv2D, Conv3D,
+                          GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D, GlobalMaxPool1D,
+                          GlobalMaxPool2D, GlobalMaxPool3D, MaxPool1D, MaxPool2D, MaxPool3D)

@@ -1,4 +1,7 @@
-"""Basic layers: Sequential containers, Dense, Activation, Dropout, Flatten, Lambda."""
+"""Basic layers: Sequential containers, Dense, Activation, Dropout, Flatten, Lambda,
+BatchNorm, LayerNorm and Embedding (MXNet 1.x Gluon's names, signatures and defaults)."""
+import numpy as np
+
 from ..block import Block, HybridBlock
 
 
@@ -72,8 +75,8 @@ class Dense(HybridBlock):
     def __repr__(self):
         shape = self.weight.shape
         in_units = shape[1] if shape and shape[1] else None
-        activation = f", {self.act!r}" if self.act is not None else ""
-        return f"Dense({in_units} -> {shape[0]}{activation})"
+        activation = repr(self.act) if self.act is not None else "linear"
+        return f"Dense({in_units} -> {shape[0]}, {activation})"
 
 
 class Activation(HybridBlock):
@@ -125,6 +128,9 @@ class Lambda(Block):
     def forward(self, *args):
         return self._func(*args)
 
+    def __repr__(self):
+        return f"Lambda({getattr(self._func, '__name__', 'function')})"
+
 
 class HybridLambda(HybridBlock):
     """Wraps `function(F, x, ...)` (or an operator name) as a HybridBlock."""
@@ -144,3 +150,101 @@ class HybridLambda(HybridBlock):
 
     def __repr__(self):
         return f"HybridLambda({self._func_name})"
+
+
+class BatchNorm(HybridBlock):
+    """Batch normalization over every axis but `axis`.
+
+    While training (autograd.record()) the batch statistics normalize and the running
+    statistics are updated in place: running = running * momentum + batch * (1 - momentum);
+    otherwise (or with use_global_stats) the running statistics are used. `running_mean` and
+    `running_var` are parameters with grad_req='null', fed to the operator's auxiliary inputs
+    `moving_mean` and `moving_var` (exported as `aux:` parameters).
+    """
+
+    def __init__(self, axis=1, momentum=0.9, epsilon=1e-5, center=True, scale=True,
+                 use_global_stats=False, beta_initializer="zeros", gamma_initializer="ones",
+                 running_mean_initializer="zeros", running_variance_initializer="ones",
+                 in_channels=0, **kwargs):
+        super().__init__(**kwargs)
+        self._axis, self._momentum, self._epsilon = axis, momentum, epsilon
+        self._center, self._scale = center, scale
+        self._use_global_stats = use_global_stats
+        if in_channels != 0:
+            self.in_channels = in_channels
+        self.gamma = self.params.get("gamma", grad_req="write" if scale else "null",
+                                     shape=(in_channels,), init=gamma_initializer,
+                                     allow_deferred_init=True, differentiable=scale)
+        self.beta = self.params.get("beta", grad_req="write" if center else "null",
+                                    shape=(in_channels,), init=beta_initializer,
+                                    allow_deferred_init=True, differentiable=center)
+        self.running_mean = self.params.get("running_mean", grad_req="null",
+                                            shape=(in_channels,),
+                                            init=running_mean_initializer,
+                                            allow_deferred_init=True, differentiable=False)
+        self.running_var = self.params.get("running_var", grad_req="null",
+                                           shape=(in_channels,),
+                                           init=running_variance_initializer,
+                                           allow_deferred_init=True, differentiable=False)
+
+    def cast(self, dtype):
+        if np.dtype(dtype).name == "float16":
+            dtype = "float32"
+        super().cast(dtype)
+
+    def hybrid_forward(self, F, x, gamma, beta, running_mean, running_var):
+        return F.BatchNorm(x, gamma, beta, running_mean, running_var, axis=self._axis,
+                           eps=self._epsilon, momentum=self._momentum,
+                           fix_gamma=not self._scale, use_global_stats=self._use_global_stats,
+                           name="fwd")
+
+    def __repr__(self):
+        in_channels = self.gamma.shape[0] if self.gamma.shape else 0
+        return (f"BatchNorm(axis={self._axis!r}, eps={self._epsilon!r}, "
+                f"momentum={self._momentum!r}, fix_gamma={not self._scale!r}, "
+                f"use_global_stats={self._use_global_stats!r}, "
+                f"in_channels={in_channels if in_channels else None})")
+
+
+class LayerNorm(HybridBlock):
+    """Layer normalization along `axis`: (x - mean) / sqrt(var + epsilon) * gamma + beta."""
+
+    def __init__(self, axis=-1, epsilon=1e-5, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", in_channels=0, **kwargs):
+        super().__init__(**kwargs)
+        self._axis, self._epsilon, self._center, self._scale = axis, epsilon, center, scale
+        self.gamma = self.params.get("gamma", grad_req="write" if scale else "null",
+                                     shape=(in_channels,), init=gamma_initializer,
+                                     allow_deferred_init=True)
+        self.beta = self.params.get("beta", grad_req="write" if center else "null",
+                                    shape=(in_channels,), init=beta_initializer,
+                                    allow_deferred_init=True)
+
+    def hybrid_forward(self, F, data, gamma, beta):
+        return F.LayerNorm(data, gamma, beta, axis=self._axis, eps=self._epsilon, name="fwd")
+
+    def __repr__(self):
+        in_channels = self.gamma.shape[0] if self.gamma.shape else 0
+        return (f"LayerNorm(eps={self._epsilon!r}, axis={self._axis!r}, "
+                f"center={self._center!r}, scale={self._scale!r}, in_channels={in_channels})")
+
+
+class Embedding(HybridBlock):
+    """Maps integer indices (any shape) to rows of a (input_dim, output_dim) weight."""
+
+    def __init__(self, input_dim, output_dim, dtype="float32", weight_initializer=None,
+                 sparse_grad=False, **kwargs):
+        super().__init__(**kwargs)
+        self._input_dim, self._output_dim = int(input_dim), int(output_dim)
+        self._dtype = np.dtype(dtype).name
+        self._sparse_grad = bool(sparse_grad)
+        self.weight = self.params.get("weight", shape=(self._input_dim, self._output_dim),
+                                      init=weight_initializer, dtype=dtype,
+                                      allow_deferred_init=True)
+
+    def hybrid_forward(self, F, x, weight):
+        return F.Embedding(x, weight, input_dim=self._input_dim, output_dim=self._output_dim,
+                           dtype=self._dtype, sparse_grad=self._sparse_grad, name="fwd")
+
+    def __repr__(self):
+        return f"Embedding({self._input_dim} -> {self._output_dim}, {self._dtype})"
