@@ -9,6 +9,7 @@ from ..symbol import Symbol
 from .parameter import DeferredInitializationError, Parameter, ParameterDict
 
 HYBRIDIZE_MODES = ("ast", "trace")
+HYBRIDIZE_OPTIONS = ("mode", "static_alloc", "static_shape", "fallback", "check", "optimize")
 
 
 class Block:
@@ -133,6 +134,14 @@ class Block:
         self.collect_params().zero_grad()
 
     def hybridize(self, active=True, **kwargs):
+        """Hybridize every HybridBlock below; takes HybridBlock.hybridize's options."""
+        unknown = sorted(set(kwargs) - set(HYBRIDIZE_OPTIONS))
+        if unknown:
+            raise TypeError(f"hybridize() got unexpected option(s) {', '.join(unknown)}; "
+                            f"it takes active, {', '.join(HYBRIDIZE_OPTIONS)}")
+        if kwargs.get("mode", "ast") not in HYBRIDIZE_MODES:
+            raise ValueError(f"hybridize: mode must be one of {HYBRIDIZE_MODES}, "
+                             f"not {kwargs['mode']!r}")
         for child in self._children.values():
             child.hybridize(active, **kwargs)
 
