@@ -110,12 +110,15 @@ def _build(block, args):
     from . import trace_entry
     options = block._options
     first_output = None
-    if _has_deferred_parameters(block):
+    builder = getattr(block, "_build_program", None)
+    # trace mode infers deferred shapes from the one trace it compiles (hybrid_forward runs
+    # once, as in MXNet); other paths finish initialization first
+    infer_while_tracing = options.mode == "trace" and builder is None
+    if _has_deferred_parameters(block) and not infer_while_tracing:
         if options.mode == "trace":
             block.infer_and_initialize(args)
         else:
             first_output = block._call_imperative(*args)
-    builder = getattr(block, "_build_program", None)
     if builder is not None:
         return builder(args), first_output
     if options.mode == "ast":
@@ -127,7 +130,8 @@ def _build(block, args):
                 raise
             warnings.warn(f"{error}; {type(block).__name__} runs in trace mode instead",
                           HybridizeFallbackWarning, stacklevel=4)
-    return trace_entry.build_trace_entry(block, args), first_output
+    infer = infer_while_tracing and _has_deferred_parameters(block)
+    return trace_entry.build_trace_entry(block, args, infer_shapes=infer), first_output
 
 
 def _has_deferred_parameters(block):

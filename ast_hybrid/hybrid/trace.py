@@ -74,9 +74,11 @@ def trace(block, args, with_shapes=False):
     return TracedGraph(outputs, structure, inputs, params)
 
 
-def infer_parameter_shapes(block, args):
-    """Finish deferred initialization: shapes of every parameter from the inputs' shapes."""
-    traced = trace(block, args, with_shapes=True)
+def infer_parameter_shapes(block, args, traced=None):
+    """Finish deferred initialization: shapes of every parameter from the inputs' shapes
+    (from `traced`, a trace of `block` on `args`, if given)."""
+    if traced is None:
+        traced = trace(block, args, with_shapes=True)
     given = {name: args_array.shape for name, args_array in
              zip(traced.data_names, [a for a in args if is_array(a)])}
     shapes = infer_node_shapes(traced.symbol, given)

@@ -1,7 +1,7 @@
 """Trace mode's cache entries: trace the block once, compile its graph into a program."""
 from .dispatch import CompiledEntry, Invalidator
 from .graph_program import compile_graph
-from .trace import is_array, trace
+from .trace import infer_parameter_shapes, is_array, trace
 
 
 def watch_whole_tree(block, invalidator):
@@ -10,8 +10,12 @@ def watch_whole_tree(block, invalidator):
         watch_whole_tree(child, invalidator)
 
 
-def build_trace_entry(block, args):
-    traced = trace(block, args)
+def build_trace_entry(block, args, infer_shapes=False):
+    """Trace `block` once and compile the graph; with infer_shapes, the same trace also
+    finishes the deferred initialization of its parameters."""
+    traced = trace(block, args, with_shapes=infer_shapes)
+    if infer_shapes:
+        infer_parameter_shapes(block, args, traced)
     names = traced.data_names + list(traced.params)
     program = compile_graph(traced.outputs, names, type(block).__name__)
     invalidator = Invalidator(block)
