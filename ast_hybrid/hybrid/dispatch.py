@@ -25,6 +25,7 @@ class _Array:
 
 
 ARRAY = _Array()
+AUTO = "auto"   # outputs wrapped by their run-time type (arrays, tuples and lists of them)
 
 
 def cache_key(args):
@@ -63,7 +64,17 @@ class CompiledEntry:
             raise annotate(error, self.program)
         if self.structure is None:
             return NDArray(result)
+        if self.structure is AUTO:
+            return wrap_outputs(result)
         return self.structure(NDArray(r) for r in result)
+
+
+def wrap_outputs(result):
+    if isinstance(result, np.ndarray):
+        return NDArray(result)
+    if isinstance(result, (tuple, list)):
+        return type(result)(wrap_outputs(r) for r in result)
+    return result
 
 
 class Invalidator:

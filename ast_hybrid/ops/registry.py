@@ -44,8 +44,11 @@ class Op:
     def output_count(self, attrs):
         return self.num_outputs(attrs) if callable(self.num_outputs) else self.num_outputs
 
-    def parse_attrs(self, given, *, strict=True):
-        """Complete and validate attributes: values given by the user or read from JSON text."""
+    def parse_attrs(self, given, *, strict=True, keep=None):
+        """Complete and validate attributes: values given by the user or read from JSON text.
+
+        Values for which `keep(value)` is true are kept as they are (a compiler's run-time
+        expressions, checked by the kernel when the program runs)."""
         values = {}
         for key, raw in given.items():
             spec = self.attrs.get(key)
@@ -53,6 +56,9 @@ class Op:
                 if strict:
                     raise OpError(f"{self.name}: unknown attribute {key!r}; it takes "
                                   f"{', '.join(self.attrs) or 'no attributes'}")
+                continue
+            if keep is not None and keep(raw):
+                values[key] = raw
                 continue
             try:
                 values[key] = spec.parse(raw)
@@ -109,22 +115,22 @@ def get(name: str) -> Op:
         raise OpError(f"unknown operator {name!r}") from None
 
 
-def bind(op: Op, args: tuple, kwargs: dict):
+def bind(op: Op, args: tuple, kwargs: dict, keep=None):
     """Split a call's arguments into named inputs and parsed attributes.
 
-    Returns (inputs, attrs) where inputs maps each input name to the value given or None.
+    Returns (inputs, attrs) where inputs maps each input name to the value given or None;
+    `keep` is passed on to Op.parse_attrs.
     """
     kwargs = dict(kwargs)
     if op.inputs == VARIADIC:
         if "num_args" not in kwargs:
             kwargs["num_args"] = len(args)
-        attr_values = {k: v for k, v in kwargs.items()}
-        attrs = op.parse_attrs(attr_values)
+        attrs = op.parse_attrs(kwargs, keep=keep)
         names = op.input_names(attrs)
         if len(args) != len(names):
             raise OpError(f"{op.name}: num_args={attrs['num_args']} but {len(args)} inputs given")
         return dict(zip(names, args)), attrs
-    all_names = _all_input_names(op)
+    all_names = all_input_names(op)
     inputs_given = {}
     if len(args) > len(all_names):
         raise OpError(f"{op.name}: takes at most {len(all_names)} inputs "
@@ -136,7 +142,7 @@ def bind(op: Op, args: tuple, kwargs: dict):
             if name in inputs_given:
                 raise OpError(f"{op.name}: input {name!r} given twice")
             inputs_given[name] = kwargs.pop(name)
-    attrs = op.parse_attrs(kwargs)
+    attrs = op.parse_attrs(kwargs, keep=keep)
     names = op.input_names(attrs)
     for name, value in inputs_given.items():
         if name not in names and value is not None:
@@ -144,7 +150,7 @@ def bind(op: Op, args: tuple, kwargs: dict):
     return {name: inputs_given.get(name) for name in names}, attrs
 
 
-def _all_input_names(op):
+def all_input_names(op):
     """Every input name an operator can take, whatever its attributes (callables get None)."""
     if callable(op.inputs):
         return op.inputs(None)

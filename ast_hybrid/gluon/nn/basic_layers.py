@@ -42,10 +42,13 @@ class HybridSequential(HybridBlock):
     def hybrid_forward(self, F, x, *args):
         for block in self._children.values():
             x = block(x, *args)
-            args = ()
+            args = []
             if isinstance(x, (tuple, list)):
-                x, args = x[0], tuple(x[1:])
-        return x if not args else (x,) + args
+                args = x[1:]
+                x = x[0]
+        if args:
+            x = tuple([x] + list(args))
+        return x
 
     __getitem__ = Sequential.__getitem__
     __len__ = Sequential.__len__

@@ -1,0 +1,33 @@
+"""Pass 2: reject constructs the compiler does not handle, naming the first one and its line."""
+import ast
+
+from .errors import UnsupportedConstruct
+
+_REJECTED = {
+    ast.AsyncFunctionDef: "async functions", ast.Await: "await", ast.Yield: "yield",
+    ast.YieldFrom: "yield from", ast.Global: "a global statement",
+    ast.Nonlocal: "a nonlocal statement", ast.ClassDef: "a class definition",
+    ast.FunctionDef: "a nested function definition", ast.Lambda: "a lambda",
+    ast.Try: "try/except", ast.With: "a with statement", ast.AsyncWith: "async with",
+    ast.AsyncFor: "async for", ast.Import: "an import", ast.ImportFrom: "an import",
+    ast.Delete: "del", ast.NamedExpr: "an assignment expression (:=)",
+    ast.Match: "a match statement", ast.GeneratorExp: "a generator expression",
+    ast.SetComp: "a set comprehension", ast.DictComp: "a dict comprehension",
+}
+if hasattr(ast, "TryStar"):
+    _REJECTED[ast.TryStar] = "try/except*"
+
+
+def transform(parsed):
+    """Return `parsed` unchanged, or raise UnsupportedConstruct for its first unhandled construct."""
+    for node in ast.walk(parsed.node):
+        if node is parsed.node:
+            continue
+        construct = _REJECTED.get(type(node))
+        if construct is not None:
+            raise UnsupportedConstruct(construct, parsed.filename, getattr(node, "lineno", 0))
+    arguments = parsed.node.args
+    if arguments.posonlyargs or arguments.kwonlyargs:
+        raise UnsupportedConstruct("positional-only or keyword-only parameters",
+                                   parsed.filename, parsed.node.lineno)
+    return parsed

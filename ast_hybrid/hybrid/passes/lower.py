@@ -1,0 +1,189 @@
+"""Lowering: operator applications on run-time arrays become direct kernel calls on numpy arrays.
+
+`F.op(...)`, NDArray methods (`x.sum(axis=1)`), comparisons and `F.maximum(x, 0)` all end up as
+a call of the operator table's kernel with literal attributes; arithmetic stays Python's own
+operators, which numpy arrays implement with the same broadcasting as NDArray.
+"""
+import ast
+
+import numpy as np
+
+from ... import ops
+from ...ndarray import NDArray
+from ...ops.namespace import BINARY_HELPERS
+from ...ops.python_operators import resolve_binary
+from ...ops.registry import all_input_names
+from ..backend import constant
+from .values import ANY, ARRAY, Dynamic, Seq, Static, is_literal
+
+COMPARISONS = {ast.Eq: "equal", ast.NotEq: "not_equal", ast.Gt: "greater",
+               ast.GtE: "greater_equal", ast.Lt: "lesser", ast.LtE: "lesser_equal"}
+
+_CREATION = {"zeros": "_zeros", "ones": "_ones", "full": "_full", "arange": "_arange",
+             "random.normal": "_random_normal", "random.uniform": "_random_uniform"}
+
+_CREATION_PARAMETERS = {
+    "zeros": ("shape", "ctx", "dtype"), "ones": ("shape", "ctx", "dtype"),
+    "full": ("shape", "value", "ctx", "dtype"),
+    "arange": ("start", "stop", "step", "repeat", "ctx", "dtype"),
+    "random.normal": ("loc", "scale", "shape", "dtype", "ctx"),
+    "random.uniform": ("low", "high", "shape", "dtype", "ctx"),
+}
+
+_ARRAY_METHODS_AS_NUMPY = {"copy": ("copy", ARRAY), "asnumpy": ("copy", ARRAY),
+                           "asscalar": ("item", ANY), "tolist": ("tolist", ANY)}
+
+
+class Placeholder:
+    """Stands for a run-time value while an operator call is bound at compile time."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _is_placeholder(value):
+    return isinstance(value, Placeholder)
+
+
+class Lowerer:
+    """Turns operator applications into kernel calls; `context` supplies the constant pool,
+    temporaries and the training flag of the program being built."""
+
+    def __init__(self, context):
+        self.context = context
+
+    # ----- values as expressions
+    def input_expr(self, value, op_name):
+        if isinstance(value, Dynamic):
+            return value.expr
+        if isinstance(value, Static):
+            data = value.value
+            if isinstance(data, NDArray):
+                return self.context.constant_ref(data._data, "constant")
+            if isinstance(data, np.ndarray):
+                return self.context.constant_ref(data, "constant")
+        raise TypeError(f"{op_name}: expected an array input, got {describe(value)}")
+
+    def attr_expr(self, value):
+        if isinstance(value, Placeholder):
+            return self.context.expr_of(value.value)
+        return constant(value)
+
+    # ----- operators
+    def apply(self, op_name, inputs, attrs):
+        """Kernel call for `op_name` on run-time inputs with attrs (parsed values or Placeholders)."""
+        op = ops.get(op_name)
+        args = [self.input_expr(v, op_name) for v in inputs]
+        keywords = [ast.keyword(k, self.attr_expr(v)) for k, v in attrs.items()]
+        if op.mode_dependent:
+            keywords.append(ast.keyword("training", self.context.training_flag()))
+        call = ast.Call(self.context.constant_ref(op.kernel, op.name.lstrip("_")), args, keywords)
+        count = op.output_count({k: (v.value if isinstance(v, Placeholder) else v)
+                                 for k, v in attrs.items()})
+        if count == 1:
+            return Dynamic(call, ARRAY)
+        holder = self.context.temporary(call, op.name.lower().lstrip("_"))
+        return Seq([Dynamic(ast.Subscript(holder, ast.Constant(i), ast.Load()), ARRAY)
+                    for i in range(count)], list)
+
+    def call_operator(self, op_name, args, kwargs):
+        """`F.op(*args, **kwargs)` as the user wrote it."""
+        op = ops.get(op_name)
+        input_names = set(all_input_names(op))
+        kwargs = {k: (_input_argument(v) if k in input_names else _attr_argument(v))
+                  for k, v in kwargs.items() if k not in ("name", "out", "ctx", "attr")}
+        args = [_input_argument(v) for v in args]
+        named, attrs = ops.bind(op, tuple(args), kwargs, keep=_is_placeholder)
+        inputs = []
+        for name, value in named.items():
+            if value is None:
+                raise TypeError(f"{op_name}: input {name!r} is missing")
+            inputs.append(value)
+        return self.apply(op_name, inputs, attrs)
+
+    def call_namespace(self, path, args, kwargs):
+        """A name reached through F: an operator, a scalar-aware helper or a constructor."""
+        if path in ops.REGISTRY:
+            return self.call_operator(path, args, kwargs)
+        if path in BINARY_HELPERS and len(args) == 2 and not kwargs:
+            return self.binary(BINARY_HELPERS[path], args[0], args[1])
+        if path in _CREATION:
+            names = _CREATION_PARAMETERS[path]
+            given = dict(zip(names, args))
+            given.update(kwargs)
+            given.pop("ctx", None)
+            if "dtype" in given and isinstance(given["dtype"], Static):
+                given["dtype"] = Static(np.dtype(given["dtype"].value).name)
+            return self.call_operator(_CREATION[path], (), given)
+        raise LookupError(path)
+
+    def binary(self, family, lhs, rhs):
+        """A binary operator family where either side may be a compile-time scalar."""
+        def operand(value):
+            if isinstance(value, Static) and np.isscalar(value.value):
+                return value.value
+            return value
+        name, inputs, attrs = resolve_binary(family, operand(lhs), operand(rhs))
+        return self.apply(name, list(inputs), ops.get(name).parse_attrs(attrs))
+
+    def compare(self, op_type, lhs, rhs):
+        return self.binary(COMPARISONS[op_type], lhs, rhs)
+
+    def method(self, receiver, name, args, kwargs):
+        """`x.name(...)` on a run-time array."""
+        if name == "reshape":
+            if len(args) == 1 and "shape" not in kwargs:
+                kwargs = dict(kwargs, shape=args[0])
+                args = ()
+            elif args:
+                kwargs = dict(kwargs, shape=Seq(list(args), tuple))
+                args = ()
+            return self.call_operator("reshape", (receiver,), kwargs)
+        if name == "astype":
+            dtype = args[0] if args else kwargs["dtype"]
+            if not isinstance(dtype, Static):
+                raise TypeError("astype needs a dtype known when compiling")
+            return self.call_operator("cast", (receiver,),
+                                      {"dtype": Static(np.dtype(dtype.value).name)})
+        if name in _ARRAY_METHODS_AS_NUMPY:
+            numpy_name, kind = _ARRAY_METHODS_AS_NUMPY[name]
+            call = ast.Call(ast.Attribute(receiver.expr, numpy_name, ast.Load()), [], [])
+            return Dynamic(call, kind)
+        op = ops.REGISTRY.get(name)
+        if op is not None and op.fluent:
+            return self.call_operator(name, (receiver,) + tuple(args), kwargs)
+        raise LookupError(name)
+
+    def attribute(self, receiver, name):
+        if name in ("shape", "ndim", "size", "dtype"):
+            return Dynamic(ast.Attribute(receiver.expr, name, ast.Load()), ANY)
+        if name == "T":
+            return self.call_operator("transpose", (receiver,), {})
+        raise LookupError(name)
+
+
+def _input_argument(value):
+    return None if isinstance(value, Static) and value.value is None else value
+
+
+def _attr_argument(value):
+    if isinstance(value, Static):
+        return value.value
+    if isinstance(value, Seq) and all(isinstance(i, Static) for i in value.items):
+        return value.container(i.value for i in value.items)
+    return Placeholder(value)
+
+
+def describe(value):
+    if isinstance(value, Static):
+        return f"the constant {value.value!r:.60}" if is_literal(value.value) else \
+            type(value.value).__name__
+    if isinstance(value, Seq):
+        return f"a {value.container.__name__} of {len(value.items)}"
+    return "a run-time value"
+
+
+def transform(lowerer, op_name, args, kwargs):
+    """Entry point: lower one `F.op_name(*args, **kwargs)` application."""
+    return lowerer.call_namespace(op_name, args, kwargs)

@@ -1,0 +1,43 @@
+"""Pass 1: the source of a function as an AST, with its origin (file, lines) and scopes."""
+import ast
+import inspect
+import textwrap
+from dataclasses import dataclass
+
+from .errors import UnsupportedConstruct
+
+
+@dataclass
+class ParsedFunction:
+    node: ast.FunctionDef        # line numbers are the user's file's
+    filename: str
+    globals: dict
+    closure: dict
+    function: object
+
+
+def transform(function):
+    """Parse `function` (a plain function or a bound method's __func__), decorators stripped."""
+    function = inspect.unwrap(getattr(function, "__func__", function))
+    code = function.__code__
+    filename = code.co_filename
+    try:
+        lines, first_line = inspect.getsourcelines(function)
+    except (OSError, TypeError) as error:
+        raise UnsupportedConstruct("a function whose source is unavailable", filename,
+                                   code.co_firstlineno, str(error)) from None
+    tree = ast.parse(textwrap.dedent("".join(lines)))
+    node = tree.body[0]
+    if not isinstance(node, ast.FunctionDef):
+        raise UnsupportedConstruct(type(node).__name__, filename, first_line,
+                                   "only plain `def` functions can be compiled")
+    ast.increment_lineno(tree, first_line - 1)
+    node.decorator_list = []
+    closure = {}
+    if function.__closure__:
+        for name, cell in zip(code.co_freevars, function.__closure__):
+            try:
+                closure[name] = cell.cell_contents
+            except ValueError:
+                pass
+    return ParsedFunction(node, filename, function.__globals__, closure, function)

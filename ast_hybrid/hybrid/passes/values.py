@@ -1,0 +1,58 @@
+"""What the specializer knows about each expression: a compile-time value, or code for run time."""
+import ast
+from dataclasses import dataclass
+
+ARRAY = "array"   # a numpy array at run time
+ANY = "any"       # some other Python value at run time
+
+
+@dataclass
+class Static:
+    """Known while compiling: evaluated now, never emitted."""
+    value: object
+
+
+@dataclass
+class Dynamic:
+    """Known only at run time: `expr` computes it; `kind` says whether it is an array."""
+    expr: ast.expr
+    kind: str = ANY
+
+    @property
+    def is_array(self):
+        return self.kind == ARRAY
+
+
+@dataclass
+class Seq:
+    """A tuple or list whose length is known now and whose items may be dynamic."""
+    items: list
+    container: type = tuple
+
+
+@dataclass
+class FRef:
+    """`F` itself, or a name reached through it (`F.relu`, `F.random.normal`)."""
+    path: str = ""
+
+
+def is_static(value):
+    return isinstance(value, Static) or (
+        isinstance(value, Seq) and all(is_static(item) for item in value.items))
+
+
+def static_value(value):
+    if isinstance(value, Static):
+        return value.value
+    return value.container(static_value(item) for item in value.items)
+
+
+LITERAL_TYPES = (bool, int, float, str, type(None), complex, bytes)
+
+
+def is_literal(value):
+    if isinstance(value, (tuple, list)):
+        return all(is_literal(v) for v in value)
+    if isinstance(value, slice):
+        return all(is_literal(v) for v in (value.start, value.stop, value.step))
+    return isinstance(value, LITERAL_TYPES)
