@@ -6,5 +6,6 @@ from . import symbol as sym
 from . import base, gluon
 from .base import MXNetError
 from .context import Context, cpu, current_context, gpu, num_gpus
+from .compiler.ast_front_end import hybrid, to_source
 
 __version__ = "0.1.0"

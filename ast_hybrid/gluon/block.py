@@ -1,4 +1,4 @@
-"""Block, HybridBlock and SymbolBlock: the layers users compose; compilation is asked of ast_hybrid.hybrid."""
+"""Block, HybridBlock: the layers users compose; compiling them is asked of ast_hybrid.compiler."""
 from collections import OrderedDict
 from contextlib import contextmanager
 
@@ -206,7 +206,7 @@ class HybridBlock(Block):
         program; mode='trace' traces it with symbols as MXNet does."""
         if mode not in HYBRIDIZE_MODES:
             raise ValueError(f"hybridize: mode must be one of {HYBRIDIZE_MODES}, not {mode!r}")
-        from ..hybrid.options import HybridizeOptions
+        from ..compiler.options import HybridizeOptions
         object.__setattr__(self, "_active", bool(active))
         object.__setattr__(self, "_options", HybridizeOptions(
             mode, bool(static_alloc), bool(static_shape), bool(fallback), bool(check),
@@ -219,8 +219,11 @@ class HybridBlock(Block):
     def forward(self, x, *args):
         if isinstance(x, Symbol):
             return self._call_symbolic(x, *args)
+        if not self._active and self._options is None and \
+                getattr(type(self).hybrid_forward, "_ast_hybrid_compile", False):
+            self.hybridize()
         if self._active:
-            from ..hybrid.dispatch import call_compiled
+            from ..compiler.dispatch import call_compiled
             return call_compiled(self, (x,) + args)
         return self._call_imperative(x, *args)
 
@@ -243,7 +246,7 @@ class HybridBlock(Block):
 
     def infer_and_initialize(self, args):
         """Finish deferred initialization: trace with symbols, infer every parameter's shape."""
-        from ..hybrid.trace import infer_parameter_shapes
+        from ..compiler.trace import infer_parameter_shapes
         infer_parameter_shapes(self, args)
 
     def infer_shape(self, *args):
@@ -254,6 +257,6 @@ class HybridBlock(Block):
 
     def export(self, path, epoch=0, remove_amp_cast=True):
         """Write `path-symbol.json` (the graph) and `path-%04d.params` (the parameters)."""
-        from ..hybrid.export import export_block
+        from ..compiler.export import export_block
         return export_block(self, path, epoch)
 

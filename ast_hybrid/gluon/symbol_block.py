@@ -69,9 +69,9 @@ class SymbolBlock(HybridBlock):
         return self._outputs_as(substitute(self._graph, values))
 
     def _build_program(self, args):
-        from ..hybrid.dispatch import CompiledEntry
-        from ..hybrid.graph_program import compile_graph
-        from ..hybrid.trace import is_array
+        from ..compiler.dispatch import CompiledEntry
+        from ..compiler.graph_program import compile_graph
+        from ..compiler.trace import is_array
         self._arguments(args)
         params = list(self._params.items())
         program = compile_graph(self._graph._outputs, self._input_names + [k for k, _ in params],

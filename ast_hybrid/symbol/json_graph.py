@@ -28,7 +28,7 @@ def graph_to_json(symbol):
         if not node.is_variable:
             attrs.update(node.op.format_attrs(node.attrs))
         if attrs:
-            entry["attrs"] = attrs
+            entry["attrs"] = dict(sorted(attrs.items()))
         entry["inputs"] = [[index_of[id(parent)], index, 0] for parent, index in node.inputs]
         entries.append(entry)
         if node.is_variable:
@@ -37,6 +37,30 @@ def graph_to_json(symbol):
     heads = [[index_of[id(node)], index, 0] for node, index in symbol._outputs]
     return {"nodes": entries, "arg_nodes": arg_nodes, "node_row_ptr": row_ptr,
             "heads": heads, "attrs": {"mxnet_version": ["int", MXNET_VERSION]}}
+
+
+def format_json(value, indent=0):
+    """JSON text laid out as MXNet writes graphs: objects and lists of objects one item a
+    line with 2-space indents, lists of numbers (a node's `inputs`, `arg_nodes`,
+    `node_row_ptr`, `heads`) and the graph's `attrs` compact on one line."""
+    pad = " " * indent
+    if isinstance(value, dict) and value and not _compact_object(value):
+        items = [f"{pad}  {json.dumps(key)}: {format_json(item, indent + 2)}"
+                 for key, item in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        items = [f"{pad}  {format_json(item, indent + 2)}" for item in value]
+        return "[\n" + ",\n".join(items) + f"\n{pad}]"
+    return json.dumps(value)
+
+
+def _compact_object(value):
+    return all(isinstance(item, list) and not any(isinstance(v, (dict, list)) for v in item)
+               for item in value.values())
+
+
+def graph_to_text(symbol):
+    return format_json(graph_to_json(symbol)) + "\n"
 
 
 def save_json(symbol, fname):

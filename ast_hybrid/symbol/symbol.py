@@ -1,5 +1,4 @@
 """Symbol: outputs of nodes in a computation graph, built with the operators of the table."""
-import json
 
 from .. import ops
 from ..base import MXNetError, describe_location, user_location
@@ -142,8 +141,8 @@ class Symbol:
 
     # ----- serialization
     def tojson(self):
-        from .json_graph import graph_to_json
-        return json.dumps(graph_to_json(self), indent=2)
+        from .json_graph import graph_to_text
+        return graph_to_text(self)
 
     def save(self, fname, remove_amp_cast=True):
         from .json_graph import save_json

@@ -5,3 +5,4 @@ from .basic_layers import (Activation, BatchNorm, Dense, Dropout, Embedding, Fla
 from .conv_layers import (AvgPool1D, AvgPool2D, AvgPool3D, Conv1D, Conv2D, Conv3D,
                           GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D, GlobalMaxPool1D,
                           GlobalMaxPool2D, GlobalMaxPool3D, MaxPool1D, MaxPool2D, MaxPool3D)
+from ..block import Block, HybridBlock  # noqa: F401  (MXNet scripts use nn.HybridBlock)

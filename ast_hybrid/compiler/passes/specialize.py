@@ -384,6 +384,7 @@ class Specializer:
 
     def dynamic_branches(self, test_expr, body, orelse):
         frame = self.frame
+        line = self.line
         before = dict(frame.env)
         branches = []
         frame.dynamic_depth += 1
@@ -397,9 +398,8 @@ class Specializer:
                 branches.append((frame.env, emitted, ending))
         finally:
             frame.dynamic_depth -= 1
-        line = self.line
-        self.merge(before, branches)
         self.line = line
+        self.merge(before, branches)
         (_, body_code, body_end), (_, else_code, else_end) = branches
         self.emit(ast.If(test_expr, body_code or [ast.Pass()], else_code))
         if body_end == else_end == "return":
@@ -428,8 +428,10 @@ class Specializer:
             if all(_same(first, v) for v in values[1:]):
                 merged[name] = first
                 continue
-            target = next((v.expr.id for v in values if isinstance(v, Dynamic)
-                           and isinstance(v.expr, ast.Name) and v.expr.id in frame.owned), None)
+            previous = before.get(name)
+            target = (previous.expr.id if isinstance(previous, Dynamic)
+                      and isinstance(previous.expr, ast.Name) and previous.expr.id in frame.owned
+                      else None)
             if target is None:
                 target = self.context.namer.fresh(name)
                 frame.owned.add(target)
@@ -489,6 +491,7 @@ class Specializer:
     def dynamic_loop(self, node, iterable, target_kind):
         """A loop that runs at run time: variables it assigns get one identifier throughout."""
         frame = self.frame
+        line = self.line
         if node.orelse:
             raise self.unsupported("else on a loop over run-time values", node=node)
         carried = {}
@@ -535,6 +538,7 @@ class Specializer:
             value = frame.env.get(name)
             kind = value.kind if isinstance(value, Dynamic) else ANY
             frame.env[name] = Dynamic(ast.Name(identifier, ast.Load()), kind)
+        self.line = line
         if isinstance(node, ast.For):
             self.emit(ast.For(target, iterator, body_code or [ast.Pass()], []))
         else:
