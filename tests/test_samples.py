@@ -13,11 +13,11 @@ import ast_hybrid
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 
-AST_MODE_BUILT = (importlib.util.find_spec("ast_hybrid.hybrid.ast_front_end") is not None
+AST_MODE_BUILT = (importlib.util.find_spec("ast_hybrid.compiler.ast_front_end") is not None
                   and hasattr(ast_hybrid, "to_source"))
 needs_ast_mode = pytest.mark.skipif(
     not AST_MODE_BUILT, reason="AST-mode hybridize (issue 3) is not built yet: "
-    "ast_hybrid.hybrid.ast_front_end or ast_hybrid.to_source is missing")
+    "ast_hybrid.compiler.ast_front_end or ast_hybrid.to_source is missing")
 
 
 def run_sample(name, cwd, *args, timeout=180):

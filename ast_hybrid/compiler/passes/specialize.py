@@ -154,7 +154,12 @@ class Specializer:
             items = [self.expr_of(v) for v in value.items]
             return (ast.List if value.container is list else ast.Tuple)(items, ast.Load())
         if isinstance(value, FRef):
-            raise self.unsupported("using F as a value", "only F.<operator>(...) calls")
+            # F as a value (printed, passed on) is the namespace imperative code sees: nd
+            from ... import ndarray
+            target = ndarray
+            for part in filter(None, value.path.split(".")):
+                target = getattr(target, part)
+            return self.context.constant_ref(target, value.path.split(".")[-1] or "F")
         data = value.value
         if is_literal(data):
             if isinstance(data, slice):
@@ -957,7 +962,8 @@ class Specializer:
 
     def call_print(self, args, kwargs):
         show = self.context.constant_ref(runtime.show, "show")
-        exprs = [self.expr_of(a) if is_static(a) else ast.Call(show, [self.expr_of(a)], [])
+        exprs = [self.expr_of(a) if is_static(a) or isinstance(a, FRef)
+                 else ast.Call(show, [self.expr_of(a)], [])
                  for a in args]
         keywords = [ast.keyword(k, self.expr_of(v)) for k, v in kwargs.items()]
         self.emit(ast.Expr(ast.Call(ast.Name("print", ast.Load()), exprs, keywords)))
