@@ -16,6 +16,8 @@ def build_trace_entry(block, args, infer_shapes=False):
     traced = trace(block, args, with_shapes=infer_shapes)
     if infer_shapes:
         infer_parameter_shapes(block, args, traced)
+    for param in traced.params.values():
+        param._check_initialized()       # the error imperative mode gives, not one mid-call
     names = traced.data_names + list(traced.params)
     program = compile_graph(traced.outputs, names, type(block).__name__)
     invalidator = Invalidator(block)

@@ -269,3 +269,16 @@ def test_set_data_after_hybridize_is_seen():
     net(x)
     net.weight.set_data(np.ones((3, 2)))
     assert_same(net(x), x.asnumpy() @ np.ones((2, 3)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("in_units", [0, 2])
+def test_uninitialized_parameters_give_the_same_error_in_trace_mode(in_units):
+    net = nn.HybridSequential()
+    net.add(nn.Dense(3, in_units=in_units))           # initialize() never called
+    with pytest.raises(RuntimeError, match=r"not been initialized; call initialize"):
+        net(array(4, 2))
+    net.hybridize(mode="trace")
+    with pytest.raises(RuntimeError, match=r"not been initialized; call initialize"):
+        net(array(4, 2))
+    net.initialize()
+    assert net(array(4, 2)).shape == (4, 3)
