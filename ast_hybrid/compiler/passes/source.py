@@ -26,8 +26,16 @@ def transform(function):
     except (OSError, TypeError) as error:
         raise UnsupportedConstruct("a function whose source is unavailable", filename,
                                    code.co_firstlineno, str(error)) from None
-    tree = ast.parse(textwrap.dedent("".join(lines)))
-    node = tree.body[0]
+    text = textwrap.dedent("".join(lines))
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        tree = None
+    if function.__name__ == "<lambda>":
+        node = _lambda_as_function(tree, text, filename, first_line)
+        tree = ast.Module([node], [])
+    else:
+        node = tree.body[0] if tree is not None else None
     if not isinstance(node, ast.FunctionDef):
         raise UnsupportedConstruct(type(node).__name__, filename, first_line,
                                    "only plain `def` functions can be compiled")
@@ -41,3 +49,21 @@ def transform(function):
             except ValueError:
                 pass
     return ParsedFunction(node, filename, function.__globals__, closure, function)
+
+
+def _lambda_as_function(tree, text, filename, first_line):
+    """The one lambda on the lines `inspect` gives, as `def <lambda>(...): return ...`."""
+    if tree is None:
+        try:
+            tree = ast.parse("(" + text.strip().rstrip(",") + ")")
+        except SyntaxError:
+            tree = None
+    lambdas = [n for n in ast.walk(tree)] if tree is not None else []
+    lambdas = [n for n in lambdas if isinstance(n, ast.Lambda)]
+    if len(lambdas) != 1:
+        raise UnsupportedConstruct("a lambda that cannot be told apart from others on its line",
+                                   filename, first_line)
+    found = lambdas[0]
+    node = ast.FunctionDef("_lambda", found.args, [ast.Return(found.body, lineno=found.lineno)],
+                           [], None, lineno=found.lineno)
+    return ast.fix_missing_locations(node)

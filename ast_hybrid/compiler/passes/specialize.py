@@ -13,6 +13,8 @@ import ast
 import builtins
 import math
 import operator
+import os
+import sysconfig
 import types
 
 import numpy as np
@@ -25,6 +27,9 @@ from .lower import Lowerer, describe
 from .values import ANY, ARRAY, Dynamic, FRef, Seq, Static, is_literal, is_static, static_value
 
 MAX_UNROLL = 1000
+_LIBRARY_DIRS = tuple(os.path.abspath(sysconfig.get_paths()[key]) + os.sep
+                      for key in ("stdlib", "platstdlib", "purelib", "platlib")) + (
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep,)
 
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
@@ -222,12 +227,13 @@ class Specializer:
         self.frames.pop()
         return arguments, body, parsed
 
-    def inline_call(self, function, self_object, args, kwargs, hint):
-        """The value of `function(self_object, *args, **kwargs)`, its body emitted inline."""
+    def inline_call(self, function, self_object, args, kwargs, hint, bind_self=True):
+        """The value of `function(self_object, *args, **kwargs)` (or, without `bind_self`,
+        of `function(*args, **kwargs)`), its body emitted inline."""
         parsed = self.parsed(function)
+        leading = [Static(self_object)] if bind_self else []
         try:
-            bound = inline.bind_arguments(parsed, [Static(self_object)] + list(args), kwargs,
-                                          skip_self=False)
+            bound = inline.bind_arguments(parsed, leading + list(args), kwargs, skip_self=False)
         except TypeError as error:
             raise self.compile_error(str(error)) from None
         env = {}
@@ -798,9 +804,10 @@ class Specializer:
                     and isinstance(static_value(inner), str):
                 values.append(ast.Constant(static_value(inner)))
                 continue
+            spec_node = ast.JoinedStr([self.expr_of(spec)]) if spec is not None else None
             values.append(ast.FormattedValue(ast.Call(show, [self.expr_of(inner)], []),
                                              conversion if conversion is not None else -1,
-                                             self.expr_of(spec) if spec is not None else None))
+                                             spec_node))
         return Dynamic(ast.JoinedStr(values), ANY)
 
     def expr_ListComp(self, node):
@@ -911,6 +918,12 @@ class Specializer:
             return Dynamic(self.context.parameter_ref(owner), ARRAY)
         if function is print:
             return self.call_print(args, kwargs)
+        if function is getattr and len(args) == 2 and isinstance(args[0], FRef) \
+                and is_static(args[1]):
+            return FRef(f"{args[0].path}.{static_value(args[1])}".lstrip("."))
+        if _is_user_function(function):
+            return self.inline_call(function, None, args, kwargs, function.__name__,
+                                    bind_self=False)
         if function is isinstance and len(args) == 2 and is_static(args[1]) \
                 and isinstance(args[0], (Seq, Dynamic)) and _known_type(args[0]) is not None:
             return Static(issubclass(_known_type(args[0]), static_value(args[1])))
@@ -970,6 +983,14 @@ class Specializer:
         return Static(None)
 
 
+def _is_user_function(function):
+    """A plain Python function of the user's, to inline; library code is called instead."""
+    if not isinstance(function, types.FunctionType):
+        return False
+    filename = os.path.abspath(function.__code__.co_filename)
+    return not filename.startswith(_LIBRARY_DIRS)
+
+
 def _known_type(value):
     """The type a value has at run time as the user's code sees it, where that is certain."""
     from ...ndarray import NDArray
@@ -992,6 +1013,9 @@ def _evaluable_now(function):
     if isinstance(function, types.BuiltinMethodType) and isinstance(owner, _STATIC_TYPES):
         return True
     module = getattr(function, "__module__", "") or ""
+    if module.startswith("numpy.random") or getattr(owner, "__class__", None).__name__ in (
+            "Generator", "RandomState"):
+        return False
     return module == "math" or module.startswith("numpy") or function in vars(math).values()
 
 

@@ -136,19 +136,20 @@ class Lambda(Block):
 
 
 class HybridLambda(HybridBlock):
-    """Wraps `function(F, x, ...)` (or an operator name) as a HybridBlock."""
+    """Wraps `function(F, x, ...)` (or the name of an operator) as a HybridBlock."""
 
     def __init__(self, function, prefix=None):
         super().__init__(prefix=prefix)
         if isinstance(function, str):
-            name = function
-            self._func = lambda F, *args: getattr(F, name)(*args)
-            self._func_name = name
+            self._op_name, self._func = function, None
+            self._func_name = function
         else:
-            self._func = function
+            self._op_name, self._func = None, function
             self._func_name = getattr(function, "__name__", "function")
 
     def hybrid_forward(self, F, x, *args):
+        if self._op_name is not None:
+            return getattr(F, self._op_name)(x, *args)
         return self._func(F, x, *args)
 
     def __repr__(self):
