@@ -429,3 +429,41 @@ def test_a_failed_json_write_leaves_the_old_graph(tmp_path, monkeypatch):
         net.export(str(tmp_path / "mlp"))
     monkeypatch.undo()
     assert _snapshot(tmp_path) == before
+
+
+# ----------------------------------------------------------------- shared parameters
+class SharedTwice(nn.HybridBlock):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.first = nn.Dense(3, in_units=3)
+        self.second = nn.Dense(3, in_units=3, params=self.first.params)
+
+    def hybrid_forward(self, F, x):
+        return self.second(F.tanh(self.first(x)))
+
+
+def test_a_shared_parameter_is_one_variable_of_the_graph(tmp_path):
+    x = random_input(2, 3)
+    net, want, (symbol_file, params_file) = exported(tmp_path, SharedTwice, x, "shared")
+    assert list(net.collect_params()) == ["first.weight", "first.bias"]
+    graph = sym.load(symbol_file)
+    assert graph.list_arguments() == ["data", "first.weight", "first.bias"]
+    block = SymbolBlock.imports(symbol_file, ["data"], params_file)
+    assert_same(block(x), want)
+    block.hybridize()
+    assert_same(block(x), want)
+    w, b = net.first.weight.data().asnumpy(), net.first.bias.data().asnumpy()
+    h = np.tanh(x.asnumpy() @ w.T + b)
+    np.testing.assert_allclose(want.asnumpy(), h @ w.T + b, rtol=1e-5)
+
+
+def test_dropout_without_rate_is_a_copy_not_the_input():
+    x = nd.ones((2, 3))
+    for mode in (None, "trace"):
+        net = nn.Dropout(0)
+        if mode:
+            net.hybridize(mode=mode)
+            net(x)
+        out = net(x)
+        out[:] = 5
+        assert x.asnumpy().max() == 1

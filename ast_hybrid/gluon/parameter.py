@@ -16,14 +16,17 @@ class DeferredInitializationError(MXNetError):
 
 class _TraceNames(threading.local):
     names = None
+    variables = None      # id(parameter) -> its variable in the graph being traced
 
 
 _trace_names = _TraceNames()
 
 
 def set_trace_names(names):
-    """While tracing, parameters become variables named by their key in the traced block."""
+    """While tracing, parameters become variables named by their key in the traced block;
+    a parameter used twice (shared between blocks) is one variable of the graph."""
     previous, _trace_names.names = _trace_names.names, names
+    _trace_names.variables = {} if names is not None else None
     return previous
 
 
@@ -172,10 +175,15 @@ class Parameter:
 
     def var(self):
         from .. import symbol
-        names = _trace_names.names
+        names, variables = _trace_names.names, _trace_names.variables
+        if variables is not None and id(self) in variables:
+            return variables[id(self)]
         name = names.get(id(self), self.name) if names is not None else self.name
         shape = self._shape if self.shape_known else None
-        return symbol.var(name, shape=shape, dtype=self.dtype)
+        variable = symbol.var(name, shape=shape, dtype=self.dtype)
+        if variables is not None:
+            variables[id(self)] = variable
+        return variable
 
 
 class Constant(Parameter):

@@ -104,7 +104,7 @@ class Dropout(HybridBlock):
     def hybrid_forward(self, F, x):
         if self._rate > 0:
             return F.Dropout(x, p=self._rate, axes=self._axes, name="fwd")
-        return x
+        return F.identity(x)
 
     def __repr__(self):
         return f"Dropout(p = {self._rate}, axes={self._axes})"
