@@ -1,0 +1,459 @@
+"""`python -m ast_hybrid.bench`: how much Python overhead hybridize() removes, against the limit.
+
+For each model it times imperative mode, trace mode (`hybridize(mode='trace')`), AST mode
+(`hybridize()`) and the same model hand-written in plain numpy over the very same weights (the
+limit for a numpy back end; see ast_hybrid/bench_models.py). The variants are interleaved in
+one process, round-robin over the repeats (with the order rotated each round) so that drifts
+in clock speed or cache state hit them all alike; each figure is the median over the repeats
+of the mean time per forward within one repeat.
+
+It also measures first-call cost: the time of the first call of a freshly hybridized block
+whose parameters are already initialized (source, passes, codegen, compile, one forward).
+
+Targets (from the optimization issue) are printed next to the figures, each marked met or
+missed; a missed target never makes the benchmark fail.
+
+    python -m ast_hybrid.bench [--quick] [--models mlp1,lenet64] [--json PATH] [--plot PATH]
+                               [--peers] [--repeats N]
+"""
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+
+import numpy as np
+
+from . import bench_models as bm
+
+VARIANTS = ("imperative", "trace", "ast", "numpy")
+PEERS = ("torch", "torchscript")
+LARGE_BATCH = {"mlp256", "lenet64"}
+RTOL, ATOL = 1e-4, 1e-5
+
+TARGET_AST_NUMPY_BATCH1 = 1.15
+TARGET_AST_NUMPY_LARGE = 1.05
+TARGET_IMPERATIVE_OVER_AST = 3.0
+TARGET_FIRST_CALL_MLP_MS = 3.0
+TARGET_FIRST_CALL_200_MS = 300.0
+
+
+# ----------------------------------------------------------------------------- progress bar
+class Progress:
+    """A one-line text progress bar on stderr."""
+
+    def __init__(self, total, width=30, stream=None):
+        self.total = max(total, 1)
+        self.done = 0
+        self.width = width
+        self.stream = stream or sys.stderr
+
+    def step(self, label="", n=1):
+        self.done = min(self.done + n, self.total)
+        filled = int(self.width * self.done / self.total)
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r[{bar}] {self.done:>4}/{self.total} {label[:40]:<40}")
+        self.stream.flush()
+
+    def close(self):
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+# --------------------------------------------------------------------------- timing helpers
+def _calibrate(fn, target_s):
+    """How many calls make one sample last about target_s (at least 1)."""
+    fn()
+    number = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        elapsed = time.perf_counter() - t0
+        if elapsed >= target_s / 4 or number >= 1 << 20:
+            return max(1, int(number * target_s / max(elapsed, 1e-9)))
+        number *= 4
+
+
+def _sample(fn, number):
+    """Mean seconds per call over `number` calls, with the garbage collector off (as timeit)."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        return (time.perf_counter() - t0) / number
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _as_numpy(out):
+    return out.asnumpy() if hasattr(out, "asnumpy") else np.asarray(out)
+
+
+# --------------------------------------------------------------------------- building nets
+def _clone(spec, source_net, **hybridize_kwargs):
+    net = spec[1]()
+    net.initialize()
+    bm.copy_params(source_net, net)
+    if hybridize_kwargs:
+        net.hybridize(**hybridize_kwargs)
+    return net
+
+
+def _build_ast(spec, source_net, x):
+    """AST-mode net, compiled on a first call with fallback off so that a compiler failure is
+    seen; on failure, the error's traceback and a net hybridized with the default fallback."""
+    net = _clone(spec, source_net, fallback=False)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            net(x)
+        return net, None
+    except Exception:  # a compiler bug: note it and benchmark what works
+        error = traceback.format_exc()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = _clone(spec, source_net, mode="ast")
+        net(x)
+    return net, error
+
+
+def _setup_model(name, peers):
+    """The variants' forward functions for one model, checked against the numpy reference."""
+    spec = bm.MODELS[name]
+    net, x, xn = bm.make(name)
+    reference = spec[2](net)
+    expected = reference(xn)
+    imperative_out = _as_numpy(net(x))
+    assert np.allclose(imperative_out, expected, rtol=RTOL, atol=ATOL), (
+        f"{name}: the numpy reference disagrees with imperative mode "
+        f"(max difference {np.max(np.abs(imperative_out - expected))})")
+    trace_net = _clone(spec, net, mode="trace")
+    ast_net, ast_error = _build_ast(spec, net, x)
+    fns = {
+        "imperative": lambda: net(x),
+        "trace": lambda: trace_net(x),
+        "ast": lambda: ast_net(x),
+        "numpy": lambda: reference(xn),
+    }
+    peer_error = None
+    if peers:
+        try:
+            eager, scripted = bm.torch_forward(spec[0], net)
+            fns["torch"] = lambda: eager(xn)
+            fns["torchscript"] = lambda: scripted(xn)
+        except Exception as error:  # noqa: BLE001 - peers are optional
+            peer_error = f"{type(error).__name__}: {error}"
+    matches, max_diff = {}, {}
+    for variant, fn in fns.items():
+        got = _as_numpy(fn())
+        ok = got.shape == expected.shape and np.allclose(got, expected, rtol=RTOL, atol=ATOL)
+        matches[variant] = bool(ok)
+        max_diff[variant] = (float(np.max(np.abs(got - expected))) if got.shape == expected.shape
+                             else None)
+    info = {
+        "description": spec[4],
+        "input_shape": list(spec[3]),
+        "reference_matches": matches,
+        "max_abs_diff": max_diff,
+        "ast_compile_error": ast_error,
+        "peer_error": peer_error,
+    }
+    return fns, info
+
+
+# ------------------------------------------------------------------------ steady-state times
+def run_models(names, repeats, target_s, peers, progress):
+    results = {}
+    for name in names:
+        fns, info = _setup_model(name, peers)
+        numbers = {v: _calibrate(fn, target_s) for v, fn in fns.items()}
+        order = list(fns)
+        samples = {v: [] for v in order}
+        for r in range(repeats):
+            rotated = order[r % len(order):] + order[:r % len(order)]
+            for variant in rotated:
+                samples[variant].append(_sample(fns[variant], numbers[variant]))
+            progress.step(f"{name} repeat {r + 1}/{repeats}")
+        times = {v: statistics.median(s) * 1e6 for v, s in samples.items()}
+        ratio = {v: t / times["numpy"] for v, t in times.items()}
+        info.update({
+            "times_us": times,
+            "samples_us": {v: [x * 1e6 for x in s] for v, s in samples.items()},
+            "calls_per_sample": numbers,
+            "ratio_to_numpy": ratio,
+            "imperative_over_ast": times["imperative"] / times["ast"],
+            "trace_over_ast": times["trace"] / times["ast"],
+        })
+        results[name] = info
+    return results
+
+
+# --------------------------------------------------------------------------- first-call cost
+def _warm_up_compilers():
+    """Compile a small throwaway block in both modes so that one-time costs of the process
+    (lazy imports, reading library sources) are not charged to the first model measured."""
+    from .gluon import nn
+    from . import nd
+    x = nd.array(np.ones((1, 4), np.float32))
+    for mode in ("ast", "trace"):
+        net = nn.HybridSequential()
+        net.add(nn.Dense(3, activation="relu", in_units=4), nn.Dense(2, in_units=3))
+        net.initialize()
+        net(x)
+        net.hybridize(mode=mode)
+        net(x)
+
+
+def first_call(names, instances, progress):
+    """Median seconds of the first call of freshly hybridized nets (parameters initialized
+    eagerly beforehand), AST and trace interleaved; each instance is a new net."""
+    _warm_up_compilers()
+    results = {}
+    for name in names:
+        spec = bm.MODELS.get(name) or bm.FIRST_CALL_ONLY[name]
+        source, x, _ = bm.make(name)
+        source(x)   # the process has run this model's operators once (warm BLAS, allocators)
+        count = instances.get(name, instances["default"])
+        samples = {"ast": [], "trace": []}
+        for i in range(count):
+            for mode in (("ast", "trace") if i % 2 == 0 else ("trace", "ast")):
+                net = spec[1]()
+                net.initialize()
+                net.hybridize(mode=mode)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    t0 = time.perf_counter()
+                    net(x)
+                    elapsed = time.perf_counter() - t0
+                samples[mode].append(elapsed * 1e3)
+                del net
+            progress.step(f"first call {name} {i + 1}/{count}")
+        results[name] = {mode: {"median_ms": statistics.median(s), "samples_ms": s}
+                         for mode, s in samples.items()}
+    return results
+
+
+# ---------------------------------------------------------------------------------- targets
+def evaluate_targets(models, first):
+    targets = []
+
+    def add(what, model, measured, op, bound):
+        met = measured <= bound if op == "<=" else measured >= bound if op == ">=" \
+            else measured > bound
+        targets.append({"target": what, "model": model, "measured": measured,
+                        "bound": f"{op} {bound:g}", "met": bool(met)})
+
+    for name, info in models.items():
+        bound = TARGET_AST_NUMPY_LARGE if name in LARGE_BATCH else TARGET_AST_NUMPY_BATCH1
+        add("AST / numpy", name, info["ratio_to_numpy"]["ast"], "<=", bound)
+    if "mlp1" in models:
+        add("imperative / AST", "mlp1", models["mlp1"]["imperative_over_ast"], ">=",
+            TARGET_IMPERATIVE_OVER_AST)
+    for name, info in models.items():
+        add("trace / AST (AST faster)", name, info["trace_over_ast"], ">", 1.0)
+    for name, bound in (("mlp1", TARGET_FIRST_CALL_MLP_MS), ("res200", TARGET_FIRST_CALL_200_MS)):
+        if name in first:
+            add("first AST call (ms)", name, first[name]["ast"]["median_ms"], "<=", bound)
+    return targets
+
+
+# ---------------------------------------------------------------------------------- output
+def _fmt_us(t):
+    return f"{t:,.1f}" if t < 1000 else f"{t:,.0f}"
+
+
+def format_table(models, first, targets, variants):
+    lines = []
+    headers = ["model"] + [f"{v} us (x np)" for v in variants] + ["imp/AST", "trace/AST", "ref"]
+    rows = []
+    for name, info in models.items():
+        row = [name]
+        for v in variants:
+            if v in info["times_us"]:
+                row.append(f"{_fmt_us(info['times_us'][v])} ({info['ratio_to_numpy'][v]:.2f})")
+            else:
+                row.append("-")
+        row += [f"{info['imperative_over_ast']:.2f}", f"{info['trace_over_ast']:.2f}",
+                "ok" if info["reference_matches"]["numpy"] and all(
+                    info["reference_matches"].values()) else "MISMATCH"]
+        rows.append(row)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    lines.append("Per-forward time, median of repeats (ratio to the numpy reference):")
+    lines.append("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+    if first:
+        lines.append("")
+        lines.append("First hybridized call (parameters initialized), median ms:")
+        lines.append(f"{'model':<8}  {'AST':>9}  {'trace':>9}")
+        for name, info in first.items():
+            lines.append(f"{name:<8}  {info['ast']['median_ms']:>9.2f}  "
+                         f"{info['trace']['median_ms']:>9.2f}")
+    if targets:
+        lines.append("")
+        lines.append("Targets (issue 4; informational, never a failure):")
+        for t in targets:
+            mark = "met   " if t["met"] else "MISSED"
+            lines.append(f"  [{mark}] {t['target']:<26} {t['model']:<8} "
+                         f"{t['measured']:>9.3f}  (target {t['bound']})")
+    notes = [(n, i["ast_compile_error"]) for n, i in models.items() if i["ast_compile_error"]]
+    for name, error in notes:
+        lines.append("")
+        lines.append(f"AST mode failed to compile {name}; its row uses hybridize()'s fallback:")
+        lines.append(error.rstrip())
+    return "\n".join(lines)
+
+
+def write_json(path, data):
+    """Write to a temporary file beside `path`, then rename over it (never a half file)."""
+    path = os.path.abspath(path)
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".bench-", suffix=".json", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_plot(path, models, variants):
+    """A grouped bar chart of each variant's time relative to numpy; False without
+    matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    names = list(models)
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(names)), 4))
+    width = 0.8 / len(variants)
+    for i, v in enumerate(variants):
+        values = [models[n]["ratio_to_numpy"].get(v, np.nan) for n in names]
+        ax.bar([k + i * width for k in range(len(names))], values, width, label=v)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks([k + width * (len(variants) - 1) / 2 for k in range(len(names))])
+    ax.set_xticklabels(names)
+    ax.set_ylabel("time per forward / numpy reference")
+    ax.set_yscale("log")
+    ax.legend()
+    ax.set_title("ast_hybrid: per-forward time relative to hand-written numpy")
+    fig.tight_layout()
+    path = os.path.abspath(path)
+    fd, tmp = tempfile.mkstemp(prefix=".bench-", suffix=".png", dir=os.path.dirname(path))
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return True
+
+
+# ------------------------------------------------------------------------------------ main
+def parse_args(argv):
+    all_names = list(bm.MODELS) + list(bm.FIRST_CALL_ONLY)
+    p = argparse.ArgumentParser(prog="python -m ast_hybrid.bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help="few repeats and short samples (for tests; figures are noisy)")
+    p.add_argument("--models", default=None,
+                   help=f"comma-separated subset of {','.join(all_names)} (default: all)")
+    p.add_argument("--json", default="bench_results.json", metavar="PATH",
+                   help="where to write the results (default: bench_results.json)")
+    p.add_argument("--plot", default=None, metavar="PATH",
+                   help="write a PNG bar chart (needs matplotlib)")
+    p.add_argument("--peers", action="store_true",
+                   help="also time PyTorch eager and TorchScript, if torch is installed")
+    p.add_argument("--repeats", type=int, default=None, help="round-robin repeats")
+    args = p.parse_args(argv)
+    if args.models:
+        names = [n.strip() for n in args.models.split(",") if n.strip()]
+        unknown = [n for n in names if n not in all_names]
+        if unknown:
+            p.error(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(all_names)}")
+    else:
+        names = all_names
+    args.names = names
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    steady = [n for n in args.names if n in bm.MODELS]
+    first_names = list(args.names)
+    repeats = args.repeats or (3 if args.quick else 25)
+    target_s = 0.002 if args.quick else 0.02
+    instances = {"default": 1, "res200": 1} if args.quick else {"default": 7, "res200": 3}
+
+    peers = False
+    if args.peers:
+        try:
+            import torch  # noqa: F401
+            peers = True
+        except ImportError:
+            print("--peers: PyTorch is not installed; skipping the torch columns.",
+                  file=sys.stderr)
+    variants = VARIANTS + (PEERS if peers else ())
+
+    total = len(steady) * repeats + sum(instances.get(n, instances["default"])
+                                        for n in first_names)
+    progress = Progress(total)
+    models = run_models(steady, repeats, target_s, peers, progress)
+    first = first_call(first_names, instances, progress)
+    progress.close()
+    targets = evaluate_targets(models, first)
+
+    print(format_table(models, first, targets, variants))
+    data = {
+        "meta": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "quick": bool(args.quick),
+            "repeats": repeats,
+            "sample_seconds": target_s,
+            "variants": list(variants),
+            "peers": peers,
+            "statistic": "median over repeats of the mean time per call within a repeat",
+            "first_call": "first call of a fresh net, hybridized after its parameters were "
+                          "initialized; median over fresh instances, after a warm-up compile "
+                          "of an unrelated block",
+        },
+        "models": models,
+        "first_call_ms": first,
+        "targets": targets,
+    }
+    write_json(args.json, data)
+    print(f"\nresults written to {args.json}")
+    if args.plot:
+        if write_plot(args.plot, models, variants):
+            print(f"plot written to {args.plot}")
+        else:
+            print("--plot: matplotlib is not installed (pip install matplotlib, or the "
+                  "'plot' extra); no plot written.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

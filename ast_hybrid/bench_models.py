@@ -1,0 +1,288 @@
+"""The benchmark's models: Gluon definitions, inputs, and the same models hand-written in plain
+numpy (and, optionally, PyTorch) over the very same weights.
+
+Every reference builder takes the initialized Gluon net, reads its weights once through
+`net.collect_params()` -> `param.data().asnumpy()`, and returns a function of the input
+numpy array. The numpy references are what a careful person writes by hand: weights read
+once, `x @ W.T` (BLAS takes the transposed view without a copy), bias adds and activations in
+place on temporaries, im2col through a strided view for convolutions.
+"""
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from . import nd
+from .gluon import nn
+from .gluon.block import HybridBlock
+
+
+# ----------------------------------------------------------------------------- Gluon models
+class RNNCell(HybridBlock):
+    """A simple recurrent cell unrolled over `steps` time steps by a Python `for` loop:
+    h = tanh(dense_x(x_t) + dense_h(h)), h starting at zero."""
+
+    def __init__(self, steps=20, hidden=64, in_units=32, **kwargs):
+        super().__init__(**kwargs)
+        self.steps = steps
+        self.dense_x = nn.Dense(hidden, in_units=in_units)
+        self.dense_h = nn.Dense(hidden, in_units=hidden)
+
+    def hybrid_forward(self, F, x):
+        h = F.zeros_like(self.dense_x(F.slice_axis(x, axis=1, begin=0, end=1)))
+        for t in range(self.steps):
+            x_t = F.slice_axis(x, axis=1, begin=t, end=t + 1)
+            h = F.tanh(self.dense_x(x_t) + self.dense_h(h))
+        return h
+
+
+class ResidualBlock(HybridBlock):
+    """x + Dense(units, relu)(x)."""
+
+    def __init__(self, units=64, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = nn.Dense(units, activation="relu", in_units=units)
+
+    def hybrid_forward(self, F, x):
+        return x + self.dense(x)
+
+
+def mlp():
+    net = nn.HybridSequential()
+    net.add(nn.Dense(256, activation="relu", in_units=512),
+            nn.Dense(128, activation="relu", in_units=256),
+            nn.Dense(2, in_units=128))
+    return net
+
+
+def lenet():
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(6, 5, activation="relu", in_channels=1), nn.MaxPool2D(2),
+            nn.Conv2D(16, 5, activation="relu", in_channels=6), nn.MaxPool2D(2),
+            nn.Dense(120, activation="relu", in_units=256),
+            nn.Dense(84, activation="relu", in_units=120),
+            nn.Dense(10, in_units=84))
+    return net
+
+
+def rnn():
+    return RNNCell(steps=20, hidden=64, in_units=32)
+
+
+def residual(blocks):
+    net = nn.HybridSequential()
+    for _ in range(blocks):
+        net.add(ResidualBlock(64))
+    return net
+
+
+# ------------------------------------------------------------------------ numpy references
+def _weights(net):
+    """The parameters' values as numpy arrays, in the order collect_params lists them."""
+    return [p.data().asnumpy() for p in net.collect_params().values()]
+
+
+def _dense_layers(weights):
+    return [(weights[i], weights[i + 1]) for i in range(0, len(weights), 2)]
+
+
+def numpy_mlp(net):
+    (w1, b1), (w2, b2), (w3, b3) = _dense_layers(_weights(net))
+
+    def forward(x):
+        h = x @ w1.T
+        h += b1
+        np.maximum(h, 0, out=h)
+        h2 = h @ w2.T
+        h2 += b2
+        np.maximum(h2, 0, out=h2)
+        out = h2 @ w3.T
+        out += b3
+        return out
+    return forward
+
+
+def _conv2d_relu(x, w2d, b, k):
+    """Valid 5x5 stride-1 convolution + bias + relu through im2col: (N,C,H,W) -> (N,F,H',W')."""
+    n, c, height, width = x.shape
+    oh, ow = height - k + 1, width - k + 1
+    s = x.strides
+    cols = as_strided(x, (n, oh, ow, c, k, k), (s[0], s[2], s[3], s[1], s[2], s[3]),
+                      writeable=False).reshape(n * oh * ow, c * k * k)
+    out = cols @ w2d             # (N*P, F)
+    out += b
+    np.maximum(out, 0, out=out)
+    return out.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2)
+
+
+def _maxpool2(x):
+    n, c, height, width = x.shape
+    return x.reshape(n, c, height // 2, 2, width // 2, 2).max(axis=(3, 5))
+
+
+def numpy_lenet(net):
+    w = _weights(net)
+    c1w, c1b, c2w, c2b = w[:4]
+    (d1w, d1b), (d2w, d2b), (d3w, d3b) = _dense_layers(w[4:])
+    c1 = c1w.reshape(c1w.shape[0], -1).T.copy()   # (C*K*K, F), once, like any hand port
+    c2 = c2w.reshape(c2w.shape[0], -1).T.copy()
+
+    def forward(x):
+        h = _maxpool2(_conv2d_relu(x, c1, c1b, 5))
+        h = _maxpool2(_conv2d_relu(np.ascontiguousarray(h), c2, c2b, 5))
+        h = h.reshape(h.shape[0], -1)
+        h = h @ d1w.T
+        h += d1b
+        np.maximum(h, 0, out=h)
+        h2 = h @ d2w.T
+        h2 += d2b
+        np.maximum(h2, 0, out=h2)
+        out = h2 @ d3w.T
+        out += d3b
+        return out
+    return forward
+
+
+def numpy_rnn(net):
+    params = net.collect_params()
+    wx = params["dense_x.weight"].data().asnumpy()
+    bx = params["dense_x.bias"].data().asnumpy()
+    wh = params["dense_h.weight"].data().asnumpy()
+    bh = params["dense_h.bias"].data().asnumpy()
+    steps = net.steps
+
+    def forward(x):
+        h = np.zeros((x.shape[0], wh.shape[0]), dtype=x.dtype)
+        for t in range(steps):
+            a = x[:, t] @ wx.T
+            a += bx
+            a += h @ wh.T
+            a += bh
+            h = np.tanh(a, out=a)
+        return h
+    return forward
+
+
+def numpy_residual(net):
+    layers = _dense_layers(_weights(net))
+
+    def forward(x):
+        for w, b in layers:
+            h = x @ w.T
+            h += b
+            np.maximum(h, 0, out=h)
+            h += x
+            x = h
+        return x
+    return forward
+
+
+# -------------------------------------------------------------------------- torch peers
+def torch_forward(kind, net):
+    """(eager, torchscript) forwards of the same model in PyTorch with the same weights, each
+    a function of a numpy array returning a numpy array; raises ImportError without torch."""
+    import torch
+    from torch import nn as tnn
+    from torch.nn import functional as tF
+
+    def t(a):
+        return torch.from_numpy(np.ascontiguousarray(a))
+
+    def linears(weights):
+        out = []
+        for w, b in _dense_layers(weights):
+            lin = tnn.Linear(w.shape[1], w.shape[0])
+            lin.weight.data = t(w)
+            lin.bias.data = t(b)
+            out.append(lin)
+        return out
+
+    weights = _weights(net)
+    if kind == "mlp":
+        a, b, c = linears(weights)
+        module = tnn.Sequential(a, tnn.ReLU(), b, tnn.ReLU(), c)
+    elif kind == "lenet":
+        conv1, conv2 = tnn.Conv2d(1, 6, 5), tnn.Conv2d(6, 16, 5)
+        conv1.weight.data, conv1.bias.data = t(weights[0]), t(weights[1])
+        conv2.weight.data, conv2.bias.data = t(weights[2]), t(weights[3])
+        d1, d2, d3 = linears(weights[4:])
+        module = tnn.Sequential(conv1, tnn.ReLU(), tnn.MaxPool2d(2), conv2, tnn.ReLU(),
+                                tnn.MaxPool2d(2), tnn.Flatten(), d1, tnn.ReLU(), d2,
+                                tnn.ReLU(), d3)
+    elif kind == "rnn":
+        params = net.collect_params()
+        dx, dh = linears([params[k].data().asnumpy() for k in
+                          ("dense_x.weight", "dense_x.bias", "dense_h.weight",
+                           "dense_h.bias")])
+
+        class Cell(tnn.Module):
+            def __init__(self, steps):
+                super().__init__()
+                self.dx, self.dh, self.steps = dx, dh, steps
+
+            def forward(self, x):
+                h = torch.zeros(x.shape[0], self.dh.out_features, dtype=x.dtype)
+                for i in range(self.steps):
+                    h = torch.tanh(self.dx(x[:, i]) + self.dh(h))
+                return h
+        module = Cell(net.steps)
+    elif kind == "residual":
+        lins = linears(weights)
+
+        class Res(tnn.Module):
+            def __init__(self):
+                super().__init__()
+                self.layers = tnn.ModuleList(lins)
+
+            def forward(self, x):
+                for lin in self.layers:
+                    x = x + tF.relu(lin(x))
+                return x
+        module = Res()
+    else:
+        raise ValueError(kind)
+    module.eval()
+    scripted = torch.jit.script(module)
+
+    def wrap(m):
+        def forward(x):
+            with torch.no_grad():
+                return m(torch.from_numpy(x)).numpy()
+        return forward
+    return wrap(module), wrap(scripted)
+
+
+# --------------------------------------------------------------------------- the catalog
+# name -> (kind, gluon builder, numpy reference builder, input shape, description)
+MODELS = {
+    "mlp1": ("mlp", mlp, numpy_mlp, (1, 512), "MLP 512-256-128-2, batch 1"),
+    "mlp256": ("mlp", mlp, numpy_mlp, (256, 512), "MLP 512-256-128-2, batch 256"),
+    "lenet1": ("lenet", lenet, numpy_lenet, (1, 1, 28, 28), "LeNet, batch 1"),
+    "lenet64": ("lenet", lenet, numpy_lenet, (64, 1, 28, 28), "LeNet, batch 64"),
+    "rnn1": ("rnn", rnn, numpy_rnn, (1, 20, 32), "RNN cell x20 steps, batch 1"),
+    "res50": ("residual", lambda: residual(50), numpy_residual, (1, 64),
+              "residual MLP 50 blocks, batch 1"),
+}
+
+# models whose first hybridized call is measured but not the steady state
+FIRST_CALL_ONLY = {
+    "res200": ("residual", lambda: residual(200), numpy_residual, (1, 64),
+               "residual MLP 200 blocks"),
+}
+
+
+def make(name, seed=0):
+    """(net, x as NDArray, x as numpy) for a model of MODELS or FIRST_CALL_ONLY, initialized
+    with a fixed seed (parameters created eagerly, never deferred)."""
+    from . import random as mx_random
+    spec = MODELS.get(name) or FIRST_CALL_ONLY[name]
+    mx_random.seed(seed)
+    net = spec[1]()
+    net.initialize()
+    x = np.random.RandomState(seed).standard_normal(spec[3]).astype(np.float32)
+    return net, nd.array(x), x
+
+
+def copy_params(src, dst):
+    """Give `dst` (same architecture) the very same parameter values as `src`."""
+    s, d = src.collect_params(), dst.collect_params()
+    for key, param in s.items():
+        d[key].set_data(param.data())
