@@ -163,6 +163,7 @@ def test_load_parameters_and_reinitialization_are_seen_at_once(tmp_path):
     net = mlp()
     net.hybridize()
     x = nd.random.normal(shape=(2, 512))
+    net(x)
     net.collect_params()["2.bias"].set_data(nd.ones((2,)))
     saved = str(tmp_path / "p.params")
     net.save_parameters(saved)
