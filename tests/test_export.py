@@ -134,8 +134,12 @@ def test_cnn_with_batch_norm_saves_aux_params(tmp_path):
     assert graph.list_auxiliary_states() == ["1.running_mean", "1.running_var"]
     assert "1.running_mean" not in graph.list_arguments()
     with open(symbol_file) as stream:
-        ops = [node["op"] for node in json.load(stream)["nodes"]]
-    assert {"Convolution", "BatchNorm", "Pooling", "Activation"} <= set(ops)
+        nodes = json.load(stream)["nodes"]
+    assert {"Convolution", "BatchNorm", "Pooling", "Activation"} <= {n["op"] for n in nodes}
+    # optional attributes left unset are not written (MXNet writes only those given)
+    assert not [(n["name"], key) for n in nodes for key, value in n.get("attrs", {}).items()
+                if value == "None"]
+    assert sym.load(symbol_file).tojson() == open(symbol_file).read()
     for mode in (None, "trace"):
         block = SymbolBlock.imports(symbol_file, ["data"], params_file)
         if mode:

@@ -25,8 +25,10 @@ def graph_to_json(symbol):
     for i, node in enumerate(nodes):
         entry = {"op": "null" if node.is_variable else node.op.name, "name": node.name}
         attrs = dict(node.extra)
-        if not node.is_variable:
-            attrs.update(node.op.format_attrs(node.attrs))
+        if not node.is_variable:   # unset optional attributes are left out, as MXNet does
+            attrs.update(node.op.format_attrs({
+                key: value for key, value in node.attrs.items()
+                if value is not None or node.op.attrs[key].default is not None}))
         if attrs:
             entry["attrs"] = dict(sorted(attrs.items()))
         entry["inputs"] = [[index_of[id(parent)], index, 0] for parent, index in node.inputs]
