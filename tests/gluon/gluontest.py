@@ -24,14 +24,17 @@ def assert_same(got, want, rtol=1e-5, atol=1e-6):
         np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
 
 
-def imperative_then_trace(net, *inputs, rtol=1e-5, atol=1e-6):
+def imperative_then_trace(net, *inputs, rtol=1e-5, atol=1e-6, ast=True):
     """Run `net` imperatively, then hybridized in trace mode (twice, the second call from the
-    cached program); the outputs must agree. Returns the imperative output."""
+    cached program), then (unless ast=False) in AST mode without fallback; the outputs must
+    agree. Returns the imperative output."""
     expected = net(*inputs)
-    net.hybridize(mode="trace")
-    first = net(*inputs)
-    second = net(*inputs)
-    assert_same(first, expected, rtol, atol)
-    assert_same(second, expected, rtol, atol)
-    assert net._programs is not None and len(net._programs) == 1
+    for mode in ("trace", "ast") if ast else ("trace",):
+        net.hybridize(mode=mode, fallback=False)
+        first = net(*inputs)
+        second = net(*inputs)
+        assert_same(first, expected, rtol, atol)
+        assert_same(second, expected, rtol, atol)
+        assert net._programs is not None and len(net._programs) == 1
+        assert next(iter(net._programs.values())).mode == mode
     return expected
