@@ -200,6 +200,14 @@ class HybridBlock(Block):
         object.__setattr__(self, "_options", None)
         object.__setattr__(self, "_programs", None)
 
+    def register_child(self, block, name=None):
+        if not isinstance(block, HybridBlock):
+            raise ValueError(
+                f"Children of HybridBlock must also be HybridBlock, but {block!r} has type "
+                f"{type(block).__name__}. If you are using Sequential, please try "
+                "HybridSequential instead.")
+        return super().register_child(block, name)
+
     def hybridize(self, active=True, mode="ast", static_alloc=False, static_shape=False,
                   fallback=True, check=False, optimize=True):
         """Compile hybrid_forward on the next call. mode='ast' rewrites its source into a

@@ -282,3 +282,20 @@ def test_uninitialized_parameters_give_the_same_error_in_trace_mode(in_units):
         net(array(4, 2))
     net.initialize()
     assert net(array(4, 2)).shape == (4, 3)
+
+
+def test_children_of_a_hybrid_block_must_be_hybrid_blocks():
+    net = nn.HybridSequential()
+    with pytest.raises(ValueError, match="must also be HybridBlock.*HybridSequential"):
+        net.add(nn.Lambda("tanh"))
+
+    class Holder(HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.inner = nn.Sequential()
+
+    with pytest.raises(ValueError, match="must also be HybridBlock"):
+        Holder()
+    plain = nn.Sequential()
+    plain.add(nn.Lambda("tanh"), nn.Dense(2))            # a Block may hold any block
+    assert len(plain) == 2
