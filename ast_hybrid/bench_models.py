@@ -100,36 +100,46 @@ def numpy_mlp(net):
     return forward
 
 
-def _conv2d_relu(x, w2d, b, k):
-    """Valid 5x5 stride-1 convolution + bias + relu through im2col: (N,C,H,W) -> (N,F,H',W')."""
-    n, c, height, width = x.shape
+def _conv_relu_nhwc(x, w2d, b, k):
+    """Valid k x k stride-1 convolution + bias + relu on channel-last data through im2col:
+    (N,H,W,C) -> (N,H',W',F); `w2d` is the weight as (K*K*C, F)."""
+    n, height, width, c = x.shape
     oh, ow = height - k + 1, width - k + 1
     s = x.strides
-    cols = as_strided(x, (n, oh, ow, c, k, k), (s[0], s[2], s[3], s[1], s[2], s[3]),
-                      writeable=False).reshape(n * oh * ow, c * k * k)
-    out = cols @ w2d             # (N*P, F)
+    cols = as_strided(x, (n, oh, ow, k, k, c), (s[0], s[1], s[2], s[1], s[2], s[3]),
+                      writeable=False).reshape(n * oh * ow, k * k * c)
+    out = cols @ w2d             # (N*P, F): already channel-last, no transpose back
     out += b
     np.maximum(out, 0, out=out)
-    return out.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2)
+    return out.reshape(n, oh, ow, -1)
 
 
-def _maxpool2(x):
-    n, c, height, width = x.shape
-    return x.reshape(n, c, height // 2, 2, width // 2, 2).max(axis=(3, 5))
+def _maxpool2_nhwc(x):
+    top = np.maximum(x[:, 0::2, 0::2], x[:, 0::2, 1::2])
+    return np.maximum(top, np.maximum(x[:, 1::2, 0::2], x[:, 1::2, 1::2]), out=top)
 
 
 def numpy_lenet(net):
+    """Channel-last inside (im2col needs no transposes, 2x2 pooling is 3 maxima of strided
+    views); the weights are rearranged once to match, as any hand port would."""
     w = _weights(net)
     c1w, c1b, c2w, c2b = w[:4]
     (d1w, d1b), (d2w, d2b), (d3w, d3b) = _dense_layers(w[4:])
-    c1 = c1w.reshape(c1w.shape[0], -1).T.copy()   # (C*K*K, F), once, like any hand port
-    c2 = c2w.reshape(c2w.shape[0], -1).T.copy()
+    k = c1w.shape[-1]
+    # (F, C, kh, kw) -> (kh*kw*C, F)
+    c1 = np.ascontiguousarray(c1w.transpose(2, 3, 1, 0).reshape(-1, c1w.shape[0]))
+    c2 = np.ascontiguousarray(c2w.transpose(2, 3, 1, 0).reshape(-1, c2w.shape[0]))
+    # Dense(120) flattens (C, H, W); reorder its input columns to (H, W, C)
+    f = c2w.shape[0]
+    side = int(round((d1w.shape[1] // f) ** 0.5))
+    d1 = np.ascontiguousarray(
+        d1w.reshape(d1w.shape[0], f, side, side).transpose(0, 2, 3, 1).reshape(d1w.shape[0], -1))
 
     def forward(x):
-        h = _maxpool2(_conv2d_relu(x, c1, c1b, 5))
-        h = _maxpool2(_conv2d_relu(np.ascontiguousarray(h), c2, c2b, 5))
-        h = h.reshape(h.shape[0], -1)
-        h = h @ d1w.T
+        h = x.transpose(0, 2, 3, 1)          # (N,1,H,W) -> (N,H,W,1): a view
+        h = _maxpool2_nhwc(_conv_relu_nhwc(h, c1, c1b, k))
+        h = _maxpool2_nhwc(_conv_relu_nhwc(h, c2, c2b, k))
+        h = h.reshape(h.shape[0], -1) @ d1.T
         h += d1b
         np.maximum(h, 0, out=h)
         h2 = h @ d2w.T
