@@ -267,6 +267,33 @@ def evaluate_targets(models, first):
     return targets
 
 
+# --------------------------------------------------------------------------------- profile
+def profile_missed(models, targets, peers, top=12, seconds=0.3):
+    """cProfile of AST-mode forwards for each model whose AST/numpy target was missed: where
+    the time beyond the numpy reference goes. Returns text."""
+    import cProfile
+    import io
+    import pstats
+    missed = [t["model"] for t in targets if t["target"] == "AST / numpy" and not t["met"]]
+    out = []
+    for name in missed:
+        fns, _ = _setup_model(name, False)
+        number = max(1, int(seconds / max(models[name]["times_us"]["ast"] * 1e-6, 1e-9)))
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(number):
+            fns["ast"]()
+        profiler.disable()
+        text = io.StringIO()
+        stats = pstats.Stats(profiler, stream=text)
+        stats.sort_stats("tottime").print_stats(top)
+        body = text.getvalue()
+        body = body[body.find("   ncalls"):] if "   ncalls" in body else body
+        out.append(f"Profile of {number} AST-mode forwards of {name} (by own time):\n"
+                   + body.rstrip())
+    return "\n\n".join(out)
+
+
 # ---------------------------------------------------------------------------------- output
 def _fmt_us(t):
     return f"{t:,.1f}" if t < 1000 else f"{t:,.0f}"
@@ -391,6 +418,9 @@ def parse_args(argv):
     p.add_argument("--peers", action="store_true",
                    help="also time PyTorch eager and TorchScript, if torch is installed")
     p.add_argument("--repeats", type=int, default=None, help="round-robin repeats")
+    p.add_argument("--profile", action="store_true",
+                   help="print a cProfile of AST mode for each model missing its AST/numpy "
+                        "target")
     args = p.parse_args(argv)
     if args.models:
         names = [n.strip() for n in args.models.split(",") if n.strip()]
@@ -456,6 +486,11 @@ def main(argv=None):
         "first_call_ms": first,
         "targets": targets,
     }
+    if args.profile:
+        text = profile_missed(models, targets, peers)
+        if text:
+            print("\n" + text)
+            data["profiles"] = text
     write_json(args.json, data)
     print(f"\nresults written to {args.json}")
     if args.plot:
