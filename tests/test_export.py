@@ -86,11 +86,14 @@ def test_mlp_json_is_laid_out_like_mxnet(tmp_path):
     head = text.splitlines()[:20]
     assert head[:3] == ["{", '  "nodes": [', "    {"]
     assert sum('"op":' in line for line in head) >= 3
+    assert '      "op": "FullyConnected",' in text.splitlines()[:22]
+    assert '      "attrs": {"__dtype__": "float32", "__shape__": "(256, 512)"},' in head
     assert '      "inputs": [[0, 0, 0], [1, 0, 0], [2, 0, 0]]' in text.splitlines()
     assert '  "arg_nodes": [0, 1, 2, 5, 6, 9, 10],' in text
     assert '  "node_row_ptr": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],' in text
     assert '  "heads": [[11, 0, 0]],' in text
-    assert text.endswith('  "attrs": {"mxnet_version": ["int", 10901]}\n}\n')
+    assert '      "attrs": {"act_type": "relu"},' in text.splitlines()
+    assert text.endswith('  "attrs": {"mxnet_version": ["int", 10901]}\n}')   # as MXNet
     assert sym.load(symbol_file).tojson() == text
 
 

@@ -41,28 +41,37 @@ def graph_to_json(symbol):
             "heads": heads, "attrs": {"mxnet_version": ["int", MXNET_VERSION]}}
 
 
-def format_json(value, indent=0):
-    """JSON text laid out as MXNet writes graphs: objects and lists of objects one item a
-    line with 2-space indents, lists of numbers (a node's `inputs`, `arg_nodes`,
-    `node_row_ptr`, `heads`) and the graph's `attrs` compact on one line."""
+def format_json(value, indent=0, expand=False):
+    """JSON text laid out like MXNet's graphs (2-space indents, one node per block) but
+    denser: lists of numbers (a node's `inputs`, `arg_nodes`, `node_row_ptr`, `heads`) and
+    objects of plain values that fit the line (`"attrs": {"act_type": "relu"}`) are written
+    on one line, so a screenful shows several nodes. Objects in a list (the nodes) and
+    those asked to `expand` take one line per entry."""
     pad = " " * indent
-    if isinstance(value, dict) and value and not _compact_object(value):
+    if isinstance(value, dict) and value and (expand or not _compact_object(value, indent)):
         items = [f"{pad}  {json.dumps(key)}: {format_json(item, indent + 2)}"
                  for key, item in value.items()]
         return "{\n" + ",\n".join(items) + f"\n{pad}}}"
     if isinstance(value, list) and any(isinstance(item, dict) for item in value):
-        items = [f"{pad}  {format_json(item, indent + 2)}" for item in value]
+        items = [f"{pad}  {format_json(item, indent + 2, expand=True)}" for item in value]
         return "[\n" + ",\n".join(items) + f"\n{pad}]"
     return json.dumps(value)
 
 
-def _compact_object(value):
-    return all(isinstance(item, list) and not any(isinstance(v, (dict, list)) for v in item)
-               for item in value.values())
+_LINE_WIDTH = 88      # an object on one line may take this much after its indent
+
+
+def _compact_object(value, indent):
+    if any(isinstance(item, dict) for item in value.values()):
+        return False
+    if any(isinstance(item, list) and any(isinstance(v, (dict, list)) for v in item)
+           for item in value.values()):
+        return False
+    return indent + len(json.dumps(value)) <= _LINE_WIDTH
 
 
 def graph_to_text(symbol):
-    return format_json(graph_to_json(symbol)) + "\n"
+    return format_json(graph_to_json(symbol))
 
 
 def save_json(symbol, fname):
