@@ -59,7 +59,7 @@ def build_ast_entry(block, args):
                                     _argument_values(args), root_block=block,
                                     label=type(block).__name__)
     positions = [i for i, a in enumerate(args) if is_array(a)]
-    return CompiledEntry(program, params, positions, AUTO, "ast")
+    return CompiledEntry(program, params, positions, AUTO, "ast", block)
 
 
 class HybridFunction:

@@ -46,18 +46,22 @@ def cache_key(args):
 class CompiledEntry:
     """One cached program and how to call it: which arguments are arrays, which parameters
     follow them, and how to re-nest the outputs."""
-    __slots__ = ("program", "params", "array_positions", "structure", "mode")
+    __slots__ = ("program", "params", "array_positions", "structure", "mode", "block")
 
-    def __init__(self, program, params, array_positions, structure, mode):
+    def __init__(self, program, params, array_positions, structure, mode, block=None):
         self.program = program
         self.params = params
         self.array_positions = array_positions
         self.structure = structure
         self.mode = mode
+        self.block = block
 
     def __call__(self, args):
         arrays = [args[i]._data for i in self.array_positions]
-        arrays.extend(param._data._data for param in self.params)
+        try:
+            arrays.extend(param._data._data for param in self.params)
+        except AttributeError:
+            return self._initialize_imperatively(args)
         try:
             result = self.program.function(*arrays)
         except Exception as error:
@@ -67,6 +71,15 @@ class CompiledEntry:
         if self.structure is AUTO:
             return wrap_outputs(result)
         return self.structure(NDArray(r) for r in result)
+
+
+    def _initialize_imperatively(self, args):
+        """A parameter is still uninitialized: its layer sits on a branch no call has taken
+        yet, so its shape is unknown. This call runs imperatively, which initializes what it
+        reaches; the program runs again once every parameter has data."""
+        if self.block is None:
+            raise RuntimeError("a parameter of the compiled program has not been initialized")
+        return self.block._call_imperative(*args)
 
 
 def wrap_outputs(result):

@@ -262,3 +262,25 @@ def test_hybrid_decorator_on_function_and_method(capsys):
 
     with pytest.raises(TypeError, match="first parameter is F"):
         ast_hybrid.hybrid(lambda x: x)
+
+
+def test_layer_on_a_branch_not_taken_yet_initializes_when_reached():
+    class Lazy(nn.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.dense = nn.Dense(3)
+
+        def hybrid_forward(self, F, x):
+            if x.sum() > 0:
+                return self.dense(x)
+            return x * 0
+
+    block = Lazy()
+    block.initialize()
+    block.hybridize()
+    np.testing.assert_array_equal(block(-nd.ones((1, 3))).asnumpy(), np.zeros((1, 3)))
+    positive = block(nd.ones((2, 3)))
+    weight = block.dense.weight.data().asnumpy()
+    bias = block.dense.bias.data().asnumpy()
+    np.testing.assert_allclose(positive.asnumpy(), np.ones((2, 3)) @ weight.T + bias, rtol=1e-6)
+    np.testing.assert_allclose(block(nd.ones((2, 3))).asnumpy(), positive.asnumpy(), rtol=1e-6)
