@@ -444,7 +444,11 @@ def main(argv=None):
     peers = False
     if args.peers:
         try:
-            import torch  # noqa: F401
+            import torch
+            # torch's OpenMP pool, interleaved in one process with numpy's OpenBLAS threads,
+            # oversubscribes the cores and slows every variant erratically (measured: 10x on
+            # a 2-vCPU machine); one torch thread keeps the other columns honest
+            torch.set_num_threads(1)
             peers = True
         except ImportError:
             print("--peers: PyTorch is not installed; skipping the torch columns.",
@@ -477,6 +481,7 @@ def main(argv=None):
             "sample_seconds": target_s,
             "variants": list(variants),
             "peers": peers,
+            "peer_threads": 1 if peers else None,
             "statistic": "median over repeats of the mean time per call within a repeat",
             "first_call": "first call of a fresh net, hybridized after its parameters were "
                           "initialized; median over fresh instances, after a warm-up compile "
