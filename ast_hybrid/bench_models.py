@@ -27,10 +27,11 @@ class RNNCell(HybridBlock):
         self.dense_h = nn.Dense(hidden, in_units=hidden)
 
     def hybrid_forward(self, F, x):
-        h = F.zeros_like(self.dense_x(F.slice_axis(x, axis=1, begin=0, end=1)))
         for t in range(self.steps):
-            x_t = F.slice_axis(x, axis=1, begin=t, end=t + 1)
-            h = F.tanh(self.dense_x(x_t) + self.dense_h(h))
+            a = self.dense_x(F.slice_axis(x, axis=1, begin=t, end=t + 1))
+            if t == 0:
+                h = F.zeros_like(a)     # h starts at zero (shaped without an extra product)
+            h = F.tanh(a + self.dense_h(h))
         return h
 
 
