@@ -126,7 +126,51 @@ def _convolution_shape(attrs, in_shapes):
     return shapes, [(data[0], filters) + out]
 
 
+def _convolution_grad(attrs, inputs, outputs, out_grads):
+    """Gradients through im2col: the weight's from the windows and the output's gradient,
+    the data's by scattering the columns' gradient back onto the (padded) input (col2im)."""
+    data, weight = inputs[0], inputs[1]
+    kernel, num_filter, g_count = tuple(attrs["kernel"]), attrs["num_filter"], attrs["num_group"]
+    stride, dilate, pad = _conv_params(kernel, attrs["stride"], attrs["dilate"], attrs["pad"])
+    ndim = len(kernel)
+    padded = _pad(data, pad)
+    n, channels = padded.shape[:2]
+    g = out_grads[0]
+    out = g.shape[2:]
+    cg, fg = channels // g_count, num_filter // g_count
+    positions = int(np.prod(out, dtype=np.int64))
+    ksize = int(np.prod(kernel, dtype=np.int64))
+    windows = _windows(padded, kernel, stride, dilate, out).reshape(
+        (n, g_count, cg) + out + kernel)
+    order = (1, 0) + tuple(range(3, 3 + ndim)) + (2,) + tuple(range(3 + ndim, 3 + 2 * ndim))
+    cols = windows.transpose(order).reshape(g_count, n * positions, cg * ksize)
+    # output gradient (N, F, *out) -> (G, N*P, F/G)
+    g_cols = g.reshape(n, g_count, fg, positions).transpose(1, 0, 3, 2).reshape(
+        g_count, n * positions, fg)
+    w = weight.reshape(g_count, fg, cg * ksize)
+    d_weight = np.matmul(g_cols.transpose(0, 2, 1), cols).reshape(weight.shape)
+    d_cols = np.matmul(g_cols, w)                              # (G, N*P, Cg*K)
+    # (G, N, *out, Cg, *k) -> (N, G, Cg, *out, *k) -> (N, C, *out, *k)
+    d_cols = d_cols.reshape((g_count, n) + out + (cg,) + kernel)
+    back = (1, 0, 2 + ndim) + tuple(range(2, 2 + ndim)) + tuple(range(3 + ndim, 3 + 2 * ndim))
+    d_cols = d_cols.transpose(back).reshape((n, channels) + out + kernel)
+    d_padded = np.zeros(padded.shape, dtype=np.result_type(data, g))
+    for offset in np.ndindex(*kernel):
+        key = (slice(None), slice(None)) + tuple(
+            slice(i * d, i * d + (o - 1) * st + 1, st)
+            for i, d, o, st in zip(offset, dilate, out, stride))
+        d_padded[key] += d_cols[(Ellipsis,) + offset]
+    unpad = (slice(None), slice(None)) + tuple(slice(p, p + s) for p, s in
+                                               zip(pad, data.shape[2:]))
+    grads = [d_padded[unpad].astype(data.dtype, copy=False),
+             d_weight.astype(weight.dtype, copy=False)]
+    if len(inputs) > 2:
+        grads.append(g.sum(axis=(0,) + tuple(range(2, 2 + ndim))).astype(inputs[2].dtype))
+    return grads
+
+
 register(Op("Convolution", _convolution, _convolution_shape, inputs=_conv_inputs,
+            grad=_convolution_grad,
             attrs={"kernel": A.Shape(), "stride": A.Shape(()), "dilate": A.Shape(()),
                    "pad": A.Shape(()), "num_filter": A.Int(), "num_group": A.Int(1),
                    "workspace": A.Int(1024), "no_bias": A.Bool(False),
@@ -221,7 +265,58 @@ def _pooling_shape(attrs, in_shapes):
     return [data], [data[:2] + out]
 
 
-register(Op("Pooling", _pooling, _pooling_shape,
+def _pooling_grad(attrs, inputs, outputs, out_grads):
+    data, y, g = inputs[0], outputs[0], out_grads[0]
+    pool_type = attrs["pool_type"]
+    if attrs["global_pool"]:
+        if pool_type == "max":
+            first = _first_max_mask(data.reshape(data.shape[:2] + (-1,)), axis=2)
+            return [g * first.reshape(data.shape)]
+        size = int(np.prod(data.shape[2:], dtype=np.int64)) if pool_type == "avg" else 1
+        return [np.broadcast_to(g / size, data.shape).astype(data.dtype)]
+    kernel, stride, pad, out = _pool_geometry(data.shape[2:], attrs["kernel"], attrs["stride"],
+                                              attrs["pad"], False, attrs["pooling_convention"])
+    extra = tuple(max(0, (o - 1) * st + k - (s + 2 * p))
+                  for o, st, k, s, p in zip(out, stride, kernel, data.shape[2:], pad))
+    if pool_type == "max":
+        low = (np.finfo(data.dtype) if np.issubdtype(data.dtype, np.floating)
+               else np.iinfo(data.dtype)).min
+        padded = _pad(data, pad, low, extra)
+        taken = np.zeros(y.shape, dtype=bool)
+    else:
+        padded = _pad(data, pad, 0, extra)
+        if pool_type == "avg":
+            include_pad = True if attrs["count_include_pad"] is None else \
+                attrs["count_include_pad"]
+            counts = np.ones((), dtype=np.int64)
+            for axis in range(len(kernel)):
+                c = _window_counts(data.shape[2 + axis], kernel[axis], stride[axis], pad[axis],
+                                   out[axis], include_pad)
+                counts = np.multiply.outer(counts, c)
+            g = g * np.where(counts > 0, 1.0 / np.maximum(counts, 1), 0.0).astype(data.dtype)
+    d_padded = np.zeros(padded.shape, dtype=data.dtype)
+    for offset in np.ndindex(*kernel):
+        key = (slice(None), slice(None)) + tuple(
+            slice(i, i + (o - 1) * st + 1, st) for i, o, st in zip(offset, out, stride))
+        if pool_type == "max":
+            hit = (padded[key] == y) & ~taken    # the first maximum of each window
+            taken |= hit
+            d_padded[key] += g * hit
+        else:
+            d_padded[key] += g
+    unpad = (slice(None), slice(None)) + tuple(slice(p, p + s) for p, s in
+                                               zip(pad, data.shape[2:]))
+    return [d_padded[unpad]]
+
+
+def _first_max_mask(values, axis):
+    first = np.argmax(values, axis=axis)
+    mask = np.zeros(values.shape, dtype=values.dtype)
+    np.put_along_axis(mask, np.expand_dims(first, axis), 1, axis=axis)
+    return mask
+
+
+register(Op("Pooling", _pooling, _pooling_shape, grad=_pooling_grad,
             attrs={"kernel": A.Shape(()),
                    "pool_type": A.Str("max", ("avg", "lp", "max", "sum")),
                    "global_pool": A.Bool(False), "cudnn_off": A.Bool(False),

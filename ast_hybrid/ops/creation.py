@@ -2,6 +2,7 @@
 import numpy as np
 
 from . import attrs as A
+from .grad_utils import no_grad
 from .random_state import generator
 from .registry import Op, register
 from .shapes import require, same_shape
@@ -119,5 +120,5 @@ def _ones_like(data):
     return np.ones_like(data)
 
 
-register(Op("zeros_like", _zeros_like, same_shape("zeros_like"), fluent=True))
-register(Op("ones_like", _ones_like, same_shape("ones_like"), fluent=True))
+register(Op("zeros_like", _zeros_like, same_shape("zeros_like"), fluent=True, grad=no_grad))
+register(Op("ones_like", _ones_like, same_shape("ones_like"), fluent=True, grad=no_grad))

@@ -2,6 +2,7 @@
 import numpy as np
 
 from . import attrs as A
+from .grad_utils import no_grad, unary, unbroadcast
 from .registry import VARIADIC, Op, register
 from .shapes import broadcasting, elementwise, known, require, same_shape
 
@@ -49,11 +50,35 @@ UNARY = {
     "expm1": np.expm1,
 }
 
+# dy/dx as a function of (x, y)
+UNARY_DERIVATIVES = {
+    "relu": lambda x, y: (x > 0).astype(x.dtype),
+    "sigmoid": lambda x, y: y * (1 - y),
+    "tanh": lambda x, y: 1 - np.square(y),
+    "softsign": lambda x, y: 1 / np.square(1 + np.abs(x)),
+    "softrelu": lambda x, y: _sigmoid(x),
+    "exp": lambda x, y: y,
+    "log": lambda x, y: 1 / x,
+    "sqrt": lambda x, y: 0.5 / y,
+    "rsqrt": lambda x, y: -0.5 * y / x,
+    "square": lambda x, y: 2 * x,
+    "abs": lambda x, y: np.sign(x),
+    "negative": lambda x, y: -np.ones_like(x),
+    "reciprocal": lambda x, y: -np.square(y),
+    "sin": lambda x, y: np.cos(x),
+    "cos": lambda x, y: -np.sin(x),
+    "log1p": lambda x, y: 1 / (1 + x),
+    "expm1": lambda x, y: y + 1,
+}
+_PIECEWISE_CONSTANT = {"sign", "floor", "ceil", "round"}
+
 # unary operators that MXNet's NDArray does not have as methods
 _NOT_FLUENT = {"softsign", "negative"}
 
 for _name, _kernel in UNARY.items():
-    register(Op(_name, _kernel, same_shape(_name), fluent=_name not in _NOT_FLUENT))
+    register(Op(_name, _kernel, same_shape(_name), fluent=_name not in _NOT_FLUENT,
+                grad=no_grad if _name in _PIECEWISE_CONSTANT
+                else unary(UNARY_DERIVATIVES[_name])))
 
 
 def _activation(data, act_type):
@@ -63,7 +88,12 @@ def _activation(data, act_type):
 ACTIVATIONS = {"relu": _relu, "sigmoid": _sigmoid, "tanh": np.tanh,
                "softrelu": _softrelu, "softsign": _softsign}
 
-register(Op("Activation", _activation, same_shape("Activation"),
+def _activation_grad(attrs, inputs, outputs, out_grads):
+    derivative = UNARY_DERIVATIVES[attrs["act_type"]]
+    return [out_grads[0] * derivative(inputs[0], outputs[0])]
+
+
+register(Op("Activation", _activation, same_shape("Activation"), grad=_activation_grad,
             attrs={"act_type": A.Str(choices=tuple(ACTIVATIONS))}))
 
 
@@ -108,6 +138,50 @@ SCALAR_NAMES = {"add": ("_plus_scalar", None), "sub": ("_minus_scalar", "_rminus
                  "lesser": ("_lesser_scalar", None), "lesser_equal": ("_lesser_equal_scalar", None)}
 
 
+# (d out/d lhs, d out/d rhs) as functions of (lhs, rhs, out); None: not differentiable
+BINARY_PARTIALS = {
+    "add": (lambda a, b, y: 1, lambda a, b, y: 1),
+    "sub": (lambda a, b, y: 1, lambda a, b, y: -1),
+    "mul": (lambda a, b, y: b, lambda a, b, y: a),
+    "div": (lambda a, b, y: 1 / b, lambda a, b, y: -a / np.square(b)),
+    "mod": (lambda a, b, y: 1, lambda a, b, y: -np.floor(a / b)),
+    "power": (lambda a, b, y: b * np.power(a, b - 1),
+              lambda a, b, y: y * np.log(np.where(a > 0, a, 1))),
+    "maximum": (lambda a, b, y: a >= b, lambda a, b, y: a < b),
+    "minimum": (lambda a, b, y: a <= b, lambda a, b, y: a > b),
+    "hypot": (lambda a, b, y: a / y, lambda a, b, y: b / y),
+}
+
+
+def _binary_grad(base):
+    partials = BINARY_PARTIALS.get(base)
+    if partials is None:
+        return no_grad
+    d_lhs, d_rhs = partials
+
+    def grad(attrs, inputs, outputs, out_grads):
+        lhs, rhs = inputs
+        g = out_grads[0]
+        return [unbroadcast(g * d_lhs(lhs, rhs, outputs[0]), lhs.shape),
+                unbroadcast(g * d_rhs(lhs, rhs, outputs[0]), rhs.shape)]
+    return grad
+
+
+def _scalar_grad(base, reverse):
+    """The data's gradient for `data <base> scalar` (or `scalar <base> data` if reverse)."""
+    partials = BINARY_PARTIALS.get(base)
+    if partials is None:
+        return no_grad
+    partial = partials[1] if reverse else partials[0]
+
+    def grad(attrs, inputs, outputs, out_grads):
+        data = inputs[0]
+        scalar = np.asarray(attrs["scalar"], dtype=data.dtype)
+        lhs, rhs = (scalar, data) if reverse else (data, scalar)
+        return [out_grads[0] * partial(lhs, rhs, outputs[0])]
+    return grad
+
+
 def _scalar_kernel(ufunc, reverse):
     if reverse:
         def kernel(data, scalar):
@@ -120,16 +194,18 @@ def _scalar_kernel(ufunc, reverse):
 
 for _base, _ufunc in BINARY.items():
     _name = "broadcast_" + _base
-    register(Op(_name, _ufunc, broadcasting(_name), inputs=("lhs", "rhs")))
+    register(Op(_name, _ufunc, broadcasting(_name), inputs=("lhs", "rhs"),
+                grad=_binary_grad(_base)))
     if _base in _ELEMWISE_NAMES:
         _name = _ELEMWISE_NAMES[_base]
-        register(Op(_name, _ufunc, elementwise(_name), inputs=("lhs", "rhs")))
+        register(Op(_name, _ufunc, elementwise(_name), inputs=("lhs", "rhs"),
+                    grad=_binary_grad(_base)))
     _forward, _reverse = SCALAR_NAMES[_base]
     register(Op(_forward, _scalar_kernel(_ufunc, False), same_shape(_forward),
-                attrs={"scalar": A.Float()}))
+                attrs={"scalar": A.Float()}, grad=_scalar_grad(_base, False)))
     if _reverse:
         register(Op(_reverse, _scalar_kernel(_ufunc, True), same_shape(_reverse),
-                    attrs={"scalar": A.Float()}))
+                    attrs={"scalar": A.Float()}, grad=_scalar_grad(_base, True)))
 
 
 def _add_n(*arrays, num_args):
@@ -139,7 +215,11 @@ def _add_n(*arrays, num_args):
     return out
 
 
-register(Op("add_n", _add_n, elementwise("add_n"), inputs=VARIADIC,
+def _add_n_grad(attrs, inputs, outputs, out_grads):
+    return [out_grads[0]] * len(inputs)
+
+
+register(Op("add_n", _add_n, elementwise("add_n"), inputs=VARIADIC, grad=_add_n_grad,
             aliases=("ElementWiseSum",), attrs={"num_args": A.Int()}))
 
 
@@ -154,15 +234,26 @@ def _clip_shape(attrs, in_shapes):
     return [shape], [shape]
 
 
+def _clip_grad(attrs, inputs, outputs, out_grads):
+    data = inputs[0]
+    inside = (data >= attrs["a_min"]) & (data <= attrs["a_max"])
+    return [out_grads[0] * inside]
+
+
 register(Op("clip", _clip, _clip_shape, attrs={"a_min": A.Float(), "a_max": A.Float()},
-            fluent=True))
+            fluent=True, grad=_clip_grad))
 
 
 def _cast(data, *, dtype):
     return data.astype(dtype, copy=False)
 
 
-register(Op("cast", _cast, same_shape("cast"), aliases=("Cast",), attrs={"dtype": A.Dtype()}))
+def _cast_grad(attrs, inputs, outputs, out_grads):
+    return [out_grads[0].astype(inputs[0].dtype, copy=False)]
+
+
+register(Op("cast", _cast, same_shape("cast"), aliases=("Cast",), attrs={"dtype": A.Dtype()},
+            grad=_cast_grad))
 
 
 def _copy(data):
@@ -173,8 +264,13 @@ def _block_grad(data):
     return data
 
 
-register(Op("identity", _copy, same_shape("identity"), aliases=("_copy",)))
-register(Op("BlockGrad", _block_grad, same_shape("BlockGrad"), aliases=("stop_gradient",)))
+def _identity_grad(attrs, inputs, outputs, out_grads):
+    return [out_grads[0]]
+
+
+register(Op("identity", _copy, same_shape("identity"), aliases=("_copy",), grad=_identity_grad))
+register(Op("BlockGrad", _block_grad, same_shape("BlockGrad"), aliases=("stop_gradient",),
+            grad=no_grad))
 
 
 def _smooth_l1(data, *, scalar=1.0):
@@ -184,4 +280,12 @@ def _smooth_l1(data, *, scalar=1.0):
                     magnitude - 0.5 / sigma2)
 
 
-register(Op("smooth_l1", _smooth_l1, same_shape("smooth_l1"), attrs={"scalar": A.Float(1.0)}))
+def _smooth_l1_grad(attrs, inputs, outputs, out_grads):
+    data = inputs[0]
+    sigma2 = np.asarray(attrs["scalar"] ** 2, dtype=data.dtype)
+    slope = np.where(np.abs(data) < 1 / sigma2, sigma2 * data, np.sign(data))
+    return [out_grads[0] * slope]
+
+
+register(Op("smooth_l1", _smooth_l1, same_shape("smooth_l1"), attrs={"scalar": A.Float(1.0)},
+            grad=_smooth_l1_grad))

@@ -2,6 +2,7 @@
 import numpy as np
 
 from . import attrs as A
+from .grad_utils import no_grad
 from .registry import Op, OpError, register
 from .shapes import known, normalize_axis, require
 
@@ -28,7 +29,15 @@ def _slice_shape(attrs, in_shapes):
     return [data], [out]
 
 
-register(Op("slice", _slice, _slice_shape, fluent=True,
+def _slice_grad(attrs, inputs, outputs, out_grads):
+    data = inputs[0]
+    d = np.zeros_like(data)
+    d[_slices("slice", data.shape, attrs["begin"], attrs["end"], attrs["step"],
+              [data.shape])] = out_grads[0]
+    return [d]
+
+
+register(Op("slice", _slice, _slice_shape, fluent=True, grad=_slice_grad,
             attrs={"begin": A.IndexTuple(), "end": A.IndexTuple(), "step": A.IndexTuple(())}))
 
 
@@ -47,7 +56,16 @@ def _slice_axis_shape(attrs, in_shapes):
     return [data], [data[:axis] + (size,) + data[axis + 1:]]
 
 
-register(Op("slice_axis", _slice_axis, _slice_axis_shape, fluent=True,
+def _slice_axis_grad(attrs, inputs, outputs, out_grads):
+    data = inputs[0]
+    key = [slice(None)] * data.ndim
+    key[attrs["axis"]] = slice(attrs["begin"], attrs["end"])
+    d = np.zeros_like(data)
+    d[tuple(key)] = out_grads[0]
+    return [d]
+
+
+register(Op("slice_axis", _slice_axis, _slice_axis_shape, fluent=True, grad=_slice_axis_grad,
             attrs={"axis": A.Int(), "begin": A.Int(), "end": A.OptInt()}))
 
 
@@ -72,7 +90,16 @@ def _take_shape(attrs, in_shapes):
     return [a, indices], [a[:axis] + indices + a[axis + 1:]]
 
 
-register(Op("take", _take, _take_shape, inputs=("a", "indices"), fluent=True,
+def _take_grad(attrs, inputs, outputs, out_grads):
+    a, indices = inputs
+    axis = attrs["axis"] % a.ndim
+    positions = _positions("take", indices, a.shape[axis], attrs["mode"])
+    d = np.zeros_like(a)
+    np.add.at(d, (slice(None),) * axis + (positions,), out_grads[0].astype(a.dtype, copy=False))
+    return [d, None]
+
+
+register(Op("take", _take, _take_shape, inputs=("a", "indices"), fluent=True, grad=_take_grad,
             attrs={"axis": A.Int(0), "mode": A.Str("clip", ("clip", "raise", "wrap"))}))
 
 
@@ -104,7 +131,20 @@ def _pick_shape(attrs, in_shapes):
     return [data, tuple(index)], [kept if attrs["keepdims"] else reduced]
 
 
-register(Op("pick", _pick, _pick_shape, inputs=("data", "index"), fluent=True,
+def _pick_grad(attrs, inputs, outputs, out_grads):
+    data, index = inputs
+    axis, g = attrs["axis"], out_grads[0]
+    flat = data.reshape(-1) if axis is None else data
+    axis = 0 if axis is None else axis % data.ndim
+    positions = _positions("pick", index, flat.shape[axis], attrs["mode"])
+    if positions.ndim == flat.ndim - 1:
+        positions = np.expand_dims(positions, axis)
+    d = np.zeros_like(flat)
+    np.put_along_axis(d, positions, g.reshape(positions.shape), axis=axis)
+    return [d.reshape(data.shape), None]
+
+
+register(Op("pick", _pick, _pick_shape, inputs=("data", "index"), fluent=True, grad=_pick_grad,
             attrs={"axis": A.OptInt(-1), "keepdims": A.Bool(False),
                    "mode": A.Str("clip", ("clip", "wrap"))}))
 
@@ -124,7 +164,7 @@ def _one_hot_shape(attrs, in_shapes):
     return [indices], [indices + (attrs["depth"],)]
 
 
-register(Op("one_hot", _one_hot, _one_hot_shape, inputs=("indices",), fluent=True,
+register(Op("one_hot", _one_hot, _one_hot_shape, inputs=("indices",), fluent=True, grad=no_grad,
             attrs={"depth": A.Int(), "on_value": A.Float(1.0), "off_value": A.Float(0.0),
                    "dtype": A.Dtype("float32")}))
 
@@ -143,4 +183,14 @@ def _where_shape(attrs, in_shapes):
     return [condition, x, y], [x]
 
 
-register(Op("where", _where, _where_shape, inputs=("condition", "x", "y")))
+def _where_grad(attrs, inputs, outputs, out_grads):
+    condition, x, y = inputs
+    if condition.ndim == 1 and x.ndim > 1:
+        condition = condition.reshape((-1,) + (1,) * (x.ndim - 1))
+    chosen = condition != 0
+    g = out_grads[0]
+    return [None, np.where(chosen, g, 0).astype(x.dtype, copy=False),
+            np.where(chosen, 0, g).astype(y.dtype, copy=False)]
+
+
+register(Op("where", _where, _where_shape, inputs=("condition", "x", "y"), grad=_where_grad))

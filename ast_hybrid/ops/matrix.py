@@ -34,7 +34,30 @@ def _dot_shape(attrs, in_shapes):
     return [lhs, rhs], [free_lhs + free_rhs or (1,)]
 
 
-register(Op("dot", _dot, _dot_shape, inputs=("lhs", "rhs"), attrs=dict(_PRODUCT_ATTRS)))
+def _dot_grad(attrs, inputs, outputs, out_grads):
+    lhs, rhs = inputs
+    ta, tb = attrs["transpose_a"], attrs["transpose_b"]
+    if lhs.ndim == 2 and rhs.ndim == 2:
+        a = lhs.T if ta else lhs
+        b = rhs.T if tb else rhs
+        g = out_grads[0]
+        d_a, d_b = np.matmul(g, b.T), np.matmul(a.T, g)
+        return [d_a.T if ta else d_a, d_b.T if tb else d_b]
+    # move the contracted axis last in lhs and first in rhs, as the plain product has it
+    a = np.moveaxis(lhs, 0, -1) if ta else lhs
+    b = np.moveaxis(rhs, -1, 0) if tb else rhs
+    free_a, free_b = a.shape[:-1], b.shape[1:]
+    g = out_grads[0].reshape(free_a + free_b)
+    na, nb = len(free_a), len(free_b)
+    d_a = np.tensordot(g, b, axes=(tuple(range(na, na + nb)), tuple(range(1, nb + 1))))
+    d_b = np.tensordot(a, g, axes=(tuple(range(na)), tuple(range(na))))
+    d_a = np.moveaxis(d_a, -1, 0) if ta else d_a
+    d_b = np.moveaxis(d_b, 0, -1) if tb else d_b
+    return [d_a.reshape(lhs.shape), d_b.reshape(rhs.shape)]
+
+
+register(Op("dot", _dot, _dot_shape, inputs=("lhs", "rhs"), attrs=dict(_PRODUCT_ATTRS),
+            grad=_dot_grad))
 
 
 def _batch_dot(lhs, rhs, *, transpose_a=False, transpose_b=False, forward_stype=None):
@@ -57,5 +80,16 @@ def _batch_dot_shape(attrs, in_shapes):
     return [lhs, rhs], [lhs[:-2] + (m, n)]
 
 
+def _batch_dot_grad(attrs, inputs, outputs, out_grads):
+    lhs, rhs = inputs
+    ta, tb = attrs["transpose_a"], attrs["transpose_b"]
+    a = np.swapaxes(lhs, -1, -2) if ta else lhs
+    b = np.swapaxes(rhs, -1, -2) if tb else rhs
+    g = out_grads[0]
+    d_a = np.matmul(g, np.swapaxes(b, -1, -2))
+    d_b = np.matmul(np.swapaxes(a, -1, -2), g)
+    return [np.swapaxes(d_a, -1, -2) if ta else d_a, np.swapaxes(d_b, -1, -2) if tb else d_b]
+
+
 register(Op("batch_dot", _batch_dot, _batch_dot_shape, inputs=("lhs", "rhs"),
-            attrs=dict(_PRODUCT_ATTRS)))
+            attrs=dict(_PRODUCT_ATTRS), grad=_batch_dot_grad))

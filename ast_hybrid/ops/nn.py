@@ -40,7 +40,22 @@ def _fully_connected_shape(attrs, in_shapes):
     return expected, [out]
 
 
+def _fully_connected_grad(attrs, inputs, outputs, out_grads):
+    data, weight = inputs[0], inputs[1]
+    g = out_grads[0]
+    if attrs["flatten"]:
+        flat = data.reshape(data.shape[0], -1)
+    else:
+        flat = data.reshape(-1, data.shape[-1])
+        g = g.reshape(-1, g.shape[-1])
+    grads = [np.dot(g, weight).reshape(data.shape), np.dot(g.T, flat)]
+    if len(inputs) > 2:
+        grads.append(g.sum(axis=0))
+    return grads
+
+
 register(Op("FullyConnected", _fully_connected, _fully_connected_shape, inputs=_fc_inputs,
+            grad=_fully_connected_grad,
             attrs={"num_hidden": A.Int(), "no_bias": A.Bool(False), "flatten": A.Bool(True)}))
 
 
@@ -52,7 +67,17 @@ def _dropout(data, *, p=0.5, mode="training", axes=(), training=False):
     return data * (keep / (1.0 - p)).astype(data.dtype)
 
 
-register(Op("Dropout", _dropout, same_shape("Dropout"), mode_dependent=True,
+def _dropout_grad(attrs, inputs, outputs, out_grads):
+    """The kept elements are those the output did not zero (a zero input has zero gradient
+    through relu-like layers anyway), each scaled by 1/(1-p) as in the forward."""
+    p = attrs["p"]
+    g = out_grads[0]
+    if p <= 0 or (attrs["mode"] == "training" and not attrs.get("training", False)):
+        return [g]
+    return [g * ((outputs[0] != 0) / (1.0 - p)).astype(g.dtype)]
+
+
+register(Op("Dropout", _dropout, same_shape("Dropout"), mode_dependent=True, grad=_dropout_grad,
             attrs={"p": A.Float(0.5), "mode": A.Str("training", ("training", "always")),
                    "axes": A.Shape(())}))
 
@@ -84,8 +109,28 @@ def _softmax_shape(op_name):
     return rule
 
 
-for _name, _kernel in (("softmax", _softmax), ("log_softmax", _log_softmax)):
-    register(Op(_name, _kernel, _softmax_shape(_name), fluent=True,
+def _softmax_grad(attrs, inputs, outputs, out_grads):
+    y, g, axis = outputs[0], out_grads[0], attrs["axis"]
+    dx = y * (g - np.sum(g * y, axis=axis, keepdims=True))
+    return [_unscale(dx, attrs).astype(inputs[0].dtype, copy=False)]
+
+
+def _log_softmax_grad(attrs, inputs, outputs, out_grads):
+    y, g, axis = outputs[0], out_grads[0], attrs["axis"]
+    dx = g - np.exp(y) * np.sum(g, axis=axis, keepdims=True)
+    return [_unscale(dx, attrs).astype(inputs[0].dtype, copy=False)]
+
+
+def _unscale(dx, attrs):
+    temperature = attrs["temperature"]
+    if temperature is not None and temperature != 1.0:
+        return dx / temperature
+    return dx
+
+
+for _name, _kernel, _grad in (("softmax", _softmax, _softmax_grad),
+                              ("log_softmax", _log_softmax, _log_softmax_grad)):
+    register(Op(_name, _kernel, _softmax_shape(_name), fluent=True, grad=_grad,
                 attrs={"axis": A.Int(-1), "temperature": A.OptFloat(),
                        "dtype": A.OptStr(None, ("float16", "float32", "float64")),
                        "use_length": A.Bool(False)}))
@@ -146,7 +191,39 @@ def _leaky_relu_shape(attrs, in_shapes):
     return [data, tuple(gamma)], [data]
 
 
+def _leaky_relu_grad(attrs, inputs, outputs, out_grads):
+    data, g = inputs[0], out_grads[0]
+    act_type, dtype = attrs["act_type"], data.dtype
+    positive = data > 0
+    if act_type == "leaky":
+        return [g * np.where(positive, 1, attrs["slope"]).astype(dtype)]
+    if act_type == "prelu":
+        gamma = inputs[1]
+        channel_axis = 1 if gamma.size > 1 and data.ndim > 1 else None
+        shaped = gamma.reshape((1, -1) + (1,) * (data.ndim - 2)) if channel_axis else gamma
+        d_data = g * np.where(positive, 1, shaped)
+        contribution = np.where(positive, 0, g * data)
+        if gamma.size == 1:
+            d_gamma = contribution.sum().reshape(gamma.shape)
+        elif channel_axis:
+            d_gamma = contribution.sum(axis=tuple(i for i in range(data.ndim) if i != 1))
+        else:
+            d_gamma = contribution
+        return [d_data, d_gamma.astype(gamma.dtype, copy=False)]
+    if act_type == "elu":
+        return [g * np.where(positive, 1, outputs[0] + attrs["slope"]).astype(dtype)]
+    if act_type == "selu":
+        negative = _SELU_ALPHA * np.exp(data)
+        return [g * (_SELU_LAMBDA * np.where(positive, 1, negative)).astype(dtype)]
+    if act_type == "gelu":
+        cdf = 0.5 * (1 + erf(data * np.asarray(np.sqrt(0.5), dtype=dtype)))
+        pdf = np.exp(-0.5 * np.square(data)) / np.sqrt(2 * np.pi)
+        return [g * (cdf + data * pdf).astype(dtype)]
+    raise ValueError(f"LeakyReLU: act_type {act_type!r} is not supported")
+
+
 register(Op("LeakyReLU", _leaky_relu, _leaky_relu_shape, inputs=_leaky_inputs,
+            grad=_leaky_relu_grad,
             attrs={"act_type": A.Str("leaky", ("elu", "gelu", "leaky", "prelu", "selu")),
                    "slope": A.Float(0.25), "lower_bound": A.Float(0.125),
                    "upper_bound": A.Float(0.334)}))
@@ -164,6 +241,16 @@ def _embedding_shape(attrs, in_shapes):
     return [data, weight], [data + (attrs["output_dim"],)]
 
 
+def _embedding_grad(attrs, inputs, outputs, out_grads):
+    data, weight = inputs
+    positions = np.clip(data.astype(np.intp, copy=False), 0, weight.shape[0] - 1)
+    d_weight = np.zeros_like(weight)
+    np.add.at(d_weight, positions.reshape(-1),
+              out_grads[0].reshape(-1, weight.shape[1]).astype(weight.dtype, copy=False))
+    return [None, d_weight]
+
+
 register(Op("Embedding", _embedding, _embedding_shape, inputs=("data", "weight"),
+            grad=_embedding_grad,
             attrs={"input_dim": A.Int(), "output_dim": A.Int(), "dtype": A.Dtype("float32"),
                    "sparse_grad": A.Bool(False)}))

@@ -59,8 +59,40 @@ def _batch_norm_shape(attrs, in_shapes):
 
 _BATCH_NORM_INPUTS = ("data", "gamma", "beta", "moving_mean", "moving_var")
 
+
+def _batch_norm_grad(attrs, inputs, outputs, out_grads):
+    """In training, through the batch statistics (recomputed from the data); otherwise
+    through the moving statistics as constants. gamma's gradient is zero with fix_gamma."""
+    data, gamma, beta, moving_mean, moving_var = inputs
+    axis = attrs["axis"] % data.ndim
+    shape = _channel_shape(data.ndim, axis, data.shape[axis])
+    reduce_axes = tuple(i for i in range(data.ndim) if i != axis)
+    g = out_grads[0]
+    batch_stats = attrs.get("training", False) and not attrs["use_global_stats"]
+    if batch_stats:
+        mean = np.mean(data, axis=reduce_axes)
+        var = np.mean(np.square(data - mean.reshape(shape)), axis=reduce_axes)
+    else:
+        mean, var = moving_mean, moving_var
+    inv_std = (1.0 / np.sqrt(var + np.asarray(attrs["eps"], dtype=var.dtype))).reshape(shape)
+    normalized = (data - mean.reshape(shape)) * inv_std
+    scale = inv_std if attrs["fix_gamma"] else gamma.reshape(shape) * inv_std
+    d_beta = np.sum(g, axis=reduce_axes)
+    d_gamma = np.sum(g * normalized, axis=reduce_axes)
+    if batch_stats:
+        count = data.size // data.shape[axis]
+        d_data = scale * (g - (d_beta.reshape(shape) + normalized * d_gamma.reshape(shape))
+                          / count)
+    else:
+        d_data = g * scale
+    if attrs["fix_gamma"]:
+        d_gamma = np.zeros_like(gamma)
+    return [d_data.astype(data.dtype, copy=False), d_gamma.astype(gamma.dtype, copy=False),
+            d_beta.astype(beta.dtype, copy=False), None, None]
+
+
 register(Op("BatchNorm", _batch_norm, _batch_norm_shape, inputs=_BATCH_NORM_INPUTS,
-            aux=("moving_mean", "moving_var"), mode_dependent=True,
+            aux=("moving_mean", "moving_var"), mode_dependent=True, grad=_batch_norm_grad,
             num_outputs=lambda attrs: 3 if attrs["output_mean_var"] else 1,
             attrs={"eps": A.Float(1e-3), "momentum": A.Float(0.9), "fix_gamma": A.Bool(True),
                    "use_global_stats": A.Bool(False), "output_mean_var": A.Bool(False),
@@ -94,6 +126,26 @@ def _layer_norm_shape(attrs, in_shapes):
     return shapes, outs
 
 
+def _layer_norm_grad(attrs, inputs, outputs, out_grads):
+    data, gamma, beta = inputs
+    axis = attrs["axis"] % data.ndim
+    shape = _channel_shape(data.ndim, axis, data.shape[axis])
+    others = tuple(i for i in range(data.ndim) if i != axis)
+    mean = np.mean(data, axis=axis, keepdims=True)
+    centered = data - mean
+    std = np.sqrt(np.mean(np.square(centered), axis=axis, keepdims=True)
+                  + np.asarray(attrs["eps"], dtype=data.dtype))
+    normalized = centered / std
+    g = out_grads[0]
+    d_gamma = np.sum(g * normalized, axis=others)
+    d_beta = np.sum(g, axis=others)
+    d_norm = g * gamma.reshape(shape)
+    d_data = (d_norm - np.mean(d_norm, axis=axis, keepdims=True)
+              - normalized * np.mean(d_norm * normalized, axis=axis, keepdims=True)) / std
+    return [d_data, d_gamma.reshape(gamma.shape), d_beta.reshape(beta.shape)]
+
+
 register(Op("LayerNorm", _layer_norm, _layer_norm_shape, inputs=("data", "gamma", "beta"),
+            grad=_layer_norm_grad,
             num_outputs=lambda attrs: 3 if attrs["output_mean_var"] else 1,
             attrs={"axis": A.Int(-1), "eps": A.Float(1e-5), "output_mean_var": A.Bool(False)}))

@@ -2,6 +2,7 @@
 import numpy as np
 
 from . import attrs as A
+from .grad_utils import no_grad
 from .registry import Op, register
 from .shapes import known, normalize_axis, reduced_shape
 
@@ -49,6 +50,39 @@ def _mean(data, axis=None, keepdims=False, dtype=None):
     return np.mean(data, axis=axis, keepdims=keepdims).astype(data.dtype)
 
 
+def _kept(array, data, axes):
+    """A reduced output (or its gradient) reshaped with the reduced axes kept as size 1."""
+    if axes is None:
+        shape = (1,) * data.ndim
+    else:
+        shape = tuple(1 if i in axes else n for i, n in enumerate(data.shape))
+    return array.reshape(shape)
+
+
+def _reduce_grad(kind):
+    def grad(attrs, inputs, outputs, out_grads):
+        data = inputs[0]
+        axes = _axes(attrs["axis"], data.ndim, attrs.get("exclude", False))
+        g = _kept(out_grads[0], data, axes)
+        if kind == "sum":
+            d = np.broadcast_to(g, data.shape)
+        elif kind == "mean":
+            count = data.size // max(g.size, 1) if data.size else 1
+            d = np.broadcast_to(g / count, data.shape)
+        elif kind in ("max", "min"):
+            d = g * (data == _kept(outputs[0], data, axes))
+        elif kind == "prod":
+            d = g * _kept(outputs[0], data, axes) / data
+        elif kind == "norm":
+            if attrs["ord"] == 1:
+                d = g * np.sign(data)
+            else:
+                y = _kept(outputs[0], data, axes).astype(data.dtype, copy=False)
+                d = g * data / np.where(y == 0, 1, y)
+        return [np.array(d, dtype=data.dtype)]
+    return grad
+
+
 REDUCTIONS = {  # name: (numpy function, whether it needs dtype= to keep integers, aliases)
     "sum": (np.sum, True, ("sum_axis",)),
     "mean": (_mean, True, ()),
@@ -59,6 +93,7 @@ REDUCTIONS = {  # name: (numpy function, whether it needs dtype= to keep integer
 
 for _name, (_function, _keep_int, _aliases) in REDUCTIONS.items():
     register(Op(_name, _reducer(_function, _keep_int), _reduce_shape(_name), aliases=_aliases,
+                grad=_reduce_grad(_name),
                 attrs={"axis": A.OptShape(), "keepdims": A.Bool(False), "exclude": A.Bool(False)},
                 fluent=True))
 
@@ -73,7 +108,7 @@ def _norm(data, *, ord=2, axis=None, out_dtype=None, keepdims=False):
     return out.astype(out_dtype, copy=False) if out_dtype else out
 
 
-register(Op("norm", _norm, _reduce_shape("norm"), fluent=True,
+register(Op("norm", _norm, _reduce_shape("norm"), fluent=True, grad=_reduce_grad("norm"),
             attrs={"ord": A.Attr("int", 2, (1, 2)), "axis": A.OptShape(),
                    "out_dtype": A.OptStr(None, A.DTYPES), "keepdims": A.Bool(False)}))
 
@@ -101,5 +136,5 @@ def _arg_shape(op_name):
 
 
 for _name, _function in (("argmax", np.argmax), ("argmin", np.argmin)):
-    register(Op(_name, _arg_reducer(_function), _arg_shape(_name), fluent=True,
+    register(Op(_name, _arg_reducer(_function), _arg_shape(_name), fluent=True, grad=no_grad,
                 attrs={"axis": A.OptInt(), "keepdims": A.Bool(False)}))

@@ -2,6 +2,7 @@
 import numpy as np
 
 from . import attrs as A
+from .grad_utils import reshape_grad, unbroadcast
 from .registry import VARIADIC, Op, register, shape_error
 from .shapes import known, normalize_axis, require
 
@@ -83,6 +84,7 @@ def _reshape_shape(attrs, in_shapes):
 
 
 register(Op("reshape", _reshape, _reshape_shape, aliases=("Reshape",), fluent=True,
+            grad=reshape_grad,
             attrs={"shape": A.Shape(()), "reverse": A.Bool(False),
                    "target_shape": A.Shape(()), "keep_highest": A.Bool(False)}))
 
@@ -105,8 +107,14 @@ def _transpose_shape(attrs, in_shapes):
     return [data], [tuple(data[a] for a in axes)]
 
 
+def _transpose_grad(attrs, inputs, outputs, out_grads):
+    ndim = inputs[0].ndim
+    axes = tuple(a % ndim for a in attrs["axes"]) or tuple(range(ndim - 1, -1, -1))
+    return [np.transpose(out_grads[0], np.argsort(axes))]
+
+
 register(Op("transpose", _transpose, _transpose_shape, attrs={"axes": A.Shape(())},
-            fluent=True))
+            fluent=True, grad=_transpose_grad))
 
 
 def _swapaxes(data, *, dim1=0, dim2=0):
@@ -122,7 +130,12 @@ def _swapaxes_shape(attrs, in_shapes):
     return [data], [tuple(out)]
 
 
+def _swapaxes_grad(attrs, inputs, outputs, out_grads):
+    return [np.swapaxes(out_grads[0], attrs["dim1"], attrs["dim2"])]
+
+
 register(Op("swapaxes", _swapaxes, _swapaxes_shape, aliases=("SwapAxis",), fluent=True,
+            grad=_swapaxes_grad,
             attrs={"dim1": A.Int(0), "dim2": A.Int(0)}))
 
 
@@ -136,7 +149,8 @@ def _flatten_shape(attrs, in_shapes):
     return [data], [(data[0], _size(data[1:]))]
 
 
-register(Op("flatten", _flatten, _flatten_shape, aliases=("Flatten",), fluent=True))
+register(Op("flatten", _flatten, _flatten_shape, aliases=("Flatten",), fluent=True,
+            grad=reshape_grad))
 
 
 def _expand_dims(data, *, axis):
@@ -150,7 +164,7 @@ def _expand_dims_shape(attrs, in_shapes):
 
 
 register(Op("expand_dims", _expand_dims, _expand_dims_shape, attrs={"axis": A.Int()},
-            fluent=True))
+            fluent=True, grad=reshape_grad))
 
 
 def _squeezed(op_name, shape, axis, shapes):
@@ -174,7 +188,8 @@ def _squeeze_shape(attrs, in_shapes):
     return [data], [_squeezed("squeeze", data, attrs["axis"], in_shapes)]
 
 
-register(Op("squeeze", _squeeze, _squeeze_shape, attrs={"axis": A.OptShape()}, fluent=True))
+register(Op("squeeze", _squeeze, _squeeze_shape, attrs={"axis": A.OptShape()}, fluent=True,
+            grad=reshape_grad))
 
 
 def _concat(*arrays, num_args, dim=1):
@@ -192,7 +207,14 @@ def _concat_shape(attrs, in_shapes):
     return shapes, [first[:axis] + (sum(s[axis] for s in shapes),) + first[axis + 1:]]
 
 
+def _concat_grad(attrs, inputs, outputs, out_grads):
+    axis = attrs["dim"] % inputs[0].ndim
+    bounds = np.cumsum([x.shape[axis] for x in inputs])[:-1]
+    return np.split(out_grads[0], bounds, axis=axis)
+
+
 register(Op("concat", _concat, _concat_shape, inputs=VARIADIC, aliases=("Concat",),
+            grad=_concat_grad,
             attrs={"num_args": A.Int(), "dim": A.Int(1)}))
 
 
@@ -208,7 +230,12 @@ def _stack_shape(attrs, in_shapes):
     return shapes, [shapes[0][:axis] + (len(shapes),) + shapes[0][axis:]]
 
 
-register(Op("stack", _stack, _stack_shape, inputs=VARIADIC,
+def _stack_grad(attrs, inputs, outputs, out_grads):
+    axis = attrs["axis"] % (inputs[0].ndim + 1)
+    return [np.take(out_grads[0], i, axis=axis) for i in range(len(inputs))]
+
+
+register(Op("stack", _stack, _stack_shape, inputs=VARIADIC, grad=_stack_grad,
             attrs={"num_args": A.Int(), "axis": A.Int(0)}))
 
 
@@ -233,7 +260,16 @@ def _split_shape(attrs, in_shapes):
     return [data], [part] * count
 
 
+def _split_grad(attrs, inputs, outputs, out_grads):
+    axis = attrs["axis"] % inputs[0].ndim
+    parts = out_grads
+    if attrs["squeeze_axis"]:
+        parts = [np.expand_dims(p, axis) for p in parts]
+    return [np.concatenate(parts, axis=axis)]
+
+
 register(Op("split", _split, _split_shape, aliases=("SliceChannel",), fluent=True,
+            grad=_split_grad,
             num_outputs=lambda attrs: attrs["num_outputs"],
             attrs={"num_outputs": A.Int(), "axis": A.Int(1), "squeeze_axis": A.Bool(False)}))
 
@@ -251,7 +287,18 @@ def _tile_shape(attrs, in_shapes):
     return [data], [tuple(d * r for d, r in zip(data_p, reps_p))]
 
 
-register(Op("tile", _tile, _tile_shape, attrs={"reps": A.Shape()}, fluent=True))
+def _tile_grad(attrs, inputs, outputs, out_grads):
+    data, reps = inputs[0], tuple(attrs["reps"])
+    ndim = max(data.ndim, len(reps))
+    data_p = (1,) * (ndim - data.ndim) + data.shape
+    reps_p = (1,) * (ndim - len(reps)) + reps
+    interleaved = tuple(n for pair in zip(reps_p, data_p) for n in pair)
+    g = out_grads[0].reshape(interleaved).sum(axis=tuple(range(0, 2 * ndim, 2)))
+    return [g.reshape(data.shape)]
+
+
+register(Op("tile", _tile, _tile_shape, attrs={"reps": A.Shape()}, fluent=True,
+            grad=_tile_grad))
 
 
 def _repeat(data, *, repeats, axis=None):
@@ -267,7 +314,17 @@ def _repeat_shape(attrs, in_shapes):
     return [data], [data[:axis] + (data[axis] * attrs["repeats"],) + data[axis + 1:]]
 
 
-register(Op("repeat", _repeat, _repeat_shape, fluent=True,
+def _repeat_grad(attrs, inputs, outputs, out_grads):
+    data, repeats, axis = inputs[0], attrs["repeats"], attrs["axis"]
+    g = out_grads[0]
+    if axis is None:
+        return [g.reshape(data.size, repeats).sum(axis=1).reshape(data.shape)]
+    axis %= data.ndim
+    shape = data.shape[:axis] + (data.shape[axis], repeats) + data.shape[axis + 1:]
+    return [g.reshape(shape).sum(axis=axis + 1)]
+
+
+register(Op("repeat", _repeat, _repeat_shape, fluent=True, grad=_repeat_grad,
             attrs={"repeats": A.Int(), "axis": A.OptInt()}))
 
 
@@ -289,8 +346,12 @@ def _broadcast_to_shape(attrs, in_shapes):
     return [data], [_broadcast_target("broadcast_to", data, attrs["shape"], in_shapes)]
 
 
+def _unbroadcast_grad(attrs, inputs, outputs, out_grads):
+    return [unbroadcast(out_grads[0], inputs[0].shape)] + [None] * (len(inputs) - 1)
+
+
 register(Op("broadcast_to", _broadcast_to, _broadcast_to_shape, attrs={"shape": A.Shape(())},
-            fluent=True))
+            fluent=True, grad=_unbroadcast_grad))
 
 
 def _like_target(lhs, rhs, lhs_axes, rhs_axes):
@@ -323,6 +384,7 @@ def _broadcast_like_shape(attrs, in_shapes):
 
 
 register(Op("broadcast_like", _broadcast_like, _broadcast_like_shape, inputs=("lhs", "rhs"),
+            grad=_unbroadcast_grad,
             attrs={"lhs_axes": A.OptShape(), "rhs_axes": A.OptShape()}, fluent=True))
 
 
@@ -349,5 +411,5 @@ def _broadcast_axis_shape(attrs, in_shapes):
 
 
 register(Op("broadcast_axis", _broadcast_axis, _broadcast_axis_shape,
-            aliases=("broadcast_axes",), fluent=True,
+            aliases=("broadcast_axes",), fluent=True, grad=_unbroadcast_grad,
             attrs={"axis": A.Shape(()), "size": A.Shape(())}))

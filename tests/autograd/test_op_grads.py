@@ -1,0 +1,236 @@
+"""Every operator's gradient against central finite differences (float64, small shapes)."""
+import numpy as np
+import pytest
+
+from ast_hybrid import ops
+from ast_hybrid.ops.elemwise import BINARY, SCALAR_NAMES, UNARY
+
+import gradcheck
+
+
+def r(*shape, low=-1.0, high=1.0, seed=0):
+    return np.random.default_rng(seed + 7 * len(shape) + sum(shape)).uniform(low, high, shape)
+
+
+def away(*shape, seed=0):
+    """Values away from 0 and kinks: +-[0.3, 1.2] with random signs."""
+    rng = np.random.default_rng(seed + 3)
+    return rng.uniform(0.3, 1.2, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+POSITIVE = {"log": (0.5, 2.0), "sqrt": (0.5, 2.0), "rsqrt": (0.5, 2.0), "reciprocal": (0.5, 2.0),
+            "log1p": (0.0, 1.0)}
+
+CASES = []   # (id, op name, inputs, attrs, inputs to check)
+
+
+def case(name, inputs, attrs=None, wrt=None, label=None):
+    CASES.append(pytest.param(name, inputs, attrs or {}, wrt, id=label or name))
+
+
+for _name in UNARY:
+    if _name in ("sign", "floor", "ceil", "round"):
+        continue
+    low, high = POSITIVE.get(_name, (-1.0, 1.0))
+    case(_name, [away(3, 4) if _name in ("relu", "abs") else r(3, 4, low=low, high=high)])
+
+for _act in ("relu", "sigmoid", "tanh", "softrelu", "softsign"):
+    case("Activation", [away(2, 5)], {"act_type": _act}, label=f"Activation-{_act}")
+
+_BINARY_INPUTS = {"power": (r(2, 3, low=0.5, high=2.0), r(2, 3)),
+                  "mod": (r(2, 3, low=0.1, high=0.9) + 2.0, r(2, 3, low=0.6, high=0.9, seed=1)),
+                  "div": (r(2, 3), r(2, 3, low=0.5, high=2.0, seed=1))}
+for _base in BINARY:
+    if _base in ("equal", "not_equal", "greater", "greater_equal", "lesser", "lesser_equal"):
+        continue
+    lhs, rhs = _BINARY_INPUTS.get(_base, (r(2, 3), r(2, 3, seed=1)))
+    if _base in ("maximum", "minimum"):
+        rhs = lhs + away(2, 3, seed=2) * 0.5
+    case("broadcast_" + _base, [lhs, rhs])
+    case("broadcast_" + _base, [lhs, rhs[:1]], label=f"broadcast_{_base}-rows")
+    if _base in ("add", "sub", "mul", "div"):
+        case({"add": "elemwise_add", "sub": "elemwise_sub", "mul": "elemwise_mul",
+              "div": "elemwise_div"}[_base], [lhs, rhs])
+    forward, reverse = SCALAR_NAMES[_base]
+    data = lhs if _base not in ("maximum", "minimum") else away(2, 3)
+    scalar = {"power": 2.5, "mod": 0.7, "hypot": 0.8}.get(_base, 0.4)
+    if _base == "maximum" or _base == "minimum":
+        scalar = 0.0
+    case(forward, [data], {"scalar": scalar})
+    if reverse:
+        rdata = r(2, 3, low=0.5, high=2.0) if _base in ("div", "mod") else r(2, 3)
+        case(reverse, [rdata], {"scalar": 1.7 if _base != "mod" else 3.3})
+
+for _cmp in ("equal", "not_equal", "greater", "greater_equal", "lesser", "lesser_equal"):
+    case("broadcast_" + _cmp, [r(2, 3), r(2, 3, seed=1)])
+    case(SCALAR_NAMES[_cmp][0], [r(2, 3)], {"scalar": 0.1})
+for _flat in ("sign", "floor", "ceil", "round"):
+    case(_flat, [away(2, 3) * 2.2])
+
+case("add_n", [r(2, 3), r(2, 3, seed=1), r(2, 3, seed=2)])
+case("clip", [away(3, 4)], {"a_min": -0.5, "a_max": 0.6})
+case("cast", [r(2, 3)], {"dtype": "float64"})
+case("identity", [r(2, 3)])
+case("smooth_l1", [away(3, 4) * 2], {"scalar": 1.5})
+
+case("FullyConnected", [r(2, 3, 2), r(4, 6, seed=1), r(4, seed=2)], {"num_hidden": 4})
+case("FullyConnected", [r(2, 3), r(4, 3, seed=1)], {"num_hidden": 4, "no_bias": True},
+     label="FullyConnected-nobias")
+case("FullyConnected", [r(2, 3, 5), r(4, 5, seed=1), r(4, seed=2)],
+     {"num_hidden": 4, "flatten": False}, label="FullyConnected-noflatten")
+case("Dropout", [r(3, 4)], {"p": 0.5}, label="Dropout-predict")
+case("softmax", [r(3, 4)])
+case("softmax", [r(3, 4)], {"axis": 0, "temperature": 2.0}, label="softmax-axis0-T2")
+case("log_softmax", [r(3, 4)])
+case("log_softmax", [r(2, 3, 4)], {"axis": 1}, label="log_softmax-axis1")
+for _act in ("leaky", "elu", "selu", "gelu"):
+    case("LeakyReLU", [away(3, 4)], {"act_type": _act, "slope": 0.3}, label=f"LeakyReLU-{_act}")
+case("LeakyReLU", [away(2, 3, 2), r(3, low=0.1, high=0.5)], {"act_type": "prelu"},
+     label="LeakyReLU-prelu")
+case("LeakyReLU", [away(2, 3), r(1, low=0.1, high=0.5)], {"act_type": "prelu"},
+     label="LeakyReLU-prelu-shared")
+case("Embedding", [np.array([[0, 2], [4, 2]], dtype=np.float64), r(5, 3)],
+     {"input_dim": 5, "output_dim": 3}, wrt=[1])
+
+for _red in ("sum", "mean", "max", "min", "prod"):
+    data = r(3, 4, low=0.5, high=1.5) if _red == "prod" else r(3, 4)
+    case(_red, [data], label=f"{_red}-all")
+    case(_red, [r(2, 3, 4, low=0.5, high=1.5)], {"axis": (1,)}, label=f"{_red}-axis1")
+    case(_red, [r(2, 3, 4, low=0.5, high=1.5)], {"axis": (0, 2), "keepdims": True},
+         label=f"{_red}-keepdims")
+    case(_red, [r(2, 3, 4, low=0.5, high=1.5)], {"axis": (1,), "exclude": True},
+         label=f"{_red}-exclude")
+case("norm", [r(3, 4)], label="norm-all")
+case("norm", [r(3, 4)], {"axis": (1,)}, label="norm-axis")
+case("norm", [away(3, 4)], {"ord": 1, "axis": (0,), "keepdims": True}, label="norm-l1")
+case("argmax", [r(3, 4)], {"axis": 1})
+case("argmin", [r(3, 4)], {"axis": 1})
+
+case("dot", [r(2, 3), r(3, 4, seed=1)])
+case("dot", [r(3, 2), r(4, 3, seed=1)], {"transpose_a": True, "transpose_b": True},
+     label="dot-TT")
+case("dot", [r(2, 2, 3), r(3, 4, seed=1)], label="dot-3d")
+case("dot", [r(3, 2, 2), r(4, 3, seed=1)], {"transpose_a": True, "transpose_b": True},
+     label="dot-3d-TT")
+case("dot", [r(3), r(3, seed=1)], label="dot-vectors")
+case("batch_dot", [r(2, 2, 3), r(2, 3, 4, seed=1)])
+case("batch_dot", [r(2, 3, 2), r(2, 4, 3, seed=1)], {"transpose_a": True, "transpose_b": True},
+     label="batch_dot-TT")
+
+case("reshape", [r(2, 3, 2)], {"shape": (0, -1)})
+case("transpose", [r(2, 3, 4)], {"axes": (1, 2, 0)})
+case("transpose", [r(2, 3)], label="transpose-default")
+case("swapaxes", [r(2, 3, 4)], {"dim1": 0, "dim2": 2})
+case("flatten", [r(2, 3, 2)])
+case("expand_dims", [r(2, 3)], {"axis": 1})
+case("squeeze", [r(2, 1, 3)])
+case("concat", [r(2, 3), r(2, 1, seed=1), r(2, 2, seed=2)], {"dim": 1})
+case("stack", [r(2, 3), r(2, 3, seed=1)], {"axis": 1})
+case("split", [r(2, 6)], {"num_outputs": 3, "axis": 1})
+case("split", [r(3, 2)], {"num_outputs": 3, "axis": 0, "squeeze_axis": True},
+     label="split-squeeze")
+case("tile", [r(2, 3)], {"reps": (2, 1, 2)})
+case("repeat", [r(2, 3)], {"repeats": 2, "axis": 1})
+case("repeat", [r(2, 3)], {"repeats": 3}, label="repeat-flat")
+case("broadcast_to", [r(1, 3)], {"shape": (4, 3)})
+case("broadcast_like", [r(2, 1), r(2, 3, seed=1)], wrt=[0])
+case("broadcast_axis", [r(2, 1, 3)], {"axis": (1,), "size": (4,)})
+case("slice", [r(4, 5)], {"begin": (1, None), "end": (3, None), "step": (1, 2)})
+case("slice_axis", [r(4, 5)], {"axis": 1, "begin": 1, "end": 4})
+case("take", [r(4, 3), np.array([[0, 2], [2, 3]], dtype=np.float64)], {"axis": 0}, wrt=[0])
+case("take", [r(3, 4), np.array([1, 1, 3], dtype=np.float64)], {"axis": 1}, wrt=[0],
+     label="take-axis1")
+case("pick", [r(3, 4), np.array([0, 3, 1], dtype=np.float64)], wrt=[0])
+case("pick", [r(3, 4), np.array([[0, 2, 1, 2]], dtype=np.float64)], {"axis": 0,
+     "keepdims": True}, wrt=[0], label="pick-axis0-keepdims")
+case("one_hot", [np.array([0.5, 2.5], dtype=np.float64)], {"depth": 3})
+case("where", [np.array([[1, 0, 1], [0, 0, 1]], dtype=np.float64), r(2, 3), r(2, 3, seed=1)],
+     wrt=[1, 2])
+case("where", [np.array([1, 0], dtype=np.float64), r(2, 3), r(2, 3, seed=1)], wrt=[1, 2],
+     label="where-rows")
+
+_BN = [r(4, 3, 2), r(3, low=0.5, high=1.5, seed=1), r(3, seed=2), r(3, seed=3) * 0.1,
+       r(3, low=0.5, high=1.5, seed=4)]
+case("BatchNorm", _BN, {"training": True, "fix_gamma": False}, wrt=[0, 1, 2],
+     label="BatchNorm-train")
+case("BatchNorm", _BN, {"training": True, "fix_gamma": True}, wrt=[0, 2],
+     label="BatchNorm-train-fixgamma")
+case("BatchNorm", _BN, {"training": False, "fix_gamma": False}, wrt=[0, 1, 2],
+     label="BatchNorm-predict")
+case("BatchNorm", [r(4, 3), _BN[1], _BN[2], _BN[3], _BN[4]],
+     {"training": True, "fix_gamma": False, "axis": -1, "use_global_stats": False},
+     wrt=[0, 1, 2], label="BatchNorm-train-lastaxis")
+case("LayerNorm", [r(3, 4), r(4, seed=1), r(4, seed=2)])
+case("LayerNorm", [r(3, 4, 2), r(4, seed=1), r(4, seed=2)], {"axis": 1}, label="LayerNorm-axis1")
+
+case("Convolution", [r(2, 3, 5), r(4, 3, 3, seed=1), r(4, seed=2)],
+     {"kernel": (3,), "num_filter": 4}, label="Convolution-1d")
+case("Convolution", [r(1, 2, 5, 5), r(3, 2, 3, 3, seed=1), r(3, seed=2)],
+     {"kernel": (3, 3), "num_filter": 3, "stride": (2, 1), "pad": (1, 1)},
+     label="Convolution-2d-stride-pad")
+case("Convolution", [r(1, 2, 6, 6), r(2, 2, 2, 2, seed=1)],
+     {"kernel": (2, 2), "num_filter": 2, "dilate": (2, 2), "no_bias": True},
+     label="Convolution-2d-dilate")
+case("Convolution", [r(1, 4, 4, 4), r(6, 2, 3, 3, seed=1), r(6, seed=2)],
+     {"kernel": (3, 3), "num_filter": 6, "num_group": 2, "pad": (1, 1)},
+     label="Convolution-2d-groups")
+case("Convolution", [r(1, 3, 4, 4), r(3, 1, 3, 3, seed=1), r(3, seed=2)],
+     {"kernel": (3, 3), "num_filter": 3, "num_group": 3}, label="Convolution-2d-depthwise")
+case("Pooling", [r(1, 2, 5, 5)], {"kernel": (2, 2), "stride": (2, 2), "pool_type": "max"},
+     label="Pooling-max")
+case("Pooling", [r(1, 2, 5, 5)], {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1),
+                                  "pool_type": "max", "pooling_convention": "full"},
+     label="Pooling-max-pad-full")
+case("Pooling", [r(1, 2, 5, 5)], {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1),
+                                  "pool_type": "avg"}, label="Pooling-avg-pad")
+case("Pooling", [r(1, 2, 5, 5)], {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1),
+                                  "pool_type": "avg", "count_include_pad": False},
+     label="Pooling-avg-exclude-pad")
+case("Pooling", [r(1, 2, 6)], {"kernel": (2,), "pool_type": "sum"}, label="Pooling-sum-1d")
+case("Pooling", [r(2, 3, 3, 3)], {"global_pool": True, "pool_type": "max"},
+     label="Pooling-global-max")
+case("Pooling", [r(2, 3, 3, 3)], {"global_pool": True, "pool_type": "avg"},
+     label="Pooling-global-avg")
+case("zeros_like", [r(2, 3)])
+case("ones_like", [r(2, 3)])
+
+
+@pytest.mark.parametrize("name, inputs, attrs, wrt", CASES)
+def test_gradient_matches_finite_differences(name, inputs, attrs, wrt):
+    gradcheck.check_grad(name, inputs, attrs, wrt)
+
+
+def test_block_grad_stops_the_gradient():
+    op = ops.get("BlockGrad")
+    data = r(2, 3)
+    assert op.grad({}, [data], [data], [np.ones_like(data)]) == [None]
+
+
+def test_every_operator_with_inputs_declares_a_gradient_and_is_checked():
+    checked = {p.values[0] for p in CASES} | {"BlockGrad"}
+    missing_grad, unchecked = [], []
+    for key, op in ops.REGISTRY.items():
+        if key != op.name or op.inputs == ():
+            continue
+        if op.grad is None:
+            missing_grad.append(op.name)
+        if op.name not in checked:
+            unchecked.append(op.name)
+    assert not missing_grad, f"operators without a gradient: {missing_grad}"
+    assert not unchecked, f"operators without a finite-difference check: {unchecked}"
+
+
+def test_dropout_training_gradient_uses_the_kept_mask():
+    from ast_hybrid.ops import get
+    import ast_hybrid
+    op = get("Dropout")
+    attrs = op.parse_attrs({"p": 0.4})
+    ast_hybrid.random.seed(3)
+    data = away(50, 4)
+    out = op.kernel(data, training=True, **attrs)
+    g = np.ones_like(out)
+    (grad,) = op.grad(dict(attrs, training=True), [data], [out], [g])
+    kept = out != 0
+    assert 0 < kept.mean() < 1
+    np.testing.assert_allclose(grad, kept / 0.6)
+    np.testing.assert_allclose(out, data * grad)
