@@ -50,7 +50,8 @@ def build_program(function, leading, args, root_block=None, label=None):
                                  ast.arguments([], arguments, None, [], [], None, []),
                                  context.training_setup() + body, [], None)
     label = f"{label or function.__name__}"
-    program = compile_program([definition], context.namespace, label)
+    program = compile_program([definition], context.namespace, label,
+                              kernel_ops=context.kernel_ops, namer=namer)
     return program, [param for _, param in context.parameters.values()]
 
 
@@ -83,12 +84,12 @@ class HybridFunction:
     def __call__(self, *args):
         return self._entry(args)(args)
 
-    def source(self, args=None):
+    def entry_for(self, args=None):
         if args is None:
             from ..ndarray import NDArray
-            count = len(inspect.signature(self._function).parameters) - 1
-            args = [NDArray(None)] * count
-        return self._entry(tuple(args)).program.source
+            parameters = list(inspect.signature(self._function).parameters.values())[1:]
+            args = [NDArray(None) for p in parameters if p.default is inspect.Parameter.empty]
+        return self._entry(tuple(args))
 
 
 def hybrid(function):
@@ -105,15 +106,21 @@ def hybrid(function):
     return HybridFunction(function)
 
 
-def to_source(obj, *args):
-    """The generated program of a hybridized block or an @hybrid function, as Python source.
+def to_source(obj, *args, backward=False):
+    """The generated program of a hybridized block or an @hybrid function, as Python source;
+    with backward=True, its recording forward and backward programs.
 
     Before the first call, array inputs are assumed for the parameters without defaults."""
+    entry = _entry_for(obj, args)
+    return entry.differentiated().source if backward else entry.program.source
+
+
+def _entry_for(obj, args):
     if isinstance(obj, HybridFunction):
-        return obj.source(args or None)
+        return obj.entry_for(args or None)
     programs = getattr(obj, "_programs", None) or {}
     if not args and programs:
-        return list(programs.values())[-1].program.source
+        return list(programs.values())[-1]
     from ..ndarray import NDArray
     if not args:
         signature = inspect.signature(type(obj).hybrid_forward)
@@ -123,5 +130,4 @@ def to_source(obj, *args):
                 and signature.parameters[name].default is inspect.Parameter.empty
                 and signature.parameters[name].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
     builder = getattr(obj, "_build_program", None)
-    entry = builder(tuple(args)) if builder is not None else build_ast_entry(obj, tuple(args))
-    return entry.program.source
+    return builder(tuple(args)) if builder is not None else build_ast_entry(obj, tuple(args))

@@ -49,6 +49,14 @@ class Program:
     filename: str
     origins: dict = field(default_factory=dict)
     namespace: dict = field(default_factory=dict)
+    definitions: list = field(default_factory=list)
+    kernel_ops: dict = field(default_factory=dict)   # kernel identifier -> operator
+    namer: object = None                             # for programs derived from this one
+    differentiable: object = None   # the FunctionDef backward programs derive from
+
+    def __post_init__(self):
+        if self.differentiable is None and self.definitions:
+            self.differentiable = self.definitions[-1]
 
     def origin_of(self, lineno):
         return self.origins.get(lineno)
@@ -76,9 +84,12 @@ def render(module):
     return "\n".join(lines) + "\n", origins
 
 
-def compile_program(functions, namespace, label, entry=None):
+def compile_program(functions, namespace, label, entry=None, kernel_ops=None, namer=None,
+                    differentiable=None):
     """Compile function definitions (ast.FunctionDef) into one module; returns a Program whose
-    `function` is `entry` (the last definition by default)."""
+    `function` is `entry` (the last definition by default). `kernel_ops`, `namer` and
+    `differentiable` (the definition before optimizations that reuse buffers; by default the
+    last one) are kept so that a backward program can be derived from this one."""
     module = ast.Module(body=list(functions), type_ignores=[])
     ast.fix_missing_locations(module)
     source, origins = render(module)
@@ -90,7 +101,8 @@ def compile_program(functions, namespace, label, entry=None):
     scope = dict(namespace)
     exec(code, scope)
     name = entry or functions[-1].name
-    return Program(scope[name], source, filename, origins, scope)
+    return Program(scope[name], source, filename, origins, scope, list(functions),
+                   dict(kernel_ops or {}), namer, differentiable)
 
 
 def user_frame(program, traceback):

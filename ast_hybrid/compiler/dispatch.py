@@ -4,8 +4,10 @@ import warnings
 
 import numpy as np
 
+from .. import autograd
 from ..ndarray import NDArray
 from .backend import annotate
+from .passes.errors import UnsupportedConstruct
 
 _build_lock = threading.RLock()
 
@@ -45,8 +47,10 @@ def cache_key(args):
 
 class CompiledEntry:
     """One cached program and how to call it: which arguments are arrays, which parameters
-    follow them, and how to re-nest the outputs."""
-    __slots__ = ("program", "params", "array_positions", "structure", "mode", "block")
+    follow them, and how to re-nest the outputs. Under autograd.record() it runs the recording
+    form of the program and registers the derived backward program with autograd."""
+    __slots__ = ("program", "params", "array_positions", "structure", "mode", "block",
+                 "_differentiated", "_warned")
 
     def __init__(self, program, params, array_positions, structure, mode, block=None):
         self.program = program
@@ -55,6 +59,8 @@ class CompiledEntry:
         self.structure = structure
         self.mode = mode
         self.block = block
+        self._differentiated = None
+        self._warned = False
 
     def __call__(self, args):
         arrays = [args[i]._data for i in self.array_positions]
@@ -62,16 +68,58 @@ class CompiledEntry:
             arrays.extend(param._data._data for param in self.params)
         except AttributeError:
             return self._initialize_imperatively(args)
+        if autograd.is_recording():
+            return self._call_recorded(args, arrays)
         try:
             result = self.program.function(*arrays)
         except Exception as error:
             raise annotate(error, self.program)
+        return self._wrap(result)
+
+    def _wrap(self, result):
         if self.structure is None:
             return NDArray(result)
         if self.structure is AUTO:
             return wrap_outputs(result)
         return self.structure(NDArray(r) for r in result)
 
+    def differentiated(self):
+        """The recording forward and backward programs, derived on first use."""
+        if self._differentiated is None:
+            from .backward import DifferentiatedProgram
+            self._differentiated = DifferentiatedProgram(self.program)
+        return self._differentiated
+
+    def _call_recorded(self, args, arrays):
+        try:
+            derived = self.differentiated()
+        except UnsupportedConstruct as error:
+            if self.block is None:
+                raise
+            if not self._warned:
+                self._warned = True
+                warnings.warn(f"{error}; gradients of {type(self.block).__name__} are recorded "
+                              "imperatively instead", HybridizeFallbackWarning, stacklevel=4)
+            return self.block._call_imperative(*args)
+        try:
+            result, stack, values = derived.record(*arrays)
+        except Exception as error:
+            raise annotate(error, derived.program)
+        outputs = self._wrap(result)
+        flat = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
+        inputs = [args[i] for i in self.array_positions] + [p._data for p in self.params]
+        container = type(result) if isinstance(result, (tuple, list)) else None
+
+        def backward(output_gradients):
+            gradient = (output_gradients[0] if container is None
+                        else container(output_gradients))
+            try:
+                return list(derived.backward(list(stack), values, gradient))
+            except Exception as error:
+                raise annotate(error, derived.program)
+
+        autograd.record_function(inputs, flat, backward)
+        return outputs
 
     def _initialize_imperatively(self, args):
         """A parameter is still uninitialized: its layer sits on a branch no call has taken

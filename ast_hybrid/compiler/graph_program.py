@@ -8,6 +8,7 @@ import ast
 from .backend import compile_program, constant, origin_marker
 from .naming import Namer
 
+
 def _read_training_flag(namer, namespace):
     """`training = is_training()`: train/predict mode is read on every call, never frozen."""
     from .. import autograd
@@ -20,13 +21,13 @@ def _name(identifier, context=ast.Load):
     return ast.Name(identifier, context())
 
 
-def build_graph_function(outputs, argument_names, function_name, namer=None):
-    """(FunctionDef, namespace) computing `outputs` [(node, index)] from the variables named
-    `argument_names`, which become the function's parameters in that order."""
+def build_graph_function(outputs, argument_names, function_name, namer):
+    """(FunctionDef, namespace, kernel_ops) computing `outputs` [(node, index)] from the
+    variables named `argument_names`, which become the function's parameters in that order;
+    kernel_ops maps each kernel's identifier to its operator."""
     from ..symbol.symbol import Symbol
-    namer = namer or Namer()
     function_name = namer.fresh(function_name)
-    namespace, kernel_names, values = {}, {}, {}
+    namespace, kernel_names, values, kernel_ops = {}, {}, {}, {}
     identifiers = {name: namer.fresh(name) for name in argument_names}
     arguments = [ast.arg(identifiers[name]) for name in argument_names]
     body = []
@@ -43,6 +44,7 @@ def build_graph_function(outputs, argument_names, function_name, namer=None):
         if op.name not in kernel_names:
             kernel_names[op.name] = namer.fresh(op.name.lstrip("_"))
             namespace[kernel_names[op.name]] = op.kernel
+            kernel_ops[kernel_names[op.name]] = op
         call_args = [_name(values[(id(parent), index)]) for parent, index in node.inputs]
         keywords = [ast.keyword(key, constant(value)) for key, value in node.attrs.items()]
         if op.mode_dependent:
@@ -66,9 +68,10 @@ def build_graph_function(outputs, argument_names, function_name, namer=None):
     body.append(ast.Return(results[0] if len(results) == 1 else ast.Tuple(results, ast.Load())))
     function = ast.FunctionDef(function_name, ast.arguments([], arguments, None, [], [], None, []),
                                body, [], None)
-    return function, namespace
+    return function, namespace, kernel_ops
 
 
 def compile_graph(outputs, argument_names, label):
-    function, namespace = build_graph_function(outputs, argument_names, label)
-    return compile_program([function], namespace, label)
+    namer = Namer()
+    function, namespace, kernel_ops = build_graph_function(outputs, argument_names, label, namer)
+    return compile_program([function], namespace, label, kernel_ops=kernel_ops, namer=namer)

@@ -78,7 +78,7 @@ class Lowerer:
         keywords = [ast.keyword(k, self.attr_expr(v)) for k, v in attrs.items()]
         if op.mode_dependent:
             keywords.append(ast.keyword("training", self.context.training_flag()))
-        call = ast.Call(self.context.constant_ref(op.kernel, op.name.lstrip("_")), args, keywords)
+        call = ast.Call(self.context.kernel_ref(op), args, keywords)
         count = op.output_count({k: (v.value if isinstance(v, Placeholder) else v)
                                  for k, v in attrs.items()})
         if count == 1:

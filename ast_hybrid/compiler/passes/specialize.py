@@ -72,6 +72,7 @@ class ProgramContext:
         self.parameters = {}        # id(param) -> (identifier, param), in first-use order
         self.parameter_hints = {}
         self._training = None
+        self.kernel_ops = {}        # identifier of a kernel in the program -> its operator
         self.watch = watch
         self.specializer = None
 
@@ -82,6 +83,12 @@ class ProgramContext:
             self.namespace[name] = value
             self._pooled[key] = (name, value)
         return ast.Name(self._pooled[key][0], ast.Load())
+
+    def kernel_ref(self, op):
+        """The name a kernel is called by; the operator is remembered for differentiation."""
+        name = self.constant_ref(op.kernel, op.name.lstrip("_"))
+        self.kernel_ops[name.id] = op
+        return name
 
     def parameter_ref(self, param):
         if id(param) not in self.parameters:

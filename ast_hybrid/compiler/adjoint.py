@@ -1,0 +1,86 @@
+"""Run-time helpers of generated backward programs: accumulating gradients and the
+vector-Jacobian products of Python's own operators (kernels use the table's gradients)."""
+import numpy as np
+
+
+def accumulate(total, contribution):
+    """total + contribution, where either may be None (no gradient) or a tuple of gradients."""
+    if contribution is None:
+        return total
+    if total is None:
+        return contribution
+    if isinstance(total, (tuple, list)):
+        return [accumulate(t, c) for t, c in zip(total, contribution)]
+    return total + contribution
+
+
+def unbroadcast(gradient, value):
+    """Sum a gradient back to the shape of the value that was broadcast; None for non-arrays."""
+    if not isinstance(value, np.ndarray):
+        return None
+    if gradient.shape == value.shape:
+        return gradient
+    extra = gradient.ndim - value.ndim
+    if extra:
+        gradient = gradient.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(value.shape) if n == 1 and gradient.shape[i] != 1)
+    if axes:
+        gradient = gradient.sum(axis=axes, keepdims=True)
+    return gradient.astype(value.dtype, copy=False)
+
+
+def binop_vjp(operator_name, a, b, result, gradient):
+    """Gradients of a <op> b with respect to a and b."""
+    if operator_name == "Add":
+        return unbroadcast(gradient, a), unbroadcast(gradient, b)
+    if operator_name == "Sub":
+        return unbroadcast(gradient, a), unbroadcast(-gradient, b)
+    if operator_name == "Mult":
+        return unbroadcast(gradient * b, a), unbroadcast(gradient * a, b)
+    if operator_name == "Div":
+        return unbroadcast(gradient / b, a), unbroadcast(-gradient * a / (b * b), b)
+    if operator_name == "Pow":
+        grad_a = unbroadcast(gradient * b * np.power(a, b - 1), a)
+        grad_b = None
+        if isinstance(b, np.ndarray):
+            safe = np.where(a > 0, a, 1)
+            grad_b = unbroadcast(gradient * result * np.log(safe), b)
+        return grad_a, grad_b
+    if operator_name == "Mod":
+        return unbroadcast(gradient, a), unbroadcast(-gradient * np.floor_divide(a, b), b)
+    if operator_name == "FloorDiv":
+        return unbroadcast(np.zeros_like(gradient), a), unbroadcast(np.zeros_like(gradient), b)
+    raise NotImplementedError(f"no gradient for the operator {operator_name}")
+
+
+def negate(gradient):
+    return None if gradient is None else -gradient
+
+
+def subscript_vjp(container, index, gradient):
+    """Gradient of container[index]: the output gradient scattered back into place."""
+    if isinstance(container, (tuple, list)):
+        gradients = [None] * len(container)
+        gradients[index] = gradient
+        return gradients
+    if not isinstance(container, np.ndarray):
+        return None
+    result = np.zeros_like(container)
+    np.add.at(result, index, gradient)
+    return result
+
+
+def element_gradient(gradient, position):
+    if gradient is None:
+        return None
+    return gradient[position]
+
+
+def kernel_vjp(op, attrs, inputs, output, gradient):
+    """Gradients of a table operator's inputs, from its declared gradient."""
+    if op.grad is None:
+        raise NotImplementedError(f"the operator {op.name} has no gradient")
+    outputs = tuple(output) if isinstance(output, (tuple, list)) else (output,)
+    gradients = tuple(gradient) if isinstance(gradient, (tuple, list)) else (gradient,)
+    gradients = tuple(np.zeros_like(o) if g is None else g for o, g in zip(outputs, gradients))
+    return op.grad(attrs, list(inputs), list(outputs), list(gradients))

@@ -1,0 +1,306 @@
+"""Reverse mode: from a forward program, a recording forward and a backward program.
+
+The recording forward is the program in A-normal form that, before overwriting a variable,
+pushes its old value on a stack, and pushes each branch decision and loop trip count. The
+backward program walks the statements in reverse: for `y = f(a, b)` it takes y's value and
+gradient, restores y's old value from the stack, and adds f's vector-Jacobian products to the
+gradients of a and b; branches and loops replay the decisions the forward call made.
+"""
+import ast
+import builtins
+
+from .. import adjoint
+from . import anf
+from .errors import UnsupportedConstruct
+
+_BINARY_NAMES = {ast.Add: "Add", ast.Sub: "Sub", ast.Mult: "Mult", ast.Div: "Div",
+                 ast.Pow: "Pow", ast.Mod: "Mod", ast.FloorDiv: "FloorDiv"}
+_NUMPY_METHODS_WITHOUT_GRADIENT = {"item", "tolist"}
+
+
+def _name(identifier, store=False):
+    return ast.Name(identifier, ast.Store() if store else ast.Load())
+
+
+def _assign(target, value):
+    return ast.Assign([_name(target, True) if isinstance(target, str) else target], value)
+
+
+def _call(function, *args):
+    return ast.Call(function if isinstance(function, ast.expr) else _name(function),
+                    list(args), [])
+
+
+class _Reverser:
+    def __init__(self, function, kernel_ops, namer, namespace):
+        self.function = function
+        self.kernel_ops = kernel_ops
+        self.namer = namer
+        self.namespace = namespace
+        self.helpers = {}
+        self.gradient_names = {}
+        self.filename = "<program>"
+        self.result = namer.fresh("result")
+        self.stack = namer.fresh("stack")
+        self.push = namer.fresh("push")
+        self.pop = namer.fresh("pop")
+        self.output_value = namer.fresh("output_value")
+        self.output_gradient = namer.fresh("output_gradient")
+        from ... import autograd
+        from .. import runtime
+        self.no_gradient = (runtime.show, autograd.is_training, autograd.is_recording)
+
+    def unsupported(self, construct, node):
+        line = getattr(node, "lineno", 0)
+        return UnsupportedConstruct(f"differentiating {construct}", self.filename, line)
+
+    def helper(self, value, hint):
+        key = id(value)
+        if key not in self.helpers:
+            name = self.namer.fresh(hint)
+            self.namespace[name] = value
+            self.helpers[key] = name
+        return _name(self.helpers[key])
+
+    def gradient(self, variable):
+        if variable not in self.gradient_names:
+            self.gradient_names[variable] = self.namer.fresh(f"grad_{variable}")
+        return self.gradient_names[variable]
+
+    # ----- the recording forward
+    def record(self, body):
+        out = []
+        for statement in body:
+            if _is_marker(statement):
+                out.append(statement)
+            elif isinstance(statement, ast.Assign):
+                target = statement.targets[0]
+                if not isinstance(target, ast.Name):
+                    raise self.unsupported("assignment into an array", statement)
+                out.append(ast.Expr(_call(self.push, _name(target.id))))
+                out.append(statement)
+            elif isinstance(statement, ast.Return):
+                value = statement.value if statement.value is not None else ast.Constant(None)
+                out.append(ast.Expr(_call(self.push, _name(self.result))))
+                out.append(_assign(self.result, value))
+            elif isinstance(statement, ast.If):
+                # the decision is pushed after the branch, so it is popped before replaying it
+                flag = self.namer.fresh("taken")
+                out.append(_assign(flag, _call("bool", statement.test)))
+                out.append(ast.If(_name(flag), self.record(statement.body) or [ast.Pass()],
+                                  self.record(statement.orelse)))
+                out.append(ast.Expr(_call(self.push, _name(flag))))
+            elif isinstance(statement, (ast.While, ast.For)):
+                out.extend(self.record_loop(statement))
+            elif isinstance(statement, (ast.Break, ast.Continue)):
+                raise self.unsupported("break or continue", statement)
+            elif isinstance(statement, (ast.Expr, ast.Pass, ast.Assert, ast.Raise)):
+                out.append(statement)
+            else:
+                raise self.unsupported(f"a {type(statement).__name__} statement", statement)
+        return out
+
+    def record_loop(self, statement):
+        count = self.namer.fresh("trips")
+        increment = _assign(count, ast.BinOp(_name(count), ast.Add(), ast.Constant(1)))
+        body = [increment] + self.record(statement.body)
+        if isinstance(statement, ast.While):
+            loop = ast.While(statement.test, body, [])
+        else:
+            if not (isinstance(statement.iter, ast.Call) and isinstance(statement.iter.func, ast.Name)
+                    and statement.iter.func.id == "range"):
+                raise self.unsupported("a loop over values other than range()", statement)
+            item = self.namer.fresh("item")
+            target = statement.target.id
+            body = [increment, ast.Expr(_call(self.push, _name(target))),
+                    _assign(target, _name(item))] + self.record(statement.body)
+            loop = ast.For(_name(item, True), statement.iter, body, [])
+        return [_assign(count, ast.Constant(0)), loop, ast.Expr(_call(self.push, _name(count)))]
+
+    # ----- the backward program
+    def reverse(self, body):
+        out = []
+        pending_marker = None
+        groups = []
+        for statement in body:
+            if _is_marker(statement):
+                pending_marker = statement
+                continue
+            groups.append((pending_marker, statement))
+        for marker, statement in reversed(groups):
+            code = self.adjoint(statement)
+            if code:
+                if marker is not None:
+                    out.append(marker)
+                out.extend(code)
+        return out
+
+    def adjoint(self, statement):
+        if isinstance(statement, ast.Assign):
+            return self.adjoint_assign(statement.targets[0].id, statement.value)
+        if isinstance(statement, ast.Return):
+            value = statement.value if statement.value is not None else ast.Constant(None)
+            return self.adjoint_assign(self.result, value)
+        if isinstance(statement, ast.If):
+            return [ast.If(_call(self.pop), self.reverse(statement.body) or [ast.Pass()],
+                           self.reverse(statement.orelse))]
+        if isinstance(statement, ast.While):
+            return [ast.For(_name("_", True), _call("range", _call(self.pop)),
+                            self.reverse(statement.body) or [ast.Pass()], [])]
+        if isinstance(statement, ast.For):
+            restore = _assign(statement.target.id, _call(self.pop))
+            return [ast.For(_name("_", True), _call("range", _call(self.pop)),
+                            self.reverse(statement.body) + [restore], [])]
+        return []
+
+    def adjoint_assign(self, target, value):
+        gradient = self.gradient(target)
+        code = [_assign(self.output_value, _name(target)),
+                _assign(target, _call(self.pop)),
+                _assign(self.output_gradient, _name(gradient)),
+                _assign(gradient, ast.Constant(None))]
+        contributions = self.contributions(value)
+        if contributions:
+            code.append(ast.If(ast.Compare(_name(self.output_gradient), [ast.IsNot()],
+                                           [ast.Constant(None)]), contributions, []))
+        return code
+
+    def add_to(self, node, contribution):
+        if not isinstance(node, ast.Name):
+            return []
+        gradient = self.gradient(node.id)
+        accumulate = self.helper(adjoint.accumulate, "accumulate")
+        return [_assign(gradient, _call(accumulate, _name(gradient), contribution))]
+
+    def contributions(self, value):
+        g = _name(self.output_gradient)
+        if isinstance(value, ast.Name):
+            return self.add_to(value, g)
+        if isinstance(value, ast.Constant):
+            return []
+        if isinstance(value, ast.BinOp):
+            operator_name = _BINARY_NAMES.get(type(value.op))
+            if operator_name is None:
+                raise self.unsupported(f"the operator {type(value.op).__name__}", value)
+            pair = self.namer.fresh("pair")
+            vjp = self.helper(adjoint.binop_vjp, "binop_vjp")
+            code = [_assign(pair, _call(vjp, ast.Constant(operator_name), value.left,
+                                        value.right, _name(self.output_value), g))]
+            code += self.add_to(value.left, ast.Subscript(_name(pair), ast.Constant(0), ast.Load()))
+            code += self.add_to(value.right, ast.Subscript(_name(pair), ast.Constant(1), ast.Load()))
+            return code
+        if isinstance(value, ast.UnaryOp):
+            if isinstance(value.op, ast.USub):
+                return self.add_to(value.operand, _call(self.helper(adjoint.negate, "negate"), g))
+            if isinstance(value.op, ast.UAdd):
+                return self.add_to(value.operand, g)
+            return []
+        if isinstance(value, ast.Subscript):
+            vjp = self.helper(adjoint.subscript_vjp, "subscript_vjp")
+            index = value.slice
+            if isinstance(index, ast.Slice) or (isinstance(index, ast.Tuple) and any(
+                    isinstance(e, ast.Slice) for e in index.elts)):
+                index = _index_value(index)
+            return self.add_to(value.value, _call(vjp, value.value, index, g))
+        if isinstance(value, (ast.Tuple, ast.List)):
+            element = self.helper(adjoint.element_gradient, "element_gradient")
+            code = []
+            for i, item in enumerate(value.elts):
+                code += self.add_to(item, _call(element, g, ast.Constant(i)))
+            return code
+        if isinstance(value, ast.Call):
+            return self.call_contributions(value, g)
+        if isinstance(value, (ast.Attribute, ast.Compare, ast.BoolOp, ast.JoinedStr)):
+            return []
+        raise self.unsupported(f"a {type(value).__name__} expression", value)
+
+    def call_contributions(self, call, g):
+        function = call.func
+        if isinstance(function, ast.Name) and function.id in self.kernel_ops:
+            op = self.kernel_ops[function.id]
+            attrs = ast.Dict([ast.Constant(k.arg) for k in call.keywords],
+                             [k.value for k in call.keywords])
+            parts = self.namer.fresh("input_grads")
+            vjp = self.helper(adjoint.kernel_vjp, "kernel_vjp")
+            code = [_assign(parts, _call(vjp, self.helper(op, f"{function.id}_op"), attrs,
+                                         ast.Tuple(list(call.args), ast.Load()),
+                                         _name(self.output_value), g))]
+            for i, argument in enumerate(call.args):
+                code += self.add_to(argument, ast.Subscript(_name(parts), ast.Constant(i),
+                                                            ast.Load()))
+            return code
+        if isinstance(function, ast.Attribute):
+            if function.attr == "copy":
+                return self.add_to(function.value, g)
+            if function.attr in _NUMPY_METHODS_WITHOUT_GRADIENT:
+                return []
+        if isinstance(function, ast.Name) and (
+                hasattr(builtins, function.id)
+                or any(self.namespace.get(function.id) is f for f in self.no_gradient)):
+            return []
+        raise self.unsupported("a call of a function the compiler cannot differentiate", call)
+
+
+def _index_value(index):
+    """A subscript's index as an expression value (slices as slice(...) calls)."""
+    if isinstance(index, ast.Slice):
+        parts = [p if p is not None else ast.Constant(None)
+                 for p in (index.lower, index.upper, index.step)]
+        return _call("slice", *parts)
+    if isinstance(index, ast.Tuple):
+        return ast.Tuple([_index_value(e) for e in index.elts], ast.Load())
+    return index
+
+
+def _is_marker(statement):
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
+        and isinstance(statement.value.value, str)
+
+
+def _assigned_names(body):
+    names = []
+    for node in ast.walk(ast.Module(body, [])):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) \
+                and node.id not in names:
+            names.append(node.id)
+    return names
+
+
+def transform(function, kernel_ops, namer, namespace, filename="<program>"):
+    """(recording forward, backward) FunctionDefs for the program `function`.
+
+    recording(*arguments) returns (result, stack, final values of every variable);
+    backward(stack, values, result_gradient) returns one gradient (or None) per argument."""
+    normal = anf.transform(function, namer)
+    reverser = _Reverser(normal, kernel_ops, namer, namespace)
+    reverser.filename = filename
+    arguments = [a.arg for a in function.args.args]
+    recorded = reverser.record(normal.body)
+    variables = [n for n in _assigned_names(recorded) if n not in arguments]
+    variables = [v for v in variables if v != reverser.result] + [reverser.result]
+    prologue = [_assign(reverser.stack, ast.List([], ast.Load())),
+                _assign(reverser.push, ast.Attribute(_name(reverser.stack), "append", ast.Load()))]
+    prologue += [_assign(v, ast.Constant(None)) for v in variables]
+    everything = arguments + variables
+    values = ast.Tuple([_name(v) for v in everything], ast.Load())
+    record_def = ast.FunctionDef(
+        namer.fresh(f"{function.name}_recording"), function.args,
+        prologue + recorded + [ast.Return(ast.Tuple([_name(reverser.result),
+                                                     _name(reverser.stack), values],
+                                                    ast.Load()))], [], None)
+    reversed_body = reverser.reverse(normal.body)
+    result_gradient = namer.fresh("result_gradient")
+    values_name = namer.fresh("values")
+    gradients = [reverser.gradient(v) for v in everything]
+    start = [_assign(reverser.pop, ast.Attribute(_name(reverser.stack), "pop", ast.Load())),
+             ast.Assign([ast.Tuple([_name(v, True) for v in everything], ast.Store())],
+                        _name(values_name))]
+    start += [_assign(g, ast.Constant(None)) for g in gradients]
+    start.append(_assign(reverser.gradient(reverser.result), _name(result_gradient)))
+    finish = [ast.Return(ast.Tuple([_name(reverser.gradient(a)) for a in arguments], ast.Load()))]
+    backward_def = ast.FunctionDef(
+        namer.fresh(f"{function.name}_backward"),
+        ast.arguments([], [ast.arg(reverser.stack), ast.arg(values_name),
+                           ast.arg(result_gradient)], None, [], [], None, []),
+        start + reversed_body + finish, [], None)
+    return record_def, backward_def
