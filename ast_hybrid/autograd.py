@@ -1,6 +1,18 @@
-"""Training mode and gradient recording state, read by operators and compiled programs at run time."""
+"""Training mode, gradient recording and reverse-mode differentiation (MXNet 1.x's autograd).
+
+While `record()` is active, every operator applied to an array that needs a gradient (one
+with `attach_grad()`, or itself the result of such a recorded operation) adds a node to a tape
+held by its outputs: `output._node = (node, index)`. `backward()` walks those nodes from the
+heads back to the arrays with gradient buffers, calling each table operator's `grad`, or the
+backward callable of a custom node (`record_function`, used by hybridized blocks so that a
+whole compiled program is one node).
+"""
 import threading
 from contextlib import contextmanager
+
+import numpy as np
+
+from .base import MXNetError
 
 
 class _State(threading.local):
@@ -43,10 +55,12 @@ def _scope(recording, training):
 
 
 def record(train_mode=True):
+    """Record operations for backward(); train_mode sets is_training() inside (Dropout, BatchNorm)."""
     return _scope(True, train_mode)
 
 
 def pause(train_mode=False):
+    """Stop recording inside a record() scope."""
     return _scope(False, train_mode)
 
 
@@ -59,18 +73,295 @@ def predict_mode():
 
 
 def attach_grad(array, grad_req="write"):
-    """Give `array` a zeroed gradient buffer that backward() writes (or adds) into."""
-    import numpy as np
+    """Give `array` a zeroed gradient buffer that backward() writes (or adds) into.
+
+    The array becomes a leaf of later recordings: what computed it is no longer differentiated.
+    """
     from .ndarray import NDArray
     if grad_req not in ("write", "add", "null"):
         raise ValueError(f"grad_req must be 'write', 'add' or 'null', not {grad_req!r}")
     array._grad_req = grad_req
     array._grad = None if grad_req == "null" else NDArray(np.zeros_like(array._data))
+    array._node = None
+
+
+def mark_variables(variables, gradients, grad_reqs="write"):
+    """Use `gradients` (NDArrays) as the gradient buffers of `variables`."""
+    from .ndarray import NDArray
+    if isinstance(variables, NDArray):
+        variables, gradients = [variables], [gradients]
+    if isinstance(grad_reqs, str):
+        grad_reqs = [grad_reqs] * len(variables)
+    for variable, gradient, req in zip(variables, gradients, grad_reqs):
+        if req not in ("write", "add", "null"):
+            raise ValueError(f"grad_req must be 'write', 'add' or 'null', not {req!r}")
+        variable._grad_req = req
+        variable._grad = None if req == "null" else gradient
+        variable._node = None
+
+
+# ----------------------------------------------------------------------------- the tape
+
+class _Node:
+    """One recorded operation.
+
+    op/attrs for a table operator (attrs include `training` for mode-dependent operators),
+    or op=None and `backward` for a custom node. `sources[i]` is where input i came from:
+    (node, index) for a recorded result, None for a leaf. `leaves[i]` is input i's NDArray
+    when it is a leaf with a gradient buffer. `input_data`/`output_data` are the numpy values
+    the gradient needs; both are dropped when the graph is freed.
+    """
+    __slots__ = ("op", "attrs", "backward", "sources", "leaves", "input_data", "output_data",
+                 "count", "freed", "__weakref__")
+
+    def __init__(self, op, attrs, backward, inputs, output_data):
+        self.op, self.attrs, self.backward = op, attrs, backward
+        self.sources = [x._node for x in inputs]
+        self.leaves = [x if x._node is None and x._grad_req != "null" else None for x in inputs]
+        self.input_data = [x._data for x in inputs]
+        self.output_data = output_data
+        self.count = len(output_data) if output_data is not None else 0
+        self.freed = False
+
+    @property
+    def label(self):
+        return self.op.name if self.op is not None else "custom function"
+
+
+def _needs_grad(array):
+    return array._node is not None or array._grad_req != "null"
 
 
 def record_op(op, attrs, inputs, outputs):
-    """Recording gradients is not available yet; recording only tracks the training flag."""
+    """Called by every imperative operator while recording: add a node if any input needs a
+    gradient; its outputs then point at it."""
+    if not any(_needs_grad(x) for x in inputs):
+        return
+    if op.mode_dependent:
+        attrs = dict(attrs, training=_state.training)
+    node = _Node(op, attrs, None, inputs, [y._data for y in outputs])
+    for index, y in enumerate(outputs):
+        y._node = (node, index)
 
 
 def record_function(inputs, outputs, backward):
-    """Recording gradients is not available yet; a compiled block's backward is not kept."""
+    """Record a custom node: `outputs` (NDArrays) were computed from `inputs` (NDArrays).
+
+    `backward(out_grads)` receives one numpy array or None (nothing depended on that output)
+    per output, and returns one numpy array (shaped like that input) or None (no gradient)
+    per input. It is called at most once unless backward runs with retain_graph=True.
+    Does nothing when no input needs a gradient or when not recording. Returns `outputs`.
+    """
+    if not _state.recording or not any(_needs_grad(x) for x in inputs):
+        return outputs
+    node = _Node(None, None, backward, list(inputs), None)
+    node.input_data = None   # a custom backward keeps what it needs itself
+    node.count = len(outputs)
+    for index, y in enumerate(outputs):
+        y._node = (node, index)
+    return outputs
+
+
+def _as_list(value):
+    from .ndarray import NDArray
+    if value is None:
+        return None
+    if isinstance(value, (NDArray, np.ndarray)):
+        return [value]
+    return list(value)
+
+
+def _topological(heads):
+    """Nodes reachable from the heads, each after every node that uses its outputs."""
+    order, seen = [], set()
+    for node in heads:
+        stack = [(node, False)]
+        while stack:
+            current, expanded = stack.pop()
+            if expanded:
+                order.append(current)
+                continue
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            if current.freed:
+                raise MXNetError(
+                    "backward: the graph of this computation was already freed by an earlier "
+                    "backward(); pass retain_graph=True to the first backward() to "
+                    "differentiate it again")
+            stack.append((current, True))
+            for source in current.sources:
+                if source is not None and id(source[0]) not in seen:
+                    stack.append((source[0], False))
+    order.reverse()
+    return order
+
+
+def _accumulate(table, key, value):
+    previous = table.get(key)
+    table[key] = value if previous is None else previous + value
+
+
+def _fit(grad, data, node, index):
+    grad = np.asarray(grad)
+    if grad.shape != data.shape:
+        if grad.size == data.size:
+            grad = grad.reshape(data.shape)
+        else:
+            raise MXNetError(f"backward: {node.label} returned a gradient of shape "
+                             f"{grad.shape} for its input {index} of shape {data.shape}")
+    if grad.dtype != data.dtype and data.dtype.kind == "f":
+        grad = grad.astype(data.dtype)
+    return grad
+
+
+def _run(heads, head_grads, retain_graph, wanted=None):
+    """Reverse-mode pass. Returns ({id(leaf): (leaf, grad)}, {wanted key: grad})."""
+    heads = _as_list(heads)
+    head_grads = _as_list(head_grads)
+    if head_grads is None:
+        head_grads = [None] * len(heads)
+    if len(head_grads) != len(heads):
+        raise ValueError(f"backward: {len(heads)} heads but {len(head_grads)} head gradients")
+    grads = {}
+    start = []
+    for head, head_grad in zip(heads, head_grads):
+        if head._node is None:
+            raise MXNetError(
+                "backward: cannot differentiate an array that was not computed inside "
+                "autograd.record() from an array with attach_grad() (this array has no "
+                "recorded history)")
+        node, index = head._node
+        if node.freed:
+            _topological([node])       # raises the freed-graph error
+        if head_grad is None:
+            value = np.ones_like(head._data)
+        else:
+            value = np.asarray(getattr(head_grad, "_data", head_grad), dtype=head._data.dtype)
+            if value.shape != head.shape:
+                value = np.broadcast_to(value, head.shape).copy()
+        _accumulate(grads, (id(node), index), value)
+        start.append(node)
+    leaf_grads, found = {}, {}
+    wanted = wanted or set()
+    nodes = _topological(start)
+    reached_leaf = False
+    for node in nodes:
+        out_grads = [grads.pop((id(node), i), None) for i in range(node.count)]
+        for i, g in enumerate(out_grads):
+            if (id(node), i) in wanted:
+                found[(id(node), i)] = g
+        if any(leaf is not None for leaf in node.leaves):
+            reached_leaf = True
+        if all(g is None for g in out_grads):
+            in_grads = [None] * len(node.sources)
+        elif node.op is not None:
+            out_grads = [np.zeros_like(y) if g is None else g
+                         for g, y in zip(out_grads, node.output_data)]
+            if node.op.grad is None:
+                raise MXNetError(f"backward: operator {node.op.name} is not differentiable")
+            in_grads = list(node.op.grad(node.attrs, node.input_data, node.output_data,
+                                         out_grads))
+        else:
+            in_grads = list(node.backward(out_grads))
+        if len(in_grads) != len(node.sources):
+            raise MXNetError(f"backward: {node.label} returned {len(in_grads)} gradients for "
+                             f"{len(node.sources)} inputs")
+        for index, (g, source, leaf) in enumerate(zip(in_grads, node.sources, node.leaves)):
+            if g is None:
+                if leaf is not None:
+                    leaf_grads.setdefault(id(leaf), (leaf, None))
+                continue
+            reference = node.input_data[index] if node.input_data is not None else (
+                leaf._data if leaf is not None else None)
+            if reference is not None:
+                g = _fit(g, reference, node, index)
+            if source is not None:
+                _accumulate(grads, (id(source[0]), source[1]), g)
+            elif leaf is not None:
+                previous = leaf_grads.get(id(leaf), (leaf, None))[1]
+                leaf_grads[id(leaf)] = (leaf, g if previous is None else previous + g)
+    if not retain_graph:
+        for node in nodes:
+            node.freed = True
+            node.input_data = node.output_data = None
+            node.backward = None
+    return leaf_grads, found, reached_leaf
+
+
+def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
+    """Compute the gradients of `heads` with respect to every array with attach_grad() they
+    depend on, and write (grad_req='write') or add ('add') them into those arrays' `.grad`."""
+    leaf_grads, _, reached = _run(heads, head_grads, retain_graph)
+    if not reached:
+        raise MXNetError("backward: the heads do not depend on any array with attach_grad()")
+    for leaf, g in leaf_grads.values():
+        if leaf._grad is None or leaf._grad_req == "null":
+            continue
+        buffer = leaf._grad._data
+        if leaf._grad_req == "add":
+            if g is not None:
+                buffer += g
+        else:
+            buffer[...] = 0 if g is None else g
+
+
+def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False,
+         train_mode=True):
+    """The gradients of `heads` with respect to `variables` (NDArrays), returned as a list of
+    NDArrays; `.grad` buffers are left unchanged. First order only."""
+    from .ndarray import NDArray
+    if create_graph:
+        raise NotImplementedError("autograd.grad: create_graph=True (higher-order gradients) "
+                                  "is not supported")
+    single = isinstance(variables, NDArray)
+    variables = [variables] if single else list(variables)
+    wanted = {(id(v._node[0]), v._node[1]) for v in variables if v._node is not None}
+    leaf_grads, found, _ = _run(heads, head_grads, bool(retain_graph), wanted)
+    results = []
+    for variable in variables:
+        if variable._node is not None:
+            g = found.get((id(variable._node[0]), variable._node[1]))
+        else:
+            if variable._grad_req == "null":
+                raise MXNetError("autograd.grad: a variable has no gradient buffer; call "
+                                 "attach_grad() on it before recording")
+            g = leaf_grads.get(id(variable), (None, None))[1]
+        results.append(NDArray(np.zeros_like(variable._data) if g is None
+                               else np.array(g, dtype=variable._data.dtype)))
+    return results
+
+
+class Function:
+    """A differentiable function with a hand-written backward, as MXNet's autograd.Function:
+    subclass it, define forward(*inputs) and backward(*output_grads) on NDArrays, call it."""
+
+    def __init__(self):
+        self.saved_tensors = ()
+
+    def save_for_backward(self, *arrays):
+        self.saved_tensors = arrays
+
+    def __call__(self, *inputs):
+        from .ndarray import NDArray
+        with pause(train_mode=is_training()):
+            outputs = self.forward(*inputs)
+        single = isinstance(outputs, NDArray)
+        output_list = [outputs] if single else list(outputs)
+
+        def backward_fn(out_grads):
+            given = [NDArray(np.zeros_like(y._data) if g is None else g)
+                     for g, y in zip(out_grads, output_list)]
+            with pause(train_mode=is_training()):
+                result = self.backward(*given)
+            result = [result] if isinstance(result, NDArray) else list(result)
+            return [None if r is None else r._data for r in result]
+
+        record_function(list(inputs), output_list, backward_fn)
+        return outputs
+
+    def forward(self, *inputs):
+        raise NotImplementedError
+
+    def backward(self, *output_grads):
+        raise NotImplementedError
