@@ -34,7 +34,7 @@ def build_program(function, leading, args, root_block=None, label=None):
         if invalidator is not None and isinstance(obj, Block):
             invalidator.watch(obj, attribute)
 
-    from .passes.specialize import ProgramContext
+    from .passes.program_context import ProgramContext
     context = ProgramContext(namer, watch)
     function_name = namer.fresh(label or function.__name__)
     params = {}

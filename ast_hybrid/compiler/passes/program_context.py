@@ -1,0 +1,55 @@
+"""What one program being built shares: fresh names, the constant pool, parameters, the training flag."""
+import ast
+
+
+class ProgramContext:
+    """What the whole program shares: names, the constant pool, parameters, the training flag."""
+
+    def __init__(self, namer, watch):
+        self.namer = namer
+        self.namespace = {}
+        self._pooled = {}
+        self.parameters = {}        # id(param) -> (identifier, param), in first-use order
+        self.parameter_hints = {}
+        self._training = None
+        self.kernel_ops = {}        # identifier of a kernel in the program -> its operator
+        self.watch = watch
+        self.specializer = None
+
+    def constant_ref(self, value, hint):
+        key = id(value)
+        if key not in self._pooled:
+            name = self.namer.fresh(hint)
+            self.namespace[name] = value
+            self._pooled[key] = (name, value)
+        return ast.Name(self._pooled[key][0], ast.Load())
+
+    def kernel_ref(self, op):
+        """The name a kernel is called by; the operator is remembered for differentiation."""
+        name = self.constant_ref(op.kernel, op.name.lstrip("_"))
+        self.kernel_ops[name.id] = op
+        return name
+
+    def parameter_ref(self, param):
+        if id(param) not in self.parameters:
+            hint = self.parameter_hints.get(id(param), param.name)
+            self.parameters[id(param)] = (self.namer.fresh(hint), param)
+        return ast.Name(self.parameters[id(param)][0], ast.Load())
+
+    def training_flag(self):
+        if self._training is None:
+            self._training = self.namer.fresh("training")
+        return ast.Name(self._training, ast.Load())
+
+    def training_setup(self):
+        if self._training is None:
+            return []
+        from ... import autograd
+        reader = self.constant_ref(autograd.is_training, "is_training")
+        return [ast.Assign([ast.Name(self._training, ast.Store())], ast.Call(reader, [], []))]
+
+    def temporary(self, expr, hint):
+        return self.specializer.temporary(expr, hint)
+
+    def expr_of(self, value):
+        return self.specializer.expr_of(value)

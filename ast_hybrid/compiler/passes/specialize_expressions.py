@@ -1,0 +1,264 @@
+"""Specializing expressions: each evaluates to a value now (Static) or to code for run time."""
+import ast
+import builtins
+import operator
+
+from .. import runtime
+from ..backend import constant
+from .values import ANY, ARRAY, Dynamic, FRef, Seq, Static, is_static, static_value
+from .lower import describe
+
+_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+           ast.Pow: operator.pow, ast.MatMult: operator.matmul, ast.BitAnd: operator.and_,
+           ast.BitOr: operator.or_, ast.BitXor: operator.xor, ast.LShift: operator.lshift,
+           ast.RShift: operator.rshift}
+_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_,
+          ast.Invert: operator.invert}
+_COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
+            ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+            ast.Is: operator.is_, ast.IsNot: operator.is_not,
+            ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
+
+
+class ExpressionSpecializer:
+    """The expression half of the Specializer (see specialize.py)."""
+
+    def expr(self, node):
+        handler = getattr(self, "expr_" + type(node).__name__, None)
+        if handler is None:
+            raise self.unsupported(f"a {type(node).__name__} expression", node=node)
+        return handler(node)
+
+    def expr_Constant(self, node):
+        return Static(node.value)
+
+    def expr_Name(self, node):
+        frame = self.frame
+        if node.id in frame.env:
+            return frame.env[node.id]
+        if node.id in frame.parsed.closure:
+            return Static(frame.parsed.closure[node.id])
+        if node.id in frame.parsed.globals:
+            return Static(frame.parsed.globals[node.id])
+        if hasattr(builtins, node.id):
+            return Static(getattr(builtins, node.id))
+        raise self.compile_error(f"name {node.id!r} is not defined", node)
+
+    def expr_Attribute(self, node):
+        base = self.expr(node.value)
+        if isinstance(base, FRef):
+            return FRef(f"{base.path}.{node.attr}" if base.path else node.attr)
+        if isinstance(base, Static):
+            self.context.watch(base.value, node.attr)
+            try:
+                return Static(getattr(base.value, node.attr))
+            except AttributeError as error:
+                raise self.compile_error(str(error), node) from None
+        if isinstance(base, Dynamic):
+            try:
+                return self.lowerer.attribute(base, node.attr)
+            except LookupError:
+                return Dynamic(ast.Attribute(base.expr, node.attr, ast.Load()), ANY)
+        raise self.unsupported(f"attribute {node.attr!r} of {describe(base)}", node=node)
+
+    def expr_Subscript(self, node):
+        base = self.expr(node.value)
+        index = self.expr(node.slice)
+        if isinstance(base, Static) and is_static(index):
+            self.context.watch(base.value, "[]")
+            try:
+                return Static(base.value[static_value(index)])
+            except (KeyError, IndexError, TypeError) as error:
+                raise self.compile_error(f"{type(error).__name__}: {error}", node) from None
+        if isinstance(base, Seq) and is_static(index):
+            key = static_value(index)
+            picked = base.items[key]
+            return Seq(picked, base.container) if isinstance(key, slice) else picked
+        if isinstance(base, Dynamic):
+            if isinstance(index, Dynamic) and index.is_array:
+                return self.lowerer.call_operator("take", (base, index), {"axis": Static(0),
+                                                                           "mode": Static("wrap")})
+            return Dynamic(ast.Subscript(base.expr, self.index_expr(index), ast.Load()), base.kind)
+        raise self.unsupported(f"indexing {describe(base)} with a run-time value", node=node)
+
+    def index_expr(self, index):
+        if isinstance(index, Seq):
+            return ast.Tuple([self.index_expr(i) for i in index.items], ast.Load())
+        if isinstance(index, Static) and isinstance(index.value, tuple):
+            return ast.Tuple([self.index_expr(Static(v)) for v in index.value], ast.Load())
+        if isinstance(index, Static) and isinstance(index.value, slice):
+            value = index.value
+            return ast.Slice(*(constant(v) if v is not None else None
+                               for v in (value.start, value.stop, value.step)))
+        if isinstance(index, Static) and index.value is Ellipsis:
+            return ast.Constant(Ellipsis)
+        return self.expr_of(index)
+
+    def expr_Slice(self, node):
+        parts = [self.expr(p) if p is not None else Static(None)
+                 for p in (node.lower, node.upper, node.step)]
+        if all(is_static(p) for p in parts):
+            return Static(slice(*(static_value(p) for p in parts)))
+        return Dynamic(ast.Slice(*(None if is_static(p) and static_value(p) is None
+                                   else self.expr_of(p) for p in parts)), ANY)
+
+    def expr_Tuple(self, node):
+        return self.sequence(node, tuple)
+
+    def expr_List(self, node):
+        return self.sequence(node, list)
+
+    def sequence(self, node, container):
+        items = []
+        for element in node.elts:
+            if isinstance(element, ast.Starred):
+                items.extend(self.static_items(self.expr(element.value)) or
+                             self._raise(self.unsupported("* of a run-time value", node=element)))
+            else:
+                items.append(self.expr(element))
+        if all(isinstance(i, Static) for i in items):
+            return Static(container(i.value for i in items))
+        return Seq(items, container)
+
+    def _raise(self, error):
+        raise error
+
+    def expr_Dict(self, node):
+        keys = [self.expr(k) if k is not None else None for k in node.keys]
+        values = [self.expr(v) for v in node.values]
+        if all(k is not None and is_static(k) for k in keys) and all(is_static(v) for v in values):
+            return Static({static_value(k): static_value(v) for k, v in zip(keys, values)})
+        return Dynamic(ast.Dict([self.expr_of(k) if k is not None else None for k in keys],
+                                [self.expr_of(v) for v in values]), ANY)
+
+    def expr_BinOp(self, node):
+        return self.binary(node.op, self.expr(node.left), self.expr(node.right), node)
+
+    def binary(self, op, left, right, node):
+        if is_static(left) and is_static(right):
+            try:
+                return Static(_BINARY[type(op)](static_value(left), static_value(right)))
+            except Exception as error:
+                raise self.compile_error(f"{type(error).__name__}: {error}", node) from None
+        if isinstance(left, Seq) or isinstance(right, Seq):
+            if isinstance(op, ast.Add) and isinstance(left, Seq) and isinstance(right, Seq):
+                return Seq(left.items + right.items, left.container)
+        kind = ARRAY if any(isinstance(v, Dynamic) and v.is_array for v in (left, right)) else ANY
+        return Dynamic(ast.BinOp(self.expr_of(left), op, self.expr_of(right)), kind)
+
+    def expr_UnaryOp(self, node):
+        operand = self.expr(node.operand)
+        if is_static(operand):
+            return Static(_UNARY[type(node.op)](static_value(operand)))
+        kind = operand.kind if isinstance(operand, Dynamic) and not isinstance(node.op, ast.Not) \
+            else ANY
+        return Dynamic(ast.UnaryOp(node.op, self.expr_of(operand)), kind)
+
+    def expr_Compare(self, node):
+        values = [self.expr(node.left)] + [self.expr(c) for c in node.comparators]
+        if all(is_static(v) for v in values):
+            result = True
+            for op, left, right in zip(node.ops, values, values[1:]):
+                result = result and _COMPARE[type(op)](static_value(left), static_value(right))
+            return Static(result)
+        arrays = any(isinstance(v, Dynamic) and v.is_array for v in values)
+        if arrays and len(node.ops) == 1 and isinstance(node.ops[0], (ast.Is, ast.IsNot)) \
+                and any(is_static(v) for v in values):
+            # an array made at run time is never a value that exists while compiling
+            return Static(isinstance(node.ops[0], ast.IsNot))
+        if arrays:
+            if len(node.ops) != 1 or type(node.ops[0]) not in (ast.Eq, ast.NotEq, ast.Gt,
+                                                                ast.GtE, ast.Lt, ast.LtE):
+                raise self.unsupported("a chained or identity comparison of arrays", node=node)
+            return self.lowerer.compare(type(node.ops[0]), values[0], values[1])
+        return Dynamic(ast.Compare(self.expr_of(values[0]), list(node.ops),
+                                   [self.expr_of(v) for v in values[1:]]), ANY)
+
+    def expr_BoolOp(self, node):
+        values = []
+        for operand in node.values:
+            value = self.expr(operand)
+            if is_static(value):
+                truth = bool(static_value(value))
+                if isinstance(node.op, ast.And) and not truth:
+                    return value if not values else self._bool_chain(node.op, values + [value])
+                if isinstance(node.op, ast.Or) and truth:
+                    return value if not values else self._bool_chain(node.op, values + [value])
+                continue
+            values.append(value)
+        if not values:
+            return self.expr(node.values[-1])
+        return self._bool_chain(node.op, values)
+
+    def _bool_chain(self, op, values):
+        if len(values) == 1:
+            return values[0]
+        return Dynamic(ast.BoolOp(op, [self.expr_of(v) for v in values]), ANY)
+
+    def expr_IfExp(self, node):
+        test = self.expr(node.test)
+        if is_static(test):
+            return self.expr(node.body if static_value(test) else node.orelse)
+        body, orelse = self.expr(node.body), self.expr(node.orelse)
+        kind = ARRAY if all(isinstance(v, Dynamic) and v.is_array for v in (body, orelse)) else ANY
+        return Dynamic(ast.IfExp(self.expr_of(test), self.expr_of(body), self.expr_of(orelse)),
+                       kind)
+
+    def expr_JoinedStr(self, node):
+        parts = []
+        for value in node.values:
+            if isinstance(value, ast.FormattedValue):
+                inner = self.expr(value.value)
+                spec = self.expr(value.format_spec) if value.format_spec is not None else None
+                parts.append((inner, value.conversion, spec))
+            else:
+                parts.append((Static(value.value), None, None))
+        if all(is_static(p[0]) and (p[2] is None or is_static(p[2])) for p in parts):
+            text = []
+            for inner, conversion, spec in parts:
+                item = static_value(inner)
+                item = {115: str, 114: repr, 97: ascii}.get(conversion, lambda v: v)(item)
+                text.append(format(item, static_value(spec) if spec is not None else ""))
+            return Static("".join(text))
+        values = []
+        show = self.context.constant_ref(runtime.show, "show")
+        for inner, conversion, spec in parts:
+            if conversion is None and spec is None and is_static(inner) \
+                    and isinstance(static_value(inner), str):
+                values.append(ast.Constant(static_value(inner)))
+                continue
+            spec_node = ast.JoinedStr([self.expr_of(spec)]) if spec is not None else None
+            values.append(ast.FormattedValue(ast.Call(show, [self.expr_of(inner)], []),
+                                             conversion if conversion is not None else -1,
+                                             spec_node))
+        return Dynamic(ast.JoinedStr(values), ANY)
+
+    def expr_ListComp(self, node):
+        if len(node.generators) != 1 or node.generators[0].is_async:
+            raise self.unsupported("a comprehension with several for clauses", node=node)
+        generator = node.generators[0]
+        iterable = self.expr(generator.iter)
+        items = self.static_items(iterable)
+        if items is None:
+            raise self.unsupported("a comprehension over run-time values", node=node)
+        frame = self.frame
+        saved = dict(frame.env)
+        results = []
+        try:
+            for item in items:
+                self.assign(generator.target, item)
+                conditions = [self.expr(c) for c in generator.ifs]
+                if not all(is_static(c) for c in conditions):
+                    raise self.unsupported("a comprehension filtered on run-time values",
+                                           node=node)
+                if all(static_value(c) for c in conditions):
+                    results.append(self.as_name(self.expr(node.elt), "item"))
+        finally:
+            frame.env = saved
+        if all(isinstance(r, Static) for r in results):
+            return Static([r.value for r in results])
+        return Seq(results, list)
+
+    def expr_Starred(self, node):
+        raise self.unsupported("a starred expression here", node=node)
