@@ -15,7 +15,10 @@ def accumulate(total, contribution):
 
 
 def unbroadcast(gradient, value):
-    """Sum a gradient back to the shape of the value that was broadcast; None for non-arrays."""
+    """Sum a gradient back to the shape of the value that was broadcast; None for Python
+    numbers (constants of the program), a scalar for numpy scalars (such as `x[i, j]`)."""
+    if isinstance(value, np.generic):
+        return value.dtype.type(np.sum(gradient))
     if not isinstance(value, np.ndarray):
         return None
     if gradient.shape == value.shape:

@@ -36,6 +36,15 @@ def _marker_text(line):
     return None
 
 
+def origin_of_marker(statement):
+    """(filename, lineno) of an origin marker statement, or None for any other statement."""
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
+            and isinstance(statement.value.value, str) \
+            and statement.value.value.startswith(_MARKER):
+        return _split_origin(statement.value.value[len(_MARKER):])
+    return None
+
+
 def _split_origin(text):
     filename, _, lineno = text.rpartition(":")
     return filename, int(lineno)

@@ -10,6 +10,7 @@ import ast
 import builtins
 
 from .. import adjoint
+from ..backend import origin_of_marker
 from . import anf
 from .errors import UnsupportedConstruct
 
@@ -39,7 +40,7 @@ class _Reverser:
         self.namespace = namespace
         self.helpers = {}
         self.gradient_names = {}
-        self.filename = "<program>"
+        self.location = ("<program>", 0)   # the user's line of the statement at hand
         self.result = namer.fresh("result")
         self.stack = namer.fresh("stack")
         self.push = namer.fresh("push")
@@ -51,8 +52,8 @@ class _Reverser:
         self.no_gradient = (runtime.show, autograd.is_training, autograd.is_recording)
 
     def unsupported(self, construct, node):
-        line = getattr(node, "lineno", 0)
-        return UnsupportedConstruct(f"differentiating {construct}", self.filename, line)
+        filename, line = self.location
+        return UnsupportedConstruct(f"differentiating {construct}", filename, line)
 
     def helper(self, value, hint):
         key = id(value)
@@ -72,6 +73,7 @@ class _Reverser:
         out = []
         for statement in body:
             if _is_marker(statement):
+                self.location = origin_of_marker(statement) or self.location
                 out.append(statement)
             elif isinstance(statement, ast.Assign):
                 target = statement.targets[0]
@@ -273,7 +275,7 @@ def transform(function, kernel_ops, namer, namespace, filename="<program>"):
     backward(stack, values, result_gradient) returns one gradient (or None) per argument."""
     normal = anf.transform(function, namer)
     reverser = _Reverser(normal, kernel_ops, namer, namespace)
-    reverser.filename = filename
+    reverser.location = (filename, function.lineno if hasattr(function, "lineno") else 0)
     arguments = [a.arg for a in function.args.args]
     recorded = reverser.record(normal.body)
     variables = [n for n in _assigned_names(recorded) if n not in arguments]

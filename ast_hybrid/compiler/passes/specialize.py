@@ -10,6 +10,7 @@ arrays stay control flow of the program, evaluated on every call, and `print` pr
 values on every call.
 """
 import ast
+import builtins
 
 import numpy as np
 
@@ -105,7 +106,10 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             return constant(data)
         if isinstance(data, np.generic):
             return constant(data.item())
-        hint = getattr(data, "__name__", None) or type(data).__name__.lower()
+        name = getattr(data, "__name__", None)
+        if isinstance(name, str) and getattr(builtins, name, None) is data:
+            return ast.Name(name, ast.Load())
+        hint = name or type(data).__name__.lower()
         return self.context.constant_ref(data, hint)
 
     def as_name(self, value, hint):
