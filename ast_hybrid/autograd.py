@@ -128,8 +128,13 @@ class _Node:
         return self.op.name if self.op is not None else "custom function"
 
 
-def _needs_grad(array):
+def requires_grad(array):
+    """Whether a recorded operation on `array` must be differentiated: it has a gradient
+    buffer (attach_grad) or was itself computed by a recorded operation."""
     return array._node is not None or array._grad_req != "null"
+
+
+_needs_grad = requires_grad
 
 
 def record_op(op, attrs, inputs, outputs):
@@ -155,7 +160,6 @@ def record_function(inputs, outputs, backward):
     if not _state.recording or not any(_needs_grad(x) for x in inputs):
         return outputs
     node = _Node(None, None, backward, list(inputs), None)
-    node.input_data = None   # a custom backward keeps what it needs itself
     node.count = len(outputs)
     for index, y in enumerate(outputs):
         y._node = (node, index)
