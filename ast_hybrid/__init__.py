@@ -1,5 +1,5 @@
 """ast_hybrid: MXNet Gluon's API on numpy, whose hybridize() compiles hybrid_forward's source."""
-from . import autograd, context, initializer, ndarray, random, symbol
+from . import autograd, context, initializer, metric, ndarray, random, symbol
 from . import initializer as init
 from . import ndarray as nd
 from . import symbol as sym
