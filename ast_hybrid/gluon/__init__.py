@@ -1,5 +1,5 @@
 """Gluon: parameters, blocks and layers."""
-from . import nn
+from . import nn, utils
 from .block import Block, HybridBlock
 from .parameter import Constant, DeferredInitializationError, Parameter, ParameterDict
 from .symbol_block import SymbolBlock
