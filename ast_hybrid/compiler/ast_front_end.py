@@ -49,8 +49,8 @@ def build_program(function, leading, args, root_block=None, label=None):
     definition = ast.FunctionDef(function_name,
                                  ast.arguments([], arguments, None, [], [], None, []),
                                  context.training_setup() + body, [], None)
-    label = f"{label or function.__name__}"
-    program = compile_program([definition], context.namespace, label,
+    pseudo_file = f"{label}.{function.__name__}" if label else function.__name__
+    program = compile_program([definition], context.namespace, pseudo_file,
                               kernel_ops=context.kernel_ops, namer=namer)
     return program, [param for _, param in context.parameters.values()]
 
