@@ -1,5 +1,7 @@
 """Gluon: parameters, blocks and layers."""
 from . import nn, utils
+from . import data, loss
+from .trainer import Trainer
 from .block import Block, HybridBlock
 from .parameter import Constant, DeferredInitializationError, Parameter, ParameterDict
 from .symbol_block import SymbolBlock

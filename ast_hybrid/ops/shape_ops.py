@@ -89,6 +89,21 @@ register(Op("reshape", _reshape, _reshape_shape, aliases=("Reshape",), fluent=Tr
                    "target_shape": A.Shape(()), "keep_highest": A.Bool(False)}))
 
 
+def _reshape_like(lhs, rhs):
+    return lhs.reshape(rhs.shape)
+
+
+def _reshape_like_shape(attrs, in_shapes):
+    lhs, rhs = known("reshape_like", in_shapes)
+    require(_size(lhs) == _size(rhs), "reshape_like",
+            f"cannot reshape {_size(lhs)} elements into the {_size(rhs)} of rhs", in_shapes)
+    return [lhs, rhs], [rhs]
+
+
+register(Op("reshape_like", _reshape_like, _reshape_like_shape, inputs=("lhs", "rhs"),
+            grad=reshape_grad, fluent=True))
+
+
 def _transpose_axes(op_name, ndim, axes, shapes):
     if not axes:
         return tuple(range(ndim - 1, -1, -1))

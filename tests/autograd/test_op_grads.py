@@ -118,6 +118,7 @@ case("batch_dot", [r(2, 3, 2), r(2, 4, 3, seed=1)], {"transpose_a": True, "trans
      label="batch_dot-TT")
 
 case("reshape", [r(2, 3, 2)], {"shape": (0, -1)})
+case("reshape_like", [r(2, 3), r(3, 2, 1, seed=1)], wrt=[0])
 case("transpose", [r(2, 3, 4)], {"axes": (1, 2, 0)})
 case("transpose", [r(2, 3)], label="transpose-default")
 case("swapaxes", [r(2, 3, 4)], {"dim1": 0, "dim2": 2})

@@ -1,0 +1,124 @@
+"""gluon.Trainer: applies an optimizer to a set of Parameters after backward()."""
+from .. import autograd
+from .. import optimizer as opt
+from .parameter import Parameter, ParameterDict
+
+
+class Trainer:
+    """Updates `params` with `optimizer` ('sgd', 'nag', 'adam', 'rmsprop' or an Optimizer).
+
+    step(batch_size) rescales gradients by 1/batch_size (times the optimizer's rescale_grad)
+    and updates every parameter whose grad_req is not 'null', in place; each updated
+    parameter is marked changed so caches derived from its value are refreshed.
+    """
+
+    def __init__(self, params, optimizer, optimizer_params=None, kvstore="device",
+                 compression_params=None, update_on_kvstore=None):
+        if isinstance(params, (dict, ParameterDict)):
+            params = list(params.values())
+        if not isinstance(params, (list, tuple)):
+            raise ValueError("First argument must be a list or dict of Parameters, "
+                             f"got {type(params).__name__}.")
+        self._params = []
+        seen = set()
+        for param in params:
+            if not isinstance(param, Parameter):
+                raise ValueError("First argument must be a list or dict of Parameters, got "
+                                 f"list of {type(param).__name__}.")
+            if id(param) not in seen:
+                seen.add(id(param))
+                self._params.append(param)
+        optimizer_params = dict(optimizer_params or {})
+        self._scale = optimizer_params.get("rescale_grad", 1.0)
+        param_dict = dict(enumerate(self._params))
+        if isinstance(optimizer, opt.Optimizer):
+            if optimizer_params:
+                raise ValueError("optimizer_params must be None if optimizer is an Optimizer")
+            self._optimizer = optimizer
+            self._optimizer.param_dict = param_dict
+            self._scale = optimizer.rescale_grad
+        else:
+            self._optimizer = opt.create(optimizer, param_dict=param_dict, **optimizer_params)
+        self._states = {}
+
+    @property
+    def optimizer(self):
+        return self._optimizer
+
+    @property
+    def learning_rate(self):
+        return self._optimizer.learning_rate
+
+    def set_learning_rate(self, lr):
+        self._optimizer.set_learning_rate(lr)
+
+    def step(self, batch_size, ignore_stale_grad=False):
+        """One update: gradients / batch_size, then the optimizer's rule on every parameter."""
+        self._optimizer.rescale_grad = self._scale / batch_size
+        self._update(ignore_stale_grad)
+
+    def allreduce_grads(self):
+        """One device: nothing to reduce."""
+
+    def update(self, batch_size, ignore_stale_grad=False):
+        self._optimizer.rescale_grad = self._scale / batch_size
+        self._update(ignore_stale_grad)
+
+    def _update(self, ignore_stale_grad):
+        chosen = []
+        for index, param in enumerate(self._params):
+            if param.grad_req == "null":
+                continue
+            param._check_initialized()
+            data = param.data()
+            if data.grad is None:
+                continue
+            if not autograd.grad_is_fresh(data, consume=True):
+                if not ignore_stale_grad:
+                    raise UserWarning(
+                        f"Gradient of Parameter `{param.name}` on context cpu(0) has not been "
+                        "updated by backward since last `step`. This could mean a bug in your "
+                        "model that made it only use a subset of the Parameters (Blocks) for "
+                        "this iteration. If you are intentionally only using a subset, call "
+                        "step with ignore_stale_grad=True to suppress this warning and skip "
+                        "updating of Parameters with stale gradient")
+                continue
+            chosen.append((index, param, data))
+        for index, param, data in chosen:
+            if index not in self._states:
+                self._states[index] = self._optimizer.create_state(index, data._data)
+            self._optimizer.update(index, data._data, data.grad._data, self._states[index])
+            param.mark_changed()
+
+    def save_states(self, fname):
+        """The optimizer's state arrays and update counts, as an .npz file (no pickles)."""
+        import numpy as np
+        arrays = {}
+        for index, state in self._states.items():
+            parts = () if state is None else (state if isinstance(state, tuple) else (state,))
+            arrays[f"state:{index}:{len(parts)}:{int(isinstance(state, tuple))}"] = \
+                np.zeros(0)
+            for j, part in enumerate(parts):
+                arrays[f"part:{index}:{j}"] = part
+        for index, count in self._optimizer._index_update_count.items():
+            arrays[f"count:{index}"] = np.asarray(count)
+        arrays["num_update"] = np.asarray(self._optimizer.num_update)
+        with open(fname, "wb") as f:
+            np.savez(f, **arrays)
+
+    def load_states(self, fname):
+        import numpy as np
+        with np.load(fname, allow_pickle=False) as loaded:
+            data = {key: loaded[key] for key in loaded.files}
+        states, counts = {}, {}
+        for key in data:
+            kind, _, rest = key.partition(":")
+            if kind == "state":
+                index, size, is_tuple = (int(v) for v in rest.split(":"))
+                parts = tuple(data[f"part:{index}:{j}"].copy() for j in range(size))
+                states[index] = parts if is_tuple else (parts[0] if parts else None)
+            elif kind == "count":
+                counts[int(rest)] = int(data[key])
+        self._states = states
+        self._optimizer._index_update_count = counts
+        self._optimizer.num_update = int(data.get("num_update", 0))

@@ -1,0 +1,214 @@
+"""Optimizers (MXNet 1.x `mx.optimizer`): update rules applied in place to numpy arrays.
+
+Each `update(index, weight, grad, state)` takes the parameter's raw numpy arrays; the
+gradient is first multiplied by `rescale_grad` (the Trainer sets 1/batch_size) and clipped to
+[-clip_gradient, clip_gradient] when given. The formulas are MXNet's update operators'.
+"""
+import math
+
+import numpy as np
+
+__all__ = ["Optimizer", "SGD", "NAG", "Adam", "RMSProp", "create", "register"]
+
+_REGISTRY = {}
+
+
+def register(cls):
+    _REGISTRY[cls.__name__.lower()] = cls
+    return cls
+
+
+def create(name, **kwargs):
+    if isinstance(name, Optimizer):
+        return name
+    try:
+        cls = _REGISTRY[str(name).lower()]
+    except KeyError:
+        raise ValueError(f"unknown optimizer {name!r}; known: {', '.join(sorted(_REGISTRY))}") \
+            from None
+    return cls(**kwargs)
+
+
+class Optimizer:
+    def __init__(self, learning_rate=0.01, wd=0.0, rescale_grad=1.0, clip_gradient=None,
+                 lr_scheduler=None, multi_precision=False, param_dict=None, begin_num_update=0,
+                 **unused):
+        unknown = sorted(set(unused) - {"param_idx2name", "sym", "aggregate_num",
+                                        "use_fused_step"})
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unexpected option(s) {', '.join(unknown)}")
+        self.lr = learning_rate
+        self.wd = wd
+        self.rescale_grad = rescale_grad
+        self.clip_gradient = clip_gradient
+        self.lr_scheduler = lr_scheduler
+        if lr_scheduler is not None and hasattr(lr_scheduler, "base_lr"):
+            lr_scheduler.base_lr = learning_rate
+        self.param_dict = param_dict or {}
+        self.num_update = begin_num_update
+        self._index_update_count = {}
+
+    @property
+    def learning_rate(self):
+        if self.lr_scheduler is not None:
+            return self.lr_scheduler(self.num_update)
+        return self.lr
+
+    def set_learning_rate(self, lr):
+        if self.lr_scheduler is not None:
+            raise UserWarning("LRScheduler of the optimizer has already been defined. Note "
+                              "that set_learning_rate can mutate the value of the learning "
+                              "rate of the optimizer only when the LRScheduler of the "
+                              "optimizer is undefined.")
+        self.lr = lr
+
+    def create_state(self, index, weight):
+        return None
+
+    def _update_count(self, index):
+        count = self._index_update_count.get(index, 0) + 1
+        self._index_update_count[index] = count
+        self.num_update = max(self.num_update, count)
+        return count
+
+    def _get_lr(self, index):
+        param = self.param_dict.get(index)
+        return self.learning_rate * (param.lr_mult if param is not None else 1.0)
+
+    def _get_wd(self, index):
+        param = self.param_dict.get(index)
+        return self.wd * (param.wd_mult if param is not None else 1.0)
+
+    def _prepare(self, grad):
+        grad = grad * np.asarray(self.rescale_grad, dtype=grad.dtype)
+        if self.clip_gradient is not None:
+            bound = np.asarray(self.clip_gradient, dtype=grad.dtype)
+            np.clip(grad, -bound, bound, out=grad)
+        return grad
+
+    def update(self, index, weight, grad, state):
+        raise NotImplementedError
+
+
+@register
+class SGD(Optimizer):
+    """weight -= lr * (clip(rescale * grad) + wd * weight), with momentum:
+    mom = momentum * mom - lr * (clip(rescale * grad) + wd * weight); weight += mom."""
+
+    def __init__(self, momentum=0.0, lazy_update=True, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum = momentum
+
+    def create_state(self, index, weight):
+        return np.zeros_like(weight) if self.momentum != 0.0 else None
+
+    def update(self, index, weight, grad, state):
+        self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        step = self._prepare(grad)
+        if wd:
+            step += wd * weight
+        if state is None:
+            weight -= lr * step
+        else:
+            state *= self.momentum
+            state -= lr * step
+            weight += state
+
+
+@register
+class NAG(Optimizer):
+    """Nesterov momentum: mom = momentum * mom + g; weight -= lr * (g + momentum * mom),
+    where g = clip(rescale * grad) + wd * weight."""
+
+    def __init__(self, momentum=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum = momentum
+
+    def create_state(self, index, weight):
+        return np.zeros_like(weight) if self.momentum != 0.0 else None
+
+    def update(self, index, weight, grad, state):
+        self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        step = self._prepare(grad)
+        if wd:
+            step += wd * weight
+        if state is None:
+            weight -= lr * step
+        else:
+            state *= self.momentum
+            state += step
+            weight -= lr * (step + self.momentum * state)
+
+
+@register
+class Adam(Optimizer):
+    """Adam with MXNet's bias correction folded into the learning rate:
+    lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t); g = clip(rescale * grad + wd * weight)."""
+
+    def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8,
+                 lazy_update=True, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+
+    def create_state(self, index, weight):
+        return (np.zeros_like(weight), np.zeros_like(weight))
+
+    def update(self, index, weight, grad, state):
+        t = self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        lr *= math.sqrt(1.0 - self.beta2 ** t) / (1.0 - self.beta1 ** t)
+        g = grad * np.asarray(self.rescale_grad, dtype=grad.dtype)
+        if wd:
+            g += wd * weight
+        if self.clip_gradient is not None:
+            np.clip(g, -self.clip_gradient, self.clip_gradient, out=g)
+        mean, var = state
+        mean *= self.beta1
+        mean += (1.0 - self.beta1) * g
+        var *= self.beta2
+        var += (1.0 - self.beta2) * np.square(g)
+        weight -= lr * mean / (np.sqrt(var) + self.epsilon)
+
+
+@register
+class RMSProp(Optimizer):
+    """RMSProp (Tieleman & Hinton): n = gamma1 * n + (1 - gamma1) * g^2;
+    weight -= lr * g / sqrt(n + epsilon). centered=True is Graves' variant with gamma2
+    momentum. g = clip(rescale * grad + wd * weight)."""
+
+    def __init__(self, learning_rate=0.001, gamma1=0.9, gamma2=0.9, epsilon=1e-8,
+                 centered=False, clip_weights=None, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.gamma1, self.gamma2, self.epsilon = gamma1, gamma2, epsilon
+        self.centered = centered
+        self.clip_weights = clip_weights
+
+    def create_state(self, index, weight):
+        if self.centered:
+            return (np.zeros_like(weight), np.zeros_like(weight), np.zeros_like(weight))
+        return (np.zeros_like(weight),)
+
+    def update(self, index, weight, grad, state):
+        self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        g = grad * np.asarray(self.rescale_grad, dtype=grad.dtype)
+        if wd:
+            g += wd * weight
+        if self.clip_gradient is not None:
+            np.clip(g, -self.clip_gradient, self.clip_gradient, out=g)
+        n = state[0]
+        n *= self.gamma1
+        n += (1.0 - self.gamma1) * np.square(g)
+        if not self.centered:
+            weight -= lr * g / np.sqrt(n + self.epsilon)
+        else:
+            mean, delta = state[1], state[2]
+            mean *= self.gamma1
+            mean += (1.0 - self.gamma1) * g
+            delta *= self.gamma2
+            delta -= lr * g / np.sqrt(n - np.square(mean) + self.epsilon)
+            weight += delta
+        if self.clip_weights:
+            np.clip(weight, -self.clip_weights, self.clip_weights, out=weight)
