@@ -5,6 +5,8 @@ a call of the operator table's kernel with literal attributes; arithmetic stays 
 operators, which numpy arrays implement with the same broadcasting as NDArray.
 """
 import ast
+import functools
+import inspect
 
 import numpy as np
 
@@ -75,7 +77,9 @@ class Lowerer:
         """Kernel call for `op_name` on run-time inputs with attrs (parsed values or Placeholders)."""
         op = ops.get(op_name)
         args = [self.input_expr(v, op_name) for v in inputs]
-        keywords = [ast.keyword(k, self.attr_expr(v)) for k, v in attrs.items()]
+        defaults = kernel_defaults(op)
+        keywords = [ast.keyword(k, self.attr_expr(v)) for k, v in attrs.items()
+                    if isinstance(v, Placeholder) or k not in defaults or not _same(defaults[k], v)]
         if op.mode_dependent:
             keywords.append(ast.keyword("training", self.context.training_flag()))
         call = ast.Call(self.context.kernel_ref(op), args, keywords)
@@ -161,6 +165,24 @@ class Lowerer:
         if name == "T":
             return self.call_operator("transpose", (receiver,), {})
         raise LookupError(name)
+
+
+def kernel_defaults(op):
+    """The attribute values a kernel takes when they are not passed: the program omits them."""
+    return _kernel_defaults(op.kernel)
+
+
+@functools.lru_cache(maxsize=None)
+def _kernel_defaults(kernel):
+    try:
+        parameters = inspect.signature(kernel).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+
+
+def _same(default, value):
+    return type(default) is type(value) and default == value
 
 
 def _input_argument(value):

@@ -10,7 +10,7 @@ import ast
 import builtins
 
 from .. import adjoint
-from ..backend import origin_of_marker
+from ..backend import constant, origin_of_marker
 from . import anf
 from .errors import UnsupportedConstruct
 
@@ -220,8 +220,11 @@ class _Reverser:
         function = call.func
         if isinstance(function, ast.Name) and function.id in self.kernel_ops:
             op = self.kernel_ops[function.id]
-            attrs = ast.Dict([ast.Constant(k.arg) for k in call.keywords],
-                             [k.value for k in call.keywords])
+            given = {k.arg: k.value for k in call.keywords}
+            omitted = {k: constant(a.default) for k, a in op.attrs.items()
+                       if k not in given and not a.required}   # the forward left defaults out
+            every = {**given, **omitted}
+            attrs = ast.Dict([ast.Constant(k) for k in every], list(every.values()))
             parts = self.namer.fresh("input_grads")
             vjp = self.helper(adjoint.kernel_vjp, "kernel_vjp")
             code = [_assign(parts, _call(vjp, self.helper(op, f"{function.id}_op"), attrs,
