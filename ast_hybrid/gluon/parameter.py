@@ -171,6 +171,8 @@ class Parameter:
         self.dtype = np.dtype(dtype).type
         if self._data is not None:
             self._data = NDArray(self._data._data.astype(self.dtype))
+            if self._grad_req != "null":
+                self._data.attach_grad(self._grad_req)
             self.version += 1
 
     def var(self):

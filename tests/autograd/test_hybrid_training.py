@@ -1,5 +1,5 @@
 """Through hybridize(): gradients and five optimizer steps equal imperative mode in trace and
-AST mode, and equal the trace_backward programs run directly."""
+AST mode."""
 import numpy as np
 import pytest
 
@@ -7,9 +7,7 @@ import ast_hybrid
 from ast_hybrid import autograd, gluon, nd
 from ast_hybrid.gluon import nn
 
-import tracegrad
-
-MODES = ["imperative", "trace", "ast", "trace_backward"]
+MODES = ["imperative", "trace", "ast"]
 
 
 def _data(*shape, seed=0):
@@ -40,9 +38,7 @@ def _run_layer(make, x, mode):
     block.initialize(ast_hybrid.init.Xavier())
     block(x)
     run = block
-    if mode == "trace_backward":
-        run = tracegrad.TraceRunner(block, x)
-    elif mode != "imperative":
+    if mode != "imperative":
         block.hybridize(mode=mode, fallback=False)
     inputs = x.copy()
     if inputs.dtype == np.float32:
@@ -106,9 +102,7 @@ def test_five_steps_same_parameters_in_every_mode(model, shape, optimizer, param
         net.initialize(ast_hybrid.init.Xavier())
         net(x)
         run = net
-        if mode == "trace_backward":
-            run = tracegrad.TraceRunner(net, x)
-        elif mode != "imperative":
+        if mode != "imperative":
             net.hybridize(mode=mode, fallback=False)
         trainer = gluon.Trainer(net.collect_params(), optimizer, dict(params))
         loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()

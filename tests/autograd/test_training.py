@@ -8,7 +8,6 @@ from ast_hybrid import autograd, gluon, nd
 from ast_hybrid.gluon import loss as gloss
 from ast_hybrid.gluon import nn
 
-import tracegrad
 
 RNG = np.random.default_rng(0)
 PRED = RNG.standard_normal((4, 3)).astype(np.float32)
@@ -302,7 +301,9 @@ def test_five_steps_same_parameters_imperative_and_trace(optimizer, params):
         net = _net()
         net.initialize(ast_hybrid.init.Xavier())
         net(x)
-        run = tracegrad.TraceRunner(net, x) if use_trace else net
+        if use_trace:
+            net.hybridize(mode="trace", fallback=False)
+        run = net
         trainer = gluon.Trainer(net.collect_params(), optimizer, dict(params))
         loss_fn = gloss.SoftmaxCrossEntropyLoss()
         losses = []

@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 
+import ast_hybrid
+
 from ast_hybrid import autograd, nd
 from ast_hybrid.gluon import nn
 
@@ -178,3 +180,18 @@ def test_embedding_and_lambda_layers():
         return net
     tokens = nd.array([[1, 2, 3], [4, 5, 9]])
     compare_modes(make, tokens)
+
+
+def scaled_tanh(F, x, scale):
+    return F.tanh(x) * scale
+
+
+class UsesModuleHelper(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        return scaled_tanh(F, x, 3.0) + scaled_tanh(F, -x, 0.5)
+
+
+def test_module_level_helper_taking_f_is_inlined():
+    compare_modes(UsesModuleHelper, arr(2, 3))
+    source = ast_hybrid.to_source(UsesModuleHelper())
+    assert "scaled_tanh(" not in source and source.count("tanh(") == 2

@@ -128,3 +128,16 @@ def test_nd_save_load_round_trip(tmp_path):
     nd.save(path, [data["a"], data["b"]])
     loaded = nd.load(path)
     assert isinstance(loaded, list) and len(loaded) == 2
+
+
+def test_cast_keeps_the_gradient_buffer():
+    from ast_hybrid import autograd
+    layer = nn.Dense(2, in_units=3)
+    layer.initialize()
+    layer.cast("float64")
+    x = nd.array(np.ones((1, 3)), dtype="float64")
+    with autograd.record():
+        y = layer(x).sum()
+    y.backward()
+    assert layer.weight.grad().dtype == np.float64
+    np.testing.assert_array_equal(layer.weight.grad().asnumpy(), np.ones((2, 3)))

@@ -103,7 +103,9 @@ class CallSpecializer:
         if function is getattr and len(args) == 2 and isinstance(args[0], FRef) \
                 and is_static(args[1]):
             return FRef(f"{args[0].path}.{static_value(args[1])}".lstrip("."))
-        if _is_user_function(function):
+        receives_f = any(isinstance(v, FRef) for v in list(args) + list(kwargs.values()))
+        if _is_user_function(function) or (receives_f and isinstance(function, types.FunctionType)):
+            # a function given F must be compiled: at run time there is no F to give it
             return self.inline_call(function, None, args, kwargs, function.__name__,
                                     bind_self=False)
         if function is isinstance and len(args) == 2 and is_static(args[1]) \
