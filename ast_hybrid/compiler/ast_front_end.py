@@ -28,7 +28,7 @@ def build_program(function, leading, args, root_block=None, label=None):
     """(Program, parameters in argument order) for `function(*leading, *args)`."""
     namer = Namer()
     owner = root_block
-    invalidator = Invalidator(owner) if owner is not None else None
+    invalidator = Invalidator.of(owner) if owner is not None else None
 
     def watch(obj, attribute):
         if invalidator is not None and isinstance(obj, Block):

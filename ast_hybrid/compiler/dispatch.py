@@ -139,11 +139,21 @@ def wrap_outputs(result):
 
 
 class Invalidator:
-    """Drops a block's programs when something they were specialized on changes."""
+    """Drops a block's programs when something they were specialized on changes.
+
+    One per compiled block (`Invalidator.of(block)`), so recompiling adds no new watchers."""
 
     def __init__(self, owner):
         self.owner = owner
         self.watched = {}
+
+    @classmethod
+    def of(cls, owner):
+        invalidator = owner.__dict__.get("_invalidator")
+        if invalidator is None:
+            invalidator = cls(owner)
+            object.__setattr__(owner, "_invalidator", invalidator)
+        return invalidator
 
     def watch(self, block, attribute):
         self.watched.setdefault(id(block), set()).add(attribute)

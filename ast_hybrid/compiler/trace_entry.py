@@ -20,7 +20,7 @@ def build_trace_entry(block, args, infer_shapes=False):
         param._check_initialized()       # the error imperative mode gives, not one mid-call
     names = traced.data_names + list(traced.params)
     program = compile_graph(traced.outputs, names, type(block).__name__)
-    invalidator = Invalidator(block)
+    invalidator = Invalidator.of(block)
     watch_whole_tree(block, invalidator)
     positions = [i for i, a in enumerate(args) if is_array(a)]
     return CompiledEntry(program, list(traced.params.values()), positions, traced.structure,

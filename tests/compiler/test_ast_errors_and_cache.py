@@ -284,3 +284,20 @@ def test_layer_on_a_branch_not_taken_yet_initializes_when_reached():
     bias = block.dense.bias.data().asnumpy()
     np.testing.assert_allclose(positive.asnumpy(), np.ones((2, 3)) @ weight.T + bias, rtol=1e-6)
     np.testing.assert_allclose(block(nd.ones((2, 3))).asnumpy(), positive.asnumpy(), rtol=1e-6)
+
+
+def test_recompiling_adds_no_watchers():
+    class Scaled(nn.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.factor = 1.0
+
+        def hybrid_forward(self, F, x):
+            return x * self.factor
+
+    block = Scaled()
+    block.hybridize()
+    for factor in range(5):
+        block.factor = float(factor)
+        np.testing.assert_array_equal(block(nd.ones((1, 2))).asnumpy(), [[factor, factor]])
+    assert len(block._watchers) == 1
