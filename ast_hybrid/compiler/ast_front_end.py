@@ -24,8 +24,9 @@ def _argument_values(args):
     return [Dynamic(None, ARRAY) if is_array(a) else Static(a) for a in args]
 
 
-def build_program(function, leading, args, root_block=None, label=None):
-    """(Program, parameters in argument order) for `function(*leading, *args)`."""
+def build_program(function, leading, args, root_block=None, label=None, options=None):
+    """(Program, parameters in argument order) for `function(*leading, *args)`; with
+    `options.optimize` (the default) the optimization passes rewrite the program."""
     namer = Namer()
     owner = root_block
     invalidator = Invalidator.of(owner) if owner is not None else None
@@ -50,15 +51,24 @@ def build_program(function, leading, args, root_block=None, label=None):
                                  ast.arguments([], arguments, None, [], [], None, []),
                                  context.training_setup() + body, [], None)
     pseudo_file = f"{label}.{function.__name__}" if label else function.__name__
-    program = compile_program([definition], context.namespace, pseudo_file,
-                              kernel_ops=context.kernel_ops, namer=namer)
+    optimized = definition
+    if options is None or options.optimize:
+        from .optimize import OptimizeInfo, optimize
+        info = OptimizeInfo(dict(context.kernel_ops), context.namespace, namer,
+                            tuple(a.arg for a in arguments),
+                            {name: param for name, param in context.parameters.values()},
+                            options)
+        optimized = optimize(definition, info)
+    program = compile_program([optimized], context.namespace, pseudo_file,
+                              kernel_ops=context.kernel_ops, namer=namer,
+                              differentiable=definition)
     return program, [param for _, param in context.parameters.values()]
 
 
 def build_ast_entry(block, args):
     program, params = build_program(type(block).hybrid_forward, [Static(block), FRef()],
                                     _argument_values(args), root_block=block,
-                                    label=type(block).__name__)
+                                    label=type(block).__name__, options=block._options)
     positions = [i for i, a in enumerate(args) if is_array(a)]
     return CompiledEntry(program, params, positions, AUTO, "ast", block)
 

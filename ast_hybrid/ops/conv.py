@@ -169,8 +169,45 @@ def _convolution_grad(attrs, inputs, outputs, out_grads):
     return grads
 
 
+def _convolution_specialize(attrs):
+    """Ungrouped convolutions as one product of (N*P, C*K) windows and the (C*K, F) weight
+    view; the result is a channel-first view of the channel-last (N*P, F) product, so that the
+    bias add needs no broadcast reshape and the next window gather reads contiguous channels."""
+    kernel = tuple(attrs["kernel"])
+    if attrs["num_group"] != 1 or not kernel:
+        return None
+    stride, dilate, pad = _conv_params(kernel, attrs["stride"], attrs["dilate"], attrs["pad"])
+    ndim, filters = len(kernel), attrs["num_filter"]
+    ksize = int(np.prod(kernel, dtype=np.int64))
+    spatial = range(ndim)
+    back = (0, ndim + 1) + tuple(range(1, ndim + 1))      # (N, *out, F) -> (N, F, *out)
+
+    padded = any(pad)
+
+    def convolution(data, weight, bias=None):
+        if padded:
+            data = _pad(data, pad)
+        n, channels = data.shape[:2]
+        sizes, steps = data.shape[2:], data.strides[2:]
+        out = tuple((sizes[i] - dilate[i] * (kernel[i] - 1) - 1) // stride[i] + 1
+                    for i in spatial)
+        windows = as_strided(data, (n,) + out + (channels,) + kernel,
+                             (data.strides[0],) + tuple(steps[i] * stride[i] for i in spatial)
+                             + (data.strides[1],) + tuple(steps[i] * dilate[i] for i in spatial),
+                             writeable=False)
+        cols = windows.reshape(-1, channels * ksize)
+        result = np.matmul(cols, weight.reshape(filters, channels * ksize).T)
+        if bias is not None:
+            if bias.dtype == result.dtype:
+                result += bias
+            else:
+                result = result + bias
+        return result.reshape((n,) + out + (filters,)).transpose(back)
+    return convolution
+
+
 register(Op("Convolution", _convolution, _convolution_shape, inputs=_conv_inputs,
-            grad=_convolution_grad,
+            grad=_convolution_grad, specialize=_convolution_specialize,
             attrs={"kernel": A.Shape(), "stride": A.Shape(()), "dilate": A.Shape(()),
                    "pad": A.Shape(()), "num_filter": A.Int(), "num_group": A.Int(1),
                    "workspace": A.Int(1024), "no_bias": A.Bool(False),
@@ -316,7 +353,59 @@ def _first_max_mask(values, axis):
     return mask
 
 
+def _pooling_specialize(attrs):
+    """Unpadded 'valid' max/sum/avg pooling: combinations of strided views, the first one
+    allocating in the memory order of its input (so channel-last data stays channel-last)."""
+    kernel = tuple(attrs["kernel"])
+    stride = tuple(attrs["stride"]) or (1,) * len(kernel)
+    pool_type = attrs["pool_type"]
+    if (attrs["global_pool"] or any(attrs["pad"]) or len(kernel) < 1
+            or pool_type not in ("max", "sum", "avg")
+            or attrs["pooling_convention"] != "valid"):
+        return None
+    ndim = len(kernel)
+    spatial = range(ndim)
+    offsets = list(np.ndindex(*kernel))
+    combine = np.maximum if pool_type == "max" else np.add
+    count = len(offsets)
+
+    if ndim == 2 and count > 1:
+        (kh, kw), (sh, sw) = kernel, stride
+        rest = offsets[2:]
+
+        def pooling2d(data):
+            height, width = data.shape[2:]
+            eh, ew = (height - kh) // sh * sh + 1, (width - kw) // sw * sw + 1
+            (i0, j0), (i1, j1) = offsets[0], offsets[1]
+            result = combine(data[:, :, i0:i0 + eh:sh, j0:j0 + ew:sw],
+                             data[:, :, i1:i1 + eh:sh, j1:j1 + ew:sw])
+            for i, j in rest:
+                combine(result, data[:, :, i:i + eh:sh, j:j + ew:sw], out=result)
+            if pool_type == "avg":
+                result *= np.asarray(1.0 / count).astype(data.dtype)
+            return result
+        return pooling2d
+
+    def pooling(data):
+        sizes = data.shape[2:]
+        out = tuple((sizes[i] - kernel[i]) // stride[i] + 1 for i in spatial)
+        spans = tuple((out[i] - 1) * stride[i] + 1 for i in spatial)
+        parts = [data[(slice(None), slice(None)) + tuple(
+            slice(o[i], o[i] + spans[i], stride[i]) for i in spatial)] for o in offsets]
+        if count == 1:
+            result = parts[0].copy()
+        else:
+            result = combine(parts[0], parts[1])
+            for part in parts[2:]:
+                combine(result, part, out=result)
+        if pool_type == "avg":
+            result *= np.asarray(1.0 / count).astype(data.dtype)
+        return result
+    return pooling
+
+
 register(Op("Pooling", _pooling, _pooling_shape, grad=_pooling_grad,
+            specialize=_pooling_specialize,
             attrs={"kernel": A.Shape(()),
                    "pool_type": A.Str("max", ("avg", "lp", "max", "sum")),
                    "global_pool": A.Bool(False), "cudnn_off": A.Bool(False),

@@ -7,8 +7,9 @@ from .registry import VARIADIC, Op, register
 from .shapes import broadcasting, elementwise, known, require, same_shape
 
 
-def _relu(x):
-    return np.maximum(x, 0, dtype=x.dtype)
+def _relu(x, out=None):
+    """out= (x itself, for a temporary nothing else reads) makes it in place."""
+    return np.maximum(x, 0, dtype=x.dtype, out=out)
 
 
 def _sigmoid(x):
@@ -94,6 +95,7 @@ def _activation_grad(attrs, inputs, outputs, out_grads):
 
 
 register(Op("Activation", _activation, same_shape("Activation"), grad=_activation_grad,
+            specialize=lambda attrs: ACTIVATIONS[attrs["act_type"]],
             attrs={"act_type": A.Str(choices=tuple(ACTIVATIONS))}))
 
 

@@ -14,12 +14,7 @@ def _fc_inputs(attrs):
 
 
 def _fully_connected(data, weight, bias=None, *, num_hidden, no_bias=False, flatten=True):
-    if flatten and data.ndim != 2:
-        data = data.reshape(data.shape[0], -1)
-    out = np.dot(data, weight.T)
-    if bias is not None:
-        out += bias
-    return out
+    return (fully_connected if flatten else fully_connected_nd)(data, weight, bias)
 
 
 def _fully_connected_shape(attrs, in_shapes):
@@ -54,8 +49,31 @@ def _fully_connected_grad(attrs, inputs, outputs, out_grads):
     return grads
 
 
+def fully_connected(data, weight, bias=None):
+    """FullyConnected with flatten=True, bound by _fully_connected_specialize."""
+    if data.ndim != 2:
+        data = data.reshape(data.shape[0], -1)
+    out = np.dot(data, weight.T)
+    if bias is not None:
+        out += bias
+    return out
+
+
+def fully_connected_nd(data, weight, bias=None):
+    """FullyConnected with flatten=False, bound by _fully_connected_specialize."""
+    out = np.dot(data, weight.T)
+    if bias is not None:
+        out += bias
+    return out
+
+
+def _fully_connected_specialize(attrs):
+    """No attribute parsing per call: a product plus an in-place bias add."""
+    return fully_connected if attrs["flatten"] else fully_connected_nd
+
+
 register(Op("FullyConnected", _fully_connected, _fully_connected_shape, inputs=_fc_inputs,
-            grad=_fully_connected_grad,
+            grad=_fully_connected_grad, specialize=_fully_connected_specialize,
             attrs={"num_hidden": A.Int(), "no_bias": A.Bool(False), "flatten": A.Bool(True)}))
 
 

@@ -19,7 +19,10 @@ class Op:
     `mode_dependent`); shape(attrs, in_shapes) returns (in_shapes, out_shapes) where unknown
     input shapes (None) that the rule can deduce, such as a layer's weight, are filled in;
     grad(attrs, inputs, outputs, out_grads) returns one gradient (or None) per input;
-    `fluent` operators are also methods of NDArray and Symbol (`x.exp()`).
+    `fluent` operators are also methods of NDArray and Symbol (`x.exp()`);
+    specialize(attrs), where given, returns a kernel bound to those attributes, taking only
+    the input arrays positionally and computing what kernel(*arrays, **attrs) computes (for
+    the compiler's optimizer), or None where these attributes have no faster form.
     """
     name: str
     kernel: Callable
@@ -33,6 +36,13 @@ class Op:
     grad: Optional[Callable] = None
     fluent: bool = False
     doc: str = ""
+    specialize: Optional[Callable] = None
+
+    def specialized_kernel(self, attrs):
+        """The kernel bound to `attrs` (see `specialize`), or None."""
+        if self.specialize is None or self.mode_dependent:
+            return None
+        return self.specialize(attrs)
 
     def input_names(self, attrs):
         if self.inputs == VARIADIC:

@@ -1,0 +1,34 @@
+"""Optimization passes on a generated program's FunctionDef, each output-preserving, in order.
+
+Each pass is a module with `transform(function_def, info) -> function_def` (it may change the
+definition in place). `info` says which names are kernels (and of which operator), which are
+the program's inputs and parameters, and gives the namespace and namer for new constants.
+"""
+import ast
+import copy
+from dataclasses import dataclass, field
+
+from . import constant_fold, cse, dce, inplace, specialize_kernels
+
+
+@dataclass
+class OptimizeInfo:
+    kernel_ops: dict                  # identifier -> operator (grows as kernels specialize)
+    namespace: dict                   # constants of the program (grows too)
+    namer: object
+    arguments: tuple = ()             # the program's arguments: inputs, then parameters
+    parameters: dict = field(default_factory=dict)   # argument identifier -> Parameter
+    options: object = None
+    kernel_attrs: dict = field(default_factory=dict)  # specialized identifier -> attrs
+
+
+PASSES = (constant_fold, specialize_kernels, cse, dce, inplace)
+
+
+def optimize(definition, info, passes=PASSES):
+    """A new FunctionDef: `definition` (left unchanged) after each pass in turn."""
+    result = copy.deepcopy(definition)
+    for optimization in passes:
+        result = optimization.transform(result, info)
+    ast.fix_missing_locations(result)
+    return result

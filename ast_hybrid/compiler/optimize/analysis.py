@@ -1,0 +1,135 @@
+"""Shared analyses for the optimization passes: names read, purity, liveness over structured code."""
+import ast
+
+from ..backend import _MARKER
+
+STRAIGHT = (ast.Assign, ast.Expr, ast.AugAssign, ast.Pass, ast.Assert, ast.Raise)
+
+
+def is_marker(statement):
+    return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+            and isinstance(statement.value.value, str)
+            and statement.value.value.startswith(_MARKER))
+
+
+def names_read(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def names_stored(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, (ast.Store, ast.Del))}
+
+
+def kernel_op(node, info):
+    """The operator of a kernel call `K(...)`, or None."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return info.kernel_ops.get(node.func.id)
+    return None
+
+
+def is_random_or_stateful(op):
+    name = op.name.lower()
+    return op.mode_dependent or bool(op.aux) or "random" in name or "sample" in name \
+        or "shuffle" in name
+
+
+_PURE_NODES = (ast.Name, ast.Constant, ast.Tuple, ast.List, ast.BinOp, ast.UnaryOp,
+               ast.Compare, ast.BoolOp, ast.IfExp, ast.Subscript, ast.Slice, ast.Attribute,
+               ast.keyword, ast.Load, ast.operator, ast.unaryop, ast.cmpop, ast.boolop,
+               ast.expr_context)
+
+
+def is_pure(expr, info):
+    """No effect but its value: names, literals, arithmetic, indexing, attributes and calls of
+    kernels that are neither random nor mode-dependent (calls of anything else may have
+    effects). Evaluating a pure expression may still raise (a shape mismatch)."""
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Call):
+            op = kernel_op(node, info)
+            if op is None or is_random_or_stateful(op) or any(
+                    k.arg == "out" for k in node.keywords):
+                return False
+        elif isinstance(node, ast.Attribute):
+            if not isinstance(node.ctx, ast.Load):
+                return False
+        elif not isinstance(node, _PURE_NODES):
+            return False
+    return True
+
+
+class Liveness:
+    """Names live after each statement (by id), over if/for/while with break and continue;
+    loops are iterated to a fixed point. Conservative: a name is live if some path may read it
+    before it is assigned again."""
+
+    def __init__(self, body):
+        self.after = {}
+        self.block(body, set(), None)
+
+    def block(self, statements, live, loop):
+        live = set(live)
+        for statement in reversed(statements):
+            self.after[id(statement)] = set(live)
+            live = self.statement(statement, live, loop)
+        return live
+
+    def statement(self, s, live, loop):
+        if isinstance(s, ast.Assign):
+            simple = [t for t in s.targets if isinstance(t, ast.Name)]
+            kept = live - {t.id for t in simple}
+            for target in s.targets:
+                if not isinstance(target, ast.Name):
+                    kept -= {n for n in names_stored(target)}
+                    kept |= names_read(target)
+            return kept | names_read(s.value)
+        if isinstance(s, ast.Return):
+            return names_read(s) if s.value is not None else set()
+        if isinstance(s, ast.Raise):
+            return names_read(s)
+        if isinstance(s, ast.Break):
+            return set(loop[0]) if loop else set(live)
+        if isinstance(s, ast.Continue):
+            return set(loop[1]) if loop else set(live)
+        if isinstance(s, ast.If):
+            return (self.block(s.body, live, loop) | self.block(s.orelse, live, loop)
+                    | names_read(s.test))
+        if isinstance(s, (ast.For, ast.While)):
+            head = names_read(s.iter) if isinstance(s, ast.For) else names_read(s.test)
+            after_loop = self.block(s.orelse, live, loop) | set(live)
+            entry = set(after_loop) | head
+            while True:
+                body_in = self.block(s.body, entry, (live, entry))
+                if isinstance(s, ast.For):
+                    body_in = (body_in - names_stored(s.target)) | names_read(s.target)
+                new = entry | body_in
+                if new == entry:
+                    return entry
+                entry = new
+        # anything else: reads all it mentions, kills nothing
+        return live | names_read(s)
+
+
+def prune_markers(statements):
+    """Drop origin markers left without a statement to annotate."""
+    out = []
+    for i, statement in enumerate(statements):
+        if is_marker(statement):
+            following = statements[i + 1] if i + 1 < len(statements) else None
+            if following is None or is_marker(following):
+                continue
+        out.append(statement)
+    return out
+
+
+def blocks(function_def):
+    """Every statement list of the function (its body and those nested in compound statements)."""
+    pending = [function_def.body]
+    while pending:
+        body = pending.pop()
+        yield body
+        for statement in body:
+            for name in ("body", "orelse"):
+                inner = getattr(statement, name, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    pending.append(inner)

@@ -1,0 +1,99 @@
+"""Constant folding: arithmetic, comparisons and boolean logic on number literals become literals."""
+import ast
+import math
+import operator
+
+_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+           ast.Pow: operator.pow, ast.BitAnd: operator.and_, ast.BitOr: operator.or_,
+           ast.BitXor: operator.xor, ast.LShift: operator.lshift, ast.RShift: operator.rshift}
+_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_,
+          ast.Invert: operator.invert}
+_COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
+            ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
+_NUMBER = (bool, int, float)
+_MAX_BITS = 256          # bigger integers stay as written (no huge literals in the source)
+
+
+def _number(node):
+    return (isinstance(node, ast.Constant) and type(node.value) in _NUMBER)
+
+
+def _literal(value):
+    if type(value) not in _NUMBER:
+        return None
+    if isinstance(value, int) and value.bit_length() > _MAX_BITS:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None          # inf and nan have no literal
+    if isinstance(value, (int, float)) and value < 0:
+        return ast.UnaryOp(ast.USub(), ast.Constant(-value))
+    return ast.Constant(value)
+
+
+def _value(node):
+    """The number a folded node stands for (a literal or -literal), or raise ValueError."""
+    if _number(node):
+        return node.value
+    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and _number(node.operand)
+            and not isinstance(node.operand.value, bool)):
+        return -node.operand.value
+    raise ValueError
+
+
+class _Folder(ast.NodeTransformer):
+    def _fold(self, node, compute):
+        try:
+            value = compute()
+        except (ValueError, ArithmeticError, TypeError):
+            return node
+        replacement = _literal(value)
+        return ast.copy_location(replacement, node) if replacement is not None else node
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Pow):
+            def compute():
+                base, exponent = _value(node.left), _value(node.right)
+                if abs(exponent) > 64 or (isinstance(base, int) and abs(base) > 2 ** 32):
+                    raise ValueError
+                return base ** exponent
+            return self._fold(node, compute)
+        if isinstance(node.op, ast.LShift):
+            def compute():
+                if _value(node.right) > 64:
+                    raise ValueError
+                return _value(node.left) << _value(node.right)
+            return self._fold(node, compute)
+        function = _BINARY.get(type(node.op))
+        if function is None:
+            return node
+        return self._fold(node, lambda: function(_value(node.left), _value(node.right)))
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        function = _UNARY.get(type(node.op))
+        if isinstance(node.op, ast.USub) and _number(node.operand) and \
+                not isinstance(node.operand.value, bool):
+            return node                                  # -literal is already folded
+        return self._fold(node, lambda: function(_value(node.operand)))
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+
+        def compute():
+            left = _value(node.left)
+            for op, right in zip(node.ops, node.comparators):
+                function = _COMPARE.get(type(op))
+                if function is None:
+                    raise ValueError
+                right = _value(right)
+                if not function(left, right):
+                    return False
+                left = right
+            return True
+        return self._fold(node, compute)
+
+
+def transform(function_def, info):
+    return _Folder().visit(function_def)

@@ -1,0 +1,88 @@
+"""Common-subexpression elimination: a pure expression computed again on unchanged names reuses
+the first result, within each straight-line run of statements."""
+import ast
+
+from .analysis import is_marker, is_pure, names_read, names_stored
+
+
+def _mutates_in_place(function_def):
+    """Whether the program changes arrays in place (x[i] = v, x += v, out=): then two names
+    for one array could differ in what they see, so nothing is merged."""
+    for node in ast.walk(function_def):
+        if isinstance(node, ast.AugAssign):
+            return True
+        if isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
+            return True
+        if isinstance(node, ast.keyword) and node.arg == "out":
+            return True
+    return False
+
+
+class _Renamer(ast.NodeTransformer):
+    def __init__(self, mapping):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, ast.Load) and node.id in self.mapping:
+            return ast.copy_location(ast.Name(self.mapping[node.id], ast.Load()), node)
+        return node
+
+
+def _worth_merging(expr):
+    return not isinstance(expr, (ast.Name, ast.Constant))
+
+
+def _run(statements, info):
+    available = {}          # dump of expression -> name holding its value
+    renamed = {}            # name -> the earlier name with the same value (copy propagation)
+
+    def invalidate(names):
+        for key, (holder, reads) in list(available.items()):
+            if holder in names or reads & names:
+                del available[key]
+        for name in list(renamed):
+            if name in names or renamed[name] in names:
+                del renamed[name]
+
+    out = []
+    for statement in statements:
+        if is_marker(statement):
+            out.append(statement)
+            continue
+        compound = any(isinstance(getattr(statement, name, None), list)
+                       for name in ("body", "orelse"))
+        if renamed and not compound:    # a loop may reassign either name: not inside one
+            statement = _Renamer(dict(renamed)).visit(statement)
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
+                isinstance(statement.targets[0], ast.Name) and is_pure(statement.value, info):
+            target = statement.targets[0].id
+            key = ast.dump(statement.value) if _worth_merging(statement.value) else None
+            earlier = available.get(key) if key is not None else None
+            invalidate({target})
+            if earlier is not None and earlier[0] != target:
+                renamed[target] = earlier[0]
+                statement = ast.copy_location(
+                    ast.Assign([ast.Name(target, ast.Store())], ast.Name(earlier[0], ast.Load())),
+                    statement)
+            elif key is not None:
+                reads = names_read(statement.value)
+                if target not in reads:
+                    available[key] = (target, reads)
+            out.append(statement)
+            continue
+        # anything else ends the run: compound statements get runs of their own inside
+        for name in ("body", "orelse"):
+            inner = getattr(statement, name, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                setattr(statement, name, _run(inner, info))
+        available.clear()
+        renamed.clear()
+        out.append(statement)
+    return out
+
+
+def transform(function_def, info):
+    if _mutates_in_place(function_def):
+        return function_def
+    function_def.body = _run(function_def.body, info)
+    return function_def

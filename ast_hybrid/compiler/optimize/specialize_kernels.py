@@ -1,0 +1,50 @@
+"""Kernel specialization: a kernel call with literal attributes becomes a call of the kernel its
+operator binds to those attributes (Op.specialize), e.g. Activation(x, act_type='relu') -> relu(x)."""
+import ast
+
+from .analysis import kernel_op
+
+
+class _Specializer(ast.NodeTransformer):
+    def __init__(self, info):
+        self.info = info
+        self.bound = {}            # (operator name, attrs) -> identifier of the bound kernel
+        self.by_kernel = {}        # id(bound kernel) -> identifier (one name per function)
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        op = kernel_op(node, self.info)
+        if op is None or op.specialize is None or \
+                any(isinstance(a, ast.Starred) for a in node.args):
+            return node
+        try:
+            attrs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+        except (ValueError, TypeError, SyntaxError):
+            return node                   # an attribute known only at run time
+        if None in attrs:                 # **kwargs
+            return node
+        key = (op.name, repr(sorted(attrs.items())))
+        name = self.bound.get(key)
+        if name is None:
+            try:
+                kernel = op.specialized_kernel(op.parse_attrs(attrs))
+            except Exception:             # attributes the kernel itself would reject
+                kernel = None
+            if kernel is None:
+                self.bound[key] = False
+                return node
+            name = self.by_kernel.get(id(kernel))
+            if name is None:
+                name = self.info.namer.fresh(getattr(kernel, "__name__", op.name).lstrip("_"))
+                self.by_kernel[id(kernel)] = name
+            self.info.namespace[name] = kernel
+            self.info.kernel_ops[name] = op
+            self.info.kernel_attrs[name] = attrs
+            self.bound[key] = name
+        if not name:
+            return node
+        return ast.copy_location(ast.Call(ast.Name(name, ast.Load()), node.args, []), node)
+
+
+def transform(function_def, info):
+    return _Specializer(info).visit(function_def)
