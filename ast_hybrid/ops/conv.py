@@ -203,6 +203,36 @@ def _convolution_specialize(attrs):
             else:
                 result = result + bias
         return result.reshape((n,) + out + (filters,)).transpose(back)
+
+    def prepare_weight(weight):
+        """(F, C, *k) -> (*k, C) x F, the order convolution_prepared gathers windows in."""
+        order = (0,) + tuple(range(2, 2 + ndim)) + (1,)
+        return np.ascontiguousarray(weight.transpose(order).reshape(filters, -1).T)
+
+    def convolution_prepared(data, columns, bias=None):
+        """convolution() given prepare_weight(weight): windows gathered channel-innermost,
+        which reads channel-last data (every convolution's output here) contiguously."""
+        if padded:
+            data = _pad(data, pad)
+        n, channels = data.shape[:2]
+        sizes, steps = data.shape[2:], data.strides[2:]
+        out = tuple((sizes[i] - dilate[i] * (kernel[i] - 1) - 1) // stride[i] + 1
+                    for i in spatial)
+        windows = as_strided(data, (n,) + out + kernel + (channels,),
+                             (data.strides[0],) + tuple(steps[i] * stride[i] for i in spatial)
+                             + tuple(steps[i] * dilate[i] for i in spatial)
+                             + (data.strides[1],), writeable=False)
+        result = np.matmul(windows.reshape(-1, channels * ksize), columns)
+        if bias is not None:
+            if bias.dtype == result.dtype:
+                result += bias
+            else:
+                result = result + bias
+        return result.reshape((n,) + out + (filters,)).transpose(back)
+
+    # for the optimizer: input 1 (the weight) may be replaced by prepare_weight(weight),
+    # cached per parameter, with convolution_prepared called instead
+    convolution.prepared = (1, prepare_weight, convolution_prepared)
     return convolution
 
 

@@ -8,7 +8,7 @@ import ast
 import copy
 from dataclasses import dataclass, field
 
-from . import constant_fold, cse, dce, inplace, specialize_kernels
+from . import constant_fold, cse, dce, derived_arrays, inplace, specialize_kernels
 
 
 @dataclass
@@ -22,7 +22,7 @@ class OptimizeInfo:
     kernel_attrs: dict = field(default_factory=dict)  # specialized identifier -> attrs
 
 
-PASSES = (constant_fold, specialize_kernels, cse, dce, inplace)
+PASSES = (constant_fold, specialize_kernels, cse, dce, inplace, derived_arrays)
 
 
 def optimize(definition, info, passes=PASSES):
