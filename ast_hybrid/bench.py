@@ -10,11 +10,18 @@ of the mean time per forward within one repeat.
 It also measures first-call cost: the time of the first call of a freshly hybridized block
 whose parameters are already initialized (source, passes, codegen, compile, one forward).
 
+Training-step rows (issue 5) time one SGD step -- forward under `autograd.record()`,
+`SoftmaxCrossEntropyLoss`, `backward()`, `Trainer.step(batch)` -- in each mode (the loss
+hybridized with the net), against the same step written by hand in numpy; every variant's
+first-step gradients and updated weights are checked against the hand-written step's before
+anything is timed. Peak memory (issue 4) is tracemalloc's peak (numpy reports its buffers to
+it) over one forward after a warm-up call.
+
 Targets (from the optimization issue) are printed next to the figures, each marked met or
 missed; a missed target never makes the benchmark fail.
 
     python -m ast_hybrid.bench [--quick] [--models mlp1,lenet64] [--json PATH] [--plot PATH]
-                               [--peers] [--repeats N]
+                               [--peers] [--repeats N] [--no-train] [--no-memory]
 """
 import argparse
 import gc
@@ -26,6 +33,7 @@ import sys
 import tempfile
 import time
 import traceback
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -42,6 +50,10 @@ TARGET_AST_NUMPY_LARGE = 1.05
 TARGET_IMPERATIVE_OVER_AST = 3.0
 TARGET_FIRST_CALL_MLP_MS = 3.0
 TARGET_FIRST_CALL_200_MS = 300.0
+TARGET_TRAIN_IMPERATIVE_OVER_AST = 2.0   # issue 5, the lecture's MLP at batch 1
+TARGET_PEAK_MEMORY_AST_NUMPY = 1.2       # issue 4, at large batch
+TRAIN_LR = 0.01
+MEMORY_VARIANTS = ("imperative", "trace", "ast", "numpy")
 
 
 # ----------------------------------------------------------------------------- progress bar
@@ -172,29 +184,168 @@ def _setup_model(name, peers):
 
 
 # ------------------------------------------------------------------------ steady-state times
+def _interleave(fns, repeats, target_s, progress, label):
+    """Round-robin timing of `fns` (name -> function), the order rotated each round; the
+    timing fields of a result row (microseconds, ratios to 'numpy')."""
+    numbers = {v: _calibrate(fn, target_s) for v, fn in fns.items()}
+    order = list(fns)
+    samples = {v: [] for v in order}
+    for r in range(repeats):
+        rotated = order[r % len(order):] + order[:r % len(order)]
+        for variant in rotated:
+            samples[variant].append(_sample(fns[variant], numbers[variant]))
+        progress.step(f"{label} repeat {r + 1}/{repeats}")
+    times = {v: statistics.median(s) * 1e6 for v, s in samples.items()}
+    return {
+        "times_us": times,
+        "samples_us": {v: [x * 1e6 for x in s] for v, s in samples.items()},
+        "calls_per_sample": numbers,
+        "ratio_to_numpy": {v: t / times["numpy"] for v, t in times.items()},
+        "imperative_over_ast": times["imperative"] / times["ast"],
+        "trace_over_ast": times["trace"] / times["ast"],
+    }
+
+
 def run_models(names, repeats, target_s, peers, progress):
     results = {}
     for name in names:
         fns, info = _setup_model(name, peers)
-        numbers = {v: _calibrate(fn, target_s) for v, fn in fns.items()}
-        order = list(fns)
-        samples = {v: [] for v in order}
-        for r in range(repeats):
-            rotated = order[r % len(order):] + order[:r % len(order)]
-            for variant in rotated:
-                samples[variant].append(_sample(fns[variant], numbers[variant]))
-            progress.step(f"{name} repeat {r + 1}/{repeats}")
-        times = {v: statistics.median(s) * 1e6 for v, s in samples.items()}
-        ratio = {v: t / times["numpy"] for v, t in times.items()}
-        info.update({
-            "times_us": times,
-            "samples_us": {v: [x * 1e6 for x in s] for v, s in samples.items()},
-            "calls_per_sample": numbers,
-            "ratio_to_numpy": ratio,
-            "imperative_over_ast": times["imperative"] / times["ast"],
-            "trace_over_ast": times["trace"] / times["ast"],
-        })
+        info.update(_interleave(fns, repeats, target_s, progress, name))
         results[name] = info
+    return results
+
+
+# ------------------------------------------------------------------------- training steps
+def _train_variant(spec, source_net, mode, x, y, batch):
+    """One training variant for a mode (None: imperative), the loss hybridized alike: (step
+    function, its first step's (loss, gradients, updated weights) as numpy, AST compile error
+    or None). In AST mode the first step runs with fallback off and warnings as errors, so a
+    compiler failure is seen; on failure the variant uses the default fallback."""
+    from . import autograd, gluon
+
+    def build(**hybridize_kwargs):
+        net = _clone(spec, source_net, **hybridize_kwargs)
+        loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+        if hybridize_kwargs:
+            loss_fn.hybridize(**hybridize_kwargs)
+        trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": TRAIN_LR})
+        params = list(net.collect_params().values())
+
+        def forward_backward():
+            with autograd.record():
+                loss = loss_fn(net(x), y)
+            loss.backward()
+            return loss
+
+        def step():
+            loss = forward_backward()
+            trainer.step(batch)
+            return loss
+
+        def first_step():
+            loss = forward_backward()
+            grads = [p.grad().asnumpy().copy() for p in params]
+            trainer.step(batch)
+            return _as_numpy(loss), grads, [p.data().asnumpy().copy() for p in params]
+        return step, first_step
+
+    if mode != "ast":
+        step, first_step = build(**({} if mode is None else {"mode": mode}))
+        return step, first_step(), None
+    step, first_step = build(mode="ast", fallback=False)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            return step, first_step(), None
+    except Exception:  # a compiler bug: note it and benchmark what works
+        error = traceback.format_exc()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        step, first_step = build(mode="ast")
+        return step, first_step(), error
+
+
+def _setup_training(name):
+    """The training-step functions of each variant for one training row, each variant's first
+    step checked against the hand-written numpy step's (gradients and updated weights)."""
+    from . import nd
+    model, builder, _ = bm.TRAIN_MODELS[name]
+    spec = bm.MODELS[model]
+    source, x, xn = bm.make(model)
+    labels = bm.make_labels(name)
+    y = nd.array(labels.astype(np.float32))
+    batch = xn.shape[0]
+    reference = builder(source, TRAIN_LR)
+    ref_loss = reference.step(xn, labels)
+    ref_grads = [g.copy() for g in reference.grads()]
+    ref_weights = [w.copy() for w in reference.weights()]
+    fns, matches, max_diff, error = {}, {}, {}, None
+    for variant, mode in (("imperative", None), ("trace", "trace"), ("ast", "ast")):
+        step, (loss, grads, weights), err = _train_variant(spec, source, mode, x, y, batch)
+        if mode == "ast":
+            error = err
+        got = [loss] + grads + weights
+        want = [ref_loss] + ref_grads + ref_weights
+        ok = all(g.shape == w.shape and np.allclose(g, w, rtol=RTOL, atol=ATOL)
+                 for g, w in zip(got, want))
+        matches[variant] = bool(ok)
+        max_diff[variant] = max(float(np.max(np.abs(g - w))) if g.shape == w.shape
+                                else float("inf") for g, w in zip(got, want))
+        fns[variant] = step
+    matches["numpy"], max_diff["numpy"] = True, 0.0
+    fns["numpy"] = lambda: reference.step(xn, labels)
+    info = {
+        "description": f"{spec[4]}: forward + SoftmaxCrossEntropyLoss + backward + "
+                       f"SGD step (lr {TRAIN_LR})",
+        "model": model,
+        "input_shape": list(spec[3]),
+        "reference_matches": matches,
+        "max_abs_diff": max_diff,
+        "checked": "first step's loss, gradients and updated weights vs the numpy step",
+        "ast_compile_error": error,
+    }
+    return fns, info
+
+
+def run_training(names, repeats, target_s, progress):
+    results = {}
+    for name in names:
+        fns, info = _setup_training(name)
+        info.update(_interleave(fns, repeats, target_s, progress, f"train {name}"))
+        results[name] = info
+    return results
+
+
+# ----------------------------------------------------------------------------- peak memory
+def _peak_bytes(fn, tries=3):
+    """tracemalloc's peak over one call of fn (after a warm-up call), least of `tries`:
+    bytes allocated during the call and alive at its high-water mark, its result included."""
+    fn()
+    best = None
+    for _ in range(tries):
+        gc.collect()
+        tracemalloc.start()
+        try:
+            out = fn()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        del out
+        best = peak if best is None else min(best, peak)
+    return best
+
+
+def measure_memory(names, progress):
+    results = {}
+    for name in names:
+        fns, info = _setup_model(name, False)
+        peaks = {v: _peak_bytes(fns[v]) for v in MEMORY_VARIANTS}
+        results[name] = {
+            "peak_bytes": peaks,
+            "ratio_to_numpy": {v: peaks[v] / peaks["numpy"] for v in MEMORY_VARIANTS},
+            "reference_matches": info["reference_matches"],
+        }
+        progress.step(f"memory {name}")
     return results
 
 
@@ -244,14 +395,14 @@ def first_call(names, instances, progress):
 
 
 # ---------------------------------------------------------------------------------- targets
-def evaluate_targets(models, first):
+def evaluate_targets(models, first, training=None, memory=None):
     targets = []
 
-    def add(what, model, measured, op, bound):
+    def add(what, model, measured, op, bound, issue=4):
         met = measured <= bound if op == "<=" else measured >= bound if op == ">=" \
             else measured > bound
         targets.append({"target": what, "model": model, "measured": measured,
-                        "bound": f"{op} {bound:g}", "met": bool(met)})
+                        "bound": f"{op} {bound:g}", "met": bool(met), "issue": issue})
 
     for name, info in models.items():
         bound = TARGET_AST_NUMPY_LARGE if name in LARGE_BATCH else TARGET_AST_NUMPY_BATCH1
@@ -264,21 +415,37 @@ def evaluate_targets(models, first):
     for name, bound in (("mlp1", TARGET_FIRST_CALL_MLP_MS), ("res200", TARGET_FIRST_CALL_200_MS)):
         if name in first:
             add("first AST call (ms)", name, first[name]["ast"]["median_ms"], "<=", bound)
+    training, memory = training or {}, memory or {}
+    for name, info in memory.items():
+        if name in LARGE_BATCH:
+            add("peak memory AST / numpy", name, info["ratio_to_numpy"]["ast"], "<=",
+                TARGET_PEAK_MEMORY_AST_NUMPY)
+    if "mlp1" in training:
+        add("train imperative / AST", "mlp1", training["mlp1"]["imperative_over_ast"], ">=",
+            TARGET_TRAIN_IMPERATIVE_OVER_AST, issue=5)
     return targets
 
 
 # --------------------------------------------------------------------------------- profile
-def profile_missed(models, targets, peers, top=12, seconds=0.3):
-    """cProfile of AST-mode forwards for each model whose AST/numpy target was missed: where
-    the time beyond the numpy reference goes. Returns text."""
+def profile_missed(models, targets, peers, top=12, seconds=0.3, training=None):
+    """cProfile of AST mode for each model whose AST/numpy target (forwards) or training
+    imperative/AST target (training steps) was missed: where the time goes. Returns text."""
     import cProfile
     import io
     import pstats
-    missed = [t["model"] for t in targets if t["target"] == "AST / numpy" and not t["met"]]
+    jobs = [(t["model"], "forwards") for t in targets
+            if t["target"] == "AST / numpy" and not t["met"]]
+    jobs += [(t["model"], "training steps") for t in targets
+             if t["target"] == "train imperative / AST" and not t["met"]]
     out = []
-    for name in missed:
-        fns, _ = _setup_model(name, False)
-        number = max(1, int(seconds / max(models[name]["times_us"]["ast"] * 1e-6, 1e-9)))
+    for name, what in jobs:
+        if what == "forwards":
+            fns, _ = _setup_model(name, False)
+            per_call_us = models[name]["times_us"]["ast"]
+        else:
+            fns, _ = _setup_training(name)
+            per_call_us = training[name]["times_us"]["ast"]
+        number = max(1, int(seconds / max(per_call_us * 1e-6, 1e-9)))
         profiler = cProfile.Profile()
         profiler.enable()
         for _ in range(number):
@@ -289,7 +456,7 @@ def profile_missed(models, targets, peers, top=12, seconds=0.3):
         stats.sort_stats("tottime").print_stats(top)
         body = text.getvalue()
         body = body[body.find("   ncalls"):] if "   ncalls" in body else body
-        out.append(f"Profile of {number} AST-mode forwards of {name} (by own time):\n"
+        out.append(f"Profile of {number} AST-mode {what} of {name} (by own time):\n"
                    + body.rstrip())
     return "\n\n".join(out)
 
@@ -299,11 +466,11 @@ def _fmt_us(t):
     return f"{t:,.1f}" if t < 1000 else f"{t:,.0f}"
 
 
-def format_table(models, first, targets, variants):
-    lines = []
+def _time_rows(title, rows_info, variants):
+    """A table of times per variant with ratios to numpy, imperative/AST and trace/AST."""
     headers = ["model"] + [f"{v} us (x np)" for v in variants] + ["imp/AST", "trace/AST", "ref"]
     rows = []
-    for name, info in models.items():
+    for name, info in rows_info.items():
         row = [name]
         for v in variants:
             if v in info["times_us"]:
@@ -311,16 +478,41 @@ def format_table(models, first, targets, variants):
             else:
                 row.append("-")
         row += [f"{info['imperative_over_ast']:.2f}", f"{info['trace_over_ast']:.2f}",
-                "ok" if info["reference_matches"]["numpy"] and all(
-                    info["reference_matches"].values()) else "MISMATCH"]
+                "ok" if all(info["reference_matches"].values()) else "MISMATCH"]
         rows.append(row)
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(headers)]
-    lines.append("Per-forward time, median of repeats (ratio to the numpy reference):")
-    lines.append("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
-    lines.append("  ".join("-" * w for w in widths))
+    lines = [title, "  ".join(h.ljust(w) for h, w in zip(headers, widths)),
+             "  ".join("-" * w for w in widths)]
     for row in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+    return lines
+
+
+def _fmt_bytes(n):
+    return f"{n / 1024:,.1f} KiB" if n < 1 << 20 else f"{n / (1 << 20):,.2f} MiB"
+
+
+def format_table(models, first, targets, variants, training=None, memory=None):
+    lines = _time_rows("Per-forward time, median of repeats (ratio to the numpy reference):",
+                       models, variants)
+    if training:
+        lines.append("")
+        lines += _time_rows("Training step (record forward + SoftmaxCrossEntropyLoss + backward "
+                            "+ Trainer.step, SGD), median of repeats (ratio to the numpy "
+                            "step):", training, VARIANTS)
+        lines.append("(ref: each mode's first-step loss, gradients and updated weights equal "
+                     "the hand-written numpy step's.)")
+    if memory:
+        lines.append("")
+        lines.append("Peak memory of one forward after a warm-up call (tracemalloc; ratio to "
+                     "the numpy reference):")
+        header = f"{'model':<8}" + "".join(f"  {v:>22}" for v in MEMORY_VARIANTS)
+        lines.append(header)
+        for name, info in memory.items():
+            cells = [f"{_fmt_bytes(info['peak_bytes'][v])} ({info['ratio_to_numpy'][v]:.2f})"
+                     for v in MEMORY_VARIANTS]
+            lines.append(f"{name:<8}" + "".join(f"  {c:>22}" for c in cells))
     if first:
         lines.append("")
         lines.append("First hybridized call (parameters initialized), median ms:")
@@ -337,12 +529,14 @@ def format_table(models, first, targets, variants):
                      "the compile's pure-Python work.)")
     if targets:
         lines.append("")
-        lines.append("Targets (issue 4; informational, never a failure):")
+        lines.append("Targets (issues 4 and 5; informational, never a failure):")
         for t in targets:
             mark = "met   " if t["met"] else "MISSED"
             lines.append(f"  [{mark}] {t['target']:<26} {t['model']:<8} "
-                         f"{t['measured']:>9.3f}  (target {t['bound']})")
+                         f"{t['measured']:>9.3f}  (target {t['bound']}, issue {t['issue']})")
     notes = [(n, i["ast_compile_error"]) for n, i in models.items() if i["ast_compile_error"]]
+    notes += [(f"{n} (training)", i["ast_compile_error"]) for n, i in (training or {}).items()
+              if i["ast_compile_error"]]
     for name, error in notes:
         lines.append("")
         lines.append(f"AST mode failed to compile {name}; its row uses hybridize()'s fallback:")
@@ -418,9 +612,14 @@ def parse_args(argv):
     p.add_argument("--peers", action="store_true",
                    help="also time PyTorch eager and TorchScript, if torch is installed")
     p.add_argument("--repeats", type=int, default=None, help="round-robin repeats")
+    p.add_argument("--no-train", dest="train", action="store_false",
+                   help=f"skip the training-step rows ({', '.join(bm.TRAIN_MODELS)})")
+    p.add_argument("--no-memory", dest="memory", action="store_false",
+                   help="skip the peak-memory measurements")
     p.add_argument("--profile", action="store_true",
                    help="print a cProfile of AST mode for each model missing its AST/numpy "
-                        "target")
+                        "target, and of AST-mode training steps where the training target "
+                        "is missed")
     args = p.parse_args(argv)
     if args.models:
         names = [n.strip() for n in args.models.split(",") if n.strip()]
@@ -455,10 +654,14 @@ def main(argv=None):
                   file=sys.stderr)
     variants = VARIANTS + (PEERS if peers else ())
 
-    total = len(steady) * repeats + sum(instances.get(n, instances["default"])
-                                        for n in first_names)
+    train_names = [n for n in args.names if n in bm.TRAIN_MODELS] if args.train else []
+    memory_names = steady if args.memory else []
+    total = ((len(steady) + len(train_names)) * repeats + len(memory_names)
+             + sum(instances.get(n, instances["default"]) for n in first_names))
     progress = Progress(total)
     models = run_models(steady, repeats, target_s, peers, progress)
+    training = run_training(train_names, repeats, target_s, progress)
+    memory = measure_memory(memory_names, progress)
     first = first_call(first_names, instances, progress)
     progress.close()
     for name, info in first.items():   # what the first call costs beyond one forward
@@ -466,9 +669,9 @@ def main(argv=None):
             for mode in ("ast", "trace"):
                 info[mode]["beyond_forward_ms"] = (info[mode]["median_ms"]
                                                    - models[name]["times_us"][mode] / 1e3)
-    targets = evaluate_targets(models, first)
+    targets = evaluate_targets(models, first, training, memory)
 
-    print(format_table(models, first, targets, variants))
+    print(format_table(models, first, targets, variants, training, memory))
     data = {
         "meta": {
             "python": platform.python_version(),
@@ -486,13 +689,20 @@ def main(argv=None):
             "first_call": "first call of a fresh net, hybridized after its parameters were "
                           "initialized; median over fresh instances, after a warm-up compile "
                           "of an unrelated block",
+            "training": "one step: forward under autograd.record(), SoftmaxCrossEntropyLoss "
+                        "(hybridized with the net), backward(), gluon.Trainer 'sgd' "
+                        f"(learning_rate {TRAIN_LR}) step(batch); numpy: the same step by hand",
+            "peak_memory": "tracemalloc peak bytes over one forward after a warm-up call, "
+                           "least of 3",
         },
         "models": models,
+        "training": training,
+        "peak_memory": memory,
         "first_call_ms": first,
         "targets": targets,
     }
     if args.profile:
-        text = profile_missed(models, targets, peers)
+        text = profile_missed(models, targets, peers, training=training)
         if text:
             print("\n" + text)
             data["profiles"] = text

@@ -13,7 +13,7 @@ def _run(tmp_path, *extra):
     env = dict(os.environ)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run(
-        [sys.executable, "-m", "ast_hybrid.bench", "--quick", "--models", "mlp1",
+        [sys.executable, "-m", "ast_hybrid.bench", "--quick", "--models", "mlp1,mlp256",
          "--json", str(out), *extra],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -22,31 +22,81 @@ def _run(tmp_path, *extra):
 
 def test_quick_bench_writes_results(tmp_path):
     proc, data = _run(tmp_path)
-    assert set(data) >= {"meta", "models", "first_call_ms", "targets"}
+    assert set(data) >= {"meta", "models", "training", "peak_memory", "first_call_ms",
+                         "targets"}
     assert data["meta"]["quick"] is True
-    assert list(data["models"]) == ["mlp1"]
-    row = data["models"]["mlp1"]
+    assert list(data["models"]) == ["mlp1", "mlp256"]
     variants = ("imperative", "trace", "ast", "numpy")
-    for key in ("times_us", "ratio_to_numpy", "samples_us", "reference_matches"):
-        assert set(row[key]) >= set(variants), key
-    for v in variants:
-        assert row["times_us"][v] > 0
-        assert len(row["samples_us"][v]) == data["meta"]["repeats"]
-        # every variant computes what the hand-written numpy reference computes
-        assert row["reference_matches"][v] is True, (v, row["max_abs_diff"][v])
-    assert row["ratio_to_numpy"]["numpy"] == 1.0
-    assert row["ast_compile_error"] is None
-    assert row["imperative_over_ast"] > 0 and row["trace_over_ast"] > 0
+
+    def check_timed_row(row):
+        for key in ("times_us", "ratio_to_numpy", "samples_us", "reference_matches"):
+            assert set(row[key]) >= set(variants), key
+        for v in variants:
+            assert row["times_us"][v] > 0
+            assert len(row["samples_us"][v]) == data["meta"]["repeats"]
+            # every variant computes what the hand-written numpy reference computes
+            assert row["reference_matches"][v] is True, (v, row["max_abs_diff"][v])
+        assert row["ratio_to_numpy"]["numpy"] == 1.0
+        assert row["ast_compile_error"] is None
+        assert row["imperative_over_ast"] > 0 and row["trace_over_ast"] > 0
+
+    for name in ("mlp1", "mlp256"):
+        check_timed_row(data["models"][name])
+        # training steps: every mode's first-step loss, gradients and updated weights equal
+        # the hand-written numpy step's
+        check_timed_row(data["training"][name])
+        assert data["training"][name]["model"] == name
+        memory = data["peak_memory"][name]
+        assert set(memory["peak_bytes"]) == set(variants)
+        assert all(isinstance(b, int) and b > 0 for b in memory["peak_bytes"].values())
+        assert memory["ratio_to_numpy"]["numpy"] == 1.0
     first = data["first_call_ms"]["mlp1"]
     assert first["ast"]["median_ms"] > 0 and first["trace"]["median_ms"] > 0
     for t in data["targets"]:
-        assert set(t) >= {"target", "model", "measured", "bound", "met"}
+        assert set(t) >= {"target", "model", "measured", "bound", "met", "issue"}
         assert isinstance(t["met"], bool)
-    # the table and the progress bar
-    assert "mlp1" in proc.stdout and "Targets" in proc.stdout
+    marked = {(t["target"], t["model"]) for t in data["targets"]}
+    assert ("train imperative / AST", "mlp1") in marked
+    assert ("peak memory AST / numpy", "mlp256") in marked
+    assert ("peak memory AST / numpy", "mlp1") not in marked     # large batch only
+    # the tables and the progress bar
+    out = proc.stdout
+    assert "mlp1" in out and "Training step" in out and "Peak memory" in out
+    assert "Targets" in out and "MISMATCH" not in out
     assert "[" in proc.stderr and "]" in proc.stderr
     # written by rename: no temporary file left behind
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
+
+
+def test_training_and_memory_can_be_skipped(tmp_path):
+    _, data = _run(tmp_path, "--no-train", "--no-memory")
+    assert data["training"] == {} and data["peak_memory"] == {}
+    assert not any(t["issue"] == 5 or "memory" in t["target"] for t in data["targets"])
+
+
+def test_numpy_training_references_match_the_library():
+    """The hand-written numpy training steps (MLP and LeNet) give the library's imperative
+    gradients and SGD update, checked directly (the bench checks every mode the same way)."""
+    import numpy as np
+    from ast_hybrid import autograd, bench_models as bm, gluon, nd
+    for name in ("mlp1", "lenet64"):
+        model, builder, _ = bm.TRAIN_MODELS[name]
+        net, x, xn = bm.make(model)
+        labels = bm.make_labels(name)
+        reference = builder(net, 0.01)
+        loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+        trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.01})
+        with autograd.record():
+            loss = loss_fn(net(x), nd.array(labels.astype(np.float32)))
+        loss.backward()
+        params = list(net.collect_params().values())
+        grads = [p.grad().asnumpy().copy() for p in params]
+        trainer.step(xn.shape[0])
+        ref_loss = reference.step(xn, labels)
+        assert np.allclose(loss.asnumpy(), ref_loss, rtol=1e-4, atol=1e-5)
+        for p, g, rg, rw in zip(params, grads, reference.grads(), reference.weights()):
+            assert np.allclose(g, rg, rtol=1e-4, atol=1e-5), (name, p.name)
+            assert np.allclose(p.data().asnumpy(), rw, rtol=1e-4, atol=1e-5), (name, p.name)
 
 
 def test_unknown_model_is_an_error(tmp_path):
