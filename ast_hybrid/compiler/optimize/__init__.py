@@ -5,7 +5,6 @@ definition in place). `info` says which names are kernels (and of which operator
 the program's inputs and parameters, and gives the namespace and namer for new constants.
 """
 import ast
-import copy
 from dataclasses import dataclass, field
 
 from . import constant_fold, cse, dce, derived_arrays, inplace, specialize_kernels
@@ -25,9 +24,25 @@ class OptimizeInfo:
 PASSES = (constant_fold, specialize_kernels, cse, dce, inplace, derived_arrays)
 
 
+def clone(node):
+    """A deep copy of an AST (several times faster than copy.deepcopy)."""
+    if isinstance(node, ast.AST):
+        new = node.__class__.__new__(node.__class__)
+        for name in node._fields:
+            if hasattr(node, name):
+                setattr(new, name, clone(getattr(node, name)))
+        for name in node._attributes:
+            if hasattr(node, name):
+                setattr(new, name, getattr(node, name))
+        return new
+    if isinstance(node, list):
+        return [clone(item) for item in node]
+    return node
+
+
 def optimize(definition, info, passes=PASSES):
     """A new FunctionDef: `definition` (left unchanged) after each pass in turn."""
-    result = copy.deepcopy(definition)
+    result = clone(definition)
     for optimization in passes:
         result = optimization.transform(result, info)
     ast.fix_missing_locations(result)

@@ -2,13 +2,13 @@
 the first result, within each straight-line run of statements."""
 import ast
 
-from .analysis import is_marker, is_pure, names_read, names_stored
+from .analysis import is_marker, nodes, is_pure, key as structural_key, names_read
 
 
 def _mutates_in_place(function_def):
     """Whether the program changes arrays in place (x[i] = v, x += v, out=): then two names
     for one array could differ in what they see, so nothing is merged."""
-    for node in ast.walk(function_def):
+    for node in nodes(function_def):
         if isinstance(node, ast.AugAssign):
             return True
         if isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
@@ -33,16 +33,21 @@ def _worth_merging(expr):
 
 
 def _run(statements, info):
-    available = {}          # dump of expression -> name holding its value
+    available = {}          # key of expression -> name holding its value
+    dependents = {}         # name -> keys of available expressions that read or hold it
     renamed = {}            # name -> the earlier name with the same value (copy propagation)
+    aliases = {}            # earlier name -> names renamed to it
 
-    def invalidate(names):
-        for key, (holder, reads) in list(available.items()):
-            if holder in names or reads & names:
-                del available[key]
-        for name in list(renamed):
-            if name in names or renamed[name] in names:
-                del renamed[name]
+    def invalidate(name):
+        for key in dependents.pop(name, ()):
+            available.pop(key, None)
+        renamed.pop(name, None)
+        for alias in aliases.pop(name, ()):
+            renamed.pop(alias, None)
+
+    def clear():
+        for table in (available, dependents, renamed, aliases):
+            table.clear()
 
     out = []
     for statement in statements:
@@ -56,18 +61,21 @@ def _run(statements, info):
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
                 isinstance(statement.targets[0], ast.Name) and is_pure(statement.value, info):
             target = statement.targets[0].id
-            key = ast.dump(statement.value) if _worth_merging(statement.value) else None
+            key = structural_key(statement.value) if _worth_merging(statement.value) else None
             earlier = available.get(key) if key is not None else None
-            invalidate({target})
-            if earlier is not None and earlier[0] != target:
-                renamed[target] = earlier[0]
+            invalidate(target)
+            if earlier is not None and earlier != target:
+                renamed[target] = earlier
+                aliases.setdefault(earlier, set()).add(target)
                 statement = ast.copy_location(
-                    ast.Assign([ast.Name(target, ast.Store())], ast.Name(earlier[0], ast.Load())),
+                    ast.Assign([ast.Name(target, ast.Store())], ast.Name(earlier, ast.Load())),
                     statement)
             elif key is not None:
                 reads = names_read(statement.value)
                 if target not in reads:
-                    available[key] = (target, reads)
+                    available[key] = target
+                    for name in reads | {target}:
+                        dependents.setdefault(name, set()).add(key)
             out.append(statement)
             continue
         # anything else ends the run: compound statements get runs of their own inside
@@ -75,8 +83,7 @@ def _run(statements, info):
             inner = getattr(statement, name, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
                 setattr(statement, name, _run(inner, info))
-        available.clear()
-        renamed.clear()
+        clear()
         out.append(statement)
     return out
 

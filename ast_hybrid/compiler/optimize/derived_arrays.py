@@ -2,7 +2,7 @@
 that recomputes only when the parameter's data changes (Parameter.version)."""
 import ast
 
-from .analysis import blocks
+from .analysis import nodes
 
 
 class DerivedArray:
@@ -31,8 +31,8 @@ def transform(function_def, info):
     made = {}                      # (parameter identifier, id(prepare)) -> derived identifier
     setup = []
     kernels = {}                   # id(prepared kernel) -> its identifier
-    for statements in blocks(function_def):
-        for node in (n for s in statements for n in ast.walk(s)):
+    for statements in [function_def.body]:
+        for node in (n for s in statements for n in nodes(s)):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
                 continue
             kernel = info.namespace.get(node.func.id)
