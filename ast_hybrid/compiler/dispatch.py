@@ -1,4 +1,5 @@
 """Calling a hybridized block: find the cached program for these arguments or build it, then run it."""
+import operator
 import threading
 import warnings
 
@@ -30,7 +31,13 @@ ARRAY = _Array()
 AUTO = "auto"   # outputs wrapped by their run-time type (arrays, tuples and lists of them)
 
 
+_parameter_array = operator.attrgetter("_data._data")   # read afresh on every call
+_ALL_ARRAYS = [(ARRAY,) * count for count in range(8)]
+
+
 def cache_key(args):
+    if len(args) < len(_ALL_ARRAYS) and all(type(value) is NDArray for value in args):
+        return _ALL_ARRAYS[len(args)]   # the common case, without building a tuple per call
     key = []
     for value in args:
         if isinstance(value, NDArray):
@@ -63,9 +70,9 @@ class CompiledEntry:
         self._warned = False
 
     def __call__(self, args):
-        arrays = [args[i]._data for i in self.array_positions]
         try:
-            arrays.extend(param._data._data for param in self.params)
+            arrays = [args[i]._data for i in self.array_positions]
+            arrays += map(_parameter_array, self.params)
         except AttributeError:
             return self._initialize_imperatively(args)
         if autograd.is_recording():

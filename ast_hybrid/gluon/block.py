@@ -3,6 +3,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 
 from .. import initializer
+from ..compiler.dispatch import cache_key, call_compiled
 from ..symbol.naming import block_prefix
 from ..ndarray.io import load_arrays, save_arrays
 from ..symbol import Symbol
@@ -224,6 +225,14 @@ class HybridBlock(Block):
                           static_shape=static_shape, fallback=fallback, check=check,
                           optimize=optimize)
 
+    def __call__(self, *args):
+        programs = self._programs
+        if programs is not None and type(self).forward is HybridBlock.forward:
+            entry = programs.get(cache_key(args))
+            if entry is not None:       # the hot path of a hybridized block: straight to its program
+                return entry(args)
+        return self.forward(*args)
+
     def forward(self, x, *args):
         if isinstance(x, Symbol):
             return self._call_symbolic(x, *args)
@@ -231,7 +240,6 @@ class HybridBlock(Block):
                 getattr(type(self).hybrid_forward, "_ast_hybrid_compile", False):
             self.hybridize()
         if self._active:
-            from ..compiler.dispatch import call_compiled
             return call_compiled(self, (x,) + args)
         return self._call_imperative(x, *args)
 
