@@ -8,7 +8,6 @@ backward callable of a custom node (`record_function`, used by hybridized blocks
 whole compiled program is one node).
 """
 import threading
-import weakref
 from contextlib import contextmanager
 
 import numpy as np
@@ -103,16 +102,11 @@ def mark_variables(variables, gradients, grad_reqs="write"):
 
 # ----------------------------------------------------------------------------- the tape
 
-# arrays whose .grad backward() wrote since the Trainer last consumed it (stale-gradient check)
-# (keyed by id: NDArray's == is elementwise, so it cannot go in a WeakSet)
-_fresh_grads = weakref.WeakValueDictionary()
-
-
 def grad_is_fresh(array, consume=False):
     """Whether backward() wrote `array.grad` since the last consume=True call."""
-    fresh = _fresh_grads.get(id(array)) is array
-    if consume and fresh:
-        del _fresh_grads[id(array)]
+    fresh = array._grad_fresh
+    if consume:
+        array._grad_fresh = False
     return fresh
 
 
@@ -317,7 +311,7 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
         if leaf._grad is None or leaf._grad_req == "null":
             continue
         buffer = leaf._grad._data
-        _fresh_grads[id(leaf)] = leaf
+        leaf._grad_fresh = True
         if leaf._grad_req == "add":
             if g is not None:
                 buffer += g

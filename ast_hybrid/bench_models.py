@@ -205,6 +205,13 @@ def _softmax_ce_grad(z, labels):
     return loss, z
 
 
+def _weight_grad(d, a, out):
+    """d.T @ a into out; for one sample a broadcast outer product, much faster than BLAS's."""
+    if d.shape[0] == 1:
+        return np.multiply(d.T, a, out=out)
+    return np.matmul(d.T, a, out=out)
+
+
 class TrainStep:
     """A hand-written training step. `weights()` and `grads()` give its current weights and
     the last step's gradients as numpy arrays in the library's layout and in
@@ -234,15 +241,15 @@ def numpy_train_mlp(net, lr):
         z = h2 @ w3.T
         z += b3
         loss, dz = _softmax_ce_grad(z, labels)
-        np.matmul(dz.T, h2, out=g3)
+        _weight_grad(dz, h2, g3)
         np.sum(dz, axis=0, out=gb3)
         d2 = dz @ w3
         d2 *= h2 > 0
-        np.matmul(d2.T, h1, out=g2)
+        _weight_grad(d2, h1, g2)
         np.sum(d2, axis=0, out=gb2)
         d1 = d2 @ w2
         d1 *= h1 > 0
-        np.matmul(d1.T, x, out=g1)
+        _weight_grad(d1, x, g1)
         np.sum(d1, axis=0, out=gb1)
         for p, gp, tmp in zip(w, g, scratch):
             p -= np.multiply(gp, scale, out=tmp)

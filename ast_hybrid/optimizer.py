@@ -105,14 +105,19 @@ class SGD(Optimizer):
     def update(self, index, weight, grad, state):
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)
+        if state is None and not wd and self.clip_gradient is None:
+            # plain SGD, the common case: one pass over the gradient, one over the weight
+            weight -= grad * weight.dtype.type(lr * self.rescale_grad)
+            return
         step = self._prepare(grad)
         if wd:
             step += wd * weight
+        step *= lr          # step is this update's own array: scaled in place, no new one
         if state is None:
-            weight -= lr * step
+            weight -= step
         else:
             state *= self.momentum
-            state -= lr * step
+            state -= step
             weight += state
 
 

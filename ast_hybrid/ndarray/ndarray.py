@@ -11,7 +11,7 @@ DEFAULT_DTYPE = np.float32
 
 class NDArray:
     """An n-dimensional array on the CPU, wrapping one numpy array (`asnumpy()` copies it out)."""
-    __slots__ = ("_data", "_grad", "_grad_req", "_node", "__weakref__")
+    __slots__ = ("_data", "_grad", "_grad_req", "_node", "_grad_fresh", "__weakref__")
     __array_priority__ = 1000.0
 
     def __init__(self, data):
@@ -19,6 +19,7 @@ class NDArray:
         self._grad = None
         self._grad_req = "null"
         self._node = None
+        self._grad_fresh = False   # backward() wrote .grad since the Trainer last used it
 
     # ----- properties
     @property

@@ -35,6 +35,13 @@ def _fully_connected_shape(attrs, in_shapes):
     return expected, [out]
 
 
+def _outer_sum(g, flat):
+    """g.T @ flat; for one row a broadcast outer product, which BLAS computes far slower."""
+    if g.shape[0] == 1:
+        return g.reshape(-1, 1) * flat
+    return np.dot(g.T, flat)
+
+
 def _fully_connected_grad(attrs, inputs, outputs, out_grads):
     data, weight = inputs[0], inputs[1]
     g = out_grads[0]
@@ -43,7 +50,7 @@ def _fully_connected_grad(attrs, inputs, outputs, out_grads):
     else:
         flat = data.reshape(-1, data.shape[-1])
         g = g.reshape(-1, g.shape[-1])
-    grads = [np.dot(g, weight).reshape(data.shape), np.dot(g.T, flat)]
+    grads = [np.dot(g, weight).reshape(data.shape), _outer_sum(g, flat)]
     if len(inputs) > 2:
         grads.append(g.sum(axis=0))
     return grads
