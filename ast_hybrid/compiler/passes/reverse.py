@@ -224,12 +224,23 @@ class _Reverser:
             omitted = {k: constant(a.default) for k, a in op.attrs.items()
                        if k not in given and not a.required}   # the forward left defaults out
             every = {**given, **omitted}
-            attrs = ast.Dict([ast.Constant(k) for k in every], list(every.values()))
             parts = self.namer.fresh("input_grads")
-            vjp = self.helper(adjoint.kernel_vjp, "kernel_vjp")
-            code = [_assign(parts, _call(vjp, self.helper(op, f"{function.id}_op"), attrs,
-                                         ast.Tuple(list(call.args), ast.Load()),
-                                         _name(self.output_value), g))]
+            literal = _literal_values(every)
+            if literal is not None and op.grad is not None and op.output_count(literal) == 1:
+                # the common case, called directly: the operator's gradient with its
+                # attributes as one constant, its one output and output gradient as lists
+                grad = self.helper(op.grad, f"{function.id}_grad")
+                attrs_name = self.helper(literal, f"{function.id}_attrs")
+                code = [_assign(parts, _call(grad, attrs_name,
+                                             ast.List(list(call.args), ast.Load()),
+                                             ast.List([_name(self.output_value)], ast.Load()),
+                                             ast.List([g], ast.Load())))]
+            else:
+                attrs = ast.Dict([ast.Constant(k) for k in every], list(every.values()))
+                vjp = self.helper(adjoint.kernel_vjp, "kernel_vjp")
+                code = [_assign(parts, _call(vjp, self.helper(op, f"{function.id}_op"), attrs,
+                                             ast.Tuple(list(call.args), ast.Load()),
+                                             _name(self.output_value), g))]
             for i, argument in enumerate(call.args):
                 code += self.add_to(argument, ast.Subscript(_name(parts), ast.Constant(i),
                                                             ast.Load()))
@@ -244,6 +255,14 @@ class _Reverser:
                 or any(self.namespace.get(function.id) is f for f in self.no_gradient)):
             return []
         raise self.unsupported("a call of a function the compiler cannot differentiate", call)
+
+
+def _literal_values(expressions):
+    """{name: value} when every expression is a literal, else None."""
+    try:
+        return {k: ast.literal_eval(v) for k, v in expressions.items()}
+    except ValueError:
+        return None
 
 
 def _index_value(index):
