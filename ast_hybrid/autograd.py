@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from .base import MXNetError
+from .graph_order import post_order
 
 
 class _State(threading.local):
@@ -185,26 +186,12 @@ def _as_list(value):
 
 def _topological(heads):
     """Nodes reachable from the heads, each after every node that uses its outputs."""
-    order, seen = [], set()
-    for node in heads:
-        stack = [(node, False)]
-        while stack:
-            current, expanded = stack.pop()
-            if expanded:
-                order.append(current)
-                continue
-            if id(current) in seen:
-                continue
-            seen.add(id(current))
-            if current.freed:
-                raise MXNetError(
-                    "backward: the graph of this computation was already freed by an earlier "
-                    "backward(); pass retain_graph=True to the first backward() to "
-                    "differentiate it again")
-            stack.append((current, True))
-            for source in current.sources:
-                if source is not None and id(source[0]) not in seen:
-                    stack.append((source[0], False))
+    order = post_order(heads, lambda node: [s[0] for s in node.sources if s is not None])
+    if any(node.freed for node in order):
+        raise MXNetError(
+            "backward: the graph of this computation was already freed by an earlier "
+            "backward(); pass retain_graph=True to the first backward() to "
+            "differentiate it again")
     order.reverse()
     return order
 

@@ -90,10 +90,8 @@ class Optimizer:
         raise NotImplementedError
 
 
-@register
-class SGD(Optimizer):
-    """weight -= lr * (clip(rescale * grad) + wd * weight), with momentum:
-    mom = momentum * mom - lr * (clip(rescale * grad) + wd * weight); weight += mom."""
+class _Momentum(Optimizer):
+    """An optimizer with a momentum buffer per parameter (none when momentum is 0)."""
 
     def __init__(self, momentum=0.0, lazy_update=True, **kwargs):
         super().__init__(**kwargs)
@@ -102,16 +100,28 @@ class SGD(Optimizer):
     def create_state(self, index, weight):
         return np.zeros_like(weight) if self.momentum != 0.0 else None
 
-    def update(self, index, weight, grad, state):
+    def _regularized(self, index, weight, grad):
+        """(lr, clip(rescale * grad) + wd * weight) as a new array, counting the update."""
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)
-        if state is None and not wd and self.clip_gradient is None:
-            # plain SGD, the common case: one pass over the gradient, one over the weight
-            weight -= grad * weight.dtype.type(lr * self.rescale_grad)
-            return
         step = self._prepare(grad)
         if wd:
             step += wd * weight
+        return lr, step
+
+
+@register
+class SGD(_Momentum):
+    """weight -= lr * (clip(rescale * grad) + wd * weight), with momentum:
+    mom = momentum * mom - lr * (clip(rescale * grad) + wd * weight); weight += mom."""
+
+    def update(self, index, weight, grad, state):
+        if state is None and not self._get_wd(index) and self.clip_gradient is None:
+            # plain SGD, the common case: one pass over the gradient, one over the weight
+            self._update_count(index)
+            weight -= grad * weight.dtype.type(self._get_lr(index) * self.rescale_grad)
+            return
+        lr, step = self._regularized(index, weight, grad)
         step *= lr          # step is this update's own array: scaled in place, no new one
         if state is None:
             weight -= step
@@ -122,23 +132,12 @@ class SGD(Optimizer):
 
 
 @register
-class NAG(Optimizer):
+class NAG(_Momentum):
     """Nesterov momentum: mom = momentum * mom + g; weight -= lr * (g + momentum * mom),
     where g = clip(rescale * grad) + wd * weight."""
 
-    def __init__(self, momentum=0.0, **kwargs):
-        super().__init__(**kwargs)
-        self.momentum = momentum
-
-    def create_state(self, index, weight):
-        return np.zeros_like(weight) if self.momentum != 0.0 else None
-
     def update(self, index, weight, grad, state):
-        self._update_count(index)
-        lr, wd = self._get_lr(index), self._get_wd(index)
-        step = self._prepare(grad)
-        if wd:
-            step += wd * weight
+        lr, step = self._regularized(index, weight, grad)
         if state is None:
             weight -= lr * step
         else:

@@ -2,6 +2,7 @@
 
 from .. import ops
 from ..base import MXNetError, describe_location, user_location
+from ..graph_order import post_order
 from ..ops.indexing_plan import plan_getitem
 from ..ops.python_operators import BINARY_METHODS, is_scalar, resolve_binary
 from .naming import node_name
@@ -43,22 +44,8 @@ class Symbol:
 
     def topological_nodes(self):
         """Every node the outputs depend on, inputs before users, in first-visit order."""
-        order, seen = [], set()
-        for node, _ in self._outputs:
-            stack = [(node, False)]
-            while stack:
-                current, expanded = stack.pop()
-                if expanded:
-                    order.append(current)
-                    continue
-                if id(current) in seen:
-                    continue
-                seen.add(id(current))
-                stack.append((current, True))
-                for parent, _ in reversed(current.inputs):
-                    if id(parent) not in seen:
-                        stack.append((parent, False))
-        return order
+        return post_order([node for node, _ in self._outputs],
+                          lambda node: [parent for parent, _ in node.inputs])
 
     def _variables(self):
         aux_ids = set()
