@@ -266,6 +266,21 @@ def _window_counts(size, kernel, stride, pad, out, include_pad):
     return np.maximum(end - start, 0)
 
 
+def _pooling_input(data, pool_type, kernel, stride, pad, pooling_convention):
+    """(kernel, stride, pad, output size, data padded to cover every window): padding with
+    the lowest finite value for max pooling (so windows wholly in the padding give it, as in
+    MXNet), with zeros otherwise, and far enough for the windows 'full' adds at the end."""
+    kernel, stride, pad, out = _pool_geometry(data.shape[2:], kernel, stride, pad, False,
+                                              pooling_convention)
+    extra = tuple(max(0, (o - 1) * st + k - (s + 2 * p))
+                  for o, st, k, s, p in zip(out, stride, kernel, data.shape[2:], pad))
+    if pool_type == "max":
+        low = (np.finfo(data.dtype) if np.issubdtype(data.dtype, np.floating)
+               else np.iinfo(data.dtype)).min
+        return kernel, stride, pad, out, _pad(data, pad, low, extra)
+    return kernel, stride, pad, out, _pad(data, pad, 0, extra)
+
+
 def _pooling(data, *, kernel=(), pool_type="max", global_pool=False, cudnn_off=False,
              pooling_convention="valid", stride=(), pad=(), p_value=None,
              count_include_pad=None, layout=None):
@@ -277,20 +292,9 @@ def _pooling(data, *, kernel=(), pool_type="max", global_pool=False, cudnn_off=F
         if pool_type == "sum":
             return np.sum(data, axis=spatial_axes, keepdims=True)
         return np.mean(data, axis=spatial_axes, keepdims=True)
-    kernel, stride, pad, out = _pool_geometry(data.shape[2:], kernel, stride, pad, False,
-                                              pooling_convention)
-    # pad to cover every window, including those the 'full' convention adds at the end
-    extra = tuple(max(0, (o - 1) * st + k - (s + 2 * p))
-                  for o, st, k, s, p in zip(out, stride, kernel, data.shape[2:], pad))
-    if pool_type == "max":
-        # windows wholly in the padding give the lowest finite value, as in MXNet
-        low = (np.finfo(data.dtype) if np.issubdtype(data.dtype, np.floating)
-               else np.iinfo(data.dtype)).min
-        padded = _pad(data, pad, low, extra)
-        combine = np.maximum
-    else:
-        padded = _pad(data, pad, 0, extra)
-        combine = np.add
+    kernel, stride, pad, out, padded = _pooling_input(data, pool_type, kernel, stride, pad,
+                                                      pooling_convention)
+    combine = np.maximum if pool_type == "max" else np.add
     result = None
     for offset in np.ndindex(*kernel):
         key = (slice(None), slice(None)) + tuple(
@@ -341,26 +345,20 @@ def _pooling_grad(attrs, inputs, outputs, out_grads):
             return [g * first.reshape(data.shape)]
         size = int(np.prod(data.shape[2:], dtype=np.int64)) if pool_type == "avg" else 1
         return [np.broadcast_to(g / size, data.shape).astype(data.dtype)]
-    kernel, stride, pad, out = _pool_geometry(data.shape[2:], attrs["kernel"], attrs["stride"],
-                                              attrs["pad"], False, attrs["pooling_convention"])
-    extra = tuple(max(0, (o - 1) * st + k - (s + 2 * p))
-                  for o, st, k, s, p in zip(out, stride, kernel, data.shape[2:], pad))
+    kernel, stride, pad, out, padded = _pooling_input(
+        data, pool_type, attrs["kernel"], attrs["stride"], attrs["pad"],
+        attrs["pooling_convention"])
     if pool_type == "max":
-        low = (np.finfo(data.dtype) if np.issubdtype(data.dtype, np.floating)
-               else np.iinfo(data.dtype)).min
-        padded = _pad(data, pad, low, extra)
         taken = np.zeros(y.shape, dtype=bool)
-    else:
-        padded = _pad(data, pad, 0, extra)
-        if pool_type == "avg":
-            include_pad = True if attrs["count_include_pad"] is None else \
-                attrs["count_include_pad"]
-            counts = np.ones((), dtype=np.int64)
-            for axis in range(len(kernel)):
-                c = _window_counts(data.shape[2 + axis], kernel[axis], stride[axis], pad[axis],
-                                   out[axis], include_pad)
-                counts = np.multiply.outer(counts, c)
-            g = g * np.where(counts > 0, 1.0 / np.maximum(counts, 1), 0.0).astype(data.dtype)
+    elif pool_type == "avg":
+        include_pad = True if attrs["count_include_pad"] is None else \
+            attrs["count_include_pad"]
+        counts = np.ones((), dtype=np.int64)
+        for axis in range(len(kernel)):
+            c = _window_counts(data.shape[2 + axis], kernel[axis], stride[axis], pad[axis],
+                               out[axis], include_pad)
+            counts = np.multiply.outer(counts, c)
+        g = g * np.where(counts > 0, 1.0 / np.maximum(counts, 1), 0.0).astype(data.dtype)
     d_padded = np.zeros(padded.shape, dtype=data.dtype)
     for offset in np.ndindex(*kernel):
         key = (slice(None), slice(None)) + tuple(
