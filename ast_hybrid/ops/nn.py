@@ -35,11 +35,12 @@ def _fully_connected_shape(attrs, in_shapes):
     return expected, [out]
 
 
-def _outer_sum(g, flat):
-    """g.T @ flat; for one row a broadcast outer product, which BLAS computes far slower."""
-    if g.shape[0] == 1:
-        return g.reshape(-1, 1) * flat
-    return np.dot(g.T, flat)
+def _outer_sum(g, flat, out=None):
+    """g.T @ flat (into `out` when given: C-contiguous, of the result's shape and dtype).
+
+    np.dot hands the transposed operand to BLAS's gemm directly; for one row this is faster
+    than a broadcast outer product (np.matmul, by contrast, copies g.T first and is slow)."""
+    return np.dot(g.T, flat, out=out)
 
 
 def _fully_connected_grad(attrs, inputs, outputs, out_grads):
