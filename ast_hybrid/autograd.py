@@ -176,9 +176,11 @@ def record_function(inputs, outputs, backward):
 
 
 def _as_list(value):
-    from .ndarray import NDArray
     if value is None:
         return None
+    if type(value) is list:
+        return value
+    from .ndarray import NDArray
     if isinstance(value, (NDArray, np.ndarray)):
         return [value]
     return list(value)
@@ -186,7 +188,10 @@ def _as_list(value):
 
 def _topological(heads):
     """Nodes reachable from the heads, each after every node that uses its outputs."""
-    order = post_order(heads, lambda node: [s[0] for s in node.sources if s is not None])
+    if len(heads) == 1 and all(s is None for s in heads[0].sources):
+        order = [heads[0]]      # one node fed only by leaves: a single compiled block
+    else:
+        order = post_order(heads, lambda node: [s[0] for s in node.sources if s is not None])
     if any(node.freed for node in order):
         raise MXNetError(
             "backward: the graph of this computation was already freed by an earlier "
@@ -214,8 +219,12 @@ def _fit(grad, data, node, index):
     return grad
 
 
+_ndarray = np.ndarray
+
+
 def _run(heads, head_grads, retain_graph, wanted=None):
-    """Reverse-mode pass. Returns ({id(leaf): (leaf, grad)}, {wanted key: grad})."""
+    """Reverse-mode pass. Returns ({id(leaf): (leaf, grad)}, {wanted key: grad}, whether a
+    leaf with a gradient buffer was reached)."""
     heads = _as_list(heads)
     head_grads = _as_list(head_grads)
     if head_grads is None:
@@ -242,16 +251,18 @@ def _run(heads, head_grads, retain_graph, wanted=None):
         _accumulate(grads, (id(node), index), value)
         start.append(node)
     leaf_grads, found = {}, {}
-    wanted = wanted or set()
     nodes = _topological(start)
     reached_leaf = False
     for node in nodes:
-        out_grads = [grads.pop((id(node), i), None) for i in range(node.count)]
-        for i, g in enumerate(out_grads):
-            if (id(node), i) in wanted:
-                found[(id(node), i)] = g
-        if any(leaf is not None for leaf in node.leaves):
-            reached_leaf = True
+        key = id(node)
+        out_grads = [grads.pop((key, i), None) for i in range(node.count)]
+        if wanted:
+            for i, g in enumerate(out_grads):
+                if (key, i) in wanted:
+                    found[(key, i)] = g
+        leaves = node.leaves
+        if not reached_leaf:
+            reached_leaf = any(leaf is not None for leaf in leaves)
         if all(g is None for g in out_grads):
             in_grads = [None] * len(node.sources)
         elif node.op is not None:
@@ -259,27 +270,31 @@ def _run(heads, head_grads, retain_graph, wanted=None):
                          for g, y in zip(out_grads, node.output_data)]
             if node.op.grad is None:
                 raise MXNetError(f"backward: operator {node.op.name} is not differentiable")
-            in_grads = list(node.op.grad(node.attrs, node.input_data, node.output_data,
-                                         out_grads))
+            in_grads = node.op.grad(node.attrs, node.input_data, node.output_data, out_grads)
         else:
-            in_grads = list(node.backward(out_grads))
+            in_grads = node.backward(out_grads)
         if len(in_grads) != len(node.sources):
             raise MXNetError(f"backward: {node.label} returned {len(in_grads)} gradients for "
                              f"{len(node.sources)} inputs")
-        for index, (g, source, leaf) in enumerate(zip(in_grads, node.sources, node.leaves)):
+        references = node.input_data
+        for index, (g, source, leaf) in enumerate(zip(in_grads, node.sources, leaves)):
             if g is None:
                 if leaf is not None:
                     leaf_grads.setdefault(id(leaf), (leaf, None))
                 continue
-            reference = node.input_data[index] if node.input_data is not None else (
+            reference = references[index] if references is not None else (
                 leaf._data if leaf is not None else None)
-            if reference is not None:
+            # the common case (an array of the input's shape and dtype) skips _fit's call
+            if reference is not None and not (type(g) is _ndarray
+                                              and g.shape == reference.shape
+                                              and g.dtype == reference.dtype):
                 g = _fit(g, reference, node, index)
             if source is not None:
                 _accumulate(grads, (id(source[0]), source[1]), g)
             elif leaf is not None:
-                previous = leaf_grads.get(id(leaf), (leaf, None))[1]
-                leaf_grads[id(leaf)] = (leaf, g if previous is None else previous + g)
+                previous = leaf_grads.get(id(leaf))
+                leaf_grads[id(leaf)] = (leaf, g if previous is None or previous[1] is None
+                                        else previous[1] + g)
     if not retain_graph:
         for node in nodes:
             node.freed = True
