@@ -121,7 +121,7 @@ class _Node:
     the gradient needs; both are dropped when the graph is freed.
     """
     __slots__ = ("op", "attrs", "backward", "sources", "leaves", "input_data", "output_data",
-                 "count", "freed", "__weakref__")
+                 "count", "freed", "into", "__weakref__")
 
     def __init__(self, op, attrs, backward, inputs, output_data):
         self.op, self.attrs, self.backward = op, attrs, backward
@@ -131,6 +131,7 @@ class _Node:
         self.output_data = output_data
         self.count = len(output_data) if output_data is not None else 0
         self.freed = False
+        self.into = False
 
     @property
     def label(self):
@@ -158,18 +159,23 @@ def record_op(op, attrs, inputs, outputs):
         y._node = (node, index)
 
 
-def record_function(inputs, outputs, backward):
+def record_function(inputs, outputs, backward, into=False):
     """Record a custom node: `outputs` (NDArrays) were computed from `inputs` (NDArrays).
 
     `backward(out_grads)` receives one numpy array or None (nothing depended on that output)
     per output, and returns one numpy array (shaped like that input) or None (no gradient)
     per input. It is called at most once unless backward runs with retain_graph=True.
+    With into=True it is called as backward(out_grads, destinations): destinations is None
+    or one numpy array or None per input, the `.grad` buffer of an input whose gradient
+    backward() would only copy there (grad_req 'write', no other use of it in the graph);
+    backward may compute that gradient into it and return the buffer itself.
     Does nothing when no input needs a gradient or when not recording. Returns `outputs`.
     """
     if not _state.recording or not any(_needs_grad(x) for x in inputs):
         return outputs
     node = _Node(None, None, backward, list(inputs), None)
     node.count = len(outputs)
+    node.into = into
     for index, y in enumerate(outputs):
         y._node = (node, index)
     return outputs
@@ -222,7 +228,29 @@ def _fit(grad, data, node, index):
 _ndarray = np.ndarray
 
 
-def _run(heads, head_grads, retain_graph, wanted=None):
+def _destinations(nodes):
+    """{id(node): destinations} for the custom nodes that accept them (see record_function):
+    the `.grad` buffers of leaves with grad_req 'write' that are used once in the graph."""
+    uses = {}
+    for node in nodes:
+        for leaf in node.leaves:
+            if leaf is not None:
+                uses[id(leaf)] = uses.get(id(leaf), 0) + 1
+    chosen = {}
+    for node in nodes:
+        if not node.into:
+            continue
+        offered = [leaf._grad._data if leaf is not None and uses[id(leaf)] == 1
+                   and leaf._grad_req == "write" and leaf._grad is not None
+                   and leaf._grad._data.shape == data.shape
+                   and leaf._grad._data.dtype == data.dtype else None
+                   for leaf, data in zip(node.leaves, node.input_data)]
+        if any(d is not None for d in offered):
+            chosen[id(node)] = offered
+    return chosen
+
+
+def _run(heads, head_grads, retain_graph, wanted=None, write_into=False):
     """Reverse-mode pass. Returns ({id(leaf): (leaf, grad)}, {wanted key: grad}, whether a
     leaf with a gradient buffer was reached)."""
     heads = _as_list(heads)
@@ -253,6 +281,7 @@ def _run(heads, head_grads, retain_graph, wanted=None):
     leaf_grads, found = {}, {}
     nodes = _topological(start)
     reached_leaf = False
+    destinations = _destinations(nodes) if write_into else None
     for node in nodes:
         key = id(node)
         out_grads = [grads.pop((key, i), None) for i in range(node.count)]
@@ -271,6 +300,9 @@ def _run(heads, head_grads, retain_graph, wanted=None):
             if node.op.grad is None:
                 raise MXNetError(f"backward: operator {node.op.name} is not differentiable")
             in_grads = node.op.grad(node.attrs, node.input_data, node.output_data, out_grads)
+        elif node.into:
+            offered = destinations.get(key) if destinations else None
+            in_grads = node.backward(out_grads, offered)
         else:
             in_grads = node.backward(out_grads)
         if len(in_grads) != len(node.sources):
@@ -306,7 +338,7 @@ def _run(heads, head_grads, retain_graph, wanted=None):
 def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     """Compute the gradients of `heads` with respect to every array with attach_grad() they
     depend on, and write (grad_req='write') or add ('add') them into those arrays' `.grad`."""
-    leaf_grads, _, reached = _run(heads, head_grads, retain_graph)
+    leaf_grads, _, reached = _run(heads, head_grads, retain_graph, write_into=True)
     if not reached:
         raise MXNetError("backward: the heads do not depend on any array with attach_grad()")
     for leaf, g in leaf_grads.values():
@@ -317,7 +349,7 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
         if leaf._grad_req == "add":
             if g is not None:
                 buffer += g
-        else:
+        elif g is not buffer:        # not already computed into it by a compiled block
             buffer[...] = 0 if g is None else g
 
 

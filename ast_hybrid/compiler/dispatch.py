@@ -117,15 +117,17 @@ class CompiledEntry:
         inputs = [args[i] for i in self.array_positions] + [p._data for p in self.params]
         container = type(result) if isinstance(result, (tuple, list)) else None
 
-        def backward(output_gradients):
+        def backward(output_gradients, destinations=None):
             gradient = (output_gradients[0] if container is None
                         else container(output_gradients))
             try:
-                return list(derived.backward(list(stack), values, gradient))
+                return list(derived.backward(list(stack), values, gradient, destinations))
             except Exception as error:
                 raise annotate(error, derived.program)
 
-        autograd.record_function(inputs, flat, backward)
+        # into: the backward program may write a parameter's gradient straight into the
+        # buffer autograd offers for it (grad_req 'write', the graph's only use of it)
+        autograd.record_function(inputs, flat, backward, into=True)
         return outputs
 
     def _initialize_imperatively(self, args):

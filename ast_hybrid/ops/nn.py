@@ -43,7 +43,9 @@ def _outer_sum(g, flat, out=None):
     return np.dot(g.T, flat, out=out)
 
 
-def _fully_connected_grad(attrs, inputs, outputs, out_grads):
+def _fully_connected_grad(attrs, inputs, outputs, out_grads, out=None):
+    """out: None, or one array (or None) per input that input's gradient is written into
+    and returned as, when its shape and dtype are the computed gradient's."""
     data, weight = inputs[0], inputs[1]
     g = out_grads[0]
     if attrs["flatten"]:
@@ -51,10 +53,26 @@ def _fully_connected_grad(attrs, inputs, outputs, out_grads):
     else:
         flat = data.reshape(-1, data.shape[-1])
         g = g.reshape(-1, g.shape[-1])
-    grads = [np.dot(g, weight).reshape(data.shape), _outer_sum(g, flat)]
+    weight_out = bias_out = None
+    if out is not None and g.dtype == flat.dtype:
+        weight_out = _fits(out[1], (g.shape[1], flat.shape[1]), g.dtype)
+        if len(inputs) > 2 and len(out) > 2:
+            bias_out = _fits(out[2], (g.shape[1],), g.dtype)
+    grads = [np.dot(g, weight).reshape(data.shape), _outer_sum(g, flat, weight_out)]
     if len(inputs) > 2:
-        grads.append(g.sum(axis=0))
+        grads.append(g.sum(axis=0, out=bias_out))
     return grads
+
+
+_fully_connected_grad.writes_into = True   # accepts out= (compiled backward programs)
+
+
+def _fits(buffer, shape, dtype):
+    """`buffer` when a result of this shape and dtype may be written into it, else None."""
+    if buffer is not None and buffer.shape == shape and buffer.dtype == dtype \
+            and buffer.flags.c_contiguous and buffer.flags.writeable:
+        return buffer
+    return None
 
 
 def fully_connected(data, weight, bias=None):

@@ -47,6 +47,10 @@ class _Reverser:
         self.pop = namer.fresh("pop")
         self.output_value = namer.fresh("output_value")
         self.output_gradient = namer.fresh("output_gradient")
+        # arguments whose gradient a kernel may write straight into the caller's buffer
+        # (`destinations`): {argument: name of its destination variable}
+        self.destinations = {}
+        self.used_destinations = set()
         from ... import autograd
         from .. import runtime
         self.no_gradient = (runtime.show, autograd.is_training, autograd.is_recording)
@@ -231,10 +235,16 @@ class _Reverser:
                 # attributes as one constant, its one output and output gradient as lists
                 grad = self.helper(op.grad, f"{function.id}_grad")
                 attrs_name = self.helper(literal, f"{function.id}_attrs")
-                code = [_assign(parts, _call(grad, attrs_name,
-                                             ast.List(list(call.args), ast.Load()),
-                                             ast.List([_name(self.output_value)], ast.Load()),
-                                             ast.List([g], ast.Load())))]
+                direct = _call(grad, attrs_name, ast.List(list(call.args), ast.Load()),
+                               ast.List([_name(self.output_value)], ast.Load()),
+                               ast.List([g], ast.Load()))
+                into = [self.destinations.get(a.id) if isinstance(a, ast.Name) else None
+                        for a in call.args]
+                if getattr(op.grad, "writes_into", False) and any(into):
+                    self.used_destinations.update(d for d in into if d)
+                    direct.keywords.append(ast.keyword("out", ast.List(
+                        [_name(d) if d else ast.Constant(None) for d in into], ast.Load())))
+                code = [_assign(parts, direct)]
             else:
                 attrs = ast.Dict([ast.Constant(k) for k in every], list(every.values()))
                 vjp = self.helper(adjoint.kernel_vjp, "kernel_vjp")
@@ -281,6 +291,30 @@ def _is_marker(statement):
         and isinstance(statement.value.value, str)
 
 
+def _single_use_arguments(body, arguments):
+    """Arguments read exactly once in the program, outside every loop, and never assigned:
+    the one kernel that reads such an argument gives its whole gradient, so that kernel may
+    write it straight into the caller's buffer (nothing else adds to it or reads it)."""
+    counts = dict.fromkeys(arguments, 0)
+    in_loop = set()
+
+    def visit(node, looping):
+        if isinstance(node, ast.Name) and node.id in counts:
+            if isinstance(node.ctx, ast.Load):
+                counts[node.id] += 1
+                if looping:
+                    in_loop.add(node.id)
+            else:
+                counts[node.id] += 2        # assigned: never eligible
+        looping = looping or isinstance(node, (ast.For, ast.While))
+        for child in ast.iter_child_nodes(node):
+            visit(child, looping)
+
+    for statement in body:
+        visit(statement, False)
+    return [a for a in arguments if counts[a] == 1 and a not in in_loop]
+
+
 def _assigned_names(body):
     names = []
     for node in ast.walk(ast.Module(body, [])):
@@ -294,7 +328,9 @@ def transform(function, kernel_ops, namer, namespace, filename="<program>"):
     """(recording forward, backward) FunctionDefs for the program `function`.
 
     recording(*arguments) returns (result, stack, final values of every variable);
-    backward(stack, values, result_gradient) returns one gradient (or None) per argument."""
+    backward(stack, values, result_gradient, destinations=None) returns one gradient (or None)
+    per argument; destinations (None, or one array or None per argument) are buffers that
+    a kernel accepting out= may compute an argument's whole gradient into and return."""
     normal = anf.transform(function, namer)
     reverser = _Reverser(normal, kernel_ops, namer, namespace)
     reverser.location = (filename, function.lineno if hasattr(function, "lineno") else 0)
@@ -312,19 +348,35 @@ def transform(function, kernel_ops, namer, namespace, filename="<program>"):
         prologue + recorded + [ast.Return(ast.Tuple([_name(reverser.result),
                                                      _name(reverser.stack), values],
                                                     ast.Load()))], [], None)
+    eligible = _single_use_arguments(normal.body, arguments)
+    reverser.destinations = {a: namer.fresh(f"into_{a}") for a in eligible}
     reversed_body = reverser.reverse(normal.body)
     result_gradient = namer.fresh("result_gradient")
     values_name = namer.fresh("values")
+    destinations_name = namer.fresh("destinations")
     gradients = [reverser.gradient(v) for v in everything]
     start = [_assign(reverser.pop, ast.Attribute(_name(reverser.stack), "pop", ast.Load())),
              ast.Assign([ast.Tuple([_name(v, True) for v in everything], ast.Store())],
                         _name(values_name))]
     start += [_assign(g, ast.Constant(None)) for g in gradients]
     start.append(_assign(reverser.gradient(reverser.result), _name(result_gradient)))
+    used = [a for a in arguments if a in reverser.destinations
+            and reverser.destinations[a] in reverser.used_destinations]
+    if used:
+        # destinations: None, or one buffer (or None) per argument that the argument's
+        # gradient may be written into; a kernel writing one returns that buffer
+        unpack = ast.Assign([ast.Tuple([_name(reverser.destinations[a], True) if a in used
+                                        else _name("_", True) for a in arguments],
+                                       ast.Store())], _name(destinations_name))
+        start.append(ast.If(ast.Compare(_name(destinations_name), [ast.IsNot()],
+                                        [ast.Constant(None)]), [unpack],
+                            [_assign(reverser.destinations[a], ast.Constant(None))
+                             for a in used]))
     finish = [ast.Return(ast.Tuple([_name(reverser.gradient(a)) for a in arguments], ast.Load()))]
     backward_def = ast.FunctionDef(
         namer.fresh(f"{function.name}_backward"),
         ast.arguments([], [ast.arg(reverser.stack), ast.arg(values_name),
-                           ast.arg(result_gradient)], None, [], [], None, []),
+                           ast.arg(result_gradient), ast.arg(destinations_name)], None, [], [],
+                      None, [ast.Constant(None)]),
         start + reversed_body + finish, [], None)
     return record_def, backward_def

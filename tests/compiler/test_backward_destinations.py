@@ -1,0 +1,81 @@
+"""A compiled block's backward program may compute a parameter's gradient straight into its
+`.grad` buffer (grad_req 'write', the graph's only use of it). These check that it does so
+only where that is safe: the gradients always equal imperative mode's."""
+import numpy as np
+
+import ast_hybrid
+from ast_hybrid import autograd, nd
+from ast_hybrid.gluon import nn
+
+
+def dense(units=3, in_units=4, hybridize=True):
+    block = nn.Dense(units, in_units=in_units)
+    block.initialize()
+    if hybridize:
+        block.hybridize(mode="ast", fallback=False)
+    return block
+
+
+def copy_params(source, target):
+    for s, t in zip(source.collect_params().values(), target.collect_params().values()):
+        t.set_data(s.data())
+
+
+def test_dense_weight_gradient_is_written_into_its_buffer():
+    block, reference = dense(), dense(hybridize=False)
+    copy_params(block, reference)
+    x = nd.array(np.random.default_rng(0).standard_normal((1, 4)).astype(np.float32))
+    buffer = block.weight.grad()._data
+    for net in (block, reference):
+        with autograd.record():
+            y = (net(x) ** 2).sum()
+        y.backward()
+    assert block.weight.grad()._data is buffer
+    assert "out=[" in ast_hybrid.to_source(block, backward=True)
+    np.testing.assert_allclose(block.weight.grad().asnumpy(), reference.weight.grad().asnumpy(),
+                               rtol=1e-6)
+    np.testing.assert_allclose(block.bias.grad().asnumpy(), reference.bias.grad().asnumpy(),
+                               rtol=1e-6)
+
+
+def test_block_called_twice_in_one_graph_adds_both_gradients():
+    block, reference = dense(units=4), dense(units=4, hybridize=False)
+    copy_params(block, reference)
+    x = nd.array(np.random.default_rng(1).standard_normal((2, 4)).astype(np.float32))
+    for net in (block, reference):
+        with autograd.record():
+            y = (net(net(x)) ** 2).sum()
+        y.backward()
+    for p, q in zip(block.collect_params().values(), reference.collect_params().values()):
+        np.testing.assert_allclose(p.grad().asnumpy(), q.grad().asnumpy(), rtol=1e-5)
+
+
+def test_parameter_shared_with_an_imperative_operation_adds_both_gradients():
+    block = dense()
+    x = nd.ones((1, 4))
+    with autograd.record():
+        y = block(x).sum() + (block.weight.data() * 3).sum()
+    y.backward()
+    expected = np.ones((3, 4)) + 3
+    np.testing.assert_allclose(block.weight.grad().asnumpy(), expected, rtol=1e-6)
+
+
+def test_autograd_grad_leaves_the_buffers_alone():
+    block = dense()
+    block.weight.grad()[:] = 7
+    x = nd.ones((1, 4))
+    with autograd.record():
+        y = block(x).sum()
+    (g,) = autograd.grad(y, [block.weight.data()])
+    np.testing.assert_allclose(g.asnumpy(), np.ones((3, 4)))
+    np.testing.assert_allclose(block.weight.grad().asnumpy(), 7)
+
+
+def test_grad_req_write_overwrites_after_retained_backward():
+    block = dense()
+    x = nd.ones((1, 4))
+    with autograd.record():
+        y = block(x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(block.weight.grad().asnumpy(), np.ones((3, 4)))
