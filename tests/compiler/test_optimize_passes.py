@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from ast_hybrid import nd, ops
 from ast_hybrid.compiler.backend import compile_program, origin_marker
 from ast_hybrid.compiler.naming import Namer
+from ast_hybrid.compiler.options import HybridizeOptions
 from ast_hybrid.compiler.optimize import (PASSES, OptimizeInfo, constant_fold, cse, dce,
                                           inplace, optimize, specialize_kernels)
 from ast_hybrid.gluon import nn
@@ -19,7 +20,8 @@ from ast_hybrid.ops.random_state import generator
 
 KERNELS = {"FullyConnected": "FullyConnected", "Activation": "Activation", "relu": "relu",
            "tanh": "tanh", "exp": "exp", "Dropout": "Dropout", "uniform": "_random_uniform",
-           "Pooling": "Pooling", "Convolution": "Convolution"}
+           "Pooling": "Pooling", "Convolution": "Convolution", "sigmoid": "sigmoid",
+           "Cast": "Cast"}
 UNITS = 4
 
 
@@ -45,7 +47,7 @@ def programs(draw):
         return draw(st.sampled_from(names))
 
     def expression():
-        kind = draw(st.integers(0, 12))
+        kind = draw(st.integers(0, 19))
         a, c = pick(), pick()
         if kind == 0:
             return f"FullyConnected({a}, w, b, num_hidden={UNITS})"
@@ -71,6 +73,23 @@ def programs(draw):
             return f"{a} * (2 ** 3 - 7.5)"
         if kind == 11:
             return f"-{a} / (1 + 1)"
+        # element-wise work the in-place pass rewrites, with the cases it must refuse: other
+        # dtypes (float64, integers), a temporary that an operand would broadcast larger
+        if kind == 13:
+            return f"sigmoid({a})"
+        if kind == 14:
+            act = draw(st.sampled_from(['sigmoid', 'tanh', 'relu']))
+            return f"Activation({a} * 0.5 + {c}, act_type={act!r})"
+        if kind == 15:
+            return f"Cast({a}, dtype={draw(st.sampled_from(['float64', 'float16']))!r})"
+        if kind == 16:
+            return f"Cast({a}, dtype='int32') * 2"
+        if kind == 17:
+            return f"FullyConnected({a}[0:1], w, b, num_hidden={UNITS})"
+        if kind == 18:
+            return f"{draw(st.sampled_from(['tanh', 'exp', 'sigmoid']))}({a} + {c})"
+        if kind == 19:
+            return f"{c} {draw(st.sampled_from(['-', '*', '/']))} 3 + {a} * b"
         return f"{a}"
 
     def statement(depth):
@@ -145,6 +164,7 @@ def _same(a, b):
     assert len(a) == len(b)
     for u, v in zip(a, b):
         assert np.asarray(u).shape == np.asarray(v).shape
+        assert np.asarray(u).dtype == np.asarray(v).dtype
         np.testing.assert_allclose(u, v, rtol=1e-6, atol=1e-6)
     return True
 
@@ -245,6 +265,50 @@ def test_inplace_only_on_dead_temporaries_the_program_allocated():
     assert "q = relu(y)\n" in out                        # y is aliased by z
 
 
+def test_inplace_elementwise_on_dead_temporaries():
+    source = """def f(x, w, b, flag):
+    t = FullyConnected(x, w, b, num_hidden=4)
+    u = FullyConnected(x, w, b, num_hidden=4)
+    h = tanh(t + u)
+    s = sigmoid(FullyConnected(h, w, b, num_hidden=4))
+    e = exp(x)
+    g = x + e
+    k = g * 2
+    return (h, s, k, x + x)"""
+    out = _optimized_source(source, (inplace,))
+    assert "h = add(t, u, out=t, casting='no')" in out and "h = t + u" in out
+    assert "h = tanh(h, out=h, casting='no')" in out and "h = tanh(h)" in out
+    assert "s = sigmoid_in_place(s)" in out
+    assert "g = add(x, e, out=e, casting='no')" in out       # e on the right
+    assert "k = multiply(g, 2, out=g, casting='no')" in out
+    assert "x + x" in out                                     # arguments never
+
+
+@pytest.mark.parametrize("other, temporary_shape", [
+    ("np.float64", (2, 4)),      # the result would be float64: no room in a float32 temporary
+    ("np.float32", (1, 4)),      # the other operand would broadcast the temporary larger
+    ("np.int32", (2, 4)),
+])
+def test_inplace_falls_back_when_dtype_or_shape_differ(other, temporary_shape):
+    source = """def f(x, w, b, flag):
+    t = exp(x)
+    y = t + w
+    z = tanh(exp(x) * 2)
+    q = sigmoid(exp(x) * 2)
+    return (y, z, q)"""
+    info = _info([])
+    definition = optimize(ast.parse(source).body[0], info, (inplace,))
+    assert ast.unparse(definition).count("casting") == 2
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(temporary_shape).astype(np.float32)
+    if other == "np.int32":
+        x = (x * 10).astype(np.int32)
+    w = rng.standard_normal((2, 4)).astype(eval(other))
+    expected, _, _ = _run(ast.parse(source).body[0], info, [x, w, None, True])
+    got, _, _ = _run(definition, info, [x, w, None, True])
+    assert _same(expected, got)
+
+
 def test_specialized_kernels_come_from_the_operator_table():
     source = """def f(x, w, b, flag):
     return (Activation(x, act_type='relu'), FullyConnected(x, w, b, num_hidden=4))"""
@@ -296,3 +360,120 @@ def test_blocks_give_the_same_outputs_with_and_without_optimization(build, shape
         x = nd.array(sign * np.random.default_rng(1).standard_normal(shape).astype(np.float32))
         np.testing.assert_allclose(optimized(x).asnumpy(), plain(x).asnumpy(), rtol=1e-5,
                                    atol=1e-6)
+
+
+# ------------------------------------------------------------------------- static_alloc
+def _static_info():
+    info = _info([])
+    info.options = HybridizeOptions(static_alloc=True)
+    return info
+
+
+def _calls(definition, info, argument_sets):
+    """The results and emitted values of successive calls of one compiled program, each
+    result kept as returned (not copied), so a later call overwriting it would show."""
+    log = []
+    namespace = dict(info.namespace)
+    namespace["emit"] = lambda *values: log.append([np.array(v, copy=True) for v in values])
+    program = compile_program([definition], namespace, "static-test")
+    results = []
+    for arguments in argument_sets:
+        copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in arguments]
+        try:
+            results.append(program.function(*copies))
+        except Exception as error:
+            results.append(type(error))
+        for before, after in zip(arguments, copies):
+            if isinstance(before, np.ndarray):
+                assert np.array_equal(before, after)
+    return results, log
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(source=programs(), seeds=st.lists(st.integers(0, 2 ** 16), min_size=3, max_size=3),
+       flag=st.booleans())
+def test_static_alloc_keeps_outputs_of_successive_calls(source, seeds, flag):
+    definition = _marked(ast.parse(source).body[0])
+    argument_sets = [_arguments(seed, flag) for seed in seeds]
+    argument_sets[2][0] = np.concatenate([argument_sets[2][0]] * 2)   # another batch size
+    argument_sets.append(argument_sets[0])
+    plain_info = _info([])
+    state = copy.deepcopy(generator().bit_generator.state)
+    expected, expected_log = _calls(copy.deepcopy(definition), plain_info, argument_sets)
+    generator().bit_generator.state = state
+    info = _static_info()
+    optimized = optimize(definition, info)
+    got, got_log = _calls(optimized, info, argument_sets)
+    text = ast.unparse(optimized)
+    for a, b in zip(expected, got):
+        assert _same(a, b), text
+    assert len(expected_log) == len(got_log), text
+    for a, b in zip(expected_log, got_log):
+        _same(a, b)
+
+
+def test_static_alloc_only_where_nothing_escapes():
+    source = """def f(x, w, b, flag):
+    a = FullyConnected(x, w, b, num_hidden=4)
+    c = FullyConnected(a, w, b, num_hidden=4)
+    d = FullyConnected(c, w, b, num_hidden=4)
+    v = relu(d)
+    e = FullyConnected(v, w, b, num_hidden=4)
+    g = FullyConnected(e, w, b, num_hidden=4)
+    emit(g)
+    for i in range(2):
+        h = FullyConnected(x, w, b, num_hidden=4)
+        x = h + 1
+    k = FullyConnected(x, w, b, num_hidden=4)
+    pair = (k,)
+    return (c, v, pair + pair)"""
+    info = _static_info()
+    out = ast.unparse(optimize(ast.parse(source).body[0], info))
+    assert "a = fully_connected_static(" in out                 # only read by kernels
+    assert "c = fully_connected(" in out                        # returned
+    assert "d = fully_connected(" in out                        # returned through relu's out=
+    assert "e = fully_connected_static" in out
+    assert "g = fully_connected(" in out                        # handed to a function
+    assert "h = fully_connected(" in out                        # runs more than once a call
+    assert "k = fully_connected(" in out                        # returned inside a tuple
+
+
+def _static_models():
+    from ast_hybrid import bench_models
+    return [(bench_models.mlp, (2, 512)), (lambda: bench_models.RNNCell(4, 8, 3), (2, 4, 3)),
+            (lambda: bench_models.residual(3), (2, 64)), (_lenet, (2, 1, 12, 12)),
+            (Residual, (3, 6))]
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_static_alloc_blocks_match_and_return_independent_arrays(index):
+    build, shape = _static_models()[index]
+    plain, static = build(), build()
+    plain.initialize()
+    static.initialize()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    for sign in (1, -1):
+        plain(nd.array(sign * np.abs(x)))
+        static(nd.array(sign * np.abs(x)))
+    for p, q in zip(plain.collect_params().values(), static.collect_params().values()):
+        q.set_data(p.data())
+    plain.hybridize(optimize=False)
+    static.hybridize(static_alloc=True)
+    results = []
+    for batch in (shape[0], shape[0], shape[0] + 2, shape[0]):
+        x = nd.array(rng.standard_normal((batch,) + shape[1:]).astype(np.float32))
+        got = static(x)
+        expected = plain(x).asnumpy()
+        np.testing.assert_allclose(got.asnumpy(), expected, rtol=1e-5, atol=1e-6)
+        results.append((got, expected.copy()))
+    for got, expected in results:     # no later call wrote into an earlier call's output
+        np.testing.assert_allclose(got.asnumpy(), expected, rtol=1e-5, atol=1e-6)
+    assert not np.shares_memory(results[0][0].asnumpy(), results[1][0].asnumpy())
+    if index < 3:
+        assert "_static" in ast_hybrid_source(static)
+
+
+def ast_hybrid_source(net):
+    from ast_hybrid import to_source
+    return to_source(net)

@@ -7,7 +7,7 @@ the program's inputs and parameters, and gives the namespace and namer for new c
 import ast
 from dataclasses import dataclass, field
 
-from . import constant_fold, cse, dce, derived_arrays, inplace, specialize_kernels
+from . import constant_fold, cse, dce, derived_arrays, inplace, specialize_kernels, static_alloc
 
 
 @dataclass
@@ -19,9 +19,12 @@ class OptimizeInfo:
     parameters: dict = field(default_factory=dict)   # argument identifier -> Parameter
     options: object = None
     kernel_attrs: dict = field(default_factory=dict)  # specialized identifier -> attrs
+    # identifiers of functions the passes introduced (ufuncs called with out=, in-place
+    # helpers): no effect but their value and writing their `out=` argument
+    pure_calls: set = field(default_factory=set)
 
 
-PASSES = (constant_fold, specialize_kernels, cse, dce, inplace, derived_arrays)
+PASSES = (constant_fold, specialize_kernels, cse, dce, inplace, derived_arrays, static_alloc)
 
 
 def clone(node):

@@ -1,17 +1,44 @@
-"""In-place activations: relu of a temporary that the program itself just allocated, that nothing
-else refers to and that is dead afterwards, overwrites it (`a = relu(t, out=t)`)."""
+"""In-place element-wise work on dead temporaries: an element-wise result overwrites an operand
+that the program itself just allocated, that nothing else refers to and that is dead afterwards.
+
+- relu of such a temporary: `a = relu(t, out=t)`;
+- a unary ufunc kernel (tanh, exp, sqrt, ...; also Activation once specialized) and sigmoid:
+  `a = tanh(t, out=t, casting='no')`, which numpy refuses (TypeError, before writing anything)
+  unless the result has the temporary's dtype; the refusal falls back to `tanh(t)`;
+- `a = l + r` (also -, *, /) where l or r is such a temporary:
+  `a = add(l, r, out=t, casting='no')`, falling back to `l + r` when numpy refuses: a dtype that
+  differs (float32 with float64, an integer division) is a TypeError, an operand that would
+  broadcast the temporary to a larger shape a ValueError, both raised before any write;
+- a unary kernel of an anonymous temporary, `h = tanh(a + b)`, becomes `h = a + b` (itself in
+  place where it can be) followed by the in-place `tanh` of h.
+
+A temporary qualifies when its last assignment in the same statement run was an allocating
+kernel or arithmetic (a fresh value), nothing read or rebound it since, it is not an argument of
+the program, the statement reads it once, and liveness says no path reads it afterwards.
+"""
 import ast
 
+import numpy as np
+
 from ... import ops
+from ...ops.elemwise import _sigmoid
 from .analysis import Liveness, blocks, kernel_op, names_read, names_stored
 
 # operators whose kernels always return an array no other value shares memory with
-FRESH = {"FullyConnected", "Convolution", "Activation", "relu", "Pooling"}
+FRESH = {"FullyConnected", "Convolution", "Activation", "relu", "Pooling", "sigmoid"}
+
+BINARY = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide}
 
 
-def _in_place_kernels():
-    """Kernels whose `out=` form computes what they compute, same dtype included."""
-    return {ops.get("relu").kernel}
+def sigmoid_in_place(x):
+    """_sigmoid(x) computed in x itself (a dead temporary) when x is a float array: the same
+    operations in the same order and dtype, without the three intermediate arrays."""
+    if x.__class__ is np.ndarray and x.dtype.kind == "f" and x.flags.writeable:
+        np.negative(x, out=x)
+        np.exp(x, out=x)
+        np.add(x, 1.0, out=x)
+        return np.true_divide(1.0, x, out=x)
+    return _sigmoid(x)
 
 
 def _simple_assign(statement):
@@ -21,42 +48,152 @@ def _simple_assign(statement):
     return None
 
 
-def _candidate(statement, info, kernels):
-    """The temporary `t` of `a = K(t)` with K a kernel that can run in place, or None."""
-    if _simple_assign(statement) is None:
-        return None
-    call = statement.value
+def _unary_kind(call, info):
+    """'relu', 'ufunc' or 'sigmoid' for a one-argument call of a kernel that can run in place."""
     if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-            and kernel_op(call, info) is not None
-            and info.namespace.get(call.func.id) in kernels
-            and len(call.args) == 1 and isinstance(call.args[0], ast.Name)
-            and not call.keywords):
+            and kernel_op(call, info) is not None and len(call.args) == 1
+            and not isinstance(call.args[0], ast.Starred) and not call.keywords):
         return None
-    return call.args[0].id
+    kernel = info.namespace.get(call.func.id)
+    if kernel is ops.get("relu").kernel:
+        return "relu"
+    if kernel is _sigmoid:
+        return "sigmoid"
+    if isinstance(kernel, np.ufunc) and kernel.nin == 1 and kernel.nout == 1:
+        return "ufunc"
+    return None
+
+
+def _is_fresh(value, info):
+    """Whether `value` always evaluates to a new object no other value refers to."""
+    if isinstance(value, ast.BinOp) or (isinstance(value, ast.UnaryOp)
+                                        and not isinstance(value.op, ast.Not)):
+        return True          # arithmetic on arrays allocates (on scalars, nothing is written)
+    op = kernel_op(value, info)
+    if op is None:
+        return False
+    if any(k.arg == "out" for k in value.keywords):
+        return False
+    return op.name in FRESH or isinstance(info.namespace.get(value.func.id), np.ufunc)
 
 
 def _fresh_producer(statements, index, name, info):
-    """Whether `name` was last assigned, earlier in this run, by a kernel that allocates, and
-    nothing read or rebound it since."""
+    """Whether `name` was last assigned, earlier in this run, by a kernel that allocates or by
+    arithmetic, and nothing read or rebound it since."""
     for j in range(index - 1, -1, -1):
         statement = statements[j]
         if _simple_assign(statement) == name:
-            op = kernel_op(statement.value, info)
-            return op is not None and op.name in FRESH and name not in names_read(statement.value)
+            value = statement.value
+            if _is_fresh(value, info):
+                return True
+            # relu(t, out=t) of a dead temporary t: its memory now belongs to `name` alone
+            op = kernel_op(value, info)
+            return op is not None and op.name in FRESH and name not in names_read(value)
         if name in names_read(statement) or name in names_stored(statement):
             return False
     return False
 
 
+def _load(name):
+    return ast.Name(name, ast.Load())
+
+
+def _assign(target, value):
+    return ast.Assign([ast.Name(target, ast.Store())], value)
+
+
+def _guarded(target, in_place, fallback, errors):
+    handler = ast.ExceptHandler(
+        ast.Tuple([_load(e) for e in errors], ast.Load()) if len(errors) > 1 else _load(errors[0]),
+        None, [_assign(target, fallback)])
+    return ast.Try([_assign(target, in_place)], [handler], [], [])
+
+
+class _Rewriter:
+    def __init__(self, info, liveness):
+        self.info = info
+        self.liveness = liveness
+        self.ufunc_names = {}
+
+    def ufunc_name(self, ufunc):
+        """The program's name for a ufunc (or helper) this pass calls."""
+        name = self.ufunc_names.get(ufunc)
+        if name is None:
+            name = self.ufunc_names[ufunc] = self.info.namer.fresh(ufunc.__name__)
+            self.info.namespace[name] = ufunc
+            self.info.pure_calls.add(name)
+        return name
+
+    def qualifies(self, expr, statement, statements, index):
+        if not isinstance(expr, ast.Name):
+            return False
+        name = expr.id
+        if name in self.info.arguments or name in self.liveness.after[id(statement)]:
+            return False
+        reads = sum(1 for n in ast.walk(statement.value)
+                    if isinstance(n, ast.Name) and n.id == name)
+        return reads == 1 and _fresh_producer(statements, index, name, self.info)
+
+    def unary(self, target, call, kind, operand):
+        """`target = K(operand)` overwriting operand."""
+        func = call.func.id
+        if kind == "relu":
+            return _assign(target, ast.Call(_load(func), [_load(operand)],
+                                            [ast.keyword("out", _load(operand))]))
+        if kind == "sigmoid":
+            return _assign(target, ast.Call(_load(self.ufunc_name(sigmoid_in_place)),
+                                            [_load(operand)], []))
+        in_place = ast.Call(_load(func), [_load(operand)],
+                            [ast.keyword("out", _load(operand)),
+                             ast.keyword("casting", ast.Constant("no"))])
+        return _guarded(target, in_place, ast.Call(_load(func), [_load(operand)], []),
+                        ["TypeError"])
+
+    def binary(self, target, binop, statement, statements, index):
+        """`target = l op r` overwriting l or r, or None."""
+        ufunc = BINARY.get(type(binop.op))
+        if ufunc is None:
+            return None
+        for side in (binop.left, binop.right):
+            if self.qualifies(side, statement, statements, index):
+                in_place = ast.Call(_load(self.ufunc_name(ufunc)), [binop.left, binop.right],
+                                    [ast.keyword("out", _load(side.id)),
+                                     ast.keyword("casting", ast.Constant("no"))])
+                return _guarded(target, in_place, binop, ["TypeError", "ValueError"])
+        return None
+
+    def statement(self, statement, statements, index):
+        """The statements replacing `statement`, or None to keep it."""
+        target = _simple_assign(statement)
+        if target is None:
+            return None
+        value = statement.value
+        if isinstance(value, ast.BinOp):
+            rewritten = self.binary(target, value, statement, statements, index)
+            return [rewritten] if rewritten is not None else None
+        kind = _unary_kind(value, self.info)
+        if kind is None:
+            return None
+        (operand,) = value.args
+        if self.qualifies(operand, statement, statements, index):
+            return [self.unary(target, value, kind, operand.id)]
+        if _is_fresh(operand, self.info):
+            # an anonymous temporary: name it `target`, then overwrite it
+            first = None
+            if isinstance(operand, ast.BinOp):
+                first = self.binary(target, operand, statement, statements, index)
+            return [first or _assign(target, operand), self.unary(target, value, kind, target)]
+        return None
+
+
 def transform(function_def, info):
-    kernels = _in_place_kernels()
     liveness = Liveness(function_def.body)
-    for statements in blocks(function_def):
-        for index, statement in enumerate(statements):
-            name = _candidate(statement, info, kernels)
-            if name is None or name in info.arguments or name in liveness.after[id(statement)]:
-                continue
-            if not _fresh_producer(statements, index, name, info):
-                continue
-            statement.value.keywords = [ast.keyword("out", ast.Name(name, ast.Load()))]
+    rewriter = _Rewriter(info, liveness)
+    for statements in list(blocks(function_def)):
+        original = list(statements)
+        rewritten = []
+        for index, statement in enumerate(original):
+            replacement = rewriter.statement(statement, original, index)
+            rewritten.extend(replacement if replacement is not None else [statement])
+        statements[:] = rewritten
     return function_def
