@@ -136,10 +136,20 @@ def _pick_grad(attrs, inputs, outputs, out_grads):
     axis, g = attrs["axis"], out_grads[0]
     flat = data.reshape(-1) if axis is None else data
     axis = 0 if axis is None else axis % data.ndim
-    positions = _positions("pick", index, flat.shape[axis], attrs["mode"])
+    size = flat.shape[axis]
+    d = np.zeros_like(flat)
+    if axis == flat.ndim - 1 and attrs["mode"] == "clip" and index.size * size == flat.size:
+        # the last axis (a classifier's labels): one scatter through flat positions, without
+        # put_along_axis's index grids; clipped as _positions clips
+        positions = index.astype(np.intp).reshape(-1)
+        np.maximum(positions, 0, out=positions)
+        np.minimum(positions, size - 1, out=positions)
+        positions += np.arange(0, flat.size, size, dtype=np.intp)
+        d.reshape(-1)[positions] = g.reshape(-1)
+        return [d.reshape(data.shape), None]
+    positions = _positions("pick", index, size, attrs["mode"])
     if positions.ndim == flat.ndim - 1:
         positions = np.expand_dims(positions, axis)
-    d = np.zeros_like(flat)
     np.put_along_axis(d, positions, g.reshape(positions.shape), axis=axis)
     return [d.reshape(data.shape), None]
 

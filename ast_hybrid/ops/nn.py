@@ -161,7 +161,7 @@ def _softmax_grad(attrs, inputs, outputs, out_grads):
 
 def _log_softmax_grad(attrs, inputs, outputs, out_grads):
     y, g, axis = outputs[0], out_grads[0], attrs["axis"]
-    dx = g - np.exp(y) * np.sum(g, axis=axis, keepdims=True)
+    dx = g - np.exp(y) * np.add.reduce(g, axis=axis, keepdims=True)
     return [_unscale(dx, attrs).astype(inputs[0].dtype, copy=False)]
 
 

@@ -64,12 +64,13 @@ def _reduce_grad(kind):
         data = inputs[0]
         axes = _axes(attrs["axis"], data.ndim, attrs.get("exclude", False))
         g = _kept(out_grads[0], data, axes)
-        if kind == "sum":
-            d = np.broadcast_to(g, data.shape)
-        elif kind == "mean":
-            count = data.size // max(g.size, 1) if data.size else 1
-            d = np.broadcast_to(g / count, data.shape)
-        elif kind in ("max", "min"):
+        if kind in ("sum", "mean"):
+            if kind == "mean":
+                g = g / (data.size // max(g.size, 1) if data.size else 1)
+            d = np.empty(data.shape, dtype=data.dtype)
+            d[...] = g          # broadcast and cast in one pass
+            return [d]
+        if kind in ("max", "min"):
             d = g * (data == _kept(outputs[0], data, axes))
         elif kind == "prod":
             d = g * _kept(outputs[0], data, axes) / data
