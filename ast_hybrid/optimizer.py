@@ -116,7 +116,8 @@ class SGD(_Momentum):
     mom = momentum * mom - lr * (clip(rescale * grad) + wd * weight); weight += mom."""
 
     def update(self, index, weight, grad, state):
-        if state is None and not self._get_wd(index) and self.clip_gradient is None:
+        if state is None and self.clip_gradient is None and (
+                not self.wd or not self._get_wd(index)):
             # plain SGD, the common case: one pass over the gradient, one over the weight
             self._update_count(index)
             weight -= grad * weight.dtype.type(self._get_lr(index) * self.rescale_grad)

@@ -3,6 +3,8 @@ from .. import autograd
 from .. import optimizer as opt
 from .parameter import Parameter, ParameterDict
 
+_MISSING = object()
+
 
 class Trainer:
     """Updates `params` with `optimizer` ('sgd', 'nag', 'adam', 'rmsprop' or an Optimizer).
@@ -67,11 +69,12 @@ class Trainer:
     def _update(self, ignore_stale_grad):
         chosen = []
         for index, param in enumerate(self._params):
-            if param.grad_req == "null":
+            if param._grad_req == "null":
                 continue
-            param._check_initialized()
-            data = param.data()
-            if data.grad is None:
+            data = param._data
+            if data is None:
+                param._check_initialized()      # raises
+            if data._grad is None:
                 continue
             if not autograd.grad_is_fresh(data, consume=True):
                 if not ignore_stale_grad:
@@ -84,10 +87,12 @@ class Trainer:
                         "updating of Parameters with stale gradient")
                 continue
             chosen.append((index, param, data))
+        optimizer, states = self._optimizer, self._states
         for index, param, data in chosen:
-            if index not in self._states:
-                self._states[index] = self._optimizer.create_state(index, data._data)
-            self._optimizer.update(index, data._data, data.grad._data, self._states[index])
+            state = states.get(index, _MISSING)
+            if state is _MISSING:
+                state = states[index] = optimizer.create_state(index, data._data)
+            optimizer.update(index, data._data, data._grad._data, state)
             param.mark_changed()
 
     def save_states(self, fname):
