@@ -166,9 +166,10 @@ def record_function(inputs, outputs, backward, into=False):
     per output, and returns one numpy array (shaped like that input) or None (no gradient)
     per input. It is called at most once unless backward runs with retain_graph=True.
     With into=True it is called as backward(out_grads, destinations): destinations is None
-    or one numpy array or None per input, the `.grad` buffer of an input whose gradient
-    backward() would only copy there (grad_req 'write', no other use of it in the graph);
-    backward may compute that gradient into it and return the buffer itself.
+    or one entry per input: the `.grad` buffer of an input whose gradient backward() would
+    only copy there (grad_req 'write', no other use of it in the graph), which backward may
+    compute that gradient into and return; False for an input whose gradient nothing uses
+    (backward may return None for it); else None.
     Does nothing when no input needs a gradient or when not recording. Returns `outputs`.
     """
     if not _state.recording or not any(_needs_grad(x) for x in inputs):
@@ -240,11 +241,12 @@ def _destinations(nodes):
     for node in nodes:
         if not node.into:
             continue
-        offered = [leaf._grad._data if leaf is not None and uses[id(leaf)] == 1
+        offered = [False if leaf is None and source is None else
+                   leaf._grad._data if leaf is not None and uses[id(leaf)] == 1
                    and leaf._grad_req == "write" and leaf._grad is not None
                    and leaf._grad._data.shape == data.shape
                    and leaf._grad._data.dtype == data.dtype else None
-                   for leaf, data in zip(node.leaves, node.input_data)]
+                   for leaf, source, data in zip(node.leaves, node.sources, node.input_data)]
         if any(d is not None for d in offered):
             chosen[id(node)] = offered
     return chosen

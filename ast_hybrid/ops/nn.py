@@ -44,8 +44,9 @@ def _outer_sum(g, flat, out=None):
 
 
 def _fully_connected_grad(attrs, inputs, outputs, out_grads, out=None):
-    """out: None, or one array (or None) per input that input's gradient is written into
-    and returned as, when its shape and dtype are the computed gradient's."""
+    """out: None, or one entry per input: an array that input's gradient is written into
+    and returned as (when its shape and dtype are the computed gradient's), False where that
+    gradient is not wanted (None is returned for it), or None."""
     data, weight = inputs[0], inputs[1]
     g = out_grads[0]
     if attrs["flatten"]:
@@ -58,9 +59,14 @@ def _fully_connected_grad(attrs, inputs, outputs, out_grads, out=None):
         weight_out = _fits(out[1], (g.shape[1], flat.shape[1]), g.dtype)
         if len(inputs) > 2 and len(out) > 2:
             bias_out = _fits(out[2], (g.shape[1],), g.dtype)
-    grads = [np.dot(g, weight).reshape(data.shape), _outer_sum(g, flat, weight_out)]
+    data_grad = None if out is not None and out[0] is False else \
+        np.dot(g, weight).reshape(data.shape)
+    weight_grad = None if out is not None and out[1] is False else \
+        _outer_sum(g, flat, weight_out)
+    grads = [data_grad, weight_grad]
     if len(inputs) > 2:
-        grads.append(g.sum(axis=0, out=bias_out))
+        grads.append(None if out is not None and len(out) > 2 and out[2] is False
+                     else g.sum(axis=0, out=bias_out))
     return grads
 
 
@@ -69,7 +75,7 @@ _fully_connected_grad.writes_into = True   # accepts out= (compiled backward pro
 
 def _fits(buffer, shape, dtype):
     """`buffer` when a result of this shape and dtype may be written into it, else None."""
-    if buffer is not None and buffer.shape == shape and buffer.dtype == dtype \
+    if type(buffer) is np.ndarray and buffer.shape == shape and buffer.dtype == dtype \
             and buffer.flags.c_contiguous and buffer.flags.writeable:
         return buffer
     return None

@@ -79,3 +79,23 @@ def test_grad_req_write_overwrites_after_retained_backward():
     y.backward(retain_graph=True)
     y.backward()
     np.testing.assert_allclose(block.weight.grad().asnumpy(), np.ones((3, 4)))
+
+
+def test_frozen_layer_and_input_with_a_gradient():
+    first, second = dense(units=4), dense(units=2, in_units=4)
+    reference_first, reference_second = dense(4, hybridize=False), dense(2, 4, hybridize=False)
+    copy_params(first, reference_first)
+    copy_params(second, reference_second)
+    first.collect_params().setattr("grad_req", "null")
+    reference_first.collect_params().setattr("grad_req", "null")
+    grads = []
+    for a, b in ((first, second), (reference_first, reference_second)):
+        x = nd.array(np.random.default_rng(2).standard_normal((2, 4)).astype(np.float32))
+        x.attach_grad()
+        with autograd.record():
+            y = (b(a(x)) ** 2).sum()
+        y.backward()
+        grads.append([x.grad.asnumpy()] + [p.grad().asnumpy()
+                                           for p in b.collect_params().values()])
+    for got, want in zip(*grads):
+        np.testing.assert_allclose(got, want, rtol=1e-5)
