@@ -206,10 +206,9 @@ def _softmax_ce_grad(z, labels):
 
 
 def _weight_grad(d, a, out):
-    """d.T @ a into out; for one sample a broadcast outer product, much faster than BLAS's."""
-    if d.shape[0] == 1:
-        return np.multiply(d.T, a, out=out)
-    return np.matmul(d.T, a, out=out)
+    """d.T @ a into out through np.dot, which hands BLAS the transposed view without the
+    copy np.matmul makes of it (several times faster with one sample)."""
+    return np.dot(d.T, a, out=out)
 
 
 class TrainStep:

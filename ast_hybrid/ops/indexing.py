@@ -108,6 +108,10 @@ def _pick(data, index, *, axis=-1, keepdims=False, mode="clip"):
         data, axis = data.reshape(-1), 0
     axis %= data.ndim
     positions = _positions("pick", index, data.shape[axis], mode)
+    if data.ndim == 2 and axis == 1 and positions.ndim == 1:
+        # one pick per row (a classifier's label scores): plain fancy indexing
+        out = data[np.arange(data.shape[0]), positions]
+        return out[:, None] if keepdims else out
     if positions.ndim == data.ndim - 1:
         positions = np.expand_dims(positions, axis)
     out = np.take_along_axis(data, positions, axis=axis)
