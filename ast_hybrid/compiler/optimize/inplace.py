@@ -22,7 +22,7 @@ import numpy as np
 
 from ... import ops
 from ...ops.elemwise import _sigmoid
-from .analysis import Liveness, blocks, kernel_op, names_read, names_stored
+from .analysis import Liveness, blocks, kernel_op, names_read, names_stored, nodes
 
 # operators whose kernels always return an array no other value shares memory with
 FRESH = {"FullyConnected", "Convolution", "Activation", "relu", "Pooling", "sigmoid"}
@@ -130,8 +130,7 @@ class _Rewriter:
         name = expr.id
         if name in self.info.arguments or name in self.liveness.after[id(statement)]:
             return False
-        reads = sum(1 for n in ast.walk(statement.value)
-                    if isinstance(n, ast.Name) and n.id == name)
+        reads = sum(1 for n in nodes(statement.value) if n.__class__ is ast.Name and n.id == name)
         return reads == 1 and _fresh_producer(statements, index, name, self.info)
 
     def unary(self, target, call, kind, operand):
