@@ -149,17 +149,29 @@ class _Rewriter:
                         ["TypeError"])
 
     def binary(self, target, binop, statement, statements, index):
-        """`target = l op r` overwriting l or r, or None."""
+        """The statements computing `target = l op r` into l or r, or None. The other operand,
+        unless a name or a literal, is evaluated first into a fresh name, so that the fallback
+        does not evaluate it (random draws, effects) a second time."""
         ufunc = BINARY.get(type(binop.op))
         if ufunc is None:
             return None
         for side in (binop.left, binop.right):
             if self.qualifies(side, statement, statements, index):
-                in_place = ast.Call(_load(self.ufunc_name(ufunc)), [binop.left, binop.right],
-                                    [ast.keyword("out", _load(side.id)),
-                                     ast.keyword("casting", ast.Constant("no"))])
-                return _guarded(target, in_place, binop, ["TypeError", "ValueError"])
-        return None
+                break
+        else:
+            return None
+        other = binop.right if side is binop.left else binop.left
+        hoisted = []
+        if not isinstance(other, (ast.Name, ast.Constant)):
+            name = self.info.namer.fresh("operand")
+            hoisted.append(_assign(name, other))
+            other = _load(name)
+        left, right = (side, other) if side is binop.left else (other, side)
+        in_place = ast.Call(_load(self.ufunc_name(ufunc)), [left, right],
+                            [ast.keyword("out", _load(side.id)),
+                             ast.keyword("casting", ast.Constant("no"))])
+        fallback = ast.BinOp(left, binop.op, right)
+        return hoisted + [_guarded(target, in_place, fallback, ["TypeError", "ValueError"])]
 
     def statement(self, statement, statements, index):
         """The statements replacing `statement`, or None to keep it."""
@@ -168,8 +180,7 @@ class _Rewriter:
             return None
         value = statement.value
         if isinstance(value, ast.BinOp):
-            rewritten = self.binary(target, value, statement, statements, index)
-            return [rewritten] if rewritten is not None else None
+            return self.binary(target, value, statement, statements, index)
         kind = _unary_kind(value, self.info)
         if kind is None:
             return None
@@ -181,7 +192,7 @@ class _Rewriter:
             first = None
             if isinstance(operand, ast.BinOp):
                 first = self.binary(target, operand, statement, statements, index)
-            return [first or _assign(target, operand), self.unary(target, value, kind, target)]
+            return (first or [_assign(target, operand)]) + [self.unary(target, value, kind, target)]
         return None
 
 
