@@ -477,3 +477,18 @@ def test_static_alloc_blocks_match_and_return_independent_arrays(index):
 def ast_hybrid_source(net):
     from ast_hybrid import to_source
     return to_source(net)
+
+
+def test_inplace_fallback_does_not_evaluate_the_other_operand_twice():
+    source = """def f(x, w, b, flag):
+    t = exp(x)
+    y = t + uniform(low=0.0, high=1.0, shape=(2, 4), dtype='float32')
+    return (y, uniform(low=0.0, high=1.0, shape=(2, 4), dtype='float32'))"""
+    info = _info([])
+    definition = optimize(ast.parse(source).body[0], info, (inplace,))
+    x = np.ones((1, 4), np.float32)       # y is larger than t: the fallback runs
+    state = copy.deepcopy(generator().bit_generator.state)
+    expected, _, _ = _run(ast.parse(source).body[0], info, [x, None, None, True])
+    generator().bit_generator.state = state
+    got, _, text = _run(definition, info, [x, None, None, True])
+    assert "casting" in text and _same(expected, got)
