@@ -2,6 +2,8 @@
 vector-Jacobian products of Python's own operators (kernels use the table's gradients)."""
 import numpy as np
 
+from ..ops.grad_utils import unbroadcast as summed_to_shape
+
 
 def accumulate(total, contribution):
     """total + contribution, where either may be None (no gradient) or a tuple of gradients."""
@@ -21,15 +23,7 @@ def unbroadcast(gradient, value):
         return value.dtype.type(np.sum(gradient))
     if not isinstance(value, np.ndarray):
         return None
-    if gradient.shape == value.shape:
-        return gradient
-    extra = gradient.ndim - value.ndim
-    if extra:
-        gradient = gradient.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(value.shape) if n == 1 and gradient.shape[i] != 1)
-    if axes:
-        gradient = gradient.sum(axis=axes, keepdims=True)
-    return gradient.astype(value.dtype, copy=False)
+    return summed_to_shape(gradient, value.shape).astype(value.dtype, copy=False)
 
 
 def binop_vjp(operator_name, a, b, result, gradient):

@@ -5,7 +5,6 @@ and outputs and one gradient per output (zeros for outputs nothing depended on),
 one gradient per input: an array shaped like that input, or None for "no gradient" (zero,
 or an integer input such as indices). Mode-dependent operators find `attrs["training"]`.
 """
-import numpy as np
 
 
 def unbroadcast(grad, shape):

@@ -1,6 +1,6 @@
 """The operator table: each operator declared once, read by nd, sym, the compilers and export."""
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Union
+from typing import Callable, Optional, Union
 
 from .attrs import AttrError
 

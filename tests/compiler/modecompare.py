@@ -1,5 +1,4 @@
 """Run a block imperatively, in trace mode and in AST mode, and compare the outputs."""
-import copy
 import warnings
 
 import numpy as np

@@ -4,7 +4,7 @@ mode and a numpy reference; programs are cached and shape-agnostic."""
 import numpy as np
 import pytest
 
-from ast_hybrid import init, nd
+from ast_hybrid import init
 from ast_hybrid.gluon import HybridBlock, nn
 
 from gluontest import array, assert_same, imperative_then_trace
