@@ -184,13 +184,17 @@ def _convolution_specialize(attrs):
 
     padded = any(pad)
 
-    def convolution(data, weight, bias=None):
+    def geometry(data):
+        """(padded data, batch, channels, output size, spatial strides)."""
         if padded:
             data = _pad(data, pad)
-        n, channels = data.shape[:2]
         sizes, steps = data.shape[2:], data.strides[2:]
         out = tuple((sizes[i] - dilate[i] * (kernel[i] - 1) - 1) // stride[i] + 1
                     for i in spatial)
+        return data, data.shape[0], data.shape[1], out, steps
+
+    def convolution(data, weight, bias=None):
+        data, n, channels, out, steps = geometry(data)
         windows = as_strided(data, (n,) + out + (channels,) + kernel,
                              (data.strides[0],) + tuple(steps[i] * stride[i] for i in spatial)
                              + (data.strides[1],) + tuple(steps[i] * dilate[i] for i in spatial),
@@ -212,12 +216,7 @@ def _convolution_specialize(attrs):
     def convolution_prepared(data, columns, bias=None):
         """convolution() given prepare_weight(weight): windows gathered channel-innermost,
         which reads channel-last data (every convolution's output here) contiguously."""
-        if padded:
-            data = _pad(data, pad)
-        n, channels = data.shape[:2]
-        sizes, steps = data.shape[2:], data.strides[2:]
-        out = tuple((sizes[i] - dilate[i] * (kernel[i] - 1) - 1) // stride[i] + 1
-                    for i in spatial)
+        data, n, channels, out, steps = geometry(data)
         windows = as_strided(data, (n,) + out + kernel + (channels,),
                              (data.strides[0],) + tuple(steps[i] * stride[i] for i in spatial)
                              + tuple(steps[i] * dilate[i] for i in spatial)
