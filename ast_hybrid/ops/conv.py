@@ -184,14 +184,16 @@ def _convolution_specialize(attrs):
 
     padded = any(pad)
 
+    def output_size(padded_data):
+        sizes = padded_data.shape[2:]
+        return tuple((sizes[i] - dilate[i] * (kernel[i] - 1) - 1) // stride[i] + 1
+                     for i in spatial)
+
     def geometry(data):
         """(padded data, batch, channels, output size, spatial strides)."""
         if padded:
             data = _pad(data, pad)
-        sizes, steps = data.shape[2:], data.strides[2:]
-        out = tuple((sizes[i] - dilate[i] * (kernel[i] - 1) - 1) // stride[i] + 1
-                    for i in spatial)
-        return data, data.shape[0], data.shape[1], out, steps
+        return data, data.shape[0], data.shape[1], output_size(data), data.strides[2:]
 
     def convolution(data, weight, bias=None):
         data, n, channels, out, steps = geometry(data)
@@ -213,21 +215,37 @@ def _convolution_specialize(attrs):
         order = (0,) + tuple(range(2, 2 + ndim)) + (1,)
         return np.ascontiguousarray(weight.transpose(order).reshape(filters, -1).T)
 
+    windows_of = {}   # (shape, strides) of the input -> its window view's layout
+
+    def prepared_windows(data):
+        key = (data.shape, data.strides)
+        layout = windows_of.get(key)
+        if layout is None:
+            if len(windows_of) > 64:      # many batch sizes: keep the memo small
+                windows_of.clear()
+            (n, channels), out, steps = data.shape[:2], output_size(data), data.strides[2:]
+            layout = windows_of[key] = (
+                (n,) + out + kernel + (channels,),
+                (data.strides[0],) + tuple(steps[i] * stride[i] for i in spatial)
+                + tuple(steps[i] * dilate[i] for i in spatial) + (data.strides[1],),
+                (n,) + out + (filters,), channels * ksize)
+        shape, strides, result_shape, width = layout
+        return as_strided(data, shape, strides, writeable=False), result_shape, width
+
     def convolution_prepared(data, columns, bias=None):
         """convolution() given prepare_weight(weight): windows gathered channel-innermost,
-        which reads channel-last data (every convolution's output here) contiguously."""
-        data, n, channels, out, steps = geometry(data)
-        windows = as_strided(data, (n,) + out + kernel + (channels,),
-                             (data.strides[0],) + tuple(steps[i] * stride[i] for i in spatial)
-                             + tuple(steps[i] * dilate[i] for i in spatial)
-                             + (data.strides[1],), writeable=False)
-        result = np.matmul(windows.reshape(-1, channels * ksize), columns)
+        which reads channel-last data (every convolution's output here) contiguously; the
+        window layout is computed once per input shape and strides."""
+        if padded:
+            data = _pad(data, pad)
+        windows, result_shape, width = prepared_windows(data)
+        result = np.matmul(windows.reshape(-1, width), columns)
         if bias is not None:
             if bias.dtype == result.dtype:
                 result += bias
             else:
                 result = result + bias
-        return result.reshape((n,) + out + (filters,)).transpose(back)
+        return result.reshape(result_shape).transpose(back)
 
     # for the optimizer: input 1 (the weight) may be replaced by prepare_weight(weight),
     # cached per parameter, with convolution_prepared called instead
