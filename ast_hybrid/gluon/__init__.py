@@ -1,5 +1,6 @@
 """Gluon: parameters, blocks and layers."""
 from . import nn, utils
+from . import rnn
 from . import data, loss
 from .trainer import Trainer
 from .block import Block, HybridBlock

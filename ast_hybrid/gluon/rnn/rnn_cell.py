@@ -1,0 +1,362 @@
+"""Recurrent cells (MXNet 1.x's gluon.rnn cells): one time step each, `cell(x_t, states)` ->
+(output, new_states), and `unroll` over a sequence.
+
+The gate order and formulas are MXNet's (and cuDNN's): LSTM gates i, f, g, o; GRU gates r, z, n
+with the reset gate applied to h2h's output (bias included)."""
+from ... import ndarray
+from ...symbol import Symbol
+from ..block import Block, HybridBlock
+
+
+def _flat_states(F, states):
+    """`cell(x, [h, c])` -> (x, h, c): a hybridized block takes arrays, not lists of them.
+    (F is passed so that AST mode inlines this while compiling.)"""
+    if len(states) == 1 and isinstance(states[0], (list, tuple)):
+        return list(states[0])
+    return list(states)
+
+
+class RecurrentCell(Block):
+    """Base of the recurrent cells: states, begin_state, unroll."""
+
+    def __init__(self, prefix=None, params=None):
+        super().__init__(prefix=prefix, params=params)
+        self._modified = False
+
+    def reset(self):
+        """Kept for MXNet scripts; cells here keep no per-unroll counters."""
+        for cell in self._children.values():
+            if isinstance(cell, RecurrentCell):
+                cell.reset()
+
+    def state_info(self, batch_size=0):
+        raise NotImplementedError()
+
+    def begin_state(self, batch_size=0, func=ndarray.zeros, **kwargs):
+        """The initial states, one `func(shape=..., **kwargs)` per entry of state_info."""
+        states = []
+        for info in self.state_info(batch_size):
+            info = dict(info or {})
+            info.update(kwargs)
+            info.pop("__layout__", None)
+            states.append(func(**info))
+        return states
+
+    def unroll(self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None,
+               valid_length=None):
+        """Run the cell `length` steps over `inputs` (one tensor in `layout`, or a list of
+        `length` arrays of shape (batch, features)); returns (outputs, last states). Outputs
+        are a list unless merge_outputs=True (or inputs were one tensor and merge_outputs is
+        None... as MXNet: a list unless merge_outputs is True)."""
+        if valid_length is not None:
+            raise NotImplementedError("unroll(valid_length=...) is not supported")
+        self.reset()
+        axis = layout.find("T")
+        # written so that AST mode can inline it into a caller's hybrid_forward: operators
+        # through tiny hybrid blocks (they receive F), lists grown by `+`, not append
+        if isinstance(inputs, (list, tuple)):
+            if len(inputs) != length:
+                raise ValueError(f"unroll: {len(inputs)} inputs given for length {length}")
+            steps = list(inputs)
+        elif length == 1:
+            steps = [_Split(length, axis)(inputs)]
+        else:
+            steps = _Split(length, axis)(inputs)
+        states = begin_state
+        if states is None:
+            infos = self.state_info(0)
+            for k in range(len(infos)):
+                zero = _Zeros(infos[k]["shape"][1:])(steps[0])
+                states = [zero] if k == 0 else states + [zero]
+        for i in range(length):
+            output, states = self(steps[i], states)
+            outputs = [output] if i == 0 else outputs + [output]
+        if merge_outputs:
+            outputs = _Stack(axis)(*outputs)
+        return outputs, states
+
+    def forward(self, inputs, states):
+        raise NotImplementedError()
+
+
+class HybridRecurrentCell(RecurrentCell, HybridBlock):
+    """A recurrent cell whose step is a hybrid_forward(F, inputs, *states, **params)."""
+
+    def __init__(self, prefix=None, params=None):
+        super().__init__(prefix=prefix, params=params)
+
+    def __call__(self, inputs, *states):
+        return HybridBlock.__call__(self, inputs, *_flat_states(None, states))
+
+    forward = HybridBlock.forward
+
+    def _call_imperative(self, *args):
+        _finish_own_init(self, args)
+        return HybridBlock._call_imperative(self, *args)
+
+    def infer_and_initialize(self, args):
+        """Deferred shapes from the input's size (FullyConnected flattens it), no trace."""
+        i2h_weight = self.__dict__.get("i2h_weight")
+        if i2h_weight is not None and not i2h_weight.shape_known:
+            size = 1
+            for n in args[0].shape[1:]:
+                size *= n
+            i2h_weight.shape = (i2h_weight.shape[0], size)
+        for _, param in self._own_params():
+            param._finish_deferred_init()
+
+
+def _finish_own_init(block, args):
+    """Deferred shapes of the block's own parameters (read in hybrid_forward, not passed to
+    it, so HybridBlock's deferred-initialization retry does not see them)."""
+    if any(param._data is None and param._deferred_init is not None
+           for _, param in block._own_params()):
+        block.infer_and_initialize(args)
+
+
+class _Split(HybridBlock):
+    """A sequence tensor -> its `length` time steps (so unroll works on arrays and symbols
+    and compiles inside a hybrid_forward, where the operators need F)."""
+
+    def __init__(self, length, axis):
+        super().__init__()
+        self._length, self._axis = length, axis
+
+    def hybrid_forward(self, F, x):
+        return F.split(x, num_outputs=self._length, axis=self._axis, squeeze_axis=True)
+
+
+class _Stack(HybridBlock):
+    def __init__(self, axis):
+        super().__init__()
+        self._axis = axis
+
+    def hybrid_forward(self, F, x, *more):
+        return F.stack(x, *more, axis=self._axis)
+
+
+class _Zeros(HybridBlock):
+    """Zeros of shape (batch,) + tail for the batch of `x` (batch, ...)."""
+
+    def __init__(self, tail):
+        super().__init__()
+        self._tail = tuple(tail)
+
+    def hybrid_forward(self, F, x):
+        return _zeros_for_batch(F, x, self._tail)
+
+
+def _zeros_for_batch(F, x, tail):
+    """Zeros (batch,) + tail where batch is x's first axis, built from x so that it has a
+    gradient (zero) and needs no shape known while tracing."""
+    column = F.zeros_like(F.slice_axis(F.reshape(x, shape=(0, -1)), axis=1, begin=0, end=1))
+    size = 1
+    for n in tail:
+        size = size * n
+    flat = F.repeat(column, repeats=size, axis=1)
+    return F.reshape(flat, shape=(0,) + tuple(tail))
+
+
+class RNNCell(HybridRecurrentCell):
+    """Elman cell: h' = activation(W_ih x + b_ih + W_hh h + b_hh)."""
+
+    def __init__(self, hidden_size, activation="tanh", i2h_weight_initializer=None,
+                 h2h_weight_initializer=None, i2h_bias_initializer="zeros",
+                 h2h_bias_initializer="zeros", input_size=0, prefix=None, params=None):
+        super().__init__(prefix=prefix, params=params)
+        self._hidden_size, self._activation, self._input_size = hidden_size, activation, \
+            input_size
+        _register_gate_params(self, 1, hidden_size, input_size, i2h_weight_initializer,
+                              h2h_weight_initializer, i2h_bias_initializer,
+                              h2h_bias_initializer)
+
+    def state_info(self, batch_size=0):
+        return [{"shape": (batch_size, self._hidden_size), "__layout__": "NC"}]
+
+    def _alias(self):
+        return "rnn"
+
+    def hybrid_forward(self, F, inputs, *states):
+        states = _flat_states(F, states)
+        i2h_weight, h2h_weight, i2h_bias, h2h_bias = _weights(F, self)
+        i2h = F.FullyConnected(inputs, i2h_weight, i2h_bias, num_hidden=self._hidden_size,
+                               name="i2h")
+        h2h = F.FullyConnected(states[0], h2h_weight, h2h_bias, num_hidden=self._hidden_size,
+                               name="h2h")
+        output = F.Activation(i2h + h2h, act_type=self._activation, name="out")
+        return output, [output]
+
+    def __repr__(self):
+        return _cell_repr(self, f", {self._activation}")
+
+
+class LSTMCell(HybridRecurrentCell):
+    """LSTM cell, gates in MXNet's order i, f, g (candidate), o:
+    c' = f * c + i * g, h' = o * activation(c')."""
+
+    def __init__(self, hidden_size, i2h_weight_initializer=None, h2h_weight_initializer=None,
+                 i2h_bias_initializer="zeros", h2h_bias_initializer="zeros", input_size=0,
+                 prefix=None, params=None, activation="tanh", recurrent_activation="sigmoid"):
+        super().__init__(prefix=prefix, params=params)
+        self._hidden_size, self._input_size = hidden_size, input_size
+        self._activation, self._recurrent_activation = activation, recurrent_activation
+        _register_gate_params(self, 4, hidden_size, input_size, i2h_weight_initializer,
+                              h2h_weight_initializer, i2h_bias_initializer,
+                              h2h_bias_initializer)
+
+    def state_info(self, batch_size=0):
+        return [{"shape": (batch_size, self._hidden_size), "__layout__": "NC"},
+                {"shape": (batch_size, self._hidden_size), "__layout__": "NC"}]
+
+    def _alias(self):
+        return "lstm"
+
+    def hybrid_forward(self, F, inputs, *states):
+        states = _flat_states(F, states)
+        i2h_weight, h2h_weight, i2h_bias, h2h_bias = _weights(F, self)
+        hidden = self._hidden_size
+        i2h = F.FullyConnected(inputs, i2h_weight, i2h_bias, num_hidden=hidden * 4, name="i2h")
+        h2h = F.FullyConnected(states[0], h2h_weight, h2h_bias, num_hidden=hidden * 4,
+                               name="h2h")
+        gates = F.split(i2h + h2h, num_outputs=4, axis=1, name="slice")
+        in_gate = F.Activation(gates[0], act_type=self._recurrent_activation, name="i")
+        forget_gate = F.Activation(gates[1], act_type=self._recurrent_activation, name="f")
+        in_transform = F.Activation(gates[2], act_type=self._activation, name="c")
+        out_gate = F.Activation(gates[3], act_type=self._recurrent_activation, name="o")
+        next_c = forget_gate * states[1] + in_gate * in_transform
+        next_h = out_gate * F.Activation(next_c, act_type=self._activation, name="out")
+        return next_h, [next_h, next_c]
+
+    def __repr__(self):
+        return _cell_repr(self, "")
+
+
+class GRUCell(HybridRecurrentCell):
+    """GRU cell, gates in MXNet's order r, z, n: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),
+    h' = (1 - z) * n + z * h."""
+
+    def __init__(self, hidden_size, i2h_weight_initializer=None, h2h_weight_initializer=None,
+                 i2h_bias_initializer="zeros", h2h_bias_initializer="zeros", input_size=0,
+                 prefix=None, params=None, activation="tanh", recurrent_activation="sigmoid"):
+        super().__init__(prefix=prefix, params=params)
+        self._hidden_size, self._input_size = hidden_size, input_size
+        self._activation, self._recurrent_activation = activation, recurrent_activation
+        _register_gate_params(self, 3, hidden_size, input_size, i2h_weight_initializer,
+                              h2h_weight_initializer, i2h_bias_initializer,
+                              h2h_bias_initializer)
+
+    def state_info(self, batch_size=0):
+        return [{"shape": (batch_size, self._hidden_size), "__layout__": "NC"}]
+
+    def _alias(self):
+        return "gru"
+
+    def hybrid_forward(self, F, inputs, *states):
+        states = _flat_states(F, states)
+        i2h_weight, h2h_weight, i2h_bias, h2h_bias = _weights(F, self)
+        hidden = self._hidden_size
+        prev_h = states[0]
+        i2h = F.FullyConnected(inputs, i2h_weight, i2h_bias, num_hidden=hidden * 3, name="i2h")
+        h2h = F.FullyConnected(prev_h, h2h_weight, h2h_bias, num_hidden=hidden * 3, name="h2h")
+        i2h_parts = F.split(i2h, num_outputs=3, axis=1, name="i2h_slice")
+        h2h_parts = F.split(h2h, num_outputs=3, axis=1, name="h2h_slice")
+        reset_gate = F.Activation(i2h_parts[0] + h2h_parts[0],
+                                  act_type=self._recurrent_activation, name="r_act")
+        update_gate = F.Activation(i2h_parts[1] + h2h_parts[1],
+                                   act_type=self._recurrent_activation, name="z_act")
+        next_h_tmp = F.Activation(i2h_parts[2] + reset_gate * h2h_parts[2],
+                                  act_type=self._activation, name="h_act")
+        next_h = (1 - update_gate) * next_h_tmp + update_gate * prev_h
+        return next_h, [next_h]
+
+    def __repr__(self):
+        return _cell_repr(self, "")
+
+
+def _weights(F, cell):
+    """The cell's four parameters' arrays (AST mode compiles each .data() into an argument of
+    the program, read afresh on every call; F is passed so that it inlines this)."""
+    return (cell.i2h_weight.data(), cell.h2h_weight.data(), cell.i2h_bias.data(),
+            cell.h2h_bias.data())
+
+
+def _register_gate_params(cell, gates, hidden, input_size, i2h_weight_initializer,
+                          h2h_weight_initializer, i2h_bias_initializer, h2h_bias_initializer):
+    rows = gates * hidden
+    _add_param(cell, "i2h_weight", (rows, input_size), i2h_weight_initializer)
+    _add_param(cell, "h2h_weight", (rows, hidden), h2h_weight_initializer)
+    _add_param(cell, "i2h_bias", (rows,), i2h_bias_initializer)
+    _add_param(cell, "h2h_bias", (rows,), h2h_bias_initializer)
+
+
+def _add_param(block, name, shape, init, dtype="float32"):
+    """A parameter held in block.params (so collect_params names it `name`) and reachable as
+    an attribute, but not passed to hybrid_forward as a keyword: hybrid_forward reads
+    `.data()` itself, which lets AST mode inline the cell into a caller's program (it cannot
+    pass parameters into **kwargs) while states stay a variable-length *states."""
+    param = block.params.get(name, shape=shape, init=init, dtype=dtype,
+                             allow_deferred_init=True)
+    object.__setattr__(block, name, param)
+    return param
+
+
+def _cell_repr(cell, extra):
+    shape = cell.i2h_weight.shape
+    in_size = shape[1] if shape and shape[1] else None
+    return f"{type(cell).__name__}({in_size} -> {shape[0]}{extra})"
+
+
+class SequentialRNNCell(RecurrentCell):
+    """Stacks cells: each step runs them in order, each taking its own slice of the states."""
+
+    def add(self, cell):
+        self.register_child(cell)
+
+    def state_info(self, batch_size=0):
+        infos = []
+        for cell in self._children.values():
+            infos = infos + list(cell.state_info(batch_size))
+        return infos
+
+    def begin_state(self, batch_size=0, **kwargs):
+        return [state for cell in self._children.values()
+                for state in cell.begin_state(batch_size, **kwargs)]
+
+    def __call__(self, inputs, *states):
+        return self.forward(inputs, _flat_states(None, states))
+
+    def forward(self, inputs, states):
+        next_states = []
+        position = 0
+        for cell in self._children.values():
+            count = len(cell.state_info())
+            inputs, new = cell(inputs, list(states[position:position + count]))
+            position += count
+            next_states.extend(new)
+        return inputs, next_states
+
+    def __getitem__(self, index):
+        return list(self._children.values())[index]
+
+    def __len__(self):
+        return len(self._children)
+
+
+class HybridSequentialRNNCell(HybridRecurrentCell):
+    """SequentialRNNCell whose cells are hybrid: the step compiles into one program."""
+
+    add = SequentialRNNCell.add
+    state_info = SequentialRNNCell.state_info
+    begin_state = SequentialRNNCell.begin_state
+    __getitem__ = SequentialRNNCell.__getitem__
+    __len__ = SequentialRNNCell.__len__
+
+    def hybrid_forward(self, F, inputs, *states):
+        states = _flat_states(F, states)
+        position = 0
+        for index, cell in enumerate(self._children.values()):
+            count = len(cell.state_info())
+            inputs, new = cell(inputs, states[position:position + count])
+            position += count
+            next_states = list(new) if index == 0 else next_states + list(new)
+        return inputs, next_states
