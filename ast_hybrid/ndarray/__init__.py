@@ -9,10 +9,14 @@ from .ndarray import DEFAULT_DTYPE, NDArray
 
 
 def array(source_array, ctx=None, dtype=None):
+    """An NDArray copy of `source_array`: of its dtype when it is an NDArray, else float32
+    unless `dtype` says otherwise (as MXNet: a float64 or int64 numpy array gives float32)."""
     if isinstance(source_array, NDArray):
+        if dtype is None:
+            dtype = source_array.dtype
         source_array = source_array.asnumpy()
     if dtype is None:
-        dtype = source_array.dtype if isinstance(source_array, np.ndarray) else DEFAULT_DTYPE
+        dtype = DEFAULT_DTYPE
     return NDArray(np.array(source_array, dtype=dtype))
 
 

@@ -145,7 +145,16 @@ class NDArray:
     def __setitem__(self, key, value):
         if isinstance(key, NDArray):
             key = key._data.astype(np.int64) if key._data.dtype.kind == "f" else key._data
-        self._data[key] = value._data if isinstance(value, NDArray) else value
+        value = value._data if isinstance(value, NDArray) else value
+        try:
+            self._data[key] = value
+        except ValueError:
+            # MXNet assigns a one-element array to one element (`Y[i, j] = x.sum()`, whose
+            # shape is (1,)); numpy 2 refuses a sequence for a scalar position
+            value = np.asarray(value)
+            if value.size != 1:
+                raise
+            self._data[key] = value.reshape(())
 
     def __hash__(self):
         return id(self)
