@@ -143,8 +143,18 @@ def bind(op: Op, args: tuple, kwargs: dict, keep=None):
     all_names = all_input_names(op)
     inputs_given = {}
     if len(args) > len(all_names):
-        raise OpError(f"{op.name}: takes at most {len(all_names)} inputs "
-                      f"({', '.join(all_names)}), got {len(args)}")
+        # as MXNet's generated functions: positional arguments after the inputs are the
+        # attributes in declared order (`nd.transpose(x, (1, 0, 2))`, `nd.clip(x, 0, 1)`)
+        extra, args = args[len(all_names):], args[:len(all_names)]
+        attr_names = list(op.attrs)
+        if len(extra) > len(attr_names):
+            raise OpError(f"{op.name}: takes at most {len(all_names)} inputs "
+                          f"({', '.join(all_names)}) and {len(attr_names)} attributes "
+                          f"({', '.join(attr_names)}), got {len(args) + len(extra)} arguments")
+        for name, value in zip(attr_names, extra):
+            if name in kwargs:
+                raise OpError(f"{op.name}: attribute {name!r} given twice")
+            kwargs[name] = value
     for name, value in zip(all_names, args):
         inputs_given[name] = value
     for name in all_names:

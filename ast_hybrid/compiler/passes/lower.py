@@ -97,7 +97,10 @@ class Lowerer:
         input_names = set(all_input_names(op))
         kwargs = {k: (_input_argument(v) if k in input_names else _attr_argument(v))
                   for k, v in kwargs.items() if k not in ("name", "out", "ctx", "attr")}
-        args = [_input_argument(v) for v in args]
+        # positional arguments after the inputs are attributes (`F.transpose(x, (1, 0, 2))`)
+        n_inputs = len(args) if op.inputs == ops.VARIADIC else len(input_names)
+        args = [_input_argument(v) if i < n_inputs else _attr_argument(v)
+                for i, v in enumerate(args)]
         named, attrs = ops.bind(op, tuple(args), kwargs, keep=_is_placeholder)
         inputs = []
         for name, value in named.items():
