@@ -122,3 +122,33 @@ def _ones_like(data):
 
 register(Op("zeros_like", _zeros_like, same_shape("zeros_like"), fluent=True, grad=no_grad))
 register(Op("ones_like", _ones_like, same_shape("ones_like"), fluent=True, grad=no_grad))
+
+
+def _linspace(*, start, stop, num, endpoint=True, ctx="", dtype="float32"):
+    # computed in float64 and cast, so float32 values are the nearest to the exact ones
+    return np.linspace(start, stop, num, endpoint=endpoint).astype(dtype)
+
+
+def _linspace_shape(attrs, in_shapes):
+    require(attrs["num"] >= 0, "_linspace", "num must not be negative", in_shapes)
+    return [], [(attrs["num"],)]
+
+
+register(Op("_linspace", _linspace, _linspace_shape, inputs=(),
+            attrs={"start": A.Float(), "stop": A.Float(), "num": A.Int(),
+                   "endpoint": A.Bool(True), "ctx": A.Str(""), "dtype": A.Dtype("float32")}))
+
+
+def _eye(*, N, M=0, k=0, ctx="", dtype="float32"):
+    return np.eye(N, M or N, k=k, dtype=dtype)
+
+
+def _eye_shape(attrs, in_shapes):
+    require(attrs["N"] >= 0 and attrs["M"] >= 0, "_eye", "N and M must not be negative",
+            in_shapes)
+    return [], [(attrs["N"], attrs["M"] or attrs["N"])]
+
+
+register(Op("_eye", _eye, _eye_shape, inputs=(),
+            attrs={"N": A.Int(), "M": A.Int(0), "k": A.Int(0), "ctx": A.Str(""),
+                   "dtype": A.Dtype("float32")}))

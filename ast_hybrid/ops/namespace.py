@@ -41,9 +41,16 @@ def populate(namespace, apply_named, apply):
         return apply("_arange", [], {"start": start, "stop": stop, "step": step,
                                      "repeat": repeat, "dtype": np.dtype(dtype).name})
 
+    def linspace(start, stop, num, endpoint=True, ctx=None, dtype="float32", **kwargs):
+        return apply("_linspace", [], {"start": start, "stop": stop, "num": num,
+                                       "endpoint": endpoint, "dtype": np.dtype(dtype).name})
+
+    def eye(N, M=0, k=0, ctx=None, dtype="float32", **kwargs):
+        return apply("_eye", [], {"N": N, "M": M, "k": k, "dtype": np.dtype(dtype).name})
+
     for public_name, family in BINARY_HELPERS.items():
         namespace.setdefault(public_name, binary_helper(public_name, family))
-    for helper in (zeros, ones, full, arange):
+    for helper in (zeros, ones, full, arange, linspace, eye):
         namespace.setdefault(helper.__name__, helper)
     for name in REGISTRY:
         namespace.setdefault(name, operator_function(name))

@@ -428,3 +428,22 @@ def _broadcast_axis_shape(attrs, in_shapes):
 register(Op("broadcast_axis", _broadcast_axis, _broadcast_axis_shape,
             aliases=("broadcast_axes",), fluent=True, grad=_unbroadcast_grad,
             attrs={"axis": A.Shape(()), "size": A.Shape(())}))
+
+
+def _reverse(data, *, axis):
+    return np.flip(data, axis=tuple(axis))
+
+
+def _reverse_shape(attrs, in_shapes):
+    data = known("reverse", in_shapes)[0]
+    for axis in attrs["axis"]:
+        normalize_axis("reverse", axis, len(data), in_shapes)
+    return [data], [data]
+
+
+def _reverse_grad(attrs, inputs, outputs, out_grads):
+    return [np.flip(out_grads[0], axis=tuple(attrs["axis"]))]
+
+
+register(Op("reverse", _reverse, _reverse_shape, aliases=("flip",), fluent=True,
+            attrs={"axis": A.Shape()}, grad=_reverse_grad))

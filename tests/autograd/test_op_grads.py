@@ -192,6 +192,13 @@ case("Pooling", [r(2, 3, 3, 3)], {"global_pool": True, "pool_type": "max"},
      label="Pooling-global-max")
 case("Pooling", [r(2, 3, 3, 3)], {"global_pool": True, "pool_type": "avg"},
      label="Pooling-global-avg")
+case("reverse", [r(3, 4)], {"axis": (0, 1)})
+case("sort", [r(3, 4)], {"axis": 1})
+case("sort", [r(3, 4)], {"axis": None, "is_ascend": False}, label="sort-flat-descending")
+case("argsort", [r(3, 4)])
+case("topk", [r(3, 4)], {"k": 2, "ret_typ": "value"}, label="topk-value")
+case("topk", [r(3, 4)], {"k": 2, "axis": 0, "ret_typ": "both"}, label="topk-both")
+case("topk", [r(3, 4)], {"k": 2}, label="topk-indices")
 case("zeros_like", [r(2, 3)])
 case("ones_like", [r(2, 3)])
 

@@ -67,3 +67,13 @@ def test_bad_shape_and_dtype():
     from ast_hybrid.ops import OpError
     with pytest.raises(OpError, match="_zeros.*dtype"):
         infer("_zeros", [], shape=(2,), dtype="complex")
+
+
+def test_linspace_and_eye():
+    (out,) = run_op("_linspace", start=0, stop=1, num=5, endpoint=False)
+    np.testing.assert_allclose(out, [0, 0.2, 0.4, 0.6, 0.8], rtol=1e-6)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(run_op("_linspace", start=2, stop=3, num=3)[0], [2, 2.5, 3])
+    np.testing.assert_array_equal(run_op("_eye", N=2, M=3, k=1)[0], [[0, 1, 0], [0, 0, 1]])
+    (out,) = run_op("_eye", N=3, dtype="int32")
+    assert out.dtype == np.int32 and out.tolist() == np.eye(3).tolist()

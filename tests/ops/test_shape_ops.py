@@ -172,3 +172,11 @@ def test_broadcast_like_and_axis():
     assert out.shape == (2, 3, 4)
     shape_fails("broadcast_like", [(2, 3), (4, 3)], pattern="cannot broadcast")
     shape_fails("broadcast_axis", [(2, 3)], axis=(1,), size=(4,), pattern="not 1")
+
+
+def test_reverse_and_its_flip_alias():
+    data = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_array_equal(run_op("reverse", data, axis=1)[0], data[:, ::-1])
+    np.testing.assert_array_equal(run_op("reverse", data, axis=(0, 1))[0], data[::-1, ::-1])
+    assert get("flip") is get("reverse")
+    shape_fails("reverse", [(2, 3)], axis=2)
