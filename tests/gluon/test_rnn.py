@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import ast_hybrid
-from ast_hybrid import MXNetError, autograd, gluon, nd
+from ast_hybrid import MXNetError, autograd, nd
 from ast_hybrid.gluon import nn, rnn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -301,3 +301,28 @@ def test_unrolled_cell_gradients_equal_in_imperative_and_ast_mode(name):
     np.testing.assert_allclose(out, out0, rtol=1e-5, atol=1e-6)
     for key in grads0:
         np.testing.assert_allclose(grads[key], grads0[key], rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+# ----- MXNet 1.9.1 parity
+def _mxnet_rnn_scenario():
+    import importlib.util
+    path = os.path.join(HERE, "..", "..", "tools", "mxnet_rnn_reference.py")
+    spec = importlib.util.spec_from_file_location("mxnet_rnn_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.scenario
+
+
+@pytest.mark.parametrize("mode", [None, "ast"])
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn_tanh"])
+def test_layers_match_mxnet(kind, mode):
+    with open(REFERENCE) as stream:
+        want = json.load(stream)["scenarios"][kind]
+    options = None if mode is None else {"mode": mode, "fallback": False}
+    got = _mxnet_rnn_scenario()(ast_hybrid, kind, options)
+    for key in ("outputs", "outputs_with_states", "outputs_after"):
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-4, atol=1e-5, err_msg=key)
+    for g, w in zip(got["states"], want["states"]):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got["losses"], want["losses"], rtol=2e-5, atol=2e-6)
+    assert got["losses"][0] != got["losses"][-1]

@@ -4,7 +4,6 @@
 The gate order and formulas are MXNet's (and cuDNN's): LSTM gates i, f, g, o; GRU gates r, z, n
 with the reset gate applied to h2h's output (bias included)."""
 from ... import ndarray
-from ...symbol import Symbol
 from ..block import Block, HybridBlock
 
 
@@ -21,7 +20,6 @@ class RecurrentCell(Block):
 
     def __init__(self, prefix=None, params=None):
         super().__init__(prefix=prefix, params=params)
-        self._modified = False
 
     def reset(self):
         """Kept for MXNet scripts; cells here keep no per-unroll counters."""
@@ -68,6 +66,7 @@ class RecurrentCell(Block):
             for k in range(len(infos)):
                 zero = _Zeros(infos[k]["shape"][1:])(steps[0])
                 states = [zero] if k == 0 else states + [zero]
+        outputs = None
         for i in range(length):
             output, states = self(steps[i], states)
             outputs = [output] if i == 0 else outputs + [output]
@@ -353,7 +352,7 @@ class HybridSequentialRNNCell(HybridRecurrentCell):
 
     def hybrid_forward(self, F, inputs, *states):
         states = _flat_states(F, states)
-        position = 0
+        position, next_states = 0, None
         for index, cell in enumerate(self._children.values()):
             count = len(cell.state_info())
             inputs, new = cell(inputs, states[position:position + count])

@@ -107,6 +107,7 @@ class _RNNLayer(HybridBlock):
         if self._layout == "NTC":
             inputs = F.swapaxes(inputs, dim1=0, dim2=1)
         length = _sequence_length(F, inputs, type(self).__name__)
+        new_h = new_c = layer_out = None
         for layer in range(self._num_layers):
             for direction in range(self._dir):
                 index = layer * self._dir + direction
