@@ -7,7 +7,8 @@ from ..compiler.dispatch import cache_key, call_compiled
 from ..symbol.naming import block_prefix
 from ..ndarray.io import load_arrays, save_arrays
 from ..symbol import Symbol
-from .parameter import DeferredInitializationError, Parameter, ParameterDict
+from .parameter import (DeferredInitializationError, Parameter, ParameterDict, set_trace_names,
+                        trace_names_active)
 
 HYBRIDIZE_MODES = ("ast", "trace")
 HYBRIDIZE_OPTIONS = ("mode", "static_alloc", "static_shape", "fallback", "check", "optimize")
@@ -235,7 +236,15 @@ class HybridBlock(Block):
 
     def forward(self, x, *args):
         if isinstance(x, Symbol):
-            return self._call_symbolic(x, *args)
+            if trace_names_active():
+                return self._call_symbolic(x, *args)
+            # called on a symbol by the user (net(sym.var('data'))): parameters become
+            # variables named by their collect_params() key, distinct as export writes them
+            previous = set_trace_names({id(p): k for k, p in self.collect_params().items()})
+            try:
+                return self._call_symbolic(x, *args)
+            finally:
+                set_trace_names(previous)
         if not self._active and self._options is None and \
                 getattr(type(self).hybrid_forward, "_ast_hybrid_compile", False):
             self.hybridize()

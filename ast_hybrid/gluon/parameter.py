@@ -22,6 +22,11 @@ class _TraceNames(threading.local):
 _trace_names = _TraceNames()
 
 
+def trace_names_active():
+    """Whether a trace (or a block called on symbols) is naming parameters' variables now."""
+    return _trace_names.names is not None
+
+
 def set_trace_names(names):
     """While tracing, parameters become variables named by their key in the traced block;
     a parameter used twice (shared between blocks) is one variable of the graph."""

@@ -126,6 +126,48 @@ class Symbol:
                 [shapes.get((id(node), index)) for node, index in self._outputs],
                 [shapes.get((id(n), 0)) for n in aux])
 
+    def infer_type(self, *args, **kwargs):
+        """(arg_types, out_types, aux_types) as numpy scalar types. Every operator here keeps
+        the type of its data, so outputs take the first given type (float32 by default)."""
+        import numpy as np
+        arguments, aux = self._variables()
+        given = dict(zip([n.name for n in arguments], args))
+        given.update(kwargs)
+        given = {name: np.dtype(value).type for name, value in given.items() if value is not None}
+        default = next(iter(given.values()), np.float32)
+        return ([given.get(n.name, default) for n in arguments],
+                [default for _ in self._outputs], [given.get(n.name, default) for n in aux])
+
+    # ----- evaluation
+    def eval(self, ctx=None, **kwargs):
+        """The output NDArrays, given NDArrays for the variables by name."""
+        from .executor import evaluate
+        return evaluate(self, kwargs)
+
+    def bind(self, ctx, args, args_grad=None, grad_req="write", aux_states=None, **kwargs):
+        """An Executor on the given arrays (a list in list_arguments() order, or a dict)."""
+        from .executor import Executor, named_arrays
+        arg_dict = named_arrays(self.list_arguments(), args, "arguments")
+        aux_dict = named_arrays(self.list_auxiliary_states(), aux_states, "auxiliary states")
+        missing = [n for n in self.list_arguments() + self.list_auxiliary_states()
+                   if n not in arg_dict and n not in aux_dict]
+        if missing:
+            raise ValueError(f"bind: no array given for {', '.join(missing)}")
+        return Executor(self, arg_dict, aux_dict)
+
+    def simple_bind(self, ctx, grad_req="write", type_dict=None, **shapes):
+        """An Executor on zero arrays of the shapes inferred from the given input shapes."""
+        from .. import ndarray as nd
+        from .executor import Executor
+        arg_shapes, _, aux_shapes = self.infer_shape(**shapes)
+        if arg_shapes is None:
+            raise ValueError(f"simple_bind: the shapes given ({shapes}) do not determine "
+                             "every argument's shape")
+        arg_dict = {name: nd.zeros(shape) for name, shape in zip(self.list_arguments(), arg_shapes)}
+        aux_dict = {name: nd.zeros(shape)
+                    for name, shape in zip(self.list_auxiliary_states(), aux_shapes)}
+        return Executor(self, arg_dict, aux_dict)
+
     # ----- serialization
     def tojson(self):
         from .json_graph import graph_to_text
@@ -144,6 +186,13 @@ class Symbol:
             "hybridize(mode='ast'), F.where, or compute the condition outside hybrid_forward")
 
     def __getitem__(self, key):
+        if isinstance(key, str):
+            # an output by name, as get_internals()['fc1_output']
+            names = self.list_outputs()
+            if names.count(key) != 1:
+                raise ValueError(f"{key!r} is {'not' if key not in names else 'more than once'} "
+                                 f"among the outputs {names}")
+            return Symbol([self._outputs[names.index(key)]])
         if len(self._outputs) > 1:
             if isinstance(key, slice):
                 return Symbol(self._outputs[key])
