@@ -195,3 +195,60 @@ def test_module_level_helper_taking_f_is_inlined():
     compare_modes(UsesModuleHelper, arr(2, 3))
     source = ast_hybrid.to_source(UsesModuleHelper())
     assert "scaled_tanh(" not in source and source.count("tanh(") == 2
+
+
+class GrowsListAtRunTime(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        rows = []
+        for i in range(x.shape[0]):
+            rows.append(x[i] * (i + 1))
+        total = rows[0]
+        for row in rows[1:]:
+            total = total + row
+        return total
+
+
+class GrowsListWhileCompiling(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        parts = []
+        for k in range(3):
+            parts.append(F.tanh(x) * k)
+        parts.extend([x, -x])
+        return F.concat(*parts, dim=1)
+
+
+def test_lists_grown_in_loops_are_fresh_on_every_call():
+    compare_modes(GrowsListAtRunTime, calls=[(arr(2, 3),), (arr(4, 3, seed=1),), (arr(2, 3),)],
+                  trace_refuses=True, trace_error=AttributeError)
+    compare_modes(GrowsListWhileCompiling, calls=[(arr(2, 3),), (arr(3, 3, seed=2),)])
+
+
+class KeepsOldValue(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        previous = x
+        if x.sum() > 0:
+            x = x * 2
+        steps = x
+        while steps.norm() > 1:
+            steps = steps / 2
+        return previous, x, steps
+
+
+def test_a_name_bound_to_an_older_value_keeps_it_after_reassignment():
+    compare_modes(KeepsOldValue, calls=[(arr(2, 2) + 3,), (arr(2, 2) - 3,)], trace_refuses=True)
+
+
+GLOBAL_LOG = []
+
+
+class AppendsToGlobal(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        GLOBAL_LOG.append(1)
+        return x
+
+
+def test_changing_a_preexisting_list_is_not_compiled():
+    block = AppendsToGlobal()
+    block.hybridize(fallback=False)
+    with pytest.raises(Exception, match="changing a list that exists before the call"):
+        block(nd.ones((1, 2)))

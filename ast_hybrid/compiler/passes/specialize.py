@@ -280,7 +280,8 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         if isinstance(value, Dynamic) and not isinstance(value.expr, ast.Name):
             current = frame.env.get(name)
             if (isinstance(current, Dynamic) and isinstance(current.expr, ast.Name)
-                    and current.expr.id in frame.owned):
+                    and current.expr.id in frame.owned
+                    and not self.aliased(current.expr.id, name)):
                 identifier = current.expr.id
             else:
                 identifier = self.context.namer.fresh(name)
@@ -288,6 +289,25 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             self.emit(ast.Assign([ast.Name(identifier, ast.Store())], value.expr))
             value = Dynamic(ast.Name(identifier, ast.Load()), value.kind)
         frame.env[name] = value
+
+    def aliased(self, identifier, name, env=None):
+        """Whether a variable other than `name` holds `identifier`: then assigning `name`
+        must not overwrite it (`prev = h; h = f(h)` keeps prev's value)."""
+        env = self.frame.env if env is None else env
+        return any(other != name and _is_name(value, identifier)
+                   for other, value in env.items())
+
+    def materialize_lists(self, statements):
+        """Lists that run-time control flow grows (`outs.append(y)` in a loop over arrays)
+        become run-time lists before it: the number of items is known only when it runs."""
+        frame = self.frame
+        for name in sorted(_mutated_names(statements)):
+            value = frame.env.get(name)
+            if isinstance(value, Seq) and value.container is list:
+                identifier = self.context.namer.fresh(name)
+                frame.owned.add(identifier)
+                self.emit(ast.Assign([ast.Name(identifier, ast.Store())], self.expr_of(value)))
+                frame.env[name] = Dynamic(ast.Name(identifier, ast.Load()), ANY)
 
     def stmt_Return(self, node):
         value = self.expr(node.value) if node.value is not None else Static(None)
@@ -332,6 +352,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
     def dynamic_branches(self, test_expr, body, orelse):
         frame = self.frame
         line = self.line
+        self.materialize_lists(body + orelse)
         before = dict(frame.env)
         branches = []
         frame.dynamic_depth += 1
@@ -378,6 +399,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             previous = before.get(name)
             target = (previous.expr.id if isinstance(previous, Dynamic)
                       and isinstance(previous.expr, ast.Name) and previous.expr.id in frame.owned
+                      and not self.aliased(previous.expr.id, name, before)
                       else None)
             if target is None:
                 target = self.context.namer.fresh(name)
@@ -441,6 +463,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         line = self.line
         if node.orelse:
             raise self.unsupported("else on a loop over run-time values", node=node)
+        self.materialize_lists(node.body)
         carried = {}
         for name in sorted(_assigned_names(node.body) | _assigned_names([node.target])
                            if isinstance(node, ast.For) else _assigned_names(node.body)):
@@ -448,7 +471,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             if value is None:
                 continue
             if isinstance(value, Dynamic) and isinstance(value.expr, ast.Name) \
-                    and value.expr.id in frame.owned:
+                    and value.expr.id in frame.owned and not self.aliased(value.expr.id, name):
                 carried[name] = value.expr.id
                 continue
             identifier = self.context.namer.fresh(name)
@@ -563,6 +586,18 @@ def _assigned_names(statements):
         for node in ast.walk(statement):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 names.add(node.id)
+    return names
+
+
+def _mutated_names(statements):
+    """Names whose value a statement changes in place through a method (`outs.append(y)`)."""
+    from .specialize_calls import MUTATORS
+    names = set()
+    for statement in statements:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and isinstance(node.func.value, ast.Name) and node.func.attr in MUTATORS:
+                names.add(node.func.value.id)
     return names
 
 

@@ -16,6 +16,9 @@ _STATIC_BUILTINS = {len, range, zip, enumerate, isinstance, issubclass, int, flo
                     tuple, list, dict, min, max, abs, sum, sorted, reversed, getattr, hasattr,
                     round, divmod, pow, type, repr, set, frozenset, all, any, callable}
 _STATIC_TYPES = (dict, list, tuple, str, int, float, range, set, frozenset, bytes)
+_MUTABLE_TYPES = (list, dict, set, bytearray)
+MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
+            "popitem", "add", "discard", "sort", "reverse"}
 
 
 class CallSpecializer:
@@ -39,8 +42,21 @@ class CallSpecializer:
                 return Dynamic(call, ANY)
             if isinstance(receiver, Seq):
                 args, kwargs = self.call_arguments(node)
-                if func.attr == "append" and receiver.container is list and len(args) == 1:
-                    receiver.items.append(self.as_name(args[0], "item"))
+                if func.attr in ("append", "extend") and receiver.container is list \
+                        and len(args) == 1 and not kwargs:
+                    if self.frame.dynamic_depth:
+                        # a list built before run-time control flow is materialized there
+                        # (see specialize.py); one reaching here was not, so it cannot grow
+                        raise self.unsupported(f".{func.attr}() under a run-time condition "
+                                               "or loop on a list not named by a variable",
+                                               node=node)
+                    if func.attr == "append":
+                        receiver.items.append(self.as_name(args[0], "item"))
+                    else:
+                        items = self.static_items(args[0])
+                        if items is None:
+                            raise self.unsupported(".extend() with a run-time value", node=node)
+                        receiver.items.extend(self.as_name(i, "item") for i in items)
                     return Static(None)
                 raise self.unsupported(f".{func.attr}() of a list holding run-time values",
                                        node=node)
@@ -100,6 +116,9 @@ class CallSpecializer:
             return Dynamic(self.context.parameter_ref(owner), ARRAY)
         if function is print:
             return self.call_print(args, kwargs)
+        if isinstance(owner, _MUTABLE_TYPES) and getattr(function, "__name__", "") in MUTATORS:
+            raise self.unsupported(f"changing a {type(owner).__name__} that exists before the "
+                                   "call (a global, closure or block attribute)", node=node)
         if function is getattr and len(args) == 2 and isinstance(args[0], FRef) \
                 and is_static(args[1]):
             return FRef(f"{args[0].path}.{static_value(args[1])}".lstrip("."))

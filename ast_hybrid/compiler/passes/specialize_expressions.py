@@ -117,9 +117,9 @@ class ExpressionSpecializer:
                              self._raise(self.unsupported("* of a run-time value", node=element)))
             else:
                 items.append(self.expr(element))
-        if all(isinstance(i, Static) for i in items):
-            return Static(container(i.value for i in items))
-        return Seq(items, container)
+        if container is tuple and all(isinstance(i, Static) for i in items):
+            return Static(tuple(i.value for i in items))
+        return Seq(items, container)    # a list stays a Seq: each call builds its own
 
     def _raise(self, error):
         raise error
@@ -256,8 +256,6 @@ class ExpressionSpecializer:
                     results.append(self.as_name(self.expr(node.elt), "item"))
         finally:
             frame.env = saved
-        if all(isinstance(r, Static) for r in results):
-            return Static([r.value for r in results])
         return Seq(results, list)
 
     def expr_Starred(self, node):
