@@ -113,13 +113,11 @@ class CompiledEntry:
         except Exception as error:
             raise annotate(error, derived.program)
         outputs = self._wrap(result)
-        flat = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
+        flat = list(_array_leaves(outputs))
         inputs = [args[i] for i in self.array_positions] + [p._data for p in self.params]
-        container = type(result) if isinstance(result, (tuple, list)) else None
 
         def backward(output_gradients, destinations=None):
-            gradient = (output_gradients[0] if container is None
-                        else container(output_gradients))
+            gradient = _nested_like(result, iter(output_gradients))
             try:
                 return list(derived.backward(list(stack), values, gradient, destinations))
             except Exception as error:
@@ -137,6 +135,24 @@ class CompiledEntry:
         if self.block is None:
             raise RuntimeError("a parameter of the compiled program has not been initialized")
         return self.block._call_imperative(*args)
+
+
+def _array_leaves(outputs):
+    """The NDArrays of a possibly nested output ((out, [h, c]) from a recurrent layer)."""
+    if isinstance(outputs, (tuple, list)):
+        for item in outputs:
+            yield from _array_leaves(item)
+    elif isinstance(outputs, NDArray):
+        yield outputs
+
+
+def _nested_like(result, gradients):
+    """The gradients of _array_leaves' arrays, nested as the program's raw result is."""
+    if isinstance(result, (tuple, list)):
+        return type(result)(_nested_like(item, gradients) for item in result)
+    if isinstance(result, np.ndarray):
+        return next(gradients)
+    return None
 
 
 def wrap_outputs(result):

@@ -158,3 +158,36 @@ def test_grad_req_add_accumulates_through_compiled_program():
 def test_random_networks_have_imperative_gradients_in_ast_mode(specs, seed, batch):
     x = np.random.default_rng(seed).standard_normal((batch, 4))
     assert_same_gradients(lambda: build(specs), [x], modes=("ast",), tol=1e-4)
+
+
+class NestedOutputs(nn.HybridBlock):
+    def __init__(self):
+        super().__init__()
+        self.dense = nn.Dense(3)
+
+    def hybrid_forward(self, F, x):
+        h = self.dense(x)
+        return F.tanh(h), [h * 2, F.zeros(shape=(x.shape[0], 2))]
+
+
+def test_nested_outputs_and_run_time_constructors_have_gradients():
+    x = rand(2, 4)
+
+    def run(mode):
+        ast_hybrid.random.seed(0)
+        block = NestedOutputs()
+        block.initialize()
+        block(nd.array(x))
+        if mode:
+            block.hybridize(mode=mode, fallback=False)
+        data = nd.array(x)
+        data.attach_grad()
+        with autograd.record():
+            first, (second, zeros) = block(data)
+            loss = (first * first).sum() + second.sum() + zeros.sum()
+        loss.backward()
+        return data.grad.asnumpy(), block.dense.weight.grad().asnumpy()
+
+    want = run(None)
+    for got, expected in zip(run("ast"), want):
+        np.testing.assert_allclose(got, expected, rtol=1e-6)

@@ -224,6 +224,11 @@ class _Reverser:
         function = call.func
         if isinstance(function, ast.Name) and function.id in self.kernel_ops:
             op = self.kernel_ops[function.id]
+            if not any(isinstance(a, ast.Name) for a in call.args):
+                return []           # a constructor (zeros, random) or constant inputs only
+            if op.grad is None:
+                raise self.unsupported(f"the operator {op.name}, which declares no gradient",
+                                       call)
             given = {k.arg: k.value for k in call.keywords}
             omitted = {k: constant(a.default) for k, a in op.attrs.items()
                        if k not in given and not a.required}   # the forward left defaults out
