@@ -9,6 +9,7 @@ from .. import autograd
 from ..ndarray import NDArray
 from .backend import annotate
 from .passes.errors import UnsupportedConstruct
+from .trace import nest
 
 _build_lock = threading.RLock()
 
@@ -88,7 +89,7 @@ class CompiledEntry:
             return NDArray(result)
         if self.structure is AUTO:
             return wrap_outputs(result)
-        return self.structure(NDArray(r) for r in result)
+        return nest(self.structure, map(NDArray, result))
 
     def differentiated(self):
         """The recording forward and backward programs, derived on first use."""

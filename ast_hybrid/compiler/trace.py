@@ -20,7 +20,7 @@ def data_names(count):
 @dataclass
 class TracedGraph:
     outputs: list          # [(node, index)]
-    structure: object      # None for one output, else the container type (tuple or list)
+    structure: object      # None for one output, else see flatten_outputs
     data_names: list
     params: dict           # variable name -> Parameter, for the parameters the graph uses
 
@@ -30,15 +30,31 @@ class TracedGraph:
 
 
 def flatten_outputs(result, what):
-    if isinstance(result, Symbol) and len(result) == 1:
-        return None, result._outputs
-    if isinstance(result, Symbol):
-        return tuple, result._outputs
-    if isinstance(result, (tuple, list)) and result and all(
-            isinstance(r, Symbol) and len(r) == 1 for r in result):
-        return type(result), [r._outputs[0] for r in result]
-    raise TypeError(f"{what} must return a Symbol/NDArray or a tuple or list of them, "
-                    f"got {type(result).__name__}")
+    """(structure, [(node, index)]) of what hybrid_forward returned: the structure is None for
+    one symbol, else (container type, [structure of each item]), nested as the result is."""
+    outputs = []
+
+    def walk(value):
+        if isinstance(value, Symbol):
+            if len(value) == 1:
+                outputs.append(value._outputs[0])
+                return None
+            outputs.extend(value._outputs)
+            return tuple, [None] * len(value)
+        if isinstance(value, (tuple, list)) and value:
+            return type(value), [walk(item) for item in value]
+        raise TypeError(f"{what} must return a Symbol/NDArray or (nested) tuples or lists of "
+                        f"them, got {type(value).__name__}")
+
+    return walk(result), outputs
+
+
+def nest(structure, arrays):
+    """The items of the iterator `arrays` arranged as flatten_outputs' structure says."""
+    if structure is None:
+        return next(arrays)
+    container, parts = structure
+    return container(nest(part, arrays) for part in parts)
 
 
 def trace(block, args, with_shapes=False):

@@ -76,6 +76,7 @@ class SymbolBlock(HybridBlock):
         params = list(self._params.items())
         program = compile_graph(self._graph._outputs, self._input_names + [k for k, _ in params],
                                 "SymbolBlock")
-        structure = None if len(self._graph) == 1 else list
+        count = len(self._graph)
+        structure = None if count == 1 else (list, [None] * count)
         positions = [i for i, a in enumerate(args) if is_array(a)]
         return CompiledEntry(program, [p for _, p in params], positions, structure, "graph")

@@ -252,3 +252,18 @@ def test_changing_a_preexisting_list_is_not_compiled():
     block.hybridize(fallback=False)
     with pytest.raises(Exception, match="changing a list that exists before the call"):
         block(nd.ones((1, 2)))
+
+
+class NestedReturn(nn.HybridBlock):
+    def __init__(self):
+        super().__init__()
+        self.dense = nn.Dense(3)
+
+    def hybrid_forward(self, F, x):
+        h = self.dense(x)
+        return F.tanh(h), [h * 2, (F.relu(h), h.sum(axis=1))]
+
+
+def test_nested_outputs_in_every_mode():
+    block, expected = compare_modes(NestedReturn, arr(2, 4))
+    assert isinstance(expected[0], list) and len(expected[0]) == 2
