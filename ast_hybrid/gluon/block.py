@@ -56,7 +56,9 @@ class Block:
 
     @property
     def name(self):
-        return self._prefix.rstrip("_") or type(self).__name__.lower()
+        # MXNet's word for the layer (conv, pool, relu) without its counter: names are
+        # structural here (see collect_params), this one is for display
+        return self._prefix.rstrip("_") or self._alias()
 
     def _alias(self):
         """The word graph node names of this block start with (`conv0_fwd`), as in MXNet."""

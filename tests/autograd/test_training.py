@@ -320,3 +320,13 @@ def test_five_steps_same_parameters_imperative_and_trace(optimizer, params):
     for key in params_a:
         np.testing.assert_allclose(params_a[key], params_b[key], rtol=1e-5, atol=1e-6,
                                    err_msg=key)
+
+
+def test_array_dataset_items_as_mxnet_gives_them():
+    from ast_hybrid import gluon, nd
+    features, labels = nd.arange(6).reshape((3, 2)), nd.array([1.0, 2.0, 3.0])
+    x, y = gluon.data.ArrayDataset(features, labels)[1]
+    assert isinstance(x, nd.NDArray) and x.asnumpy().tolist() == [2.0, 3.0]
+    assert not isinstance(y, nd.NDArray) and float(y) == 2.0
+    batches = list(gluon.data.DataLoader(gluon.data.ArrayDataset(features, labels), 2))
+    assert [b[0].shape for b in batches] == [(2, 2), (1, 2)]

@@ -437,3 +437,10 @@ def test_cnn_stack_against_references():
     h = conv_ref(h, p["2.weight"], p["2.bias"], (1, 1), (0, 0), (1, 1), 1)
     h = h.mean(axis=(2, 3))
     assert_same(out, h @ p["5.weight"].T + p["5.bias"], rtol=1e-4, atol=1e-5)
+
+
+def test_block_names_use_mxnets_word_for_the_layer():
+    # displayed names only (parameter names are structural); MXNet adds a counter: conv0
+    assert [b.name for b in (nn.Conv2D(2, 3), nn.MaxPool2D(), nn.AvgPool2D(), nn.Dense(2),
+                             nn.Activation("sigmoid"), nn.BatchNorm())] == [
+        "conv", "pool", "pool", "dense", "sigmoid", "batchnorm"]

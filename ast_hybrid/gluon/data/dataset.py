@@ -70,25 +70,33 @@ class _TransformFirst:
 
 class ArrayDataset(Dataset):
     """Samples drawn from several arrays of equal length: item i is (a[i], b[i], ...), or
-    a[i] alone when there is one array. NDArrays are read as numpy arrays."""
+    a[i] alone when there is one array. As in MXNet, an item of a one-dimensional NDArray is
+    a numpy scalar and an item of a higher-dimensional one an NDArray (a view; the arrays are
+    kept as numpy arrays)."""
 
     def __init__(self, *args):
         if not args:
             raise ValueError("ArrayDataset needs at least one array")
         self._length = len(args[0])
         self._data = []
+        self._as_ndarray = []
         for i, data in enumerate(args):
             if len(data) != self._length:
                 raise ValueError(f"All arrays must have the same length; array[0] has length "
                                  f"{self._length} while array[{i}] has {len(data)}.")
+            self._as_ndarray.append(isinstance(data, NDArray) and data.ndim > 1)
             if isinstance(data, NDArray):
                 data = data.asnumpy()
             self._data.append(data)
 
+    def _item(self, field, idx):
+        item = self._data[field][idx]
+        return NDArray(item) if self._as_ndarray[field] else item
+
     def __getitem__(self, idx):
         if len(self._data) == 1:
-            return self._data[0][idx]
-        return tuple(data[idx] for data in self._data)
+            return self._item(0, idx)
+        return tuple(self._item(field, idx) for field in range(len(self._data)))
 
     def __len__(self):
         return self._length

@@ -87,6 +87,9 @@ class Activation(HybridBlock):
         super().__init__(**kwargs)
         self._act_type = activation
 
+    def _alias(self):
+        return self._act_type
+
     def hybrid_forward(self, F, x):
         return F.Activation(x, act_type=self._act_type, name="fwd")
 
