@@ -156,32 +156,54 @@ def _zeros_for_batch(F, x, tail):
     return F.reshape(flat, shape=(0,) + tuple(tail))
 
 
-class RNNCell(HybridRecurrentCell):
+class _GatedCell(HybridRecurrentCell):
+    """A cell whose gates come from two projections, of the input (i2h) and of the previous
+    hidden state (h2h), each `_gates * hidden_size` rows, in MXNet's parameter names."""
+    _gates = 1
+
+    def __init__(self, hidden_size, i2h_weight_initializer, h2h_weight_initializer,
+                 i2h_bias_initializer, h2h_bias_initializer, input_size, prefix, params):
+        super().__init__(prefix=prefix, params=params)
+        self._hidden_size, self._input_size = hidden_size, input_size
+        rows = self._gates * hidden_size
+        _add_param(self, "i2h_weight", (rows, input_size), i2h_weight_initializer)
+        _add_param(self, "h2h_weight", (rows, hidden_size), h2h_weight_initializer)
+        _add_param(self, "i2h_bias", (rows,), i2h_bias_initializer)
+        _add_param(self, "h2h_bias", (rows,), h2h_bias_initializer)
+
+    def _projections(self, F, inputs, hidden):
+        """(i2h, h2h). The parameters are read with .data(): AST mode compiles each into an
+        argument of the program, read afresh on every call."""
+        rows = self._gates * self._hidden_size
+        i2h = F.FullyConnected(inputs, self.i2h_weight.data(), self.i2h_bias.data(),
+                               num_hidden=rows, name="i2h")
+        h2h = F.FullyConnected(hidden, self.h2h_weight.data(), self.h2h_bias.data(),
+                               num_hidden=rows, name="h2h")
+        return i2h, h2h
+
+    def _state(self, batch_size):
+        return {"shape": (batch_size, self._hidden_size), "__layout__": "NC"}
+
+    def state_info(self, batch_size=0):
+        return [self._state(batch_size)]
+
+
+class RNNCell(_GatedCell):
     """Elman cell: h' = activation(W_ih x + b_ih + W_hh h + b_hh)."""
 
     def __init__(self, hidden_size, activation="tanh", i2h_weight_initializer=None,
                  h2h_weight_initializer=None, i2h_bias_initializer="zeros",
                  h2h_bias_initializer="zeros", input_size=0, prefix=None, params=None):
-        super().__init__(prefix=prefix, params=params)
-        self._hidden_size, self._activation, self._input_size = hidden_size, activation, \
-            input_size
-        _register_gate_params(self, 1, hidden_size, input_size, i2h_weight_initializer,
-                              h2h_weight_initializer, i2h_bias_initializer,
-                              h2h_bias_initializer)
-
-    def state_info(self, batch_size=0):
-        return [{"shape": (batch_size, self._hidden_size), "__layout__": "NC"}]
+        super().__init__(hidden_size, i2h_weight_initializer, h2h_weight_initializer,
+                         i2h_bias_initializer, h2h_bias_initializer, input_size, prefix, params)
+        self._activation = activation
 
     def _alias(self):
         return "rnn"
 
     def hybrid_forward(self, F, inputs, *states):
         states = _flat_states(F, states)
-        i2h_weight, h2h_weight, i2h_bias, h2h_bias = _weights(F, self)
-        i2h = F.FullyConnected(inputs, i2h_weight, i2h_bias, num_hidden=self._hidden_size,
-                               name="i2h")
-        h2h = F.FullyConnected(states[0], h2h_weight, h2h_bias, num_hidden=self._hidden_size,
-                               name="h2h")
+        i2h, h2h = self._projections(F, inputs, states[0])
         output = F.Activation(i2h + h2h, act_type=self._activation, name="out")
         return output, [output]
 
@@ -189,34 +211,27 @@ class RNNCell(HybridRecurrentCell):
         return _cell_repr(self, f", {self._activation}")
 
 
-class LSTMCell(HybridRecurrentCell):
+class LSTMCell(_GatedCell):
     """LSTM cell, gates in MXNet's order i, f, g (candidate), o:
     c' = f * c + i * g, h' = o * activation(c')."""
+    _gates = 4
 
     def __init__(self, hidden_size, i2h_weight_initializer=None, h2h_weight_initializer=None,
                  i2h_bias_initializer="zeros", h2h_bias_initializer="zeros", input_size=0,
                  prefix=None, params=None, activation="tanh", recurrent_activation="sigmoid"):
-        super().__init__(prefix=prefix, params=params)
-        self._hidden_size, self._input_size = hidden_size, input_size
+        super().__init__(hidden_size, i2h_weight_initializer, h2h_weight_initializer,
+                         i2h_bias_initializer, h2h_bias_initializer, input_size, prefix, params)
         self._activation, self._recurrent_activation = activation, recurrent_activation
-        _register_gate_params(self, 4, hidden_size, input_size, i2h_weight_initializer,
-                              h2h_weight_initializer, i2h_bias_initializer,
-                              h2h_bias_initializer)
 
     def state_info(self, batch_size=0):
-        return [{"shape": (batch_size, self._hidden_size), "__layout__": "NC"},
-                {"shape": (batch_size, self._hidden_size), "__layout__": "NC"}]
+        return [self._state(batch_size), self._state(batch_size)]
 
     def _alias(self):
         return "lstm"
 
     def hybrid_forward(self, F, inputs, *states):
         states = _flat_states(F, states)
-        i2h_weight, h2h_weight, i2h_bias, h2h_bias = _weights(F, self)
-        hidden = self._hidden_size
-        i2h = F.FullyConnected(inputs, i2h_weight, i2h_bias, num_hidden=hidden * 4, name="i2h")
-        h2h = F.FullyConnected(states[0], h2h_weight, h2h_bias, num_hidden=hidden * 4,
-                               name="h2h")
+        i2h, h2h = self._projections(F, inputs, states[0])
         gates = F.split(i2h + h2h, num_outputs=4, axis=1, name="slice")
         in_gate = F.Activation(gates[0], act_type=self._recurrent_activation, name="i")
         forget_gate = F.Activation(gates[1], act_type=self._recurrent_activation, name="f")
@@ -230,33 +245,25 @@ class LSTMCell(HybridRecurrentCell):
         return _cell_repr(self, "")
 
 
-class GRUCell(HybridRecurrentCell):
+class GRUCell(_GatedCell):
     """GRU cell, gates in MXNet's order r, z, n: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),
     h' = (1 - z) * n + z * h."""
+    _gates = 3
 
     def __init__(self, hidden_size, i2h_weight_initializer=None, h2h_weight_initializer=None,
                  i2h_bias_initializer="zeros", h2h_bias_initializer="zeros", input_size=0,
                  prefix=None, params=None, activation="tanh", recurrent_activation="sigmoid"):
-        super().__init__(prefix=prefix, params=params)
-        self._hidden_size, self._input_size = hidden_size, input_size
+        super().__init__(hidden_size, i2h_weight_initializer, h2h_weight_initializer,
+                         i2h_bias_initializer, h2h_bias_initializer, input_size, prefix, params)
         self._activation, self._recurrent_activation = activation, recurrent_activation
-        _register_gate_params(self, 3, hidden_size, input_size, i2h_weight_initializer,
-                              h2h_weight_initializer, i2h_bias_initializer,
-                              h2h_bias_initializer)
-
-    def state_info(self, batch_size=0):
-        return [{"shape": (batch_size, self._hidden_size), "__layout__": "NC"}]
 
     def _alias(self):
         return "gru"
 
     def hybrid_forward(self, F, inputs, *states):
         states = _flat_states(F, states)
-        i2h_weight, h2h_weight, i2h_bias, h2h_bias = _weights(F, self)
-        hidden = self._hidden_size
         prev_h = states[0]
-        i2h = F.FullyConnected(inputs, i2h_weight, i2h_bias, num_hidden=hidden * 3, name="i2h")
-        h2h = F.FullyConnected(prev_h, h2h_weight, h2h_bias, num_hidden=hidden * 3, name="h2h")
+        i2h, h2h = self._projections(F, inputs, prev_h)
         i2h_parts = F.split(i2h, num_outputs=3, axis=1, name="i2h_slice")
         h2h_parts = F.split(h2h, num_outputs=3, axis=1, name="h2h_slice")
         reset_gate = F.Activation(i2h_parts[0] + h2h_parts[0],
@@ -270,22 +277,6 @@ class GRUCell(HybridRecurrentCell):
 
     def __repr__(self):
         return _cell_repr(self, "")
-
-
-def _weights(F, cell):
-    """The cell's four parameters' arrays (AST mode compiles each .data() into an argument of
-    the program, read afresh on every call; F is passed so that it inlines this)."""
-    return (cell.i2h_weight.data(), cell.h2h_weight.data(), cell.i2h_bias.data(),
-            cell.h2h_bias.data())
-
-
-def _register_gate_params(cell, gates, hidden, input_size, i2h_weight_initializer,
-                          h2h_weight_initializer, i2h_bias_initializer, h2h_bias_initializer):
-    rows = gates * hidden
-    _add_param(cell, "i2h_weight", (rows, input_size), i2h_weight_initializer)
-    _add_param(cell, "h2h_weight", (rows, hidden), h2h_weight_initializer)
-    _add_param(cell, "i2h_bias", (rows,), i2h_bias_initializer)
-    _add_param(cell, "h2h_bias", (rows,), h2h_bias_initializer)
 
 
 def _add_param(block, name, shape, init, dtype="float32"):
