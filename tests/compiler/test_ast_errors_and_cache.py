@@ -301,3 +301,22 @@ def test_recompiling_adds_no_watchers():
         block.factor = float(factor)
         np.testing.assert_array_equal(block(nd.ones((1, 2))).asnumpy(), [[factor, factor]])
     assert len(block._watchers) == 1
+
+
+def test_zero_argument_super_in_an_inlined_method_falls_back():
+    class Base(nn.HybridBlock):
+        def scale(self):
+            return 2.0
+
+    class Child(Base):
+        def scale(self):
+            return super().scale() * 3
+
+        def hybrid_forward(self, F, x):
+            return x * self.scale()
+
+    block = Child()
+    block.hybridize()
+    with pytest.warns(HybridizeFallbackWarning, match=r"super\(\) without arguments"):
+        out = block(nd.ones((1, 2)))
+    np.testing.assert_array_equal(out.asnumpy(), 6 * np.ones((1, 2)))

@@ -114,6 +114,9 @@ class CallSpecializer:
                                     function.__name__)
         if isinstance(owner, Parameter) and function.__name__ == "data":
             return Dynamic(self.context.parameter_ref(owner), ARRAY)
+        if function is super and not args:
+            raise self.unsupported("super() without arguments in an inlined method",
+                                   "write super(Class, self)", node)
         if function is print:
             return self.call_print(args, kwargs)
         if isinstance(owner, _MUTABLE_TYPES) and getattr(function, "__name__", "") in MUTATORS:
