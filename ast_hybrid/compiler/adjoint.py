@@ -12,6 +12,9 @@ def accumulate(total, contribution):
     if total is None:
         return contribution
     if isinstance(total, (tuple, list)):
+        if len(total) != len(contribution):
+            raise AssertionError(f"gradients of {len(total)} and {len(contribution)} items "
+                                 "added: the reverse pass lost track of a list")
         return [accumulate(t, c) for t, c in zip(total, contribution)]
     return total + contribution
 
@@ -81,3 +84,15 @@ def kernel_vjp(op, attrs, inputs, output, gradient):
     gradients = tuple(gradient) if isinstance(gradient, (tuple, list)) else (gradient,)
     gradients = tuple(np.zeros_like(o) if g is None else g for o, g in zip(outputs, gradients))
     return op.grad(attrs, list(inputs), list(outputs), list(gradients))
+
+
+def append_vjp(earlier, gradient):
+    """(gradient of the list before `append`, gradient of the appended item)."""
+    count = len(earlier)
+    return list(gradient[:count]), gradient[count]
+
+
+def extend_vjp(earlier, gradient):
+    """(gradient of the list before `extend`, gradients of the added items)."""
+    count = len(earlier)
+    return list(gradient[:count]), list(gradient[count:])

@@ -1,11 +1,15 @@
-"""The few helpers a generated program calls besides kernels."""
+"""The few helpers a generated program calls besides kernels, with the gradients of those that
+pass arrays through (`GRADIENTS`, read by the reverse-mode pass)."""
 import numpy as np
 
+from .. import ops
 from ..ndarray import NDArray
+from ..ops.indexing_plan import plan_getitem
 
 
 def show(value):
-    """What `print` shows for a value: arrays appear as the NDArrays the user's code sees."""
+    """The value as the user's code sees it: arrays appear as NDArrays (for `print`, `str`,
+    `float`, ... which then behave exactly as they do imperatively)."""
     if isinstance(value, np.ndarray):
         return NDArray(value)
     if isinstance(value, tuple):
@@ -15,6 +19,41 @@ def show(value):
     return value
 
 
-def as_index(value):
-    """An array used as an index, as integers (MXNet indexes with float arrays)."""
-    return value.astype(np.int64) if value.dtype.kind == "f" else value
+def _index_steps(data, key):
+    """[(operator, parsed attrs, extra inputs)] that NDArray indexing applies for `data[key]`."""
+    steps = []
+    for op_name, attrs, extra in plan_getitem(key, data.ndim):
+        op = ops.get(op_name)
+        extra = [e._data if isinstance(e, NDArray) else np.asarray(e) for e in extra]
+        steps.append((op, op.parse_attrs(attrs), extra))
+    return steps
+
+
+def getitem(data, key):
+    """`data[key]` for a key known only at run time, as NDArray indexing computes it (the same
+    operators, so the same shapes, values and errors)."""
+    if not isinstance(data, np.ndarray):
+        return data[key]
+    for op, attrs, extra in _index_steps(data, key):
+        op.infer_shape(attrs, [data.shape] + [e.shape for e in extra])
+        data = op.kernel(data, *extra, **attrs)
+    return data
+
+
+def getitem_vjp(data, key, gradient):
+    """The gradient of getitem(data, key) with respect to data: the operators' own gradients
+    applied in reverse order."""
+    if not isinstance(data, np.ndarray):
+        gradients = [None] * len(data)
+        gradients[key] = gradient
+        return gradients
+    values = [data]
+    steps = _index_steps(data, key)
+    for op, attrs, extra in steps:
+        values.append(op.kernel(values[-1], *extra, **attrs))
+    for (op, attrs, extra), value, output in reversed(list(zip(steps, values, values[1:]))):
+        gradient = op.grad(attrs, [value] + extra, [output], [gradient])[0]
+    return gradient
+
+
+GRADIENTS = {getitem: getitem_vjp}

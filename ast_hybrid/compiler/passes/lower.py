@@ -14,7 +14,9 @@ from ... import ops
 from ...ndarray import NDArray
 from ...ops.namespace import BINARY_HELPERS
 from ...ops.python_operators import resolve_binary
+from ...ops.indexing_plan import plan_getitem
 from ...ops.registry import all_input_names
+from .. import runtime
 from ..backend import constant
 from .values import ANY, ARRAY, Dynamic, Seq, Static, is_literal
 
@@ -161,6 +163,23 @@ class Lowerer:
         if op is not None and op.fluent:
             return self.call_operator(name, (receiver,) + tuple(args), kwargs)
         raise LookupError(name)
+
+    def subscript(self, base, index):
+        """`base[index]` on a run-time array, through the operators NDArray indexing applies:
+        planned now for a key known while compiling, at run time otherwise."""
+        if isinstance(index, Static):
+            try:
+                plan = plan_getitem(index.value, None)
+            except IndexError:
+                plan = None     # `x[..., 0]` needs the number of dimensions
+            if plan is not None:
+                value = base
+                for op_name, attrs, extra in plan:
+                    value = self.apply(op_name, [value] + [Static(e) for e in extra],
+                                       ops.get(op_name).parse_attrs(attrs))
+                return value
+        helper = self.context.constant_ref(runtime.getitem, "getitem")
+        return Dynamic(ast.Call(helper, [base.expr, self.context.expr_of(index)], []), ARRAY)
 
     def attribute(self, receiver, name):
         if name in ("shape", "ndim", "size", "dtype"):

@@ -9,7 +9,7 @@ gradients of a and b; branches and loops replay the decisions the forward call m
 import ast
 import builtins
 
-from .. import adjoint
+from .. import adjoint, runtime
 from ..backend import constant, origin_of_marker
 from . import anf
 from .errors import UnsupportedConstruct
@@ -17,6 +17,12 @@ from .errors import UnsupportedConstruct
 _BINARY_NAMES = {ast.Add: "Add", ast.Sub: "Sub", ast.Mult: "Mult", ast.Div: "Div",
                  ast.Pow: "Pow", ast.Mod: "Mod", ast.FloorDiv: "FloorDiv"}
 _NUMPY_METHODS_WITHOUT_GRADIENT = {"item", "tolist"}
+# attributes of an array that are not arrays: reading them leaves the graph
+_PLAIN_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
+# builtins whose result is never one of their arguments nor an array built from them
+PLAIN_RESULT_BUILTINS = {len, int, float, bool, complex, str, repr, format, ascii, range,
+                         isinstance, issubclass, callable, hasattr, type, print, id, hash}
+_LIST_GROWERS = {"append": adjoint.append_vjp, "extend": adjoint.extend_vjp}
 
 
 def _name(identifier, store=False):
@@ -52,7 +58,6 @@ class _Reverser:
         self.destinations = {}
         self.used_destinations = set()
         from ... import autograd
-        from .. import runtime
         self.no_gradient = (runtime.show, autograd.is_training, autograd.is_recording)
 
     def unsupported(self, construct, node):
@@ -100,11 +105,35 @@ class _Reverser:
                 out.extend(self.record_loop(statement))
             elif isinstance(statement, (ast.Break, ast.Continue)):
                 raise self.unsupported("break or continue", statement)
-            elif isinstance(statement, (ast.Expr, ast.Pass, ast.Assert, ast.Raise)):
+            elif _grown_list(statement) is not None:
+                grown = _grown_list(statement)
+                out.append(ast.Expr(_call(self.push, _call("list", _name(grown)))))
+                out.append(statement)
+            elif isinstance(statement, ast.Expr):
+                self.check_effect_free(statement.value)
+                out.append(statement)
+            elif isinstance(statement, (ast.Pass, ast.Assert, ast.Raise)):
                 out.append(statement)
             else:
                 raise self.unsupported(f"a {type(statement).__name__} statement", statement)
         return out
+
+    def check_effect_free(self, expr):
+        """An expression statement may change what it is given; one that may change a value
+        a gradient flows through is refused, unless it is print or a kernel (pure)."""
+        if not isinstance(expr, ast.Call) or not self.reads_differentiable(expr):
+            return
+        function = expr.func
+        if isinstance(function, ast.Name) and (function.id in self.kernel_ops
+                                               or self.namespace.get(function.id) is print
+                                               or function.id == "print"):
+            return
+        raise self.unsupported("a call that may change a value the gradient flows through",
+                               expr)
+
+    def reads_differentiable(self, node):
+        return any(isinstance(n, ast.Name) and n.id in self.differentiable
+                   for n in ast.walk(node))
 
     def record_loop(self, statement):
         count = self.namer.fresh("trips")
@@ -142,6 +171,9 @@ class _Reverser:
         return out
 
     def adjoint(self, statement):
+        grown = _grown_list(statement)
+        if grown is not None:
+            return self.adjoint_growth(grown, statement.value)
         if isinstance(statement, ast.Assign):
             return self.adjoint_assign(statement.targets[0].id, statement.value)
         if isinstance(statement, ast.Return):
@@ -170,6 +202,23 @@ class _Reverser:
             code.append(ast.If(ast.Compare(_name(self.output_gradient), [ast.IsNot()],
                                            [ast.Constant(None)]), contributions, []))
         return code
+
+    def adjoint_growth(self, grown, call):
+        """`items.append(v)` / `items.extend(vs)`: the list's gradient splits into its earlier
+        items' and the added items'; the earlier contents come back from the stack."""
+        gradient = self.gradient(grown)
+        parts = self.namer.fresh("parts")
+        vjp = self.helper(_LIST_GROWERS[call.func.attr], f"{call.func.attr}_vjp")
+        contributions = [_assign(parts, _call(vjp, _name(grown), _name(self.output_gradient))),
+                         _assign(gradient, ast.Subscript(_name(parts), ast.Constant(0),
+                                                         ast.Load()))]
+        contributions += self.add_to(call.args[0], ast.Subscript(_name(parts), ast.Constant(1),
+                                                                 ast.Load()))
+        return [_assign(grown, _call(self.pop)),
+                _assign(self.output_gradient, _name(gradient)),
+                _assign(gradient, ast.Constant(None)),
+                ast.If(ast.Compare(_name(self.output_gradient), [ast.IsNot()],
+                                   [ast.Constant(None)]), contributions, [])]
 
     def add_to(self, node, contribution):
         if not isinstance(node, ast.Name):
@@ -216,7 +265,9 @@ class _Reverser:
             return code
         if isinstance(value, ast.Call):
             return self.call_contributions(value, g)
-        if isinstance(value, (ast.Attribute, ast.Compare, ast.BoolOp, ast.JoinedStr)):
+        if isinstance(value, (ast.Compare, ast.JoinedStr)) or not self.reads_differentiable(value):
+            return []
+        if isinstance(value, ast.Attribute) and value.attr in _PLAIN_ATTRIBUTES:
             return []
         raise self.unsupported(f"a {type(value).__name__} expression", value)
 
@@ -265,11 +316,86 @@ class _Reverser:
                 return self.add_to(function.value, g)
             if function.attr in _NUMPY_METHODS_WITHOUT_GRADIENT:
                 return []
-        if isinstance(function, ast.Name) and (
-                hasattr(builtins, function.id)
-                or any(self.namespace.get(function.id) is f for f in self.no_gradient)):
+        callee = self.callee(function)
+        vjp_function = next((v for f, v in runtime.GRADIENTS.items() if f is callee), None)
+        if vjp_function is not None:
+            vjp = self.helper(vjp_function, f"{function.id}_vjp")
+            return self.add_to(call.args[0], _call(vjp, *call.args, g))
+        if any(callee is f for f in self.no_gradient + tuple(PLAIN_RESULT_BUILTINS)) \
+                or not self.reads_differentiable(call):
             return []
-        raise self.unsupported("a call of a function the compiler cannot differentiate", call)
+        raise self.unsupported(f"a call of {_describe_callee(function)}, whose gradient the "
+                               "compiler does not know, on a value the gradient flows through",
+                               call)
+
+    def callee(self, function):
+        """The object a called name stands for: a constant of the program or a builtin."""
+        if not isinstance(function, ast.Name):
+            return None
+        if function.id in self.namespace:
+            return self.namespace[function.id]
+        return getattr(builtins, function.id, None)
+
+
+def _describe_callee(function):
+    try:
+        return f"{ast.unparse(function)}()"
+    except Exception:
+        return "a function"
+
+
+def _grown_list(statement):
+    """The name of the list an `items.append(v)` / `items.extend(vs)` statement grows, or None."""
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        function = statement.value.func
+        if isinstance(function, ast.Attribute) and function.attr in _LIST_GROWERS \
+                and isinstance(function.value, ast.Name) and len(statement.value.args) == 1 \
+                and not statement.value.keywords:
+            return function.value.id
+    return None
+
+
+def differentiable_names(function):
+    """Variables that may hold a value computed from the program's arguments (its input
+    arrays and parameters), other than through what leaves the graph (shapes, `.item()`,
+    builtins with plain results): a fixed point over the whole body, loops included."""
+    names = {a.arg for a in function.args.args}
+
+    def carries(value):
+        if isinstance(value, ast.Attribute) and value.attr in _PLAIN_ATTRIBUTES:
+            return False
+        if isinstance(value, ast.Call):
+            function_node = value.func
+            if isinstance(function_node, ast.Name) and \
+                    getattr(builtins, function_node.id, None) in PLAIN_RESULT_BUILTINS:
+                return False
+            if isinstance(function_node, ast.Attribute) and \
+                    function_node.attr in _NUMPY_METHODS_WITHOUT_GRADIENT:
+                return False
+        if isinstance(value, ast.Compare):
+            return False
+        return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(value))
+
+    changed = True
+    while changed:
+        changed = False
+        for node in ast.walk(function):
+            stored, value = [], None
+            if isinstance(node, ast.Assign):
+                stored, value = node.targets, node.value
+            elif isinstance(node, ast.For):
+                stored, value = [node.target], node.iter
+            elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) \
+                    and isinstance(node.value.func, ast.Attribute):
+                stored, value = [node.value.func.value], node.value
+            if value is None or not carries(value):
+                continue
+            for target in stored:
+                for n in ast.walk(target):
+                    if isinstance(n, ast.Name) and n.id not in names:
+                        names.add(n.id)
+                        changed = True
+    return names
 
 
 def _literal_values(expressions):
@@ -338,6 +464,7 @@ def transform(function, kernel_ops, namer, namespace, filename="<program>"):
     a kernel accepting out= may compute an argument's whole gradient into and return."""
     normal = anf.transform(function, namer)
     reverser = _Reverser(normal, kernel_ops, namer, namespace)
+    reverser.differentiable = differentiable_names(normal)
     reverser.location = (filename, function.lineno if hasattr(function, "lineno") else 0)
     arguments = [a.arg for a in function.args.args]
     recorded = reverser.record(normal.body)

@@ -222,7 +222,10 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
 
     def stmt_Assign(self, node):
         value = self.expr(node.value)
-        if len(node.targets) > 1:
+        if len(node.targets) > 1 or isinstance(node.targets[0], (ast.Tuple, ast.List)):
+            # Python evaluates the whole right side before binding any target
+            # (`a, b = a * 2, a` gives b the old a): nothing left to compute may read a name
+            # that a binding below reuses
             value = self.as_name(value, "value")
         for target in node.targets:
             self.assign(target, value)
@@ -243,11 +246,22 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         if isinstance(target, ast.Name):
             self.assign_name(target.id, value)
         elif isinstance(target, (ast.Tuple, ast.List)):
-            if any(isinstance(t, ast.Starred) for t in target.elts):
-                raise self.unsupported("starred assignment", node=target)
-            items = self.unpack(value, len(target.elts), target)
-            for element, item in zip(target.elts, items):
-                self.assign(element, item)
+            starred = [i for i, t in enumerate(target.elts) if isinstance(t, ast.Starred)]
+            if not starred:
+                items = self.unpack(value, len(target.elts), target)
+                for element, item in zip(target.elts, items):
+                    self.assign(element, item)
+                return
+            if not isinstance(value, (Seq, Static)):
+                raise self.unsupported("starred assignment from a run-time value", node=target)
+            items = self.unpack(value, None, target)
+            before, after = starred[0], len(target.elts) - starred[0] - 1
+            if len(items) < before + after:
+                raise self.compile_error(f"not enough values to unpack (expected at least "
+                                         f"{before + after}, got {len(items)})", target)
+            rest = Seq(list(items[before:len(items) - after]), list)
+            for element, item in zip(target.elts, items[:before] + [rest] + items[len(items) - after:]):
+                self.assign(element.value if isinstance(element, ast.Starred) else element, item)
         elif isinstance(target, ast.Subscript):
             base = self.expr(target.value)
             if not isinstance(base, Dynamic):
@@ -271,7 +285,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             holder = self.temporary(value.expr, "unpacked")
             return [Dynamic(ast.Subscript(holder, ast.Constant(i), ast.Load()), ANY)
                     for i in range(count)]
-        if len(items) != count:
+        if count is not None and len(items) != count:
             raise self.compile_error(f"cannot unpack {len(items)} values into {count}", node)
         return items
 
@@ -389,8 +403,9 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             frame.env = flowing[0][0]
             return
         merged = {}
+        branch_moves = [[] for _ in flowing]
         names = set().union(*(env.keys() for env, _, _ in flowing))
-        for name in names:
+        for name in sorted(names):
             values = [env.get(name) for env, _, _ in flowing]
             first = values[0]
             if all(_same(first, v) for v in values[1:]):
@@ -405,14 +420,15 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                 target = self.context.namer.fresh(name)
                 frame.owned.add(target)
             kinds = {v.kind if isinstance(v, Dynamic) else ANY for v in values if v is not None}
-            for (env, emitted, _), value in zip(flowing, values):
-                if value is None or _is_name(value, target):
-                    continue
-                self.bodies.append(emitted)
-                self.emit(ast.Assign([ast.Name(target, ast.Store())], self.expr_of(value)))
-                self.bodies.pop()
+            for moves, value in zip(branch_moves, values):
+                if value is not None and not _is_name(value, target):
+                    moves.append((target, self.expr_of(value)))
             merged[name] = Dynamic(ast.Name(target, ast.Load()),
                                    ARRAY if kinds == {ARRAY} else ANY)
+        for (_, emitted, _), moves in zip(flowing, branch_moves):
+            self.bodies.append(emitted)
+            self.emit_moves(moves)
+            self.bodies.pop()
         frame.env = merged
 
     def stmt_For(self, node):
@@ -533,12 +549,33 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
     def reconcile(self, carried):
         """Before the loop repeats (or leaves): carried variables back in their identifiers."""
         env = self.frame.env
+        moves = []
         for name, identifier in carried.items():
             value = env.get(name)
             if value is not None and not _is_name(value, identifier):
-                self.emit(ast.Assign([ast.Name(identifier, ast.Store())], self.expr_of(value)))
+                moves.append((identifier, self.expr_of(value)))
                 kind = value.kind if isinstance(value, Dynamic) else ANY
                 env[name] = Dynamic(ast.Name(identifier, ast.Load()), kind)
+        self.emit_moves(moves)
+
+    def emit_moves(self, moves):
+        """Assign each (identifier, expression) pair as one parallel assignment would: every
+        expression reads the values from before any of the assignments. Moves are ordered so
+        that none overwrites a name a later one reads; a cycle (`h, c = c, h`) is emitted as
+        one tuple assignment, which Python evaluates right side first."""
+        pending = list(moves)
+        while pending:
+            for index, (identifier, expr) in enumerate(pending):
+                if not any(identifier in _names_read(other)
+                           for j, (_, other) in enumerate(pending) if j != index):
+                    self.emit(ast.Assign([ast.Name(identifier, ast.Store())], expr))
+                    del pending[index]
+                    break
+            else:
+                self.emit(ast.Assign(
+                    [ast.Tuple([ast.Name(i, ast.Store()) for i, _ in pending], ast.Store())],
+                    ast.Tuple([e for _, e in pending], ast.Load())))
+                return
 
     def stmt_Break(self, node):
         return self.loop_exit(node, ast.Break)
@@ -578,6 +615,10 @@ def _same(a, b):
 def _is_name(value, identifier):
     return isinstance(value, Dynamic) and isinstance(value.expr, ast.Name) \
         and value.expr.id == identifier
+
+
+def _names_read(expr):
+    return {node.id for node in ast.walk(expr) if isinstance(node, ast.Name)}
 
 
 def _assigned_names(statements):

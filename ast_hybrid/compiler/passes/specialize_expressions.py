@@ -79,6 +79,9 @@ class ExpressionSpecializer:
             if isinstance(index, Dynamic) and index.is_array:
                 return self.lowerer.call_operator("take", (base, index), {"axis": Static(0),
                                                                            "mode": Static("wrap")})
+            if base.is_array:
+                return self.lowerer.subscript(
+                    base, Static(static_value(index)) if is_static(index) else index)
             return Dynamic(ast.Subscript(base.expr, self.index_expr(index), ast.Load()), base.kind)
         raise self.unsupported(f"indexing {describe(base)} with a run-time value", node=node)
 
