@@ -102,7 +102,7 @@ class CompiledEntry:
         try:
             derived = self.differentiated()
         except UnsupportedConstruct as error:
-            if self.block is None:
+            if self.block is None or not self.block._options.fallback:
                 raise
             if not self._warned:
                 self._warned = True

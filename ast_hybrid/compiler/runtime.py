@@ -57,3 +57,24 @@ def getitem_vjp(data, key, gradient):
 
 
 GRADIENTS = {getitem: getitem_vjp}
+
+
+def asnumpy(data):
+    """`x.asnumpy()`: a plain numpy copy, outside the graph."""
+    return data.copy()
+
+
+def detach(data):
+    """`x.detach()`: the same values, outside the graph."""
+    return data
+
+
+def array(value, dtype=None, from_ndarray=False):
+    """`nd.array(value, dtype=dtype)`, by nd.array's own rules: the value is an NDArray of
+    the user's code where `from_ndarray`, else a plain value; the result is outside the graph."""
+    from .. import ndarray as nd
+    return nd.array(NDArray(value) if from_ndarray else value, dtype=dtype)._data
+
+
+# helpers whose results leave the graph, as their imperative counterparts do
+GRAPH_EXITS = (show, asnumpy, detach, array)

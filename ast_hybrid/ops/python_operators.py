@@ -18,6 +18,19 @@ BINARY_METHODS = {
     "__lt__": ("lesser", False), "__le__": ("lesser_equal", False),
 }
 
+# Python builtins on arrays, by how Python dispatches them to an array's special methods:
+# "unary" to the operator of the method named, "binary" to that operator family, "fold_add"
+# to `start + a + b + ...` (sum), "select" to the item that wins the comparison named, as
+# CPython's min/max compare (`item > best` for max); "plain" builtins see the array itself
+# and give a value that is not an array (or raise what the array raises)
+ARRAY_BUILTINS = {
+    "abs": ("unary", "abs"), "pow": ("binary", "power"), "sum": ("fold_add", "add"),
+    "max": ("select", "greater"), "min": ("select", "lesser"),
+    **{name: ("plain", None) for name in ("len", "float", "int", "bool", "complex", "str",
+                                          "repr", "format", "ascii", "round", "divmod",
+                                          "any", "all", "type")},
+}
+
 # a comparison with the scalar on the left is the mirrored comparison with it on the right
 _MIRRORED = {"greater": "lesser", "lesser": "greater", "greater_equal": "lesser_equal",
              "lesser_equal": "greater_equal", "equal": "equal", "not_equal": "not_equal"}

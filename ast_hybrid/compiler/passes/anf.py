@@ -60,6 +60,9 @@ class _Normalizer:
                             ast.Name(holder, ast.Load()), ast.Constant(i), ast.Load())))
                 else:
                     out.append(ast.Assign([target], value))
+            elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+                # `items.append(f(x))`: the grown item gets a name, so its gradient has one
+                out.append(ast.Expr(self.flatten(statement.value, out)))
             elif isinstance(statement, ast.Return) and statement.value is not None:
                 out.append(ast.Return(self.flatten(statement.value, out)))
             elif isinstance(statement, ast.If):

@@ -18,7 +18,7 @@ from ...ops.indexing_plan import plan_getitem
 from ...ops.registry import all_input_names
 from .. import runtime
 from ..backend import constant
-from .values import ANY, ARRAY, Dynamic, Seq, Static, is_literal
+from .values import ANY, ARRAY, NUMPY, Dynamic, Seq, Static, is_literal
 
 COMPARISONS = {ast.Eq: "equal", ast.NotEq: "not_equal", ast.Gt: "greater",
                ast.GtE: "greater_equal", ast.Lt: "lesser", ast.LtE: "lesser_equal"}
@@ -34,8 +34,11 @@ _CREATION_PARAMETERS = {
     "random.uniform": ("low", "high", "shape", "dtype", "ctx"),
 }
 
-_ARRAY_METHODS_AS_NUMPY = {"copy": ("copy", ARRAY), "asnumpy": ("copy", ARRAY),
-                           "asscalar": ("item", ANY), "tolist": ("tolist", ANY)}
+_ARRAY_METHODS_AS_NUMPY = {"asscalar": ("item", ANY), "tolist": ("tolist", ANY)}
+# methods whose result leaves the graph: (run-time helper, kind of the result)
+_GRAPH_EXIT_METHODS = {"asnumpy": (runtime.asnumpy, NUMPY), "detach": (runtime.detach, ARRAY)}
+# methods that return the array itself (one device: every context is this one)
+_SAME_ARRAY_METHODS = {"as_in_context", "as_in_ctx"}
 
 
 class Placeholder:
@@ -155,6 +158,14 @@ class Lowerer:
                 raise TypeError("astype needs a dtype known when compiling")
             return self.call_operator("cast", (receiver,),
                                       {"dtype": Static(np.dtype(dtype.value).name)})
+        if name in _GRAPH_EXIT_METHODS and not args and not kwargs:
+            helper, kind = _GRAPH_EXIT_METHODS[name]
+            return Dynamic(ast.Call(self.context.constant_ref(helper, name), [receiver.expr],
+                                    []), kind)
+        if name in _SAME_ARRAY_METHODS and len(args) + len(kwargs) == 1:
+            return receiver
+        if name == "copy" and not args and not kwargs:
+            return self.call_operator("identity", (receiver,), {})
         if name in _ARRAY_METHODS_AS_NUMPY:
             numpy_name, kind = _ARRAY_METHODS_AS_NUMPY[name]
             call = ast.Call(ast.Attribute(receiver.expr, numpy_name, ast.Load()), [], [])
@@ -184,6 +195,8 @@ class Lowerer:
     def attribute(self, receiver, name):
         if name in ("shape", "ndim", "size", "dtype"):
             return Dynamic(ast.Attribute(receiver.expr, name, ast.Load()), ANY)
+        if name in ("context", "ctx"):
+            return Static(NDArray(None).context)
         if name == "T":
             return self.call_operator("transpose", (receiver,), {})
         raise LookupError(name)

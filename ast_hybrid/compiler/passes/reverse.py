@@ -22,6 +22,7 @@ _PLAIN_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
 # builtins whose result is never one of their arguments nor an array built from them
 PLAIN_RESULT_BUILTINS = {len, int, float, bool, complex, str, repr, format, ascii, range,
                          isinstance, issubclass, callable, hasattr, type, print, id, hash}
+_EXITS = runtime.GRAPH_EXITS
 _LIST_GROWERS = {"append": adjoint.append_vjp, "extend": adjoint.extend_vjp}
 
 
@@ -58,7 +59,7 @@ class _Reverser:
         self.destinations = {}
         self.used_destinations = set()
         from ... import autograd
-        self.no_gradient = (runtime.show, autograd.is_training, autograd.is_recording)
+        self.no_gradient = runtime.GRAPH_EXITS + (autograd.is_training, autograd.is_recording)
 
     def unsupported(self, construct, node):
         filename, line = self.location
@@ -132,8 +133,7 @@ class _Reverser:
                                expr)
 
     def reads_differentiable(self, node):
-        return any(isinstance(n, ast.Name) and n.id in self.differentiable
-                   for n in ast.walk(node))
+        return _carries(node, self.differentiable, self.callee)
 
     def record_loop(self, statement):
         count = self.namer.fresh("trips")
@@ -355,26 +355,33 @@ def _grown_list(statement):
     return None
 
 
-def differentiable_names(function):
+def _carries(node, names, callee):
+    """Whether the value of `node` may depend on one of `names` through something a gradient
+    flows through (not through shapes, comparisons, `.item()`, plain builtins, graph exits)."""
+    if isinstance(node, ast.Name):
+        return node.id in names
+    if isinstance(node, ast.Attribute) and node.attr in _PLAIN_ATTRIBUTES:
+        return False
+    if isinstance(node, ast.Compare):
+        return False
+    if isinstance(node, ast.Call):
+        function = node.func
+        target = callee(function)
+        if any(target is f for f in tuple(PLAIN_RESULT_BUILTINS) + _EXITS):
+            return False
+        if isinstance(function, ast.Attribute) and function.attr in _NUMPY_METHODS_WITHOUT_GRADIENT:
+            return False
+    return any(_carries(child, names, callee) for child in ast.iter_child_nodes(node))
+
+
+def differentiable_names(function, callee):
     """Variables that may hold a value computed from the program's arguments (its input
     arrays and parameters), other than through what leaves the graph (shapes, `.item()`,
     builtins with plain results): a fixed point over the whole body, loops included."""
     names = {a.arg for a in function.args.args}
 
     def carries(value):
-        if isinstance(value, ast.Attribute) and value.attr in _PLAIN_ATTRIBUTES:
-            return False
-        if isinstance(value, ast.Call):
-            function_node = value.func
-            if isinstance(function_node, ast.Name) and \
-                    getattr(builtins, function_node.id, None) in PLAIN_RESULT_BUILTINS:
-                return False
-            if isinstance(function_node, ast.Attribute) and \
-                    function_node.attr in _NUMPY_METHODS_WITHOUT_GRADIENT:
-                return False
-        if isinstance(value, ast.Compare):
-            return False
-        return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(value))
+        return _carries(value, names, callee)
 
     changed = True
     while changed:
@@ -464,7 +471,7 @@ def transform(function, kernel_ops, namer, namespace, filename="<program>"):
     a kernel accepting out= may compute an argument's whole gradient into and return."""
     normal = anf.transform(function, namer)
     reverser = _Reverser(normal, kernel_ops, namer, namespace)
-    reverser.differentiable = differentiable_names(normal)
+    reverser.differentiable = differentiable_names(normal, reverser.callee)
     reverser.location = (filename, function.lineno if hasattr(function, "lineno") else 0)
     arguments = [a.arg for a in function.args.args]
     recorded = reverser.record(normal.body)

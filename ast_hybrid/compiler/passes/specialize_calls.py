@@ -1,12 +1,14 @@
 """Specializing calls: operators are lowered, blocks, helpers and the user's functions inlined,
 pure builtins evaluated now, `print` emitted with real values, anything else called at run time."""
 import ast
+import builtins
 import math
 import os
 import sysconfig
 import types
 
 from .. import runtime
+from ...ops.python_operators import ARRAY_BUILTINS
 from .values import ANY, ARRAY, Dynamic, FRef, Seq, Static, is_static, static_value
 
 _LIBRARY_DIRS = tuple(os.path.abspath(sysconfig.get_paths()[key]) + os.sep
@@ -103,6 +105,13 @@ class CallSpecializer:
                             [ast.keyword(k, self.expr_of(v)) for k, v in kwargs.items()])
             return Dynamic(call, ANY)
         function = callee.value
+        path = _nd_path(function)
+        if path is not None and not (all(is_static(a) for a in args)
+                                     and all(is_static(v) for v in kwargs.values())):
+            # `nd.relu(x)` in hybrid_forward is what `F.relu(x)` is imperatively
+            if path == "array":
+                return self.nd_array(args, kwargs, node)
+            return self.call(FRef(path), args, kwargs, node)
         if isinstance(function, HybridBlock):
             return self.call_block(function, args, kwargs, node)
         if isinstance(function, Block):
@@ -130,6 +139,9 @@ class CallSpecializer:
             # a function given F must be compiled: at run time there is no F to give it
             return self.inline_call(function, None, args, kwargs, function.__name__,
                                     bind_self=False)
+        if _builtin_name(function) in ARRAY_BUILTINS and any(
+                _holds_array(a) for a in list(args) + list(kwargs.values())):
+            return self.builtin_on_arrays(function, args, kwargs, node)
         if function is isinstance and len(args) == 2 and is_static(args[1]) \
                 and isinstance(args[0], (Seq, Dynamic)) and _known_type(args[0]) is not None:
             return Static(issubclass(_known_type(args[0]), static_value(args[1])))
@@ -149,6 +161,68 @@ class CallSpecializer:
         call = ast.Call(self.expr_of(callee), [self.expr_of(a) for a in args],
                         [ast.keyword(k, self.expr_of(v)) for k, v in kwargs.items()])
         return Dynamic(call, ANY)
+
+    def builtin_on_arrays(self, function, args, kwargs, node):
+        """A builtin given arrays does what Python's dispatch to NDArray's special methods
+        does, so that values and gradients are imperative mode's (see ARRAY_BUILTINS)."""
+        kind, operator_name = ARRAY_BUILTINS[function.__name__]
+        if kind == "unary" and len(args) == 1 and not kwargs:
+            return self.lowerer.call_operator(operator_name, (args[0],), {})
+        if kind == "binary" and len(args) == 2 and not kwargs:
+            return self.lowerer.binary(operator_name, args[0], args[1])
+        if kind == "fold_add" and len(args) in (1, 2) and set(kwargs) <= {"start"}:
+            items = self.static_items(args[0])
+            if items is not None:
+                total = args[1] if len(args) == 2 else kwargs.get("start", Static(0))
+                for item in items:
+                    total = self.as_name(self.binary(ast.Add(), total, item, node), "total")
+                return total
+        if kind == "select" and not kwargs:
+            items = list(args) if len(args) > 1 else self.static_items(args[0])
+            if items:
+                return self.select(operator_name, items, function.__name__)
+        if kind == "plain":
+            show = self.context.constant_ref(runtime.show, "show")
+            call = ast.Call(ast.Name(function.__name__, ast.Load()),
+                            [ast.Call(show, [self.expr_of(a)], []) for a in args],
+                            [ast.keyword(k, ast.Call(show, [self.expr_of(v)], []))
+                             for k, v in kwargs.items()])
+            return Dynamic(call, ANY)
+        raise self.unsupported(f"{function.__name__}() with these arguments on arrays",
+                               node=node)
+
+    def nd_array(self, args, kwargs, node):
+        """`nd.array(value, dtype=...)` of a run-time value: a new array outside the graph,
+        made by nd.array's rules for an NDArray or for a plain (numpy) value."""
+        given = dict(zip(("source_array", "ctx", "dtype"), args), **kwargs)
+        value = given.get("source_array")
+        if not isinstance(value, Dynamic) or value.kind == ANY:
+            raise self.unsupported("nd.array() of a run-time value that may be an NDArray or "
+                                   "a plain value", node=node)
+        helper = self.context.constant_ref(runtime.array, "array")
+        dtype = self.expr_of(given.get("dtype", Static(None)))
+        return Dynamic(ast.Call(helper, [value.expr, dtype, ast.Constant(value.is_array)], []),
+                       ARRAY)
+
+    def select(self, comparison, items, hint):
+        """min/max as CPython computes them: the first item, replaced by each later item
+        that compares greater (max) or lesser (min) than the best so far."""
+        best = self.context.namer.fresh(f"{hint}imum")
+        self.frame.owned.add(best)
+        self.emit(ast.Assign([ast.Name(best, ast.Store())], self.expr_of(items[0])))
+        kinds = {item.kind if isinstance(item, Dynamic) else ANY for item in items}
+        best_value = Dynamic(ast.Name(best, ast.Load()), ARRAY if kinds == {ARRAY} else ANY)
+        for item in items[1:]:
+            item = self.as_name(item, "item")
+            if isinstance(item, Dynamic) and item.is_array or best_value.is_array \
+                    or kinds & {ARRAY}:
+                test = self.lowerer.binary(comparison, item, best_value)
+            else:
+                test = Dynamic(ast.Compare(self.expr_of(item), [_COMPARISON_NODES[comparison]()],
+                                           [best_value.expr]), ANY)
+            self.emit(ast.If(self.expr_of(test),
+                             [ast.Assign([ast.Name(best, ast.Store())], self.expr_of(item))], []))
+        return best_value
 
     def sequence_builtin(self, function, args, node):
         lists = []
@@ -187,6 +261,37 @@ class CallSpecializer:
         keywords = [ast.keyword(k, self.expr_of(v)) for k, v in kwargs.items()]
         self.emit(ast.Expr(ast.Call(ast.Name("print", ast.Load()), exprs, keywords)))
         return Static(None)
+
+
+_COMPARISON_NODES = {"greater": ast.Gt, "lesser": ast.Lt}
+
+
+_ND_PATHS = {}
+
+
+def _nd_path(function):
+    """The name of `function` in the nd namespace (`relu`, `random.normal`), or None."""
+    if not _ND_PATHS:
+        from ... import ndarray
+        for prefix, namespace in (("", ndarray), ("random.", ndarray.random)):
+            for name, value in vars(namespace).items():
+                if callable(value) and not isinstance(value, type) and not name.startswith("_"):
+                    _ND_PATHS.setdefault(id(value), (prefix + name, value))
+    entry = _ND_PATHS.get(id(function))
+    return entry[0] if entry is not None and entry[1] is function else None
+
+
+def _builtin_name(function):
+    name = getattr(function, "__name__", None)
+    return name if isinstance(name, str) and getattr(builtins, name, None) is function else None
+
+
+def _holds_array(value):
+    if isinstance(value, Dynamic):
+        return value.is_array
+    if isinstance(value, Seq):
+        return any(_holds_array(item) for item in value.items)
+    return False
 
 
 def _is_user_function(function):

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 ARRAY = "array"   # a numpy array at run time
 ANY = "any"       # some other Python value at run time
+NUMPY = "numpy"   # a plain numpy array of the user's code (`x.asnumpy()`): numpy's semantics
 
 
 @dataclass
