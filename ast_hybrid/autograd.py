@@ -313,7 +313,11 @@ def _run(heads, head_grads, retain_graph, wanted=None, write_into=False):
         references = node.input_data
         for index, (g, source, leaf) in enumerate(zip(in_grads, node.sources, leaves)):
             if g is None:
-                if leaf is not None:
+                # an operator reached its input (a zero gradient is written); a compiled
+                # block's None means its program did not use the input on the path this
+                # call took, as a parameter on an untaken branch is not on the tape
+                # imperatively: its gradient stays as it was
+                if leaf is not None and node.op is not None:
                     leaf_grads.setdefault(id(leaf), (leaf, None))
                 continue
             reference = references[index] if references is not None else (

@@ -328,3 +328,8 @@ def _evaluable_now(function):
             "Generator", "RandomState"):
         return False
     return module == "math" or module.startswith("numpy") or function in vars(math).values()
+
+
+def is_block(obj):
+    from ...gluon.block import Block
+    return isinstance(obj, Block)

@@ -2,6 +2,7 @@
 import ast
 import builtins
 import operator
+import types
 
 from .. import runtime
 from ..backend import constant
@@ -51,6 +52,11 @@ class ExpressionSpecializer:
             return FRef(f"{base.path}.{node.attr}" if base.path else node.attr)
         if isinstance(base, Static):
             self.context.watch(base.value, node.attr)
+            getter = _property_getter(base.value, node.attr)
+            if getter is not None:
+                # the getter's body is specialized like a helper method, so the attributes
+                # it reads are watched (`return self._base` follows `net._base = 5.0`)
+                return self.inline_call(getter, base.value, [], {}, node.attr)
             try:
                 return Static(getattr(base.value, node.attr))
             except AttributeError as error:
@@ -263,3 +269,15 @@ class ExpressionSpecializer:
 
     def expr_Starred(self, node):
         raise self.unsupported("a starred expression here", node=node)
+
+
+def _property_getter(obj, attribute):
+    """The Python getter of a property `attribute` of a block, else None."""
+    from .specialize_calls import _is_user_function, is_block
+    if not is_block(obj):
+        return None
+    descriptor = getattr(type(obj), attribute, None)
+    if isinstance(descriptor, property) and isinstance(descriptor.fget, types.FunctionType) \
+            and _is_user_function(descriptor.fget):
+        return descriptor.fget
+    return None
