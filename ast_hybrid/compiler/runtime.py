@@ -76,5 +76,10 @@ def array(value, dtype=None, from_ndarray=False):
     return nd.array(NDArray(value) if from_ndarray else value, dtype=dtype)._data
 
 
+def raise_error(error_type, args):
+    """Raise what evaluating an expression raised while compiling, now that it runs."""
+    raise error_type(*args)
+
+
 # helpers whose results leave the graph, as their imperative counterparts do
 GRAPH_EXITS = (show, asnumpy, detach, array)

@@ -151,7 +151,7 @@ class CallSpecializer:
                 return Static(function(*[static_value(a) for a in args],
                                        **{k: static_value(v) for k, v in kwargs.items()}))
             except Exception as error:
-                raise self.compile_error(f"{type(error).__name__}: {error}", node) from None
+                return self.raised_at_run_time(error)
         if function in (len,) and len(args) == 1 and isinstance(args[0], Seq):
             return Static(len(args[0].items))
         if function in (tuple, list) and len(args) == 1 and isinstance(args[0], Seq):

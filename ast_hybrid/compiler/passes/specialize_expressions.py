@@ -4,6 +4,8 @@ import builtins
 import operator
 import types
 
+import numpy as np
+
 from .. import runtime
 from ..backend import constant
 from .values import ANY, ARRAY, Dynamic, FRef, Seq, Static, is_static, static_value
@@ -31,6 +33,13 @@ class ExpressionSpecializer:
             raise self.unsupported(f"a {type(node).__name__} expression", node=node)
         return handler(node)
 
+    def raised_at_run_time(self, error):
+        """What evaluating an expression now raised is raised when the program reaches it, as
+        imperative mode raises it there (on a branch not taken, never)."""
+        raiser = self.context.constant_ref(runtime.raise_error, "raise_error")
+        return Dynamic(ast.Call(raiser, [self.context.constant_ref(type(error), type(error).__name__),
+                                         self.expr_of(Static(error.args))], []), ANY)
+
     def expr_Constant(self, node):
         return Static(node.value)
 
@@ -44,7 +53,7 @@ class ExpressionSpecializer:
             return Static(frame.parsed.globals[node.id])
         if hasattr(builtins, node.id):
             return Static(getattr(builtins, node.id))
-        raise self.compile_error(f"name {node.id!r} is not defined", node)
+        return self.raised_at_run_time(NameError(f"name {node.id!r} is not defined"))
 
     def expr_Attribute(self, node):
         base = self.expr(node.value)
@@ -60,7 +69,7 @@ class ExpressionSpecializer:
             try:
                 return Static(getattr(base.value, node.attr))
             except AttributeError as error:
-                raise self.compile_error(str(error), node) from None
+                return self.raised_at_run_time(error)
         if isinstance(base, Dynamic):
             try:
                 return self.lowerer.attribute(base, node.attr)
@@ -76,7 +85,7 @@ class ExpressionSpecializer:
             try:
                 return Static(base.value[static_value(index)])
             except (KeyError, IndexError, TypeError) as error:
-                raise self.compile_error(f"{type(error).__name__}: {error}", node) from None
+                return self.raised_at_run_time(error)
         if isinstance(base, Seq) and is_static(index):
             key = static_value(index)
             picked = base.items[key]
@@ -149,11 +158,19 @@ class ExpressionSpecializer:
             try:
                 return Static(_BINARY[type(op)](static_value(left), static_value(right)))
             except Exception as error:
-                raise self.compile_error(f"{type(error).__name__}: {error}", node) from None
+                return self.raised_at_run_time(error)
         if isinstance(left, Seq) or isinstance(right, Seq):
             if isinstance(op, ast.Add) and isinstance(left, Seq) and isinstance(right, Seq):
                 return Seq(left.items + right.items, left.container)
-        kind = ARRAY if any(isinstance(v, Dynamic) and v.is_array for v in (left, right)) else ANY
+        arrays = [isinstance(v, Dynamic) and v.is_array for v in (left, right)]
+        if any(arrays) and not all(a or _array_operand(v) for a, v in zip(arrays, (left, right))):
+            # NDArray takes only arrays and numbers (`x * (1, 2)` is Python's TypeError):
+            # the operation runs on the NDArray itself, to raise or compute as it does
+            show = self.context.constant_ref(runtime.show, "show")
+            left_expr, right_expr = (ast.Call(show, [self.expr_of(v)], []) if a
+                                     else self.expr_of(v) for a, v in zip(arrays, (left, right)))
+            return Dynamic(ast.BinOp(left_expr, op, right_expr), ANY)
+        kind = ARRAY if any(arrays) else ANY
         return Dynamic(ast.BinOp(self.expr_of(left), op, self.expr_of(right)), kind)
 
     def expr_UnaryOp(self, node):
@@ -281,3 +298,13 @@ def _property_getter(obj, attribute):
             and _is_user_function(descriptor.fget):
         return descriptor.fget
     return None
+
+
+def _array_operand(value):
+    """Whether NDArray's operators take `value` as their other operand: a number, an array, or
+    a run-time value (its type is checked when it runs)."""
+    if isinstance(value, Static):
+        data = value.value
+        from ...ndarray import NDArray
+        return isinstance(data, (bool, int, float, np.number, np.ndarray, NDArray))
+    return isinstance(value, Dynamic)
