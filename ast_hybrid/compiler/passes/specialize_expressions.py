@@ -215,21 +215,49 @@ class ExpressionSpecializer:
             values.append(value)
         if not values:
             return self.expr(node.values[-1])
-        return self._bool_chain(node.op, values)
+        if not any(isinstance(v, Dynamic) and v.is_array for v in values):
+            return self._bool_chain(node.op, values)
+        # `a and b` on arrays is a choice by bool(a), as Python makes it
+        first = self.as_name(values[0], "operand")
+        rest = values[1:]
+        later = (lambda: self._bool_chain(node.op, rest)) if len(rest) > 1 else (lambda: rest[0])
+        keep = lambda: first
+        test = self.expr_of(first)
+        return self.choice(test, later, keep, "operand") if isinstance(node.op, ast.And) \
+            else self.choice(test, keep, later, "operand")
 
     def _bool_chain(self, op, values):
         if len(values) == 1:
             return values[0]
         return Dynamic(ast.BoolOp(op, [self.expr_of(v) for v in values]), ANY)
 
+    def choice(self, test_expr, body, orelse, hint):
+        """The value of `body() if test else orelse()` as statements: the operand chosen is
+        the one evaluated, and the choice is control flow the reverse pass replays."""
+        chosen = self.context.namer.fresh(hint)
+        self.frame.owned.add(chosen)
+        codes, kinds = [], set()
+        for make in (body, orelse):
+            code = []
+            self.bodies.append(code)
+            self.frame.dynamic_depth += 1
+            try:
+                value = make()
+                self.emit(ast.Assign([ast.Name(chosen, ast.Store())], self.expr_of(value)))
+            finally:
+                self.frame.dynamic_depth -= 1
+                self.bodies.pop()
+            codes.append(code)
+            kinds.add(value.kind if isinstance(value, Dynamic) else ANY)
+        self.emit(ast.If(test_expr, codes[0], codes[1]))
+        return Dynamic(ast.Name(chosen, ast.Load()), ARRAY if kinds == {ARRAY} else ANY)
+
     def expr_IfExp(self, node):
         test = self.expr(node.test)
         if is_static(test):
             return self.expr(node.body if static_value(test) else node.orelse)
-        body, orelse = self.expr(node.body), self.expr(node.orelse)
-        kind = ARRAY if all(isinstance(v, Dynamic) and v.is_array for v in (body, orelse)) else ANY
-        return Dynamic(ast.IfExp(self.expr_of(test), self.expr_of(body), self.expr_of(orelse)),
-                       kind)
+        return self.choice(self.condition(test), lambda: self.expr(node.body),
+                           lambda: self.expr(node.orelse), "chosen")
 
     def expr_JoinedStr(self, node):
         parts = []
