@@ -9,6 +9,8 @@ gradients of a and b; branches and loops replay the decisions the forward call m
 import ast
 import builtins
 
+import numpy as np
+
 from .. import adjoint, runtime
 from ..backend import constant, origin_of_marker
 from . import anf
@@ -322,6 +324,7 @@ class _Reverser:
             vjp = self.helper(vjp_function, f"{function.id}_vjp")
             return self.add_to(call.args[0], _call(vjp, *call.args, g))
         if any(callee is f for f in self.no_gradient + tuple(PLAIN_RESULT_BUILTINS)) \
+                or _reads_values_only(callee) \
                 or not self.reads_differentiable(call):
             return []
         raise self.unsupported(f"a call of {_describe_callee(function)}, whose gradient the "
@@ -335,6 +338,15 @@ class _Reverser:
         if function.id in self.namespace:
             return self.namespace[function.id]
         return getattr(builtins, function.id, None)
+
+
+def _reads_values_only(function):
+    """numpy's and math's functions read an NDArray's values (through __array__ or
+    __float__): imperatively their result is outside the graph."""
+    module = getattr(function, "__module__", None) or ""
+    owner = type(getattr(function, "__self__", None)).__name__
+    return (module == "math" or module == "numpy" or module.startswith("numpy.")
+            or isinstance(function, np.ufunc)) and owner not in ("Generator", "RandomState")
 
 
 def _describe_callee(function):
@@ -367,7 +379,8 @@ def _carries(node, names, callee):
     if isinstance(node, ast.Call):
         function = node.func
         target = callee(function)
-        if any(target is f for f in tuple(PLAIN_RESULT_BUILTINS) + _EXITS):
+        if any(target is f for f in tuple(PLAIN_RESULT_BUILTINS) + _EXITS) \
+                or _reads_values_only(target):
             return False
         if isinstance(function, ast.Attribute) and function.attr in _NUMPY_METHODS_WITHOUT_GRADIENT:
             return False

@@ -1,0 +1,390 @@
+"""AST mode computes what imperative mode computes (values, gradients, exception types) or
+refuses: one named regression test per class of bug found, each compared with imperative
+mode under every optimization setting and, where simple, with plain numpy or finite
+differences written here."""
+import math
+import operator
+
+import numpy as np
+import pytest
+
+import ast_hybrid
+from ast_hybrid import autograd, gluon, nd
+from ast_hybrid.compiler.dispatch import HybridizeFallbackWarning
+from ast_hybrid.compiler.passes.errors import UnsupportedConstruct
+from ast_hybrid.gluon import nn
+
+from soundness import assert_sound, numeric_input_gradient, run_recorded
+
+X = np.array([[0.5, -1.0, 2.0]], dtype=np.float32)
+X2 = np.array([[0.3, 0.1, -0.4], [1.0, -2.0, 0.5]], dtype=np.float32)
+
+
+def block_of(function):
+    class Block(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            return function(F, x)
+    Block.__name__ = function.__name__
+    return Block
+
+
+def check_against_numpy(function, reference, x=X):
+    """AST mode equals imperative mode, and both give `reference`'s value and its
+    finite-difference gradient (the loss is 1.5 * sum of the output)."""
+    (outputs, gradients, _), = assert_sound(block_of(function), (x,))
+    np.testing.assert_allclose(outputs[0], reference(x.astype(np.float64)), rtol=1e-5, atol=1e-6)
+    numeric = 1.5 * numeric_input_gradient(reference, x)
+    np.testing.assert_allclose(gradients[0], numeric, rtol=1e-3, atol=1e-3)
+
+
+# ----- assignment semantics: the right side is evaluated before any name is bound
+def tuple_assignment_reads_old_values(F, x):
+    a, b = x, x * 3
+    a, b = a * 2, a
+    return a + b * 10
+
+
+def test_tuple_assignment_reads_the_old_values():
+    check_against_numpy(tuple_assignment_reads_old_values, lambda x: x * 2 + x * 10)
+
+
+def recurrence_in_a_while_loop(F, x):
+    h, c = x, x * 0.5
+    n = 0
+    while n < x.shape[1]:
+        h, c = F.tanh(h + c), h
+        n += 1
+    return h + c * 3
+
+
+def _recurrence(x, steps):
+    h, c = x, x * 0.5
+    for _ in range(steps):
+        h, c = np.tanh(h + c), h
+    return h + c * 3
+
+
+def test_recurrence_in_a_run_time_while_loop():
+    check_against_numpy(recurrence_in_a_while_loop, lambda x: _recurrence(x, 3))
+
+
+def recurrence_in_a_run_time_for_loop(F, x):
+    h, c = x, x * 0.5
+    for _ in range(x.shape[0] + 1):
+        h, c = F.tanh(h + c), h
+    return h + c * 3
+
+
+def test_recurrence_in_a_run_time_for_loop():
+    check_against_numpy(recurrence_in_a_run_time_for_loop, lambda x: _recurrence(x, 2))
+
+
+def swap_inside_a_branch(F, x):
+    a, b = x * 2, x + 1
+    if x.sum() > 0:
+        a, b = b, a
+    return a * 3 + b
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_swap_inside_a_run_time_branch(sign):
+    assert_sound(block_of(swap_inside_a_branch), (X * sign,))
+
+
+def starred_and_chained_targets(F, x):
+    first, *rest = x * 1, x * 2, x * 3
+    a = b = F.sin(x)
+    (c, d), e = (rest[0], rest[1]), a
+    return first + c * d + e * b
+
+
+def test_starred_nested_and_chained_targets():
+    check_against_numpy(starred_and_chained_targets,
+                        lambda x: x + (2 * x) * (3 * x) + np.sin(x) ** 2)
+
+
+# ----- builtins on arrays do what NDArray's special methods do, gradient included
+def builtin_sum(F, x):
+    return sum([F.sin(x), x * 0.5])
+
+
+def builtin_abs(F, x):
+    return abs(x) * 2
+
+
+def builtin_pow(F, x):
+    return pow(x, 3)
+
+
+def builtin_max_of_norm(F, x):
+    return x / max(F.norm(x), 1.0)
+
+
+def builtin_min_picks_an_operand(F, x):
+    return min(x.sum() * 2, x.sum() + 1) * x
+
+
+@pytest.mark.parametrize("function, reference", [
+    (builtin_sum, lambda x: np.sin(x) + x * 0.5),
+    (builtin_abs, lambda x: np.abs(x) * 2),
+    (builtin_pow, lambda x: x ** 3),
+    (builtin_max_of_norm, lambda x: x / max(np.sqrt(np.sum(x * x)), 1.0)),
+    (builtin_min_picks_an_operand, lambda x: min(x.sum() * 2, x.sum() + 1) * x),
+])
+def test_builtins_on_arrays_keep_their_gradient(function, reference):
+    check_against_numpy(function, reference)
+
+
+def builtin_min_of_arrays(F, x):
+    return min(x * 2, x + 1)
+
+
+def builtin_round(F, x):
+    return round(x) + x
+
+
+def builtin_divmod(F, x):
+    return divmod(x, 0.7)[1]
+
+
+def builtin_tuple_operand(F, x):
+    return x * (1, 2)
+
+
+@pytest.mark.parametrize("function, error", [(builtin_min_of_arrays, ValueError),
+                                             (builtin_round, TypeError),
+                                             (builtin_divmod, TypeError),
+                                             (builtin_tuple_operand, TypeError)])
+def test_builtins_imperative_mode_refuses_raise_the_same_error(function, error):
+    (result,) = assert_sound(block_of(function), (X,))
+    assert isinstance(result, error)
+
+
+def plain_builtins(F, x):
+    return x * float(x.sum().asscalar()) + len(x) + int(x.shape[1])
+
+
+def test_plain_builtins_leave_the_graph():
+    assert_sound(block_of(plain_builtins), (X,), (X2,))
+
+
+# ----- lists grown at run time carry their gradient
+def list_grown_in_a_run_time_for_loop(F, x):
+    outs = [x]
+    for _ in range(x.shape[0] + 2):
+        outs.append(F.sin(outs[-1]))
+    return outs[-1] + outs[1]
+
+
+def list_extended_in_a_while_loop(F, x):
+    outs = [x]
+    n = 0
+    while n < 2:
+        outs.extend([outs[-1] * 2, F.tanh(outs[-1])])
+        n += 1
+    return outs[-1] * outs[-2]
+
+
+def test_list_grown_by_append_in_a_run_time_loop():
+    check_against_numpy(list_grown_in_a_run_time_for_loop,
+                        lambda x: np.sin(np.sin(np.sin(x))) + np.sin(x))
+
+
+def test_list_grown_by_extend_in_a_run_time_loop():
+    def reference(x):
+        outs = [x]
+        for _ in range(2):
+            outs.extend([outs[-1] * 2, np.tanh(outs[-1])])
+        return outs[-1] * outs[-2]
+    check_against_numpy(list_extended_in_a_while_loop, reference)
+
+
+# ----- leaving the graph: asnumpy, detach, stop_gradient, nd.array
+def through_asnumpy(F, x):
+    return x * nd.array(x.asnumpy()) + float(x.asnumpy().std())
+
+
+def through_detach(F, x):
+    return x * x.detach()
+
+
+def through_stop_gradient(F, x):
+    return x * F.stop_gradient(x)
+
+
+@pytest.mark.parametrize("function", [through_asnumpy, through_detach, through_stop_gradient])
+def test_graph_exits_cut_the_gradient(function):
+    (_, gradients, _), = assert_sound(block_of(function), (X,))
+    np.testing.assert_allclose(gradients[0], 1.5 * X, rtol=1e-6)
+
+
+# ----- integer indexing keeps NDArray's shapes ((1,) where numpy gives a scalar)
+def integer_indexing(F, x):
+    total = x[0] * 0
+    for i in range(x.shape[0]):
+        total = total + x[i] * x[i, 1]
+    return total, x[0, 2]
+
+
+def test_integer_indexing_as_ndarray_does():
+    results = assert_sound(block_of(integer_indexing), (X2,), (X,))
+    assert results[0][0][1].shape == (1,)
+
+
+# ----- ternaries and and/or on arrays choose an operand
+def ternary_on_arrays(F, x):
+    return F.sin(x) if x.sum() > 0 else x * 3
+
+
+def and_or_on_arrays(F, x):
+    return (x.sum() > 0 and x * 2) * x + (x.sum() < 0 or x.sum() * 2) * x
+
+
+@pytest.mark.parametrize("function", [ternary_on_arrays, and_or_on_arrays])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_choices_on_arrays(function, sign):
+    assert_sound(block_of(function), (X * sign,))
+
+
+# ----- parameters on a branch not taken keep their gradient (and Trainer sees it stale)
+class Branches(nn.HybridBlock):
+    def __init__(self):
+        super().__init__()
+        self.positive = nn.Dense(2, in_units=3)
+        self.negative = nn.Dense(2, in_units=3)
+
+    def hybrid_forward(self, F, x):
+        if x.sum() > 0:
+            return self.positive(x)
+        return self.negative(x)
+
+
+def test_parameters_of_a_branch_not_taken_keep_their_gradient():
+    results = assert_sound(Branches, (X,), (-X,))
+    untaken = results[0][2]
+    assert all((untaken[k] == 7.0).all() for k in untaken if k.startswith("negative"))
+
+
+def test_trainer_warns_of_a_stale_gradient_from_an_untaken_branch():
+    net = Branches()
+    net.initialize()
+    net(nd.array(X)), net(nd.array(-X))
+    net.hybridize(fallback=False)
+    trainer = gluon.Trainer(net.collect_params(), "sgd")
+    with autograd.record():
+        net(nd.array(X)).sum().backward()
+    with pytest.raises(UserWarning, match="has not been updated"):
+        trainer.step(1)
+
+
+# ----- what the compiler evaluates is watched: properties follow the attributes they read
+class WithProperty(nn.HybridBlock):
+    def __init__(self):
+        super().__init__()
+        self._base = 1.0
+
+    @property
+    def offset(self):
+        return self._base * 2
+
+    def hybrid_forward(self, F, x):
+        return x + self.offset
+
+
+def test_a_property_follows_the_attribute_it_reads():
+    net = WithProperty()
+    net.initialize()
+    net.hybridize(fallback=False)
+    x = nd.array(X)
+    np.testing.assert_allclose(net(x).asnumpy(), X + 2)
+    net._base = 5.0
+    np.testing.assert_allclose(net(x).asnumpy(), X + 10)
+
+
+# ----- what static evaluation raises is raised where imperative mode raises it
+class StaticErrors(nn.HybridBlock):
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+        self.table = {"a": 1.0}
+
+    def hybrid_forward(self, F, x):
+        if self.kind == "zero division":
+            return x * (1 / 0)
+        if self.kind == "missing key":
+            return x * self.table["b"]
+        if self.kind == "misspelt attribute":
+            return x * self.tabel["a"]
+        if self.kind == "undefined name":
+            return x * undefined_name  # noqa: F821
+        if x.sum() > 100:           # never taken here: imperative mode raises nothing
+            return x * (1 / 0)
+        return x * 2
+
+
+@pytest.mark.parametrize("kind, error", [("zero division", ZeroDivisionError),
+                                         ("missing key", KeyError),
+                                         ("misspelt attribute", AttributeError),
+                                         ("undefined name", NameError),
+                                         ("untaken branch", None)])
+def test_static_errors_raise_at_run_time_with_their_own_type(kind, error):
+    (result,) = assert_sound(lambda: StaticErrors(kind), (X,))
+    if error is None:
+        assert not isinstance(result, Exception)
+    else:
+        assert type(result) is error
+
+
+# ----- a gradient the reverse pass does not know is a refusal, also for backward
+def unknown_function_on_arrays(F, x):
+    return operator.mul(x, F.sin(x))    # NDArray's own product imperatively: recorded
+
+
+def test_an_unknown_gradient_is_refused_not_zero():
+    net = block_of(unknown_function_on_arrays)()
+    net.initialize()
+    net.hybridize(fallback=False)
+    x = nd.array(X)
+    x.attach_grad()
+    with pytest.raises(UnsupportedConstruct, match="mul"):
+        with autograd.record():
+            net(x)
+    with pytest.raises(UnsupportedConstruct):
+        ast_hybrid.to_source(net, backward=True)
+
+
+def test_an_unknown_gradient_falls_back_with_one_warning():
+    net = block_of(unknown_function_on_arrays)()
+    net.initialize()
+    net.hybridize()
+    with pytest.warns(HybridizeFallbackWarning) as caught:
+        first = run_recorded(net, (X,))
+        run_recorded(net, (X,))
+    assert len(caught) == 1 and "mul" in str(caught[0].message)
+    np.testing.assert_allclose(first[1][0], 1.5 * (np.sin(X) + X * np.cos(X)), rtol=1e-5)
+
+
+def numpy_function_on_arrays(F, x):
+    return x * np.tanh(x)       # numpy reads the NDArray's values: outside the graph
+
+
+def test_numpy_functions_leave_the_graph_as_imperatively():
+    (_, gradients, _), = assert_sound(block_of(numpy_function_on_arrays), (X,))
+    np.testing.assert_allclose(gradients[0], 1.5 * np.tanh(X), rtol=1e-5)
+
+
+def shape_arithmetic_is_not_differentiated(F, x):
+    return x * math.sqrt(x.shape[1])
+
+
+def test_a_plain_function_of_shapes_needs_no_gradient():
+    check_against_numpy(shape_arithmetic_is_not_differentiated, lambda x: x * math.sqrt(3))
+
+
+def nd_functions_in_hybrid_forward(F, x):
+    return nd.relu(x) * 2 + nd.sigmoid(x)
+
+
+def test_nd_functions_lower_like_F():
+    check_against_numpy(nd_functions_in_hybrid_forward,
+                        lambda x: np.maximum(x, 0) * 2 + 1 / (1 + np.exp(-x)))
