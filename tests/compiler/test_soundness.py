@@ -388,3 +388,18 @@ def nd_functions_in_hybrid_forward(F, x):
 def test_nd_functions_lower_like_F():
     check_against_numpy(nd_functions_in_hybrid_forward,
                         lambda x: np.maximum(x, 0) * 2 + 1 / (1 + np.exp(-x)))
+
+
+def loop_over_rows(F, x):
+    total = x[0] * 0
+    for row in x:
+        total = total + F.sin(row) * row[0]
+    return total
+
+
+def test_a_loop_over_an_arrays_rows_iterates_as_ndarray_does():
+    def reference(x):
+        return sum(np.sin(row) * row[0] for row in x)
+    check_against_numpy(loop_over_rows, reference, X2)
+    (outputs, _, _), = assert_sound(block_of(loop_over_rows), (X2[0],))
+    assert outputs[0].shape == (1,)

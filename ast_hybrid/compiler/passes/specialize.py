@@ -443,8 +443,27 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                 if ending == "return":
                     return "return"
             return self.block(node.orelse)
-        loop_target_kind = ARRAY if isinstance(iterable, Dynamic) and iterable.is_array else ANY
-        return self.dynamic_loop(node, iterable, loop_target_kind)
+        if isinstance(iterable, Dynamic) and iterable.is_array:
+            return self.block([self.rows_loop(node, iterable)])
+        return self.dynamic_loop(node, iterable, ANY)
+
+    def rows_loop(self, node, array):
+        """`for row in x` iterates as NDArray does, `x[i]` for i in range(len(x)), so rows
+        have NDArray's shapes and the loop runs over range() (which the reverse pass replays)."""
+        rows = f"_{self.context.namer.fresh('rows')}"
+        index = f"_{self.context.namer.fresh('index')}"
+        self.frame.env[rows] = self.as_name(array, "rows")
+        self.frame.env.setdefault("range", Static(range))
+        self.frame.env.setdefault("len", Static(len))
+        located = lambda tree: ast.copy_location(tree, node)
+        rows_load = located(ast.Name(rows, ast.Load()))
+        count = located(ast.Call(located(ast.Name("len", ast.Load())), [rows_load], []))
+        bind = located(ast.Assign([node.target], located(ast.Subscript(
+            rows_load, located(ast.Name(index, ast.Load())), ast.Load()))))
+        return located(ast.For(located(ast.Name(index, ast.Store())),
+                               located(ast.Call(located(ast.Name("range", ast.Load())),
+                                                [count], [])),
+                               [bind] + node.body, node.orelse, None))
 
     def static_items(self, value):
         if isinstance(value, Seq):
