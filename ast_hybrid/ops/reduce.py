@@ -3,7 +3,7 @@ import numpy as np
 
 from . import attrs as A
 from .grad_utils import no_grad
-from .registry import Op, register
+from .registry import REGISTRY, Op, register
 from .shapes import known, normalize_axes, normalize_axis, reduced_shape
 
 
@@ -99,6 +99,8 @@ for _name, (_function, _keep_int, _aliases) in REDUCTIONS.items():
 
 
 def _norm(data, *, ord=2, axis=None, out_dtype=None, keepdims=False):
+    if ord not in (1, 2):       # a run-time value: refused (or read) as imperative mode does
+        ord = REGISTRY["norm"].parse_attr("ord", ord)
     axes = _axes("norm", data, axis, False)
     if ord == 1:
         out = np.sum(np.abs(data), axis=axes, keepdims=keepdims)

@@ -70,16 +70,22 @@ class Op:
             if keep is not None and keep(raw):
                 values[key] = raw
                 continue
-            try:
-                values[key] = spec.parse(raw)
-            except AttrError as err:
-                raise OpError(f"{self.name}: attribute {key!r}: {err}") from None
+            values[key] = self.parse_attr(key, raw)
         for key, spec in self.attrs.items():
             if key not in values:
                 if spec.required:
                     raise OpError(f"{self.name}: missing required attribute {key!r}")
                 values[key] = spec.default
         return values
+
+    def parse_attr(self, key, raw):
+        """One declared attribute's value read as parse_attrs reads it, or its OpError (for
+        kernels handed a run-time value they cannot take, which a compiled program passes
+        unparsed)."""
+        try:
+            return self.attrs[key].parse(raw)
+        except AttrError as err:
+            raise OpError(f"{self.name}: attribute {key!r}: {err}") from None
 
     def format_attrs(self, attrs):
         """Attributes as MXNet writes them in JSON: every value a string."""

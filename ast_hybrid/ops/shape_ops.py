@@ -4,7 +4,7 @@ import numpy as np
 from . import attrs as A
 from .grad_utils import reshape_grad, unbroadcast
 from .registry import VARIADIC, Op, register, shape_error
-from .shapes import known, normalize_axes, normalize_axis, require
+from .shapes import as_tuple, known, normalize_axes, normalize_axis, require
 
 
 def _size(shape):
@@ -107,7 +107,7 @@ register(Op("reshape_like", _reshape_like, _reshape_like_shape, inputs=("lhs", "
 def _transpose_axes(op_name, ndim, axes, shapes):
     if not axes:
         return tuple(range(ndim - 1, -1, -1))
-    axes = tuple(axes)
+    axes = as_tuple(axes)
     require(len(axes) == ndim, op_name, f"axes={axes} is not a permutation of {ndim} axes",
             shapes)
     chosen = tuple(normalize_axis(op_name, a, ndim, shapes) for a in axes)
@@ -388,10 +388,10 @@ def _like_target(lhs, rhs, lhs_axes, rhs_axes, shapes):
         target = tuple(rhs)
     else:
         require(lhs_axes is not None and rhs_axes is not None
-                and len(lhs_axes) == len(rhs_axes), "broadcast_like",
+                and len(as_tuple(lhs_axes)) == len(as_tuple(rhs_axes)), "broadcast_like",
                 "lhs_axes and rhs_axes must be given together, of equal length", shapes)
         target = list(lhs)
-        for la, ra in zip(lhs_axes, rhs_axes):
+        for la, ra in zip(as_tuple(lhs_axes), as_tuple(rhs_axes)):
             target[normalize_axis("broadcast_like", la, len(lhs), shapes)] = \
                 rhs[normalize_axis("broadcast_like", ra, len(rhs), shapes)]
     return _broadcast_target("broadcast_like", lhs, target, shapes)
@@ -413,10 +413,8 @@ register(Op("broadcast_like", _broadcast_like, _broadcast_like_shape, inputs=("l
 
 
 def _axis_target(shape, axis, size, shapes):
-    """The shape broadcast_axis broadcasts to (checked by rule and kernel alike); `axis` and
-    `size` may be single integers, as a compiled program passes run-time values."""
-    axis = axis if isinstance(axis, (tuple, list)) else (axis,)
-    size = size if isinstance(size, (tuple, list)) else (size,)
+    """The shape broadcast_axis broadcasts to (checked by rule and kernel alike)."""
+    axis, size = as_tuple(axis), as_tuple(size)
     require(len(axis) == len(size), "broadcast_axis", "axis and size must have equal length",
             shapes)
     out = list(shape)
@@ -443,10 +441,9 @@ register(Op("broadcast_axis", _broadcast_axis, _broadcast_axis_shape,
 
 
 def _reverse_axes(axis, ndim, shapes):
-    """The axes reverse flips (a single integer too, as a compiled program passes run-time
-    values); repeating one is left to numpy, which refuses it in every mode."""
-    axis = axis if isinstance(axis, (tuple, list)) else (axis,)
-    return tuple(normalize_axis("reverse", a, ndim, shapes) for a in axis)
+    """The axes reverse flips; repeating one is left to numpy, which refuses it in every
+    mode (MXNet 1.9.1 takes it)."""
+    return tuple(normalize_axis("reverse", a, ndim, shapes) for a in as_tuple(axis))
 
 
 def _reverse(data, *, axis):

@@ -64,11 +64,16 @@ def normalize_axis(op_name, axis, ndim, shapes):
     raise shape_error(op_name, f"axis {axis} out of range for {ndim}-d input", shapes)
 
 
+def as_tuple(value):
+    """A tuple-valued attribute as its parser reads it: a compiled program passes a run-time
+    value unparsed, which may be one integer (`axis=1` for `(1,)`)."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
 def normalize_axes(op_name, axes, ndim, shapes):
     """A tuple of distinct axes in [0, ndim) (see normalize_axis) for `axes`: a tuple, or one
-    integer (as a compiled program passes a run-time value, unparsed)."""
-    if not isinstance(axes, (tuple, list)):
-        axes = (axes,)
+    integer (as_tuple)."""
+    axes = as_tuple(axes)
     chosen = tuple(normalize_axis(op_name, a, ndim, shapes) for a in axes)
     if len(chosen) > 1 and len(set(chosen)) < len(chosen):
         raise shape_error(op_name, f"axis {tuple(axes)} names an axis twice", shapes)
@@ -129,5 +134,5 @@ def spatial_param(op_name, attrs, key, ndim, fill, shapes):
 
 
 __all__ = ["known", "broadcast_shapes", "same_shape", "elementwise", "broadcasting",
-           "normalize_axis", "normalize_axes", "reduced_shape", "require", "deduce", "window_out_size",
+           "normalize_axis", "normalize_axes", "as_tuple", "reduced_shape", "require", "deduce", "window_out_size",
            "spatial_param", "OpError"]
