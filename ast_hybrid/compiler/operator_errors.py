@@ -61,8 +61,8 @@ def imperative_error(program, entry, error):
             _Shapes(entry.tb_frame).value(failing)
     except ops.OpError as refusal:
         return refusal
-    except _CannotFollow:
-        pass
+    except Exception:       # noqa: BLE001 (_CannotFollow, or a value no rule expects)
+        pass                # the user's error must never give way to this analysis' own
     return None
 
 

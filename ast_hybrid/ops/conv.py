@@ -46,19 +46,19 @@ def _convolution(data, weight, bias=None, *, kernel, num_filter, stride=(), dila
                  cudnn_off=False):
     """im2col through a strided view and one matrix product batched over groups; depthwise
     convolutions (one input channel per group) sum shifted views instead."""
-    inputs = [a for a in (data, weight, bias) if a is not None]
+    source = data
     stride, dilate, pad = _conv_params(kernel, stride, dilate, pad)
     ndim = len(kernel)
+    attrs = (kernel, num_filter, stride, dilate, pad, num_group, layout)
+    if not _positive_geometry(kernel, stride, dilate, pad) or \
+            layout not in (None, _LAYOUTS.get(ndim)):
+        _refuse_convolution(source, weight, bias, *attrs)
     data = _pad(data, pad)
     n, channels = data.shape[:2]
     out = tuple(window_out_size(s, k, st, 0, d)
                 for s, k, st, d in zip(data.shape[2:], kernel, stride, dilate))
-    if not (_positive_geometry(kernel, stride, dilate, pad)
-            and _fits_windows(data, weight, bias, kernel, num_filter, num_group, out)):
-        check_arrays("Convolution", {"kernel": kernel, "num_filter": num_filter,
-                                     "stride": stride, "dilate": dilate, "pad": pad,
-                                     "num_group": num_group, "no_bias": bias is None,
-                                     "layout": layout}, inputs)
+    if not _fits_windows(data, weight, bias, kernel, num_filter, num_group, out):
+        _refuse_convolution(source, weight, bias, *attrs)
     g = num_group
     cg = channels // g
     if cg == 1 and g > 1:
@@ -68,6 +68,15 @@ def _convolution(data, weight, bias=None, *, kernel, num_filter, stride=(), dila
     if bias is not None:
         result = result + bias.reshape((1, num_filter) + (1,) * ndim)
     return result
+
+
+def _refuse_convolution(data, weight, bias, kernel, num_filter, stride, dilate, pad, num_group,
+                        layout):
+    """The shape rule's OpError for the general kernel's inputs; returns if it takes them."""
+    check_arrays("Convolution", {"kernel": kernel, "num_filter": num_filter, "stride": stride,
+                                 "dilate": dilate, "pad": pad, "num_group": num_group,
+                                 "no_bias": bias is None, "layout": layout},
+                 (data, weight, bias))
 
 
 def _shapes(*inputs):
@@ -214,8 +223,10 @@ def _convolution_specialize(attrs):
     if attrs["num_group"] != 1 or not kernel:
         return None
     stride, dilate, pad = _conv_params(kernel, attrs["stride"], attrs["dilate"], attrs["pad"])
-    if not _positive_geometry(kernel, stride, dilate, pad):
-        return None         # the window views below would read outside the data
+    if not _positive_geometry(kernel, stride, dilate, pad) or \
+            attrs["layout"] not in (None, _LAYOUTS.get(len(kernel))):
+        return None         # for the general kernel, which refuses them (the views below
+        #                     would read outside the data)
     ndim, filters = len(kernel), attrs["num_filter"]
     ksize = int(np.prod(kernel, dtype=np.int64))
     spatial = range(ndim)
@@ -358,13 +369,11 @@ def _pooling(data, *, kernel=(), pool_type="max", global_pool=False, cudnn_off=F
              pooling_convention="valid", stride=(), pad=(), p_value=None,
              count_include_pad=None, layout=None):
     ndim = data.ndim - 2
-    attrs = {"kernel": kernel, "pool_type": pool_type, "global_pool": global_pool,
-             "pooling_convention": pooling_convention, "stride": stride, "pad": pad,
-             "layout": layout}
+    attrs = (kernel, pool_type, global_pool, pooling_convention, stride, pad, layout)
     if layout not in (None, _LAYOUTS.get(ndim)) or pool_type not in _POOL_TYPES \
             or pooling_convention not in _POOL_CONVENTIONS \
             or not global_pool and len(kernel) != ndim:
-        check_arrays("Pooling", attrs, (data,))     # what the windows below would misread
+        _refuse_pooling(data, *attrs)          # what the windows below would misread
     spatial_axes = tuple(range(2, data.ndim))
     if global_pool:
         if pool_type == "max":
@@ -375,7 +384,7 @@ def _pooling(data, *, kernel=(), pool_type="max", global_pool=False, cudnn_off=F
     kernel, stride, pad, out, padded = _pooling_input(data, pool_type, kernel, stride, pad,
                                                       pooling_convention)
     if not _positive_geometry(kernel, stride, (), pad) or min(out, default=1) < 1:
-        check_arrays("Pooling", attrs, (data,))
+        _refuse_pooling(data, *attrs)
     combine = np.maximum if pool_type == "max" else np.add
     result = None
     for offset in np.ndindex(*kernel):
@@ -394,6 +403,15 @@ def _pooling(data, *, kernel=(), pool_type="max", global_pool=False, cudnn_off=F
             scale = np.where(counts > 0, 1.0 / np.maximum(counts, 1), 0.0).astype(data.dtype)
         result *= scale
     return result
+
+
+def _refuse_pooling(data, kernel, pool_type, global_pool, pooling_convention, stride, pad,
+                    layout):
+    """The shape rule's OpError for the general kernel's input; returns if it takes it."""
+    check_arrays("Pooling", {"kernel": kernel, "pool_type": pool_type,
+                             "global_pool": global_pool, "pooling_convention":
+                             pooling_convention, "stride": stride, "pad": pad,
+                             "layout": layout}, (data,))
 
 
 def _pooling_shape(attrs, in_shapes):

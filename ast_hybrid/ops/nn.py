@@ -16,12 +16,8 @@ def _fc_inputs(attrs):
 def _fully_connected(data, weight, bias=None, *, num_hidden, no_bias=False, flatten=True):
     if weight.shape[:1] != (num_hidden,):       # the product would not notice
         check_arrays("FullyConnected", {"num_hidden": num_hidden, "no_bias": no_bias,
-                                        "flatten": flatten}, _present(data, weight, bias))
+                                        "flatten": flatten}, (data, weight, bias))
     return (fully_connected if flatten else fully_connected_nd)(data, weight, bias)
-
-
-def _present(*arrays):
-    return [a for a in arrays if a is not None]
 
 
 def _refuse_fully_connected(data, weight, bias, flatten):
@@ -29,7 +25,7 @@ def _refuse_fully_connected(data, weight, bias, flatten):
     arrays: num_hidden is the weight's first dimension); returns where the rule accepts them."""
     num_hidden = weight.shape[0] if weight.ndim else 0
     check_arrays("FullyConnected", {"num_hidden": num_hidden, "no_bias": bias is None,
-                                    "flatten": flatten}, _present(data, weight, bias))
+                                    "flatten": flatten}, (data, weight, bias))
 
 
 def _product(data, weight, bias, flatten, rows):

@@ -92,12 +92,13 @@ class Op:
         return {key: self.attrs[key].format(value) for key, value in attrs.items()}
 
     def check_arrays(self, attrs, arrays):
-        """Apply the shape rule to the shapes of `arrays`: raises the OpError imperative mode
-        raises before calling the kernel on them. Attributes not in `attrs` take their
-        defaults (kernels pass those the rule reads)."""
+        """Apply the shape rule to the shapes of `arrays` (None for an optional input not
+        given, such as a bias): raises the OpError imperative mode raises before calling the
+        kernel on them. Attributes not in `attrs` take their defaults (kernels pass those the
+        rule reads)."""
         if self.attrs.keys() - attrs.keys():
             attrs = self.parse_attrs(attrs)
-        self.infer_shape(attrs, [a.shape for a in arrays])
+        self.infer_shape(attrs, [a.shape for a in arrays if a is not None])
 
     def infer_shape(self, attrs, in_shapes):
         try:

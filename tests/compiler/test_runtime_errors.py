@@ -8,11 +8,12 @@ OpError; a compiled program leaves `x + y` to numpy and calls kernels without th
 numpy fails first. The error path (backend.annotate) raises the operator's OpError instead,
 with the note naming the user's line: a user's `except` catches the same thing either way.
 """
+import contextlib
 import sys
 
 import pytest
 
-from ast_hybrid import nd
+from ast_hybrid import autograd, nd
 from ast_hybrid.gluon import SymbolBlock, nn
 from ast_hybrid.ops import OpError
 
@@ -83,14 +84,17 @@ def raised(block, inputs):
     return info.value
 
 
+@pytest.mark.parametrize("recording", [False, True], ids=["predict", "record"])
 @pytest.mark.parametrize("nested", [False, True], ids=["root", "child"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_ast_mode_raises_the_imperative_error(case, nested):
+def test_ast_mode_raises_the_imperative_error(case, nested, recording):
+    """Also under autograd.record(), which runs the program's recording form."""
     block, inputs = make(case, nested)
-    expected = raised(block, inputs)
-    assert type(expected) is OpError
-    block.hybridize(fallback=False)
-    got = raised(block, inputs)
+    with autograd.record() if recording else contextlib.nullcontext():
+        expected = raised(block, inputs)
+        assert type(expected) is OpError
+        block.hybridize(fallback=False)
+        got = raised(block, inputs)
     assert (type(got), str(got)) == (type(expected), str(expected))
 
 
@@ -187,3 +191,43 @@ def test_an_imported_graph_raises_the_imperative_error(tmp_path):
     expected = raised(make("concat", nested=True)[0], bad)
     got = raised(imported, bad)
     assert (type(got), str(got)) == (type(expected), str(expected))
+
+
+def test_without_source_positions_the_failing_statement_is_checked(monkeypatch):
+    """Before Python 3.11 no instruction positions: the failing line's statement is checked
+    in evaluation order instead."""
+    from ast_hybrid.compiler import operator_errors
+    monkeypatch.setattr(operator_errors, "_instruction_position", lambda entry: None)
+    block, inputs = make("broadcast", nested=True)
+    expected = raised(block, inputs)
+    block.hybridize(fallback=False)
+    got = raised(block, inputs)
+    assert (type(got), str(got)) == (type(expected), str(expected))
+
+
+def test_notes_are_kept_where_exceptions_have_no_add_note():
+    from ast_hybrid.compiler.backend import _add_note
+
+    class WithoutAddNote:           # as exceptions are before Python 3.11
+        pass
+    error = WithoutAddNote()
+    _add_note(error, "first")
+    _add_note(error, "second")
+    assert error.__notes__ == ["first", "second"]
+
+
+class Unknowable(nn.HybridBlock):
+    def hybrid_forward(self, F, x, y):
+        return F.relu(x) + helper(y)
+
+
+def helper(y):
+    raise ValueError("not an operator's error")
+
+
+def test_errors_the_analysis_cannot_follow_stay_as_they_are():
+    block = Unknowable()
+    block.initialize()
+    block.hybridize(fallback=False)
+    error = raised(block, [nd.ones((2, 3)), nd.ones((2, 3))])
+    assert type(error) is ValueError and str(error) == "not an operator's error"
