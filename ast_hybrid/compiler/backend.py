@@ -8,9 +8,12 @@ import ast
 import itertools
 import linecache
 import threading
+import types
 from dataclasses import dataclass, field
 
 import astor
+
+from .operator_errors import imperative_error
 
 _MARKER = "__ast_hybrid_origin__:"
 _counter = itertools.count()
@@ -114,37 +117,79 @@ def compile_program(functions, namespace, label, entry=None, kernel_ops=None, na
                    dict(kernel_ops or {}), namer, differentiable)
 
 
-def user_frame(program, traceback):
-    """(generated line, user file, user line) of the innermost frame of `program` in a traceback."""
+def _innermost_entry(program, traceback):
+    """The traceback entry of the innermost frame of `program`, or None."""
     found = None
     while traceback is not None:
         if traceback.tb_frame.f_code.co_filename == program.filename:
-            lineno = traceback.tb_lineno
-            origin = program.origin_of(lineno)
-            found = (lineno,) + (origin if origin else (None, None))
+            found = traceback
         traceback = traceback.tb_next
     return found
 
 
+def user_frame(program, traceback):
+    """(generated line, user file, user line) of the innermost frame of `program` in a traceback."""
+    entry = _innermost_entry(program, traceback)
+    if entry is None:
+        return None
+    origin = program.origin_of(entry.tb_lineno)
+    return (entry.tb_lineno,) + (origin if origin else (None, None))
+
+
 def annotate(error, program):
-    """Add a note naming the user's file, line and source text of the statement that failed."""
-    frame = user_frame(program, error.__traceback__)
-    if frame is None or getattr(error, "_ast_hybrid_annotated", False):
+    """The exception to raise for `error`, raised inside `program`: the operator's own OpError
+    where imperative mode raises one for the failing expression (see operator_errors), else
+    `error`; either with a note naming the user's file, line and source text."""
+    entry = _innermost_entry(program, error.__traceback__)
+    if entry is None or getattr(error, "_ast_hybrid_annotated", False):
         return error
-    generated_line, filename, lineno = frame
+    replacement = imperative_error(program, entry, error)
+    if replacement is not None:
+        error = _instead_of(error, replacement, entry)
+    generated_line, filename, lineno = user_frame(program, entry)
     if filename is not None:
         text = linecache.getline(filename, lineno).strip()
         note = (f"ast_hybrid: raised by your code at {filename}, line {lineno}: {text}\n"
                 f"  (generated program {program.filename}, line {generated_line})")
     else:
         note = f"ast_hybrid: raised in generated program {program.filename}, line {generated_line}"
-    if hasattr(error, "add_note"):
-        error.add_note(note)
+    _add_note(error, note)
     try:
         error._ast_hybrid_annotated = True
     except AttributeError:
         pass
     return error
+
+
+def _instead_of(original, replacement, entry):
+    """`replacement` raised where `original` was, at the program's failing line: its
+    traceback ends there (as imperative mode's ends at the operator), and `original` is kept
+    as its context without being shown (as after `raise ... from None`), since the operator's
+    message says what numpy's did, in the terms of the user's call."""
+    replacement.__context__ = original
+    replacement.__cause__ = None
+    replacement.__suppress_context__ = True
+    return replacement.with_traceback(_cut_after(original.__traceback__, entry))
+
+
+def _cut_after(traceback, last):
+    """A copy of the traceback chain `traceback` that ends at its entry `last`."""
+    if traceback is last:
+        return types.TracebackType(None, last.tb_frame, last.tb_lasti, last.tb_lineno)
+    rest = _cut_after(traceback.tb_next, last)
+    return types.TracebackType(rest, traceback.tb_frame, traceback.tb_lasti, traceback.tb_lineno)
+
+
+def _add_note(error, note):
+    """error.add_note(note); before Python 3.11, which shows no notes, it sets `__notes__`
+    as add_note does, so that the note can still be read."""
+    if hasattr(error, "add_note"):
+        error.add_note(note)
+        return
+    try:
+        error.__notes__ = [*getattr(error, "__notes__", ()), note]
+    except (AttributeError, TypeError):
+        pass
 
 
 def constant(value):

@@ -3,10 +3,12 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import attrs as A
-from .registry import Op, register
+from .registry import REGISTRY, Op, check_arrays, register, shape_error
 from .shapes import deduce, known, require, spatial_param, window_out_size
 
 _LAYOUTS = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
+_POOL_TYPES = ("max", "avg", "sum")             # of the declared ones, those computed here
+_POOL_CONVENTIONS = ("valid", "full")
 
 
 def _check_layout(op_name, layout, ndim, shapes):
@@ -44,12 +46,19 @@ def _convolution(data, weight, bias=None, *, kernel, num_filter, stride=(), dila
                  cudnn_off=False):
     """im2col through a strided view and one matrix product batched over groups; depthwise
     convolutions (one input channel per group) sum shifted views instead."""
+    source = data
     stride, dilate, pad = _conv_params(kernel, stride, dilate, pad)
     ndim = len(kernel)
+    attrs = (kernel, num_filter, stride, dilate, pad, num_group, layout)
+    if not _positive_geometry(kernel, stride, dilate, pad) or \
+            layout not in (None, _LAYOUTS.get(ndim)):
+        _refuse_convolution(source, weight, bias, *attrs)
     data = _pad(data, pad)
     n, channels = data.shape[:2]
     out = tuple(window_out_size(s, k, st, 0, d)
                 for s, k, st, d in zip(data.shape[2:], kernel, stride, dilate))
+    if not _fits_windows(data, weight, bias, kernel, num_filter, num_group, out):
+        _refuse_convolution(source, weight, bias, *attrs)
     g = num_group
     cg = channels // g
     if cg == 1 and g > 1:
@@ -59,6 +68,42 @@ def _convolution(data, weight, bias=None, *, kernel, num_filter, stride=(), dila
     if bias is not None:
         result = result + bias.reshape((1, num_filter) + (1,) * ndim)
     return result
+
+
+def _refuse_convolution(data, weight, bias, kernel, num_filter, stride, dilate, pad, num_group,
+                        layout):
+    """The shape rule's OpError for the general kernel's inputs; returns if it takes them."""
+    check_arrays("Convolution", {"kernel": kernel, "num_filter": num_filter, "stride": stride,
+                                 "dilate": dilate, "pad": pad, "num_group": num_group,
+                                 "no_bias": bias is None, "layout": layout},
+                 (data, weight, bias))
+
+
+def _shapes(*inputs):
+    """The shapes of a kernel's inputs (arrays, or shapes already), bias None left out."""
+    return [getattr(x, "shape", x) for x in inputs if x is not None]
+
+
+def _positive_geometry(kernel, stride, dilate, pad):
+    """Whether window views over these sizes stay inside the (padded) data; dilate () for
+    pooling, which has none."""
+    return (len(stride) == len(pad) == len(kernel) and len(dilate) in (0, len(kernel))
+            and min(kernel + stride + dilate, default=1) > 0 and min(pad, default=0) >= 0)
+
+
+def _check_geometry(op_name, kernel, stride, dilate, pad, shapes):
+    if not _positive_geometry(kernel, stride, dilate, pad):
+        sizes = f"kernel {kernel}, stride {stride}" + (f", dilate {dilate}" if dilate else "")
+        raise shape_error(op_name, f"{sizes} must be positive and pad {pad} not negative",
+                          shapes)
+
+
+def _fits_windows(padded, weight, bias, kernel, filters, groups, out):
+    """A cheap test that a convolution's inputs fit its attributes: where it fails, the shape
+    rule decides (the window views and products would take some misfits without an error)."""
+    return (padded.ndim == len(kernel) + 2 and groups > 0 and min(out, default=1) > 0
+            and weight.shape == (filters, padded.shape[1] // groups) + tuple(kernel)
+            and (bias is None or bias.shape == (filters,)))
 
 
 def _depthwise(data, weight, kernel, stride, dilate, out, multiplier):
@@ -111,6 +156,7 @@ def _convolution_shape(attrs, in_shapes):
     stride = spatial_param(name, attrs, "stride", ndim, 1, in_shapes)
     dilate = spatial_param(name, attrs, "dilate", ndim, 1, in_shapes)
     pad = spatial_param(name, attrs, "pad", ndim, 0, in_shapes)
+    _check_geometry(name, tuple(kernel), stride, dilate, pad, in_shapes)
     groups, filters = attrs["num_group"], attrs["num_filter"]
     require(groups > 0 and data[1] % groups == 0 and filters % groups == 0, name,
             f"num_group={groups} must divide the {data[1]} input channels and "
@@ -177,6 +223,10 @@ def _convolution_specialize(attrs):
     if attrs["num_group"] != 1 or not kernel:
         return None
     stride, dilate, pad = _conv_params(kernel, attrs["stride"], attrs["dilate"], attrs["pad"])
+    if not _positive_geometry(kernel, stride, dilate, pad) or \
+            attrs["layout"] not in (None, _LAYOUTS.get(len(kernel))):
+        return None         # for the general kernel, which refuses them (the views below
+        #                     would read outside the data)
     ndim, filters = len(kernel), attrs["num_filter"]
     ksize = int(np.prod(kernel, dtype=np.int64))
     spatial = range(ndim)
@@ -195,8 +245,17 @@ def _convolution_specialize(attrs):
             data = _pad(data, pad)
         return data, data.shape[0], data.shape[1], output_size(data), data.strides[2:]
 
+    def refuse(shapes):
+        """The shape rule's OpError for inputs of these shapes; returns if it takes them."""
+        REGISTRY["Convolution"].infer_shape(attrs, shapes)
+
     def convolution(data, weight, bias=None):
+        source = data
+        if data.ndim != ndim + 2:
+            refuse(_shapes(source, weight, bias))
         data, n, channels, out, steps = geometry(data)
+        if not _fits_windows(data, weight, bias, kernel, filters, 1, out):
+            refuse(_shapes(source, weight, bias))
         windows = as_strided(data, (n,) + out + (channels,) + kernel,
                              (data.strides[0],) + tuple(steps[i] * stride[i] for i in spatial)
                              + (data.strides[1],) + tuple(steps[i] * dilate[i] for i in spatial),
@@ -236,8 +295,16 @@ def _convolution_specialize(attrs):
         """convolution() given prepare_weight(weight): windows gathered channel-innermost,
         which reads channel-last data (every convolution's output here) contiguously; the
         window layout is computed once per input shape and strides."""
+        if data.ndim != ndim + 2 or columns.shape != (data.shape[1] * ksize, filters) \
+                or bias is not None and bias.shape != (filters,):
+            # the weight's shape as prepare_weight received it, for the rule's message
+            weight = (filters, columns.shape[0] // ksize) + kernel
+            refuse(_shapes(data, weight, bias))
+        source = data
         if padded:
             data = _pad(data, pad)
+        if min(output_size(data)) < 1:
+            refuse(_shapes(source, (filters, data.shape[1]) + kernel, bias))
         windows, result_shape, width = prepared_windows(data)
         result = np.matmul(windows.reshape(-1, width), columns)
         if bias is not None:
@@ -302,6 +369,11 @@ def _pooling(data, *, kernel=(), pool_type="max", global_pool=False, cudnn_off=F
              pooling_convention="valid", stride=(), pad=(), p_value=None,
              count_include_pad=None, layout=None):
     ndim = data.ndim - 2
+    attrs = (kernel, pool_type, global_pool, pooling_convention, stride, pad, layout)
+    if layout not in (None, _LAYOUTS.get(ndim)) or pool_type not in _POOL_TYPES \
+            or pooling_convention not in _POOL_CONVENTIONS \
+            or not global_pool and len(kernel) != ndim:
+        _refuse_pooling(data, *attrs)          # what the windows below would misread
     spatial_axes = tuple(range(2, data.ndim))
     if global_pool:
         if pool_type == "max":
@@ -311,6 +383,8 @@ def _pooling(data, *, kernel=(), pool_type="max", global_pool=False, cudnn_off=F
         return np.mean(data, axis=spatial_axes, keepdims=True)
     kernel, stride, pad, out, padded = _pooling_input(data, pool_type, kernel, stride, pad,
                                                       pooling_convention)
+    if not _positive_geometry(kernel, stride, (), pad) or min(out, default=1) < 1:
+        _refuse_pooling(data, *attrs)
     combine = np.maximum if pool_type == "max" else np.add
     result = None
     for offset in np.ndindex(*kernel):
@@ -331,14 +405,23 @@ def _pooling(data, *, kernel=(), pool_type="max", global_pool=False, cudnn_off=F
     return result
 
 
+def _refuse_pooling(data, kernel, pool_type, global_pool, pooling_convention, stride, pad,
+                    layout):
+    """The shape rule's OpError for the general kernel's input; returns if it takes it."""
+    check_arrays("Pooling", {"kernel": kernel, "pool_type": pool_type,
+                             "global_pool": global_pool, "pooling_convention":
+                             pooling_convention, "stride": stride, "pad": pad,
+                             "layout": layout}, (data,))
+
+
 def _pooling_shape(attrs, in_shapes):
     name = "Pooling"
     data = known(name, in_shapes)[0]
     ndim = len(data) - 2
     _check_layout(name, attrs["layout"], ndim, in_shapes)
-    require(attrs["pool_type"] in ("max", "avg", "sum"), name,
+    require(attrs["pool_type"] in _POOL_TYPES, name,
             f"pool_type={attrs['pool_type']!r} is not supported", in_shapes)
-    require(attrs["pooling_convention"] in ("valid", "full"), name,
+    require(attrs["pooling_convention"] in _POOL_CONVENTIONS, name,
             f"pooling_convention={attrs['pooling_convention']!r} is not supported", in_shapes)
     if attrs["global_pool"]:
         return [data], [data[:2] + (1,) * ndim]
@@ -347,6 +430,7 @@ def _pooling_shape(attrs, in_shapes):
             f"{len(data)}-d data", in_shapes)
     stride = spatial_param(name, attrs, "stride", ndim, 1, in_shapes)
     pad = spatial_param(name, attrs, "pad", ndim, 0, in_shapes)
+    _check_geometry(name, tuple(kernel), stride, (), pad, in_shapes)
     out = _pool_geometry(data[2:], kernel, stride, pad, False, attrs["pooling_convention"])[3]
     require(all(o > 0 for o in out), name, f"kernel {kernel} is larger than the padded input",
             in_shapes)
@@ -404,21 +488,28 @@ def _pooling_specialize(attrs):
     kernel = tuple(attrs["kernel"])
     stride = tuple(attrs["stride"]) or (1,) * len(kernel)
     pool_type = attrs["pool_type"]
-    if (attrs["global_pool"] or any(attrs["pad"]) or len(kernel) < 1
-            or pool_type not in ("max", "sum", "avg")
-            or attrs["pooling_convention"] != "valid"):
-        return None
+    if (attrs["global_pool"] or any(attrs["pad"]) or len(kernel) not in _LAYOUTS
+            or pool_type not in _POOL_TYPES or attrs["pooling_convention"] != "valid"
+            or attrs["layout"] not in (None, _LAYOUTS[len(kernel)])
+            or not _positive_geometry(kernel, stride, (), (0,) * len(kernel))):
+        return None         # for the general kernel (the views below need sizes that fit)
     ndim = len(kernel)
     spatial = range(ndim)
     offsets = list(np.ndindex(*kernel))
     combine = np.maximum if pool_type == "max" else np.add
     count = len(offsets)
 
+    def refuse(data):
+        """The shape rule's OpError for this input; returns if it takes it."""
+        check_arrays("Pooling", attrs, (data,))
+
     if ndim == 2 and count > 1:
         (kh, kw), (sh, sw) = kernel, stride
         rest = offsets[2:]
 
         def pooling2d(data):
+            if data.ndim != 4 or data.shape[2] < kh or data.shape[3] < kw:
+                refuse(data)
             height, width = data.shape[2:]
             eh, ew = (height - kh) // sh * sh + 1, (width - kw) // sw * sw + 1
             (i0, j0), (i1, j1) = offsets[0], offsets[1]
@@ -433,6 +524,8 @@ def _pooling_specialize(attrs):
 
     def pooling(data):
         sizes = data.shape[2:]
+        if len(sizes) != ndim or any(sizes[i] < kernel[i] for i in spatial):
+            refuse(data)
         out = tuple((sizes[i] - kernel[i]) // stride[i] + 1 for i in spatial)
         spans = tuple((out[i] - 1) * stride[i] + 1 for i in spatial)
         parts = [data[(slice(None), slice(None)) + tuple(

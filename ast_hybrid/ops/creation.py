@@ -4,7 +4,7 @@ import numpy as np
 from . import attrs as A
 from .grad_utils import no_grad
 from .random_state import generator
-from .registry import Op, register
+from .registry import Op, register, shape_error
 from .shapes import require, same_shape
 
 
@@ -51,6 +51,7 @@ def _arange_length(start, stop, step, repeat):
 
 def _arange(*, start, stop=None, step=1.0, repeat=1, infer_range=False, ctx="",
             dtype="float32"):
+    _check_arange(step, repeat)
     first, last = _arange_bounds(start, stop, step)
     count = _arange_length(start, stop, step, 1)
     # computed in the output dtype, as MXNet does (float32 arange(0, 1, 0.3)[3] is 0.90000004)
@@ -59,9 +60,16 @@ def _arange(*, start, stop=None, step=1.0, repeat=1, infer_range=False, ctx="",
     return np.repeat(values, repeat) if repeat != 1 else values
 
 
+def _check_arange(step, repeat):
+    """_arange's step and repeat, checked by rule and kernel (numpy repeats 0 times silently)."""
+    if step == 0:
+        raise shape_error("_arange", "step cannot be 0", [])
+    if repeat <= 0:
+        raise shape_error("_arange", "repeat must be positive", [])
+
+
 def _arange_shape(attrs, in_shapes):
-    require(attrs["step"] != 0, "_arange", "step cannot be 0", in_shapes)
-    require(attrs["repeat"] > 0, "_arange", "repeat must be positive", in_shapes)
+    _check_arange(attrs["step"], attrs["repeat"])
     return [], [(_arange_length(attrs["start"], attrs["stop"], attrs["step"], attrs["repeat"]),)]
 
 

@@ -3,8 +3,8 @@ import numpy as np
 
 from . import attrs as A
 from .grad_utils import no_grad, unary, unbroadcast
-from .registry import VARIADIC, Op, register
-from .shapes import broadcasting, elementwise, known, require, same_shape
+from .registry import VARIADIC, Op, check_arrays, register, shape_error
+from .shapes import broadcasting, elementwise, known, same_shape
 
 
 def _relu(x, out=None):
@@ -194,14 +194,23 @@ def _scalar_kernel(ufunc, reverse):
     return kernel
 
 
+def _same_shape_kernel(op_name, ufunc):
+    """`ufunc` on operands of one shape: numpy would broadcast others, which the rule refuses."""
+    def kernel(lhs, rhs):
+        if lhs.shape != rhs.shape:
+            check_arrays(op_name, {}, (lhs, rhs))
+        return ufunc(lhs, rhs)
+    return kernel
+
+
 for _base, _ufunc in BINARY.items():
     _name = "broadcast_" + _base
     register(Op(_name, _ufunc, broadcasting(_name), inputs=("lhs", "rhs"),
                 grad=_binary_grad(_base)))
     if _base in _ELEMWISE_NAMES:
         _name = _ELEMWISE_NAMES[_base]
-        register(Op(_name, _ufunc, elementwise(_name), inputs=("lhs", "rhs"),
-                    grad=_binary_grad(_base)))
+        register(Op(_name, _same_shape_kernel(_name, _ufunc), elementwise(_name),
+                    inputs=("lhs", "rhs"), grad=_binary_grad(_base)))
     _forward, _reverse = SCALAR_NAMES[_base]
     register(Op(_forward, _scalar_kernel(_ufunc, False), same_shape(_forward),
                 attrs={"scalar": A.Float()}, grad=_scalar_grad(_base, False)))
@@ -211,6 +220,9 @@ for _base, _ufunc in BINARY.items():
 
 
 def _add_n(*arrays, num_args):
+    shape = arrays[0].shape
+    if any(array.shape != shape for array in arrays):      # numpy would broadcast them
+        check_arrays("add_n", {"num_args": num_args}, arrays)
     out = arrays[0] + arrays[1] if len(arrays) > 1 else arrays[0].copy()
     for array in arrays[2:]:
         out += array
@@ -225,14 +237,26 @@ register(Op("add_n", _add_n, elementwise("add_n"), inputs=VARIADIC, grad=_add_n_
             aliases=("ElementWiseSum",), attrs={"num_args": A.Int()}))
 
 
+def _check_clip_bounds(a_min, a_max, shapes):
+    """The bounds clip takes, checked by its shape rule and by its kernel (which a compiled
+    program may hand run-time values, unparsed): numbers with a_min <= a_max."""
+    if a_min <= a_max:
+        return
+    if a_min != a_min or a_max != a_max:                 # NaN: no order, no meaning as a bound
+        message = f"a_min={float(a_min)} and a_max={float(a_max)} must be numbers, not NaN"
+    else:
+        message = f"a_min={float(a_min)} is greater than a_max={float(a_max)}"
+    raise shape_error("clip", message, shapes)
+
+
 def _clip(data, *, a_min, a_max):
+    _check_clip_bounds(a_min, a_max, (data,))
     return np.clip(data, np.asarray(a_min, dtype=data.dtype), np.asarray(a_max, dtype=data.dtype))
 
 
 def _clip_shape(attrs, in_shapes):
     shape = known("clip", in_shapes)[0]
-    require(attrs["a_min"] <= attrs["a_max"], "clip",
-            f"a_min={attrs['a_min']} is greater than a_max={attrs['a_max']}", in_shapes)
+    _check_clip_bounds(attrs["a_min"], attrs["a_max"], in_shapes)
     return [shape], [shape]
 
 

@@ -3,7 +3,7 @@ import numpy as np
 
 from . import attrs as A
 from .grad_utils import no_grad
-from .registry import Op, OpError, register
+from .registry import Op, OpError, register, shape_error
 from .shapes import known, normalize_axis, require
 
 
@@ -42,17 +42,26 @@ register(Op("slice", _slice, _slice_shape, fluent=True, grad=_slice_grad,
 
 
 def _slice_axis(data, *, axis, begin, end=None):
+    axis = normalize_axis("slice_axis", axis, data.ndim, (data,))
     key = [slice(None)] * data.ndim
     key[axis] = slice(begin, end)
-    return data[tuple(key)]
+    out = data[tuple(key)]
+    if not out.shape[axis]:
+        raise _selects_nothing(axis, begin, end, data.shape, (data,))
+    return out
+
+
+def _selects_nothing(axis, begin, end, shape, shapes):
+    return shape_error("slice_axis", f"begin={begin}, end={end} selects nothing on axis "
+                       f"{axis} of size {shape[axis]}", shapes)
 
 
 def _slice_axis_shape(attrs, in_shapes):
     data = known("slice_axis", in_shapes)[0]
     axis = normalize_axis("slice_axis", attrs["axis"], len(data), in_shapes)
     size = len(range(*slice(attrs["begin"], attrs["end"]).indices(data[axis])))
-    require(size > 0, "slice_axis", f"begin={attrs['begin']}, end={attrs['end']} selects "
-            f"nothing on axis {axis} of size {data[axis]}", in_shapes)
+    if not size:
+        raise _selects_nothing(axis, attrs["begin"], attrs["end"], data, in_shapes)
     return [data], [data[:axis] + (size,) + data[axis + 1:]]
 
 
@@ -80,6 +89,7 @@ def _positions(op_name, indices, size, mode):
 
 
 def _take(a, indices, *, axis=0, mode="clip"):
+    axis = normalize_axis("take", axis, a.ndim, (a, indices))
     return np.take(a, _positions("take", indices, a.shape[axis], mode), axis=axis)
 
 
@@ -106,7 +116,8 @@ register(Op("take", _take, _take_shape, inputs=("a", "indices"), fluent=True, gr
 def _pick(data, index, *, axis=-1, keepdims=False, mode="clip"):
     if axis is None:
         data, axis = data.reshape(-1), 0
-    axis %= data.ndim
+    else:
+        axis = normalize_axis("pick", axis, data.ndim, (data, index))
     positions = _positions("pick", index, data.shape[axis], mode)
     if data.ndim == 2 and axis == 1 and positions.ndim == 1:
         # one pick per row (a classifier's label scores): plain fancy indexing
@@ -164,6 +175,7 @@ register(Op("pick", _pick, _pick_shape, inputs=("data", "index"), fluent=True, g
 
 
 def _one_hot(indices, *, depth, on_value=1.0, off_value=0.0, dtype="float32"):
+    _check_depth(depth, (indices,))
     positions = indices.astype(np.intp, copy=False)
     hot = positions[..., None] == np.arange(depth)
     out = np.full(hot.shape, off_value, dtype=dtype)
@@ -171,10 +183,15 @@ def _one_hot(indices, *, depth, on_value=1.0, off_value=0.0, dtype="float32"):
     return out
 
 
+def _check_depth(depth, shapes):
+    """one_hot's depth, checked by rule and kernel (numpy would make empty rows of it)."""
+    if depth <= 0:
+        raise shape_error("one_hot", f"depth={depth} must be positive", shapes)
+
+
 def _one_hot_shape(attrs, in_shapes):
     indices = known("one_hot", in_shapes)[0]
-    require(attrs["depth"] > 0, "one_hot", f"depth={attrs['depth']} must be positive",
-            in_shapes)
+    _check_depth(attrs["depth"], in_shapes)
     return [indices], [indices + (attrs["depth"],)]
 
 
@@ -184,16 +201,22 @@ register(Op("one_hot", _one_hot, _one_hot_shape, inputs=("indices",), fluent=Tru
 
 
 def _where(condition, x, y):
+    _check_where(condition.shape, x.shape, y.shape, (condition, x, y))
     if condition.ndim == 1 and x.ndim > 1:
         condition = condition.reshape((-1,) + (1,) * (x.ndim - 1))
     return np.where(condition != 0, x, y)
 
 
+def _check_where(condition, x, y, shapes):
+    """where's shapes, checked by rule and kernel alike (np.where would broadcast them)."""
+    require(x == y, "where", "x and y must have the same shape", shapes)
+    require(condition == x or (len(condition) == 1 and x and condition[0] == x[0]), "where",
+            "condition must have the shape of x, or be 1-d with x's first dimension", shapes)
+
+
 def _where_shape(attrs, in_shapes):
     condition, x, y = known("where", in_shapes)
-    require(x == y, "where", "x and y must have the same shape", in_shapes)
-    require(condition == x or (len(condition) == 1 and x and condition[0] == x[0]), "where",
-            "condition must have the shape of x, or be 1-d with x's first dimension", in_shapes)
+    _check_where(condition, x, y, in_shapes)
     return [condition, x, y], [x]
 
 

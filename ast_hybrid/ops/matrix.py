@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import attrs as A
-from .registry import Op, register
+from .registry import Op, register, shape_error
 from .shapes import known, require
 
 _PRODUCT_ATTRS = {"transpose_a": A.Bool(False), "transpose_b": A.Bool(False),
@@ -61,6 +61,7 @@ register(Op("dot", _dot, _dot_shape, inputs=("lhs", "rhs"), attrs=dict(_PRODUCT_
 
 
 def _batch_dot(lhs, rhs, *, transpose_a=False, transpose_b=False, forward_stype=None):
+    _check_batch_dims(lhs.shape, rhs.shape, (lhs, rhs))
     if transpose_a:
         lhs = np.swapaxes(lhs, -1, -2)
     if transpose_b:
@@ -68,11 +69,18 @@ def _batch_dot(lhs, rhs, *, transpose_a=False, transpose_b=False, forward_stype=
     return np.matmul(lhs, rhs)
 
 
+def _check_batch_dims(lhs, rhs, shapes):
+    """batch_dot's batch dimensions, checked by rule and kernel (np.matmul would broadcast)."""
+    if len(lhs) < 3 or len(lhs) != len(rhs):
+        raise shape_error("batch_dot", "inputs must have the same number of dimensions, "
+                          "at least 3", shapes)
+    if lhs[:-2] != rhs[:-2]:
+        raise shape_error("batch_dot", "batch dimensions differ", shapes)
+
+
 def _batch_dot_shape(attrs, in_shapes):
     lhs, rhs = known("batch_dot", in_shapes)
-    require(len(lhs) >= 3 and len(lhs) == len(rhs), "batch_dot",
-            "inputs must have the same number of dimensions, at least 3", in_shapes)
-    require(lhs[:-2] == rhs[:-2], "batch_dot", "batch dimensions differ", in_shapes)
+    _check_batch_dims(lhs, rhs, in_shapes)
     m, k = (lhs[-1], lhs[-2]) if attrs["transpose_a"] else (lhs[-2], lhs[-1])
     k2, n = (rhs[-1], rhs[-2]) if attrs["transpose_b"] else (rhs[-2], rhs[-1])
     require(k == k2, "batch_dot", f"contracted dimensions differ ({k} vs {k2}) with "

@@ -3,8 +3,8 @@ import numpy as np
 
 from . import attrs as A
 from .random_state import generator
-from .registry import Op, register
-from .shapes import deduce, known, normalize_axis, require, same_shape
+from .registry import Op, check_arrays, register, shape_error
+from .shapes import known, normalize_axes, normalize_axis, require
 
 
 def _fc_inputs(attrs):
@@ -14,7 +14,33 @@ def _fc_inputs(attrs):
 
 
 def _fully_connected(data, weight, bias=None, *, num_hidden, no_bias=False, flatten=True):
+    if weight.shape[:1] != (num_hidden,):       # the product would not notice
+        check_arrays("FullyConnected", {"num_hidden": num_hidden, "no_bias": no_bias,
+                                        "flatten": flatten}, (data, weight, bias))
     return (fully_connected if flatten else fully_connected_nd)(data, weight, bias)
+
+
+def _refuse_fully_connected(data, weight, bias, flatten):
+    """The shape rule's OpError for a bound kernel's inputs (their attributes read from the
+    arrays: num_hidden is the weight's first dimension); returns where the rule accepts them."""
+    num_hidden = weight.shape[0] if weight.ndim else 0
+    check_arrays("FullyConnected", {"num_hidden": num_hidden, "no_bias": bias is None,
+                                    "flatten": flatten}, (data, weight, bias))
+
+
+def _product(data, weight, bias, flatten, rows):
+    """data @ weight.T (+ bias) for fully_connected(_nd), `rows` the data as a matrix; inputs
+    numpy would broadcast or refuse with its own message go to the shape rule first."""
+    if weight.ndim != 2 or bias is not None and bias.shape != weight.shape[:1]:
+        _refuse_fully_connected(data, weight, bias, flatten)
+    try:
+        out = np.dot(rows, weight.T)
+    except ValueError:
+        _refuse_fully_connected(data, weight, bias, flatten)
+        raise
+    if bias is not None:
+        out += bias
+    return out
 
 
 def _fully_connected_shape(attrs, in_shapes):
@@ -83,20 +109,13 @@ def _fits(buffer, shape, dtype):
 
 def fully_connected(data, weight, bias=None):
     """FullyConnected with flatten=True, bound by _fully_connected_specialize."""
-    if data.ndim != 2:
-        data = data.reshape(data.shape[0], -1)
-    out = np.dot(data, weight.T)
-    if bias is not None:
-        out += bias
-    return out
+    rows = data if data.ndim == 2 else data.reshape(data.shape[0], -1)
+    return _product(data, weight, bias, True, rows)
 
 
 def fully_connected_nd(data, weight, bias=None):
     """FullyConnected with flatten=False, bound by _fully_connected_specialize."""
-    out = np.dot(data, weight.T)
-    if bias is not None:
-        out += bias
-    return out
+    return _product(data, weight, bias, False, data)
 
 
 def _fully_connected_specialize(attrs):
@@ -110,6 +129,8 @@ register(Op("FullyConnected", _fully_connected, _fully_connected_shape, inputs=_
 
 
 def _dropout(data, *, p=0.5, mode="training", axes=(), training=False):
+    if axes:
+        axes = normalize_axes("Dropout", axes, data.ndim, (data,))
     if p <= 0 or (mode == "training" and not training):
         return data
     mask_shape = tuple(1 if i in axes else n for i, n in enumerate(data.shape))
@@ -127,7 +148,13 @@ def _dropout_grad(attrs, inputs, outputs, out_grads):
     return [g * ((outputs[0] != 0) / (1.0 - p)).astype(g.dtype)]
 
 
-register(Op("Dropout", _dropout, same_shape("Dropout"), mode_dependent=True, grad=_dropout_grad,
+def _dropout_shape(attrs, in_shapes):
+    data = known("Dropout", in_shapes)[0]
+    normalize_axes("Dropout", attrs["axes"], len(data), in_shapes)
+    return [data], [data]
+
+
+register(Op("Dropout", _dropout, _dropout_shape, mode_dependent=True, grad=_dropout_grad,
             attrs={"p": A.Float(0.5), "mode": A.Str("training", ("training", "always")),
                    "axes": A.Shape(())}))
 
@@ -138,13 +165,22 @@ def _softmax_input(data, axis, temperature):
     return data - np.max(data, axis=axis, keepdims=True)
 
 
+def _softmax_axis(op_name, axis, use_length, data, shapes):
+    """The axis softmax and log_softmax normalize along, checked by rule and kernel alike."""
+    axis = normalize_axis(op_name, axis, len(data), shapes)
+    require(not use_length, op_name, "use_length=True is not supported", shapes)
+    return axis
+
+
 def _softmax(data, *, axis=-1, temperature=None, dtype=None, use_length=False):
+    axis = _softmax_axis("softmax", axis, use_length, data.shape, (data,))
     shifted = np.exp(_softmax_input(data, axis, temperature))
     out = shifted / np.sum(shifted, axis=axis, keepdims=True)
     return out.astype(dtype, copy=False) if dtype else out
 
 
 def _log_softmax(data, *, axis=-1, temperature=None, dtype=None, use_length=False):
+    axis = _softmax_axis("log_softmax", axis, use_length, data.shape, (data,))
     shifted = _softmax_input(data, axis, temperature)
     out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
     return out.astype(dtype, copy=False) if dtype else out
@@ -153,8 +189,7 @@ def _log_softmax(data, *, axis=-1, temperature=None, dtype=None, use_length=Fals
 def _softmax_shape(op_name):
     def rule(attrs, in_shapes):
         data = known(op_name, in_shapes)[0]
-        normalize_axis(op_name, attrs["axis"], len(data), in_shapes)
-        require(not attrs["use_length"], op_name, "use_length=True is not supported", in_shapes)
+        _softmax_axis(op_name, attrs["axis"], attrs["use_length"], data, in_shapes)
         return [data], [data]
     return rule
 
@@ -214,6 +249,7 @@ def _leaky_relu(data, gamma=None, *, act_type="leaky", slope=0.25, lower_bound=0
     if act_type == "leaky":
         return np.where(data > 0, data, data * np.asarray(slope, dtype=dtype))
     if act_type == "prelu":
+        _check_prelu_gamma(data.shape, gamma.shape, (data, gamma))
         if gamma.size > 1 and data.ndim > 1:
             gamma = gamma.reshape((1, -1) + (1,) * (data.ndim - 2))
         return np.where(data > 0, data, data * gamma)
@@ -233,12 +269,22 @@ def _leaky_relu_shape(attrs, in_shapes):
     if attrs["act_type"] != "prelu":
         return [data], [data]
     gamma = in_shapes[1]
-    channels = data[1] if len(data) > 1 else data[0]
     if gamma is None:
-        gamma = (channels,)
-    require(tuple(gamma) in ((1,), (channels,)), "LeakyReLU",
-            f"prelu's gamma must have shape (1,) or ({channels},)", in_shapes)
+        gamma = (_prelu_channels(data),)
+    _check_prelu_gamma(data, gamma, in_shapes)
     return [data, tuple(gamma)], [data]
+
+
+def _prelu_channels(data):
+    return data[1] if len(data) > 1 else data[0]
+
+
+def _check_prelu_gamma(data, gamma, shapes):
+    """prelu's slopes: one, or one per channel (numpy would broadcast others)."""
+    channels = _prelu_channels(data)
+    if tuple(gamma) not in ((1,), (channels,)):
+        raise shape_error("LeakyReLU", f"prelu's gamma must have shape (1,) or ({channels},)",
+                          shapes)
 
 
 def _leaky_relu_grad(attrs, inputs, outputs, out_grads):
@@ -280,15 +326,24 @@ register(Op("LeakyReLU", _leaky_relu, _leaky_relu_shape, inputs=_leaky_inputs,
 
 
 def _embedding(data, weight, *, input_dim, output_dim, dtype="float32", sparse_grad=False):
+    _check_embedding_weight(weight.shape, input_dim, output_dim, (data, weight))
     positions = np.clip(data.astype(np.intp, copy=False), 0, weight.shape[0] - 1)
     return weight[positions]
 
 
+def _check_embedding_weight(weight, input_dim, output_dim, shapes):
+    """The table the kernel gathers from has the declared size (it would take any other)."""
+    if tuple(weight) != (input_dim, output_dim):
+        raise shape_error("Embedding", f"weight must have shape {(input_dim, output_dim)}",
+                          shapes)
+
+
 def _embedding_shape(attrs, in_shapes):
     data = known("Embedding", in_shapes, 1)[0]
-    weight = deduce("Embedding", in_shapes, [None, (attrs["input_dim"], attrs["output_dim"])],
-                    ("data", "weight"))[1]
-    return [data, weight], [data + (attrs["output_dim"],)]
+    weight = in_shapes[1] if in_shapes[1] is not None else (attrs["input_dim"],
+                                                             attrs["output_dim"])
+    _check_embedding_weight(weight, attrs["input_dim"], attrs["output_dim"], in_shapes)
+    return [data, tuple(weight)], [data + (attrs["output_dim"],)]
 
 
 def _embedding_grad(attrs, inputs, outputs, out_grads):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import attrs as A
-from .registry import Op, register
+from .registry import Op, check_arrays, register
 from .shapes import deduce, known, normalize_axis
 
 
@@ -22,8 +22,12 @@ def _batch_norm(data, gamma, beta, moving_mean, moving_var, *, eps=1e-3, momentu
     the biased (divide by N) batch variance. With output_mean_var it also returns the mean and
     the inverse standard deviation used, as MXNet does.
     """
-    axis %= data.ndim
+    inputs = (data, gamma, beta, moving_mean, moving_var)
+    axis = normalize_axis("BatchNorm", axis, data.ndim, inputs)
     channels = data.shape[axis]
+    if not gamma.shape == beta.shape == moving_mean.shape == moving_var.shape == (channels,):
+        # numpy could broadcast them, or fail halfway through updating the moving statistics
+        check_arrays("BatchNorm", {"axis": axis, "output_mean_var": output_mean_var}, inputs)
     if training and not use_global_stats:
         reduce_axes = tuple(i for i in range(data.ndim) if i != axis)
         mean = np.mean(data, axis=reduce_axes)
@@ -102,7 +106,10 @@ register(Op("BatchNorm", _batch_norm, _batch_norm_shape, inputs=_BATCH_NORM_INPU
 
 def _layer_norm(data, gamma, beta, *, axis=-1, eps=1e-5, output_mean_var=False):
     """Normalize along `axis`; with output_mean_var also the mean and standard deviation."""
-    axis %= data.ndim
+    axis = normalize_axis("LayerNorm", axis, data.ndim, (data, gamma, beta))
+    if not gamma.shape == beta.shape == data.shape[axis:axis + 1]:     # numpy would broadcast
+        check_arrays("LayerNorm", {"axis": axis, "output_mean_var": output_mean_var},
+                     (data, gamma, beta))
     mean = np.mean(data, axis=axis, keepdims=True)
     centered = data - mean
     std = np.sqrt(np.mean(np.square(centered), axis=axis, keepdims=True)

@@ -3,20 +3,18 @@ import numpy as np
 
 from . import attrs as A
 from .grad_utils import no_grad
-from .registry import Op, register
-from .shapes import known, normalize_axis, reduced_shape
+from .registry import REGISTRY, Op, register
+from .shapes import known, normalize_axes, normalize_axis, reduced_shape
 
 
-def _axes(axis, ndim, exclude):
-    """numpy's `axis` argument for MXNet's (axis, exclude) pair; None means every axis."""
+def _axes(op_name, data, axis, exclude):
+    """numpy's `axis` argument for MXNet's (axis, exclude) pair; None means every axis.
+    Refuses the axes the shape rule refuses (normalize_axes), with its message."""
     if axis is None or axis == ():
-        chosen = None if not exclude else ()
-    else:
-        if not isinstance(axis, (tuple, list)):     # an unparsed run-time value: `axis=1`
-            axis = (axis,)
-        chosen = tuple(a % ndim for a in axis)
-        if exclude:
-            chosen = tuple(i for i in range(ndim) if i not in chosen)
+        return None if not exclude else ()
+    chosen = normalize_axes(op_name, axis, data.ndim, (data,))
+    if exclude:
+        chosen = tuple(i for i in range(data.ndim) if i not in chosen)
     return chosen
 
 
@@ -24,10 +22,10 @@ def _at_least_1d(out):
     return out.reshape(1) if out.ndim == 0 else out
 
 
-def _reducer(function, keep_int):
+def _reducer(op_name, function, keep_int):
     """A kernel for `function` (np.sum, ...), keeping the input's dtype as MXNet does."""
     def kernel(data, *, axis=None, keepdims=False, exclude=False):
-        axes = _axes(axis, data.ndim, exclude)
+        axes = _axes(op_name, data, axis, exclude)
         if keep_int:
             out = function(data, axis=axes, keepdims=keepdims, dtype=data.dtype)
         else:
@@ -62,7 +60,7 @@ def _kept(array, data, axes):
 def _reduce_grad(kind):
     def grad(attrs, inputs, outputs, out_grads):
         data = inputs[0]
-        axes = _axes(attrs["axis"], data.ndim, attrs.get("exclude", False))
+        axes = _axes(kind, data, attrs["axis"], attrs.get("exclude", False))
         g = _kept(out_grads[0], data, axes)
         if kind in ("sum", "mean"):
             if kind == "mean":
@@ -93,14 +91,17 @@ REDUCTIONS = {  # name: (numpy function, whether it needs dtype= to keep integer
 }
 
 for _name, (_function, _keep_int, _aliases) in REDUCTIONS.items():
-    register(Op(_name, _reducer(_function, _keep_int), _reduce_shape(_name), aliases=_aliases,
+    register(Op(_name, _reducer(_name, _function, _keep_int), _reduce_shape(_name),
+                aliases=_aliases,
                 grad=_reduce_grad(_name),
                 attrs={"axis": A.OptShape(), "keepdims": A.Bool(False), "exclude": A.Bool(False)},
                 fluent=True))
 
 
 def _norm(data, *, ord=2, axis=None, out_dtype=None, keepdims=False):
-    axes = _axes(axis, data.ndim, False)
+    if ord not in (1, 2):       # a run-time value: refused (or read) as imperative mode does
+        ord = REGISTRY["norm"].parse_attr("ord", ord)
+    axes = _axes("norm", data, axis, False)
     if ord == 1:
         out = np.sum(np.abs(data), axis=axes, keepdims=keepdims)
     else:
@@ -114,12 +115,13 @@ register(Op("norm", _norm, _reduce_shape("norm"), fluent=True, grad=_reduce_grad
                    "out_dtype": A.OptStr(None, A.DTYPES), "keepdims": A.Bool(False)}))
 
 
-def _arg_reducer(function):
+def _arg_reducer(op_name, function):
     def kernel(data, *, axis=None, keepdims=False):
         if axis is None:
             out = np.asarray(function(data))
             shape = (1,) * data.ndim if keepdims else (1,)
             return out.astype(data.dtype).reshape(shape)
+        axis = normalize_axis(op_name, axis, data.ndim, (data,))
         out = function(data, axis=axis, keepdims=keepdims)
         return _at_least_1d(out.astype(data.dtype, copy=False))
     return kernel
@@ -137,5 +139,5 @@ def _arg_shape(op_name):
 
 
 for _name, _function in (("argmax", np.argmax), ("argmin", np.argmin)):
-    register(Op(_name, _arg_reducer(_function), _arg_shape(_name), fluent=True, grad=no_grad,
-                attrs={"axis": A.OptInt(), "keepdims": A.Bool(False)}))
+    register(Op(_name, _arg_reducer(_name, _function), _arg_shape(_name), fluent=True,
+                grad=no_grad, attrs={"axis": A.OptInt(), "keepdims": A.Bool(False)}))

@@ -70,10 +70,7 @@ class Op:
             if keep is not None and keep(raw):
                 values[key] = raw
                 continue
-            try:
-                values[key] = spec.parse(raw)
-            except AttrError as err:
-                raise OpError(f"{self.name}: attribute {key!r}: {err}") from None
+            values[key] = self.parse_attr(key, raw)
         for key, spec in self.attrs.items():
             if key not in values:
                 if spec.required:
@@ -81,9 +78,27 @@ class Op:
                 values[key] = spec.default
         return values
 
+    def parse_attr(self, key, raw):
+        """One declared attribute's value read as parse_attrs reads it, or its OpError (for
+        kernels handed a run-time value they cannot take, which a compiled program passes
+        unparsed)."""
+        try:
+            return self.attrs[key].parse(raw)
+        except AttrError as err:
+            raise OpError(f"{self.name}: attribute {key!r}: {err}") from None
+
     def format_attrs(self, attrs):
         """Attributes as MXNet writes them in JSON: every value a string."""
         return {key: self.attrs[key].format(value) for key, value in attrs.items()}
+
+    def check_arrays(self, attrs, arrays):
+        """Apply the shape rule to the shapes of `arrays` (None for an optional input not
+        given, such as a bias): raises the OpError imperative mode raises before calling the
+        kernel on them. Attributes not in `attrs` take their defaults (kernels pass those the
+        rule reads)."""
+        if self.attrs.keys() - attrs.keys():
+            attrs = self.parse_attrs(attrs)
+        self.infer_shape(attrs, [a.shape for a in arrays if a is not None])
 
     def infer_shape(self, attrs, in_shapes):
         try:
@@ -100,10 +115,12 @@ class Op:
 
 
 def _shapes_text(shapes):
-    return ", ".join("?" if s is None else str(tuple(s)) for s in shapes)
+    return ", ".join("?" if s is None else str(tuple(getattr(s, "shape", s))) for s in shapes)
 
 
 def shape_error(op_name, message, shapes):
+    """The OpError of a shape rule; `shapes` are the input shapes, or the input arrays where a
+    kernel raises it (the text is the same, so both refuse alike)."""
     return OpError(f"{op_name}: {message} (input shapes {_shapes_text(shapes)})")
 
 
@@ -116,6 +133,13 @@ def register(op: Op) -> Op:
             raise RuntimeError(f"operator {key!r} is declared twice")
         REGISTRY[key] = op
     return op
+
+
+def check_arrays(op_name, attrs, arrays):
+    """`op_name`'s shape rule on `arrays` (see Op.check_arrays). A kernel calls it where a cheap
+    test finds inputs the rule may refuse and numpy would not: the rule decides, with its own
+    message, and the kernel carries on where the rule accepts them."""
+    REGISTRY[op_name].check_arrays(attrs, arrays)
 
 
 def get(name: str) -> Op:

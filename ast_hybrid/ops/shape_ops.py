@@ -4,7 +4,7 @@ import numpy as np
 from . import attrs as A
 from .grad_utils import reshape_grad, unbroadcast
 from .registry import VARIADIC, Op, register, shape_error
-from .shapes import known, normalize_axis, require
+from .shapes import as_tuple, known, normalize_axes, normalize_axis, require
 
 
 def _size(shape):
@@ -107,13 +107,21 @@ register(Op("reshape_like", _reshape_like, _reshape_like_shape, inputs=("lhs", "
 def _transpose_axes(op_name, ndim, axes, shapes):
     if not axes:
         return tuple(range(ndim - 1, -1, -1))
-    require(len(axes) == ndim and sorted(a % ndim for a in axes) == list(range(ndim)), op_name,
+    axes = as_tuple(axes)
+    require(len(axes) == ndim, op_name, f"axes={axes} is not a permutation of {ndim} axes",
+            shapes)
+    chosen = tuple(normalize_axis(op_name, a, ndim, shapes) for a in axes)
+    require(sorted(chosen) == list(range(ndim)), op_name,
             f"axes={axes} is not a permutation of {ndim} axes", shapes)
-    return tuple(a % ndim for a in axes)
+    return chosen
 
 
 def _transpose(data, *, axes=()):
-    return np.transpose(data, axes or None)
+    try:
+        return np.transpose(data, axes or None)
+    except ValueError:      # numpy refuses what the rule refuses: the rule's error instead
+        _transpose_axes("transpose", data.ndim, axes, (data,))
+        raise
 
 
 def _transpose_shape(attrs, in_shapes):
@@ -133,7 +141,8 @@ register(Op("transpose", _transpose, _transpose_shape, attrs={"axes": A.Shape(()
 
 
 def _swapaxes(data, *, dim1=0, dim2=0):
-    return np.swapaxes(data, dim1, dim2)
+    return np.swapaxes(data, normalize_axis("swapaxes", dim1, data.ndim, (data,)),
+                       normalize_axis("swapaxes", dim2, data.ndim, (data,)))
 
 
 def _swapaxes_shape(attrs, in_shapes):
@@ -169,7 +178,7 @@ register(Op("flatten", _flatten, _flatten_shape, aliases=("Flatten",), fluent=Tr
 
 
 def _expand_dims(data, *, axis):
-    return np.expand_dims(data, axis)
+    return np.expand_dims(data, normalize_axis("expand_dims", axis, data.ndim + 1, (data,)))
 
 
 def _expand_dims_shape(attrs, in_shapes):
@@ -186,9 +195,7 @@ def _squeezed(op_name, shape, axis, shapes):
     if axis is None:
         axes = {i for i, n in enumerate(shape) if n == 1}
     else:
-        if not isinstance(axis, (tuple, list)):     # an unparsed run-time value: `axis=1`
-            axis = (axis,)
-        axes = {normalize_axis(op_name, a, len(shape), shapes) for a in axis}
+        axes = normalize_axes(op_name, axis, len(shape), shapes)
         for a in axes:
             require(shape[a] == 1, op_name, f"cannot squeeze axis {a} of size {shape[a]}", shapes)
     return tuple(n for i, n in enumerate(shape) if i not in axes) or (1,)
@@ -208,7 +215,7 @@ register(Op("squeeze", _squeeze, _squeeze_shape, attrs={"axis": A.OptShape()}, f
 
 
 def _concat(*arrays, num_args, dim=1):
-    return np.concatenate(arrays, axis=dim)
+    return np.concatenate(arrays, axis=normalize_axis("concat", dim, arrays[0].ndim, arrays))
 
 
 def _concat_shape(attrs, in_shapes):
@@ -234,7 +241,7 @@ register(Op("concat", _concat, _concat_shape, inputs=VARIADIC, aliases=("Concat"
 
 
 def _stack(*arrays, num_args, axis=0):
-    return np.stack(arrays, axis=axis)
+    return np.stack(arrays, axis=normalize_axis("stack", axis, arrays[0].ndim + 1, arrays))
 
 
 def _stack_shape(attrs, in_shapes):
@@ -255,6 +262,7 @@ register(Op("stack", _stack, _stack_shape, inputs=VARIADIC, grad=_stack_grad,
 
 
 def _split(data, *, num_outputs, axis=1, squeeze_axis=False):
+    axis = normalize_axis("split", axis, data.ndim, (data,))
     parts = np.split(data, num_outputs, axis=axis)
     if squeeze_axis:
         parts = [np.squeeze(p, axis=axis) for p in parts]
@@ -317,6 +325,8 @@ register(Op("tile", _tile, _tile_shape, attrs={"reps": A.Shape()}, fluent=True,
 
 
 def _repeat(data, *, repeats, axis=None):
+    if axis is not None:
+        axis = normalize_axis("repeat", axis, data.ndim, (data,))
     return np.repeat(data, repeats, axis=axis)
 
 
@@ -344,16 +354,19 @@ register(Op("repeat", _repeat, _repeat_shape, fluent=True, grad=_repeat_grad,
 
 
 def _broadcast_target(op_name, data, target, shapes):
-    require(len(target) == len(data), op_name,
-            f"target shape {tuple(target)} must have {len(data)} dimensions", shapes)
+    """The shape `data` (a shape) broadcasts to for `target` (0 keeps a dimension), checked by
+    rules and kernels alike: np.broadcast_to would also add leading dimensions."""
+    if len(target) != len(data):
+        raise shape_error(op_name, f"target shape {tuple(target)} must have {len(data)} "
+                          f"dimensions", shapes)
     out = tuple(d if t == 0 else t for d, t in zip(data, target))
-    for d, t in zip(data, out):
-        require(d == t or d == 1, op_name, f"cannot broadcast to {out}", shapes)
+    if any(d != t and d != 1 for d, t in zip(data, out)):
+        raise shape_error(op_name, f"cannot broadcast to {out}", shapes)
     return out
 
 
 def _broadcast_to(data, *, shape):
-    return np.broadcast_to(data, tuple(d if t == 0 else t for d, t in zip(data.shape, shape)))
+    return np.broadcast_to(data, _broadcast_target("broadcast_to", data.shape, shape, (data,)))
 
 
 def _broadcast_to_shape(attrs, in_shapes):
@@ -369,33 +382,29 @@ register(Op("broadcast_to", _broadcast_to, _broadcast_to_shape, attrs={"shape": 
             fluent=True, grad=_unbroadcast_grad))
 
 
-def _like_target(lhs, rhs, lhs_axes, rhs_axes):
+def _like_target(lhs, rhs, lhs_axes, rhs_axes, shapes):
+    """The shape broadcast_like broadcasts `lhs` to (shapes in, checked by rule and kernel)."""
     if lhs_axes is None and rhs_axes is None:
-        return tuple(rhs)
-    lhs_axes = lhs_axes if lhs_axes is not None else rhs_axes
-    rhs_axes = rhs_axes if rhs_axes is not None else lhs_axes
-    out = list(lhs)
-    for la, ra in zip(lhs_axes, rhs_axes):
-        out[la] = rhs[ra]
-    return tuple(out)
+        target = tuple(rhs)
+    else:
+        require(lhs_axes is not None and rhs_axes is not None
+                and len(as_tuple(lhs_axes)) == len(as_tuple(rhs_axes)), "broadcast_like",
+                "lhs_axes and rhs_axes must be given together, of equal length", shapes)
+        target = list(lhs)
+        for la, ra in zip(as_tuple(lhs_axes), as_tuple(rhs_axes)):
+            target[normalize_axis("broadcast_like", la, len(lhs), shapes)] = \
+                rhs[normalize_axis("broadcast_like", ra, len(rhs), shapes)]
+    return _broadcast_target("broadcast_like", lhs, target, shapes)
 
 
 def _broadcast_like(lhs, rhs, *, lhs_axes=None, rhs_axes=None):
-    return np.broadcast_to(lhs, _like_target(lhs.shape, rhs.shape, lhs_axes, rhs_axes))
+    return np.broadcast_to(lhs, _like_target(lhs.shape, rhs.shape, lhs_axes, rhs_axes,
+                                             (lhs, rhs)))
 
 
 def _broadcast_like_shape(attrs, in_shapes):
     lhs, rhs = known("broadcast_like", in_shapes)
-    la, ra = attrs["lhs_axes"], attrs["rhs_axes"]
-    require((la is None) == (ra is None) and (la is None or len(la) == len(ra)),
-            "broadcast_like", "lhs_axes and rhs_axes must be given together, of equal length",
-            in_shapes)
-    for a in la or ():
-        normalize_axis("broadcast_like", a, len(lhs), in_shapes)
-    for a in ra or ():
-        normalize_axis("broadcast_like", a, len(rhs), in_shapes)
-    target = _like_target(lhs, rhs, la, ra)
-    return [lhs, rhs], [_broadcast_target("broadcast_like", lhs, target, in_shapes)]
+    return [lhs, rhs], [_like_target(lhs, rhs, attrs["lhs_axes"], attrs["rhs_axes"], in_shapes)]
 
 
 register(Op("broadcast_like", _broadcast_like, _broadcast_like_shape, inputs=("lhs", "rhs"),
@@ -403,26 +412,27 @@ register(Op("broadcast_like", _broadcast_like, _broadcast_like_shape, inputs=("l
             attrs={"lhs_axes": A.OptShape(), "rhs_axes": A.OptShape()}, fluent=True))
 
 
-def _axis_target(shape, axis, size):
+def _axis_target(shape, axis, size, shapes):
+    """The shape broadcast_axis broadcasts to (checked by rule and kernel alike)."""
+    axis, size = as_tuple(axis), as_tuple(size)
+    require(len(axis) == len(size), "broadcast_axis", "axis and size must have equal length",
+            shapes)
     out = list(shape)
     for a, s in zip(axis, size):
+        a = normalize_axis("broadcast_axis", a, len(shape), shapes)
+        if shape[a] != 1:
+            raise shape_error("broadcast_axis", f"axis {a} has size {shape[a]}, not 1", shapes)
         out[a] = s
     return tuple(out)
 
 
 def _broadcast_axis(data, *, axis=(), size=()):
-    return np.broadcast_to(data, _axis_target(data.shape, axis, size))
+    return np.broadcast_to(data, _axis_target(data.shape, axis, size, (data,)))
 
 
 def _broadcast_axis_shape(attrs, in_shapes):
     data = known("broadcast_axis", in_shapes)[0]
-    axis, size = attrs["axis"], attrs["size"]
-    require(len(axis) == len(size), "broadcast_axis", "axis and size must have equal length",
-            in_shapes)
-    for a in axis:
-        a = normalize_axis("broadcast_axis", a, len(data), in_shapes)
-        require(data[a] == 1, "broadcast_axis", f"axis {a} has size {data[a]}, not 1", in_shapes)
-    return [data], [_axis_target(data, axis, size)]
+    return [data], [_axis_target(data, attrs["axis"], attrs["size"], in_shapes)]
 
 
 register(Op("broadcast_axis", _broadcast_axis, _broadcast_axis_shape,
@@ -430,14 +440,19 @@ register(Op("broadcast_axis", _broadcast_axis, _broadcast_axis_shape,
             attrs={"axis": A.Shape(()), "size": A.Shape(())}))
 
 
+def _reverse_axes(axis, ndim, shapes):
+    """The axes reverse flips; repeating one is left to numpy, which refuses it in every
+    mode (MXNet 1.9.1 takes it)."""
+    return tuple(normalize_axis("reverse", a, ndim, shapes) for a in as_tuple(axis))
+
+
 def _reverse(data, *, axis):
-    return np.flip(data, axis=tuple(axis))
+    return np.flip(data, axis=_reverse_axes(axis, data.ndim, (data,)))
 
 
 def _reverse_shape(attrs, in_shapes):
     data = known("reverse", in_shapes)[0]
-    for axis in attrs["axis"]:
-        normalize_axis("reverse", axis, len(data), in_shapes)
+    _reverse_axes(attrs["axis"], len(data), in_shapes)
     return [data], [data]
 
 

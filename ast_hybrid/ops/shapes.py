@@ -52,9 +52,32 @@ def broadcasting(op_name):
 
 
 def normalize_axis(op_name, axis, ndim, shapes):
-    if not -ndim <= axis < max(ndim, 1):
-        raise shape_error(op_name, f"axis {axis} out of range for {ndim}-d input", shapes)
-    return axis % ndim if ndim else 0
+    """`axis` (in [-ndim, ndim)) as an index in [0, ndim); a 0-d input takes axis 0.
+
+    The one axis check: shape rules call it with the input shapes, kernels with their input
+    arrays (`shapes` only names them in the error), so a compiled program, which calls the
+    kernel alone, refuses the axes imperative mode refuses, with the same OpError."""
+    if -ndim <= axis < ndim:
+        return axis + ndim if axis < 0 else axis
+    if ndim == 0 and axis == 0:
+        return 0
+    raise shape_error(op_name, f"axis {axis} out of range for {ndim}-d input", shapes)
+
+
+def as_tuple(value):
+    """A tuple-valued attribute as its parser reads it: a compiled program passes a run-time
+    value unparsed, which may be one integer (`axis=1` for `(1,)`)."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+def normalize_axes(op_name, axes, ndim, shapes):
+    """A tuple of distinct axes in [0, ndim) (see normalize_axis) for `axes`: a tuple, or one
+    integer (as_tuple)."""
+    axes = as_tuple(axes)
+    chosen = tuple(normalize_axis(op_name, a, ndim, shapes) for a in axes)
+    if len(chosen) > 1 and len(set(chosen)) < len(chosen):
+        raise shape_error(op_name, f"axis {tuple(axes)} names an axis twice", shapes)
+    return chosen
 
 
 def reduced_shape(op_name, shape, axis, keepdims, exclude=False):
@@ -63,8 +86,7 @@ def reduced_shape(op_name, shape, axis, keepdims, exclude=False):
     if axis is None or axis == ():
         axes = set(range(ndim))
     else:
-        axes_list = axis if isinstance(axis, tuple) else (axis,)
-        axes = {normalize_axis(op_name, a, ndim, [shape]) for a in axes_list}
+        axes = set(normalize_axes(op_name, axis, ndim, [shape]))
     if exclude:
         axes = set(range(ndim)) - axes
     if keepdims:
@@ -111,5 +133,6 @@ def spatial_param(op_name, attrs, key, ndim, fill, shapes):
     return value
 
 
-__all__ = ["known", "broadcast_shapes", "same_shape", "elementwise", "broadcasting", "normalize_axis",
-           "reduced_shape", "require", "deduce", "window_out_size", "spatial_param", "OpError"]
+__all__ = ["known", "broadcast_shapes", "same_shape", "elementwise", "broadcasting",
+           "normalize_axis", "normalize_axes", "as_tuple", "reduced_shape", "require", "deduce", "window_out_size",
+           "spatial_param", "OpError"]
