@@ -28,23 +28,26 @@ from .inplace import _is_fresh
 
 
 def _fully_connected_site(flatten):
-    """A fully_connected kernel that computes into the buffer its previous call returned."""
+    """A fully_connected kernel that computes into the buffer its previous call returned;
+    whatever that buffer cannot take (a first call, another shape or dtype, inputs that do
+    not fit) goes to the table's kernel, which checks its inputs as imperative mode does."""
     buffer = None
+    kernel = fully_connected if flatten else fully_connected_nd
 
     def fully_connected_static(data, weight, bias=None):
         nonlocal buffer
-        if flatten and data.ndim != 2:
-            data = data.reshape(data.shape[0], -1)
-        if buffer is None:
-            out = buffer = np.dot(data, weight.T)
-        else:
+        if buffer is not None and (bias is None or bias.shape == buffer.shape[-1:]):
+            rows = data.reshape(data.shape[0], -1) if flatten and data.ndim != 2 else data
             try:
-                out = np.dot(data, weight.T, out=buffer)
-            except ValueError:      # another shape or dtype (or the inputs mismatch: it raises)
-                out = buffer = np.dot(data, weight.T)
-        if bias is not None:
-            out += bias
-        return out
+                out = np.dot(rows, weight.T, out=buffer)
+            except ValueError:      # numpy refuses before writing anything
+                out = None
+            if out is not None:
+                if bias is not None:
+                    out += bias
+                return out
+        buffer = kernel(data, weight, bias)
+        return buffer
     return fully_connected_static
 
 
