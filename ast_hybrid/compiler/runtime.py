@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import ops
 from ..ndarray import NDArray
-from ..ops.indexing_plan import plan_getitem
+from ..ops.indexing_plan import assign_items, plan_getitem
 
 
 def show(value):
@@ -74,6 +74,18 @@ def array(value, dtype=None, from_ndarray=False):
     the user's code where `from_ndarray`, else a plain value; the result is outside the graph."""
     from .. import ndarray as nd
     return nd.array(NDArray(value) if from_ndarray else value, dtype=dtype)._data
+
+
+def setitem(data, key, value):
+    """`x[key] = value` on an array of the user's code, as NDArray assigns."""
+    if isinstance(data, np.ndarray):
+        assign_items(data, key, value)
+    else:
+        data[key] = value
+
+
+# calls that change their first argument in place
+MUTATORS = (setitem,)
 
 
 def raise_error(error_type, args):

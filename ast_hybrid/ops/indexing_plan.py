@@ -73,3 +73,20 @@ def _int_or_none(value):
     if value is None:
         return None
     return int(value)
+
+
+def assign_items(data, key, value):
+    """`x[key] = value` on the numpy array behind an NDArray, as MXNet assigns: a float index
+    array indexes by its integers, and a one-element array fills one element (`y[i, j] =
+    x.sum()`, whose shape is (1,))."""
+    if _is_index_array(key) and not isinstance(key, list):
+        key = np.asarray(key)
+        key = key.astype(np.int64) if key.dtype.kind == "f" else key
+    try:
+        data[key] = value
+    except ValueError:
+        # numpy 2 refuses a sequence for a scalar position
+        value = np.asarray(value)
+        if value.size != 1:
+            raise
+        data[key] = value.reshape(())

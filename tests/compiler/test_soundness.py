@@ -403,3 +403,20 @@ def test_a_loop_over_an_arrays_rows_iterates_as_ndarray_does():
     check_against_numpy(loop_over_rows, reference, X2)
     (outputs, _, _), = assert_sound(block_of(loop_over_rows), (X2[0],))
     assert outputs[0].shape == (1,)
+
+
+def item_assignment(F, x):
+    y = F.zeros_like(x)
+    y[0, 1] = x.sum()           # a one-element array fills one element, as NDArray assigns
+    y[:, 0] = 2.0
+    return y * 1
+
+
+def test_item_assignment_as_ndarray_assigns():
+    block = block_of(item_assignment)()
+    block.initialize()
+    x = nd.array(X)
+    want = block(x).asnumpy()
+    block.hybridize(fallback=False)
+    np.testing.assert_allclose(block(x).asnumpy(), want)
+    np.testing.assert_allclose(want, [[2.0, X.sum(), 0.0]])

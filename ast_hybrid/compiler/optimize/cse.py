@@ -2,13 +2,17 @@
 the first result, within each straight-line run of statements."""
 import ast
 
+from .. import runtime
 from .analysis import is_marker, nodes, is_pure, key as structural_key, names_read
 
 
-def _mutates_in_place(function_def):
+def _mutates_in_place(function_def, info):
     """Whether the program changes arrays in place (x[i] = v, x += v, out=): then two names
     for one array could differ in what they see, so nothing is merged."""
     for node in nodes(function_def):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and any(
+                info.namespace.get(node.func.id) is m for m in runtime.MUTATORS):
+            return True
         if isinstance(node, ast.AugAssign):
             return True
         if isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
@@ -89,7 +93,7 @@ def _run(statements, info):
 
 
 def transform(function_def, info):
-    if _mutates_in_place(function_def):
+    if _mutates_in_place(function_def, info):
         return function_def
     function_def.body = _run(function_def.body, info)
     return function_def

@@ -14,6 +14,7 @@ import builtins
 
 import numpy as np
 
+from .. import runtime
 from ..backend import constant, origin_marker
 from . import fence, inline, source
 from .errors import CompileError, UnsupportedConstruct
@@ -100,6 +101,9 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             return self.context.constant_ref(target, value.path.split(".")[-1] or "F")
         data = value.value
         if is_literal(data):
+            if isinstance(data, (tuple, list)) and any(isinstance(v, slice) for v in data):
+                return (ast.List if isinstance(data, list) else ast.Tuple)(
+                    [self.expr_of(Static(v)) for v in data], ast.Load())
             if isinstance(data, slice):
                 return ast.Call(ast.Name("slice", ast.Load()),
                                 [constant(v) for v in (data.start, data.stop, data.step)], [])
@@ -266,9 +270,14 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             base = self.expr(target.value)
             if not isinstance(base, Dynamic):
                 raise self.unsupported("assigning into a compile-time value", node=target)
-            index = self.index_expr(self.expr(target.slice))
-            self.emit(ast.Assign([ast.Subscript(base.expr, index, ast.Store())],
-                                 self.expr_of(value)))
+            index = self.expr(target.slice)
+            if base.is_array:
+                helper = self.context.constant_ref(runtime.setitem, "setitem")
+                self.emit(ast.Expr(ast.Call(helper, [base.expr, self.expr_of(index),
+                                                     self.expr_of(value)], [])))
+            else:
+                self.emit(ast.Assign([ast.Subscript(base.expr, self.index_expr(index),
+                                                    ast.Store())], self.expr_of(value)))
         else:
             raise self.unsupported(f"assigning to {type(target).__name__}",
                                    "hybrid_forward must not change the block's state", target)
