@@ -84,8 +84,14 @@ def setitem(data, key, value):
         data[key] = value
 
 
+def update(array, result):
+    """`x op= y` on an NDArray: the result written into x itself (see NDArray._inplace)."""
+    array[...] = result
+    return array
+
+
 # calls that change their first argument in place
-MUTATORS = (setitem,)
+MUTATORS = (setitem, update)
 
 
 def raise_error(error_type, args):

@@ -420,3 +420,25 @@ def test_item_assignment_as_ndarray_assigns():
     block.hybridize(fallback=False)
     np.testing.assert_allclose(block(x).asnumpy(), want)
     np.testing.assert_allclose(want, [[2.0, X.sum(), 0.0]])
+
+
+class AugmentedOnAnInput(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        alias = x
+        x += 1
+        x *= 2
+        return alias * 3
+
+
+def test_augmented_assignment_writes_into_the_array_as_ndarray_does():
+    block = AugmentedOnAnInput()
+    block.initialize()
+    results = []
+    for hybridize in (False, True):
+        if hybridize:
+            block.hybridize(fallback=False)
+        x = nd.array(X)
+        results.append((block(x).asnumpy(), x.asnumpy()))
+    np.testing.assert_allclose(results[1][0], results[0][0])
+    np.testing.assert_allclose(results[1][1], (X + 1) * 2)
+    np.testing.assert_allclose(results[0][0], (X + 1) * 2 * 3)

@@ -24,6 +24,7 @@ from .specialize_expressions import ExpressionSpecializer
 from .values import ANY, ARRAY, Dynamic, FRef, Seq, Static, is_literal, is_static, static_value
 
 MAX_UNROLL = 1000
+_IN_PLACE_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div)   # NDArray's __iadd__ ... __itruediv__
 
 
 class _Frame:
@@ -242,7 +243,14 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
 
     def stmt_AugAssign(self, node):
         load = _as_load(node.target)
-        value = self.binary(node.op, self.expr(load), self.expr(node.value), node)
+        current = self.expr(load)
+        value = self.binary(node.op, current, self.expr(node.value), node)
+        if isinstance(node.target, ast.Name) and isinstance(current, Dynamic) \
+                and current.is_array and type(node.op) in _IN_PLACE_OPERATORS:
+            # NDArray's `x += y` writes the result into x itself: every name and list
+            # holding that array sees it, and x keeps its shape and dtype
+            update = self.context.constant_ref(runtime.update, "update")
+            value = Dynamic(ast.Call(update, [current.expr, self.expr_of(value)], []), ARRAY)
         self.assign(node.target, value)
         return None
 
