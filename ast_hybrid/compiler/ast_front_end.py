@@ -62,6 +62,8 @@ def build_program(function, leading, args, root_block=None, label=None, options=
     program = compile_program([optimized], context.namespace, pseudo_file,
                               kernel_ops=context.kernel_ops, namer=namer,
                               differentiable=definition)
+    if context.guards:
+        program.guards = context.guards
     return program, [param for _, param in context.parameters.values()]
 
 
@@ -84,7 +86,7 @@ class HybridFunction:
     def _entry(self, args):
         key = cache_key(args)
         entry = self._programs.get(key)
-        if entry is None:
+        if entry is None or entry.stale():
             program, _ = build_program(self._function, [FRef()], _argument_values(args))
             positions = [i for i, a in enumerate(args) if is_array(a)]
             entry = CompiledEntry(program, [], positions, AUTO, "ast")

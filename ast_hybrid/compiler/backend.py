@@ -65,6 +65,7 @@ class Program:
     kernel_ops: dict = field(default_factory=dict)   # kernel identifier -> operator
     namer: object = None                             # for programs derived from this one
     differentiable: object = None   # the FunctionDef backward programs derive from
+    guards: object = None           # values specialized on that no watcher sees (guards.py)
 
     def __post_init__(self):
         if self.differentiable is None and self.definitions:

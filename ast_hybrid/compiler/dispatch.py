@@ -71,6 +71,9 @@ class CompiledEntry:
         self._warned = False
 
     def __call__(self, args):
+        if self.program.guards is not None and self.block is not None and self.stale():
+            object.__setattr__(self.block, "_programs", None)
+            return self.block(*args)
         try:
             arrays = [args[i]._data for i in self.array_positions]
             arrays += map(_parameter_array, self.params)
@@ -83,6 +86,11 @@ class CompiledEntry:
         except Exception as error:
             raise annotate(error, self.program)
         return self._wrap(result)
+
+    def stale(self):
+        """Whether a value the program was specialized on, unwatched, has changed since."""
+        guards = self.program.guards
+        return guards is not None and not guards.holds()
 
     def _wrap(self, result):
         if self.structure is None:

@@ -442,3 +442,41 @@ def test_augmented_assignment_writes_into_the_array_as_ndarray_does():
     np.testing.assert_allclose(results[1][0], results[0][0])
     np.testing.assert_allclose(results[1][1], (X + 1) * 2)
     np.testing.assert_allclose(results[0][0], (X + 1) * 2 * 3)
+
+
+SCALE_OF_GUARDED_BLOCK = 2.0
+
+
+class Settings:
+    shift = 1.0
+
+
+SETTINGS_OF_GUARDED_BLOCK = Settings()
+
+
+def guarded_block():
+    factors = [3.0]
+
+    class Guarded(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            return x * SCALE_OF_GUARDED_BLOCK + SETTINGS_OF_GUARDED_BLOCK.shift + factors[0]
+    return Guarded(), factors
+
+
+def test_globals_closures_and_plain_attributes_read_while_compiling_are_guarded():
+    global SCALE_OF_GUARDED_BLOCK
+    block, factors = guarded_block()
+    block.initialize()
+    block.hybridize(fallback=False)
+    x = nd.ones((1,))
+    try:
+        assert block(x).asscalar() == 6.0
+        SCALE_OF_GUARDED_BLOCK = 5.0
+        assert block(x).asscalar() == 9.0
+        SETTINGS_OF_GUARDED_BLOCK.shift = 0.0
+        assert block(x).asscalar() == 8.0
+        factors[0] = 0.0
+        assert block(x).asscalar() == 5.0
+    finally:
+        SCALE_OF_GUARDED_BLOCK = 2.0
+        SETTINGS_OF_GUARDED_BLOCK.shift = 1.0

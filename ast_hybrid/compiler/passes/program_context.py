@@ -1,6 +1,8 @@
 """What one program being built shares: fresh names, the constant pool, parameters, the training flag."""
 import ast
 
+from ..guards import Guards
+
 
 class ProgramContext:
     """What the whole program shares: names, the constant pool, parameters, the training flag."""
@@ -14,6 +16,7 @@ class ProgramContext:
         self._training = None
         self.kernel_ops = {}        # identifier of a kernel in the program -> its operator
         self.watch = watch
+        self.guards = Guards()
         self.specializer = None
 
     def constant_ref(self, value, hint):

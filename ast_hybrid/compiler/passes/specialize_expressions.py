@@ -47,10 +47,16 @@ class ExpressionSpecializer:
         frame = self.frame
         if node.id in frame.env:
             return frame.env[node.id]
-        if node.id in frame.parsed.closure:
-            return Static(frame.parsed.closure[node.id])
-        if node.id in frame.parsed.globals:
-            return Static(frame.parsed.globals[node.id])
+        parsed = frame.parsed
+        if node.id in parsed.closure:
+            value = parsed.closure[node.id]
+            cells = dict(zip(parsed.function.__code__.co_freevars, parsed.function.__closure__))
+            self.context.guards.cell(cells[node.id], value)
+            return Static(value)
+        if node.id in parsed.globals:
+            value = parsed.globals[node.id]
+            self.context.guards.global_name(parsed.globals, node.id, value)
+            return Static(value)
         if hasattr(builtins, node.id):
             return Static(getattr(builtins, node.id))
         return self.raised_at_run_time(NameError(f"name {node.id!r} is not defined"))
@@ -67,9 +73,12 @@ class ExpressionSpecializer:
                 # it reads are watched (`return self._base` follows `net._base = 5.0`)
                 return self.inline_call(getter, base.value, [], {}, node.attr)
             try:
-                return Static(getattr(base.value, node.attr))
+                value = getattr(base.value, node.attr)
             except AttributeError as error:
                 return self.raised_at_run_time(error)
+            if not is_block(base.value):      # blocks tell their watchers of changes
+                self.context.guards.attribute(base.value, node.attr, value)
+            return Static(value)
         if isinstance(base, Dynamic):
             try:
                 return self.lowerer.attribute(base, node.attr)
@@ -316,9 +325,14 @@ class ExpressionSpecializer:
         raise self.unsupported("a starred expression here", node=node)
 
 
+def is_block(obj):
+    from .specialize_calls import is_block as block_test
+    return block_test(obj)
+
+
 def _property_getter(obj, attribute):
     """The Python getter of a property `attribute` of a block, else None."""
-    from .specialize_calls import _is_user_function, is_block
+    from .specialize_calls import _is_user_function
     if not is_block(obj):
         return None
     descriptor = getattr(type(obj), attribute, None)
