@@ -480,3 +480,28 @@ def test_globals_closures_and_plain_attributes_read_while_compiling_are_guarded(
     finally:
         SCALE_OF_GUARDED_BLOCK = 2.0
         SETTINGS_OF_GUARDED_BLOCK.shift = 1.0
+
+
+class ListAliases(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        outs = [x]
+        alias = outs
+        nested = [outs]
+        for _ in range(x.shape[0] + 1):
+            outs.append(outs[-1] * 2)
+        return alias[-1] + len(alias) + len(nested[0])
+
+
+class ListGrownByAHelper(nn.HybridBlock):
+    def grow(self, items, value):
+        items.append(value)
+
+    def hybrid_forward(self, F, x):
+        outs = [x]
+        self.grow(outs, F.sin(x))
+        return outs[-1] * len(outs)
+
+
+@pytest.mark.parametrize("make", [ListAliases, ListGrownByAHelper])
+def test_every_holder_of_a_list_sees_it_grow(make):
+    assert_sound(make, (X,), (X2,))

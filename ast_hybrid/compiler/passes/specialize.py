@@ -123,7 +123,11 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         if isinstance(value, Dynamic) and not isinstance(value.expr, ast.Name):
             return Dynamic(self.temporary(value.expr, hint), value.kind)
         if isinstance(value, Seq):
-            return Seq([self.as_name(v, hint) for v in value.items], value.container)
+            items = [self.as_name(v, hint) for v in value.items]
+            if value.container is list:
+                value.items[:] = items      # a list keeps its identity: its holders share it
+                return value
+            return Seq(items, value.container)
         return value
 
     # ----- entry points
@@ -338,7 +342,26 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                 identifier = self.context.namer.fresh(name)
                 frame.owned.add(identifier)
                 self.emit(ast.Assign([ast.Name(identifier, ast.Store())], self.expr_of(value)))
-                frame.env[name] = Dynamic(ast.Name(identifier, ast.Load()), ANY)
+                self.replace_everywhere(value, Dynamic(ast.Name(identifier, ast.Load()), ANY))
+
+    def replace_everywhere(self, seq, dynamic):
+        """Every name and container of every frame that holds the list `seq` now holds the
+        run-time list instead: all of them see what run-time code appends to it."""
+        seen = set()
+
+        def replaced(value):
+            if value is seq:
+                return dynamic
+            if isinstance(value, Seq) and id(value) not in seen:
+                seen.add(id(value))
+                value.items[:] = [replaced(item) for item in value.items]
+            return value
+
+        for frame in self.frames:
+            for name, value in list(frame.env.items()):
+                frame.env[name] = replaced(value)
+        if self.frame.result is not None:
+            self.frame.result = replaced(self.frame.result)
 
     def stmt_Return(self, node):
         value = self.expr(node.value) if node.value is not None else Static(None)
