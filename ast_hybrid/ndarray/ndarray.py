@@ -68,7 +68,8 @@ class NDArray:
         return _invoke.apply("cast", [self], {"dtype": dtype.name})
 
     def copy(self):
-        return NDArray(self._data.copy())
+        # recorded, as in MXNet: the copy's gradient flows back to this array
+        return _invoke.apply("identity", [self], {})
 
     def copyto(self, other):
         if isinstance(other, NDArray):

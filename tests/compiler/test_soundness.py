@@ -505,3 +505,12 @@ class ListGrownByAHelper(nn.HybridBlock):
 @pytest.mark.parametrize("make", [ListAliases, ListGrownByAHelper])
 def test_every_holder_of_a_list_sees_it_grow(make):
     assert_sound(make, (X,), (X2,))
+
+
+def through_copy(F, x):
+    return x.copy() * x
+
+
+def test_copy_is_differentiable_as_in_mxnet():
+    # MXNet 1.9.1 records copy(): d(copy(x) * x)/dx = 2x (checked with mxnet==1.9.1)
+    check_against_numpy(through_copy, lambda x: x * x)
