@@ -162,6 +162,16 @@ def _recorded_result_after_backward(mx, y):
     return None
 
 
+def _recorded_result_after_backward_retaining_graph(mx, y):
+    """backward(retain_graph=True) keeps the graph, so the result is still part of it."""
+    with mx.autograd.record():
+        v = y * 1.0
+    v.backward(retain_graph=True)
+    with mx.autograd.record():
+        v += 1.0
+    return None
+
+
 def _leaf_after_backward(mx, y):
     with mx.autograd.record():
         v = y * 1.0
@@ -239,6 +249,8 @@ EXTRA_CASES = {
     "paused_mul_on_recorded_result": _paused_mul_on_recorded_result,
     "add_outside_record_after_recording": _add_outside_record_after_recording,
     "recorded_result_after_backward": _recorded_result_after_backward,
+    "recorded_result_after_backward_retaining_graph":
+        _recorded_result_after_backward_retaining_graph,
     "leaf_after_backward": _leaf_after_backward,
     "constant_input_of_live_graph": _constant_input_of_live_graph,
     "constant_input_after_backward": _constant_input_after_backward,
