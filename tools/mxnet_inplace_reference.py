@@ -244,6 +244,25 @@ def _exp_result_updated_outside_record(mx, y):
     return v
 
 
+def _parameter_set_data_while_recording(mx, y):
+    """Parameter.set_data writes into the weight a recorded forward pass has read."""
+    dense = mx.gluon.nn.Dense(2, in_units=3)
+    dense.initialize()
+    with mx.autograd.record():
+        dense(y.reshape((1, 3)))
+        dense.weight.set_data(mx.nd.ones((2, 3)))
+    return None
+
+
+def _parameter_set_data_after_recording(mx, y):
+    dense = mx.gluon.nn.Dense(2, in_units=3)
+    dense.initialize()
+    with mx.autograd.record():
+        dense(y.reshape((1, 3)))
+    dense.weight.set_data(mx.nd.ones((2, 3)))
+    return None
+
+
 EXTRA_CASES = {
     "paused_add_on_recorded_result": _paused_add_on_recorded_result,
     "paused_mul_on_recorded_result": _paused_mul_on_recorded_result,
@@ -259,6 +278,8 @@ EXTRA_CASES = {
     "fresh_filled_row_by_row": _fresh_filled_row_by_row,
     "fresh_whole_broadcast": _fresh_whole_broadcast,
     "exp_result_updated_outside_record": _exp_result_updated_outside_record,
+    "parameter_set_data_while_recording": _parameter_set_data_while_recording,
+    "parameter_set_data_after_recording": _parameter_set_data_after_recording,
 }
 
 
