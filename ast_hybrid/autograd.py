@@ -5,9 +5,11 @@ with `attach_grad()`, or itself the result of such a recorded operation) adds a 
 held by its outputs: `output._node = (node, index)`. `backward()` walks those nodes from the
 heads back to the arrays with gradient buffers, calling each table operator's `grad`, or the
 backward callable of a custom node (`record_function`, used by hybridized blocks so that a
-whole compiled program is one node).
+whole compiled program is one node). Nodes keep their arrays' buffers, not copies, so in-place
+writes while recording are refused where MXNet refuses them (`check_inplace_write`).
 """
 import threading
+import weakref
 from contextlib import contextmanager
 
 import numpy as np
@@ -127,6 +129,7 @@ class _Node:
         self.op, self.attrs, self.backward = op, attrs, backward
         self.sources = [x._node for x in inputs]
         self.leaves = [x if x._node is None and x._grad_req != "null" else None for x in inputs]
+        _mark_constant_inputs(self, inputs)
         self.input_data = [x._data for x in inputs]
         self.output_data = output_data
         self.count = len(output_data) if output_data is not None else 0
@@ -136,6 +139,19 @@ class _Node:
     @property
     def label(self):
         return self.op.name if self.op is not None else "custom function"
+
+
+def _mark_constant_inputs(node, inputs):
+    """Remember, in each input that is neither a recorded result nor a leaf, that `node`
+    read its buffer: `node` keeps that buffer (not a copy) for backward, so an in-place write
+    into the constant while `node` is alive would change the gradient. A weak reference, so
+    that a long-lived constant does not keep a graph alive."""
+    reader = None
+    for x in inputs:
+        if x._node is None and x._grad_req == "null":
+            if reader is None:
+                reader = weakref.ref(node)
+            x._reader = reader
 
 
 def requires_grad(array):
@@ -180,6 +196,46 @@ def record_function(inputs, outputs, backward, into=False):
     for index, y in enumerate(outputs):
         y._node = (node, index)
     return outputs
+
+
+# ----------------------------------------------------------------------------- in-place writes
+# A recorded node keeps its inputs' and outputs' buffers, not copies, so writing into one of
+# them would change what backward() computes. MXNet 1.x refuses such writes while recording,
+# with two checks in Imperative::RecordOp (src/imperative/imperative.cc); these are they, with
+# MXNet's messages, so that `except MXNetError` and the text behave the same.
+
+WRITE_INTO_GRAPH_MESSAGE = (
+    "Assigning to NDArrays that are already in a computational graph will cause undefined "
+    "behavior when evaluating gradients. Please call backward first to clear the graph or do "
+    "this out side of a record section. Also note that you cannot use inplace operations "
+    "like +=, *=, relu(x, out=x), y[idx]=x, etc inside a record section.")
+INPLACE_MESSAGE = ("Inplace operations (+=, -=, x[:]=, etc) are not supported when "
+                   "recording with autograd.")
+
+
+def in_graph(array):
+    """Whether a live recording uses `array` (MXNet: it has an autograd entry): a recorded
+    result whose graph backward() has not freed, a leaf with a gradient buffer, or a constant
+    that a recorded node still alive has read."""
+    source = array._node
+    if source is not None:
+        return not source[0].freed
+    if array._grad_req != "null":
+        return True
+    reader = array._reader() if array._reader is not None else None   # a _Node, or None
+    return reader is not None and not reader.freed
+
+
+def check_inplace_write(target, inputs, reads_target):
+    """Raise MXNet's MXNetError for an in-place write into `target` computed from `inputs`
+    (NDArrays) while recording, where MXNet raises: `target` is in a live graph (any write),
+    or the write also reads `target` (`+=`, a partial `x[i] = v`: MXNet's
+    `_slice_assign(x, v, out=x)`) and an input is in a live graph, which would make `target`
+    an input and the output of one node."""
+    if in_graph(target):
+        raise MXNetError(WRITE_INTO_GRAPH_MESSAGE)
+    if reads_target and any(in_graph(x) for x in inputs):
+        raise MXNetError(INPLACE_MESSAGE)
 
 
 def _as_list(value):

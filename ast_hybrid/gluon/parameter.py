@@ -5,7 +5,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .. import initializer
+from .. import autograd, initializer
 from ..base import MXNetError
 from ..ndarray import NDArray
 
@@ -163,6 +163,9 @@ class Parameter:
         if array.shape != self._data.shape:
             raise ValueError(f"Parameter {self.name!r}: set_data with shape {array.shape}, "
                              f"expected {self._data.shape}")
+        if autograd.is_recording():
+            # written into the buffer recorded nodes keep; MXNet's `arr[:] = data` is refused
+            autograd.check_inplace_write(self._data, [], reads_target=False)
         self._set_array(array)
 
     def mark_changed(self):

@@ -1,7 +1,7 @@
 """NDArray: a numpy array with MXNet's interface; every operation goes through the operator table."""
 import numpy as np
 
-from .. import ops
+from .. import autograd, ops
 from ..context import cpu
 from ..ops.python_operators import BINARY_METHODS, resolve_binary
 from . import invoke as _invoke
@@ -11,7 +11,8 @@ DEFAULT_DTYPE = np.float32
 
 class NDArray:
     """An n-dimensional array on the CPU, wrapping one numpy array (`asnumpy()` copies it out)."""
-    __slots__ = ("_data", "_grad", "_grad_req", "_node", "_grad_fresh", "__weakref__")
+    __slots__ = ("_data", "_grad", "_grad_req", "_node", "_grad_fresh", "_reader",
+                 "__weakref__")
     __array_priority__ = 1000.0
 
     def __init__(self, data):
@@ -20,6 +21,7 @@ class NDArray:
         self._grad_req = "null"
         self._node = None
         self._grad_fresh = False   # backward() wrote .grad since the Trainer last used it
+        self._reader = None        # weak reference to the last recorded node that read it
 
     # ----- properties
     @property
@@ -72,10 +74,14 @@ class NDArray:
         return _invoke.apply("identity", [self], {})
 
     def copyto(self, other):
-        if isinstance(other, NDArray):
+        if not isinstance(other, NDArray):
+            return self.copy()
+        if autograd.is_recording():
+            autograd.check_inplace_write(other, [self], reads_target=False)
+            other._assign_whole_while_recording(self)
+        else:
             other._data[...] = self._data
-            return other
-        return self.copy()
+        return other
 
     def as_in_context(self, context):
         return self
@@ -144,6 +150,42 @@ class NDArray:
         return _invoke.getitem(self, key)
 
     def __setitem__(self, key, value):
+        if autograd.is_recording():
+            self._setitem_while_recording(key, value)
+        else:
+            self._write(key, value)
+
+    def _setitem_while_recording(self, key, value):
+        """As MXNet 1.x: an array value for the whole array is copied over it (`_copyto`,
+        recorded, so its gradient flows to the value); any other assignment also reads this
+        array (`_slice_assign(x, v, out=x)`), so a value needing a gradient is refused."""
+        whole = isinstance(value, NDArray) and _selects_whole_array(key, self.shape)
+        inputs = [x for x in (key, value) if isinstance(x, NDArray)]
+        autograd.check_inplace_write(self, inputs, reads_target=not whole)
+        if whole:
+            self._assign_whole_while_recording(value)
+        else:
+            self._write(key, value)
+            self._forget_history()
+
+    def _assign_whole_while_recording(self, value):
+        """Write `value` over this array, which check_inplace_write let through; record the
+        copy when the value needs a gradient."""
+        if not autograd.in_graph(value):
+            self._write(Ellipsis, value)
+            self._forget_history()
+            return
+        copied = value
+        if copied.shape != self.shape:
+            copied = _broadcast_like(copied, self.shape)
+        if copied.dtype != self.dtype:
+            copied = copied.astype(self.dtype)
+        if copied is value:
+            copied = _invoke.apply("_copy", [value], {})
+        self._data[...] = copied._data
+        self._node = copied._node
+
+    def _write(self, key, value):
         if isinstance(key, NDArray):
             key = key._data.astype(np.int64) if key._data.dtype.kind == "f" else key._data
         value = value._data if isinstance(value, NDArray) else value
@@ -161,9 +203,23 @@ class NDArray:
         return id(self)
 
     def _inplace(self, family, other):
-        result = _binary(self, other, family, False)
-        self._data[...] = result._data
+        """`self op= other`: written into this array's buffer, so every alias sees it. While
+        recording it is refused where MXNet refuses it (its `broadcast_add(x, y, out=x)` reads
+        x), otherwise computed from constants only and so not recorded."""
+        recording = autograd.is_recording()
+        if recording:
+            inputs = [other] if isinstance(other, NDArray) else []
+            autograd.check_inplace_write(self, inputs, reads_target=True)
+        self._data[...] = _binary(self, other, family, False)._data
+        if recording:
+            self._forget_history()
         return self
+
+    def _forget_history(self):
+        """After a write while recording that no node records (check_inplace_write found
+        this array outside every live graph): its values come from no recorded node now, so
+        later recordings treat it as a constant, as MXNet does."""
+        self._node = None
 
     def __iadd__(self, other):
         return self._inplace("add", other)
@@ -189,6 +245,43 @@ class NDArray:
 
     def detach(self):
         return NDArray(self._data)
+
+
+def _selects_whole_array(key, shape):
+    """Whether a basic index (ints, slices, Ellipsis, None) selects every element in order,
+    where MXNet assigns by copying the value over the whole array. Advanced indices (arrays,
+    lists) never do: MXNet scatters them into the array."""
+    key = key if isinstance(key, tuple) else (key,)
+    if not all(k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice))
+               for k in key):
+        return False
+    positional = [k for k in key if k is not None]
+    ellipses = [i for i, k in enumerate(positional) if k is Ellipsis]
+    if ellipses:
+        at = ellipses[0]
+        fill = [slice(None)] * (len(shape) - len(positional) + 1)
+        positional = positional[:at] + fill + positional[at + 1:]
+    if len(positional) > len(shape):
+        return False
+    return all(_selects_whole_axis(k, n) for k, n in zip(positional, shape))
+
+
+def _selects_whole_axis(index, size):
+    if isinstance(index, slice):
+        selected = range(size)[index]
+        return selected.step > 0 and len(selected) == size
+    return size == 1 and index in (0, -1)
+
+
+def _broadcast_like(value, shape):
+    """`value` as an array of `shape`, recorded: reshaped when it has as many elements
+    (MXNet assigns a (1,)-shaped sum to one element), else broadcast as numpy does."""
+    size = int(np.prod(shape))
+    if value.size == size:
+        return value.reshape(shape)
+    leading = (1,) * (len(shape) - value.ndim)
+    return _invoke.apply("broadcast_to", [value.reshape(leading + value.shape)],
+                         {"shape": shape})
 
 
 def _binary(lhs, rhs, family, reflected):
