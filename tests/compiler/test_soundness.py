@@ -514,3 +514,24 @@ def through_copy(F, x):
 def test_copy_is_differentiable_as_in_mxnet():
     # MXNet 1.9.1 records copy(): d(copy(x) * x)/dx = 2x (checked with mxnet==1.9.1)
     check_against_numpy(through_copy, lambda x: x * x)
+
+
+def in_place_update_under_recording(F, y):
+    v = y * 1.0
+    v += F.relu(y + y)
+    return v
+
+
+def test_an_in_place_update_of_a_recorded_array_is_refused_as_mxnet_refuses_it():
+    from ast_hybrid import MXNetError
+    block = block_of(in_place_update_under_recording)()
+    block.initialize()
+    assert isinstance(run_recorded(block, (X,)), MXNetError)
+    block.hybridize(fallback=False)
+    assert isinstance(run_recorded(block, (X,)), UnsupportedConstruct)
+    block.hybridize()
+    with pytest.warns(HybridizeFallbackWarning, match="update"):
+        assert isinstance(run_recorded(block, (X,)), MXNetError)
+    block.hybridize(fallback=False)
+    with autograd.pause():
+        np.testing.assert_allclose(block(nd.array(X)).asnumpy(), X + np.maximum(2 * X, 0))
