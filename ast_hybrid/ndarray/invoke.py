@@ -38,12 +38,17 @@ def apply(name, inputs, raw_attrs):
 def apply_named(name, args, kwargs):
     """Call an operator the way users do: inputs by position or name, attributes by keyword."""
     op = ops.get(name)
+    out = kwargs.get("out")
     kwargs = {k: v for k, v in kwargs.items() if k not in ("name", "out", "ctx")}
     named_inputs, attrs = ops.bind(op, tuple(args), kwargs)
     missing = [n for n, v in named_inputs.items() if v is None]
     if missing:
         raise TypeError(f"{name}: missing input {', '.join(map(repr, missing))}")
-    return run(op, [_wrap_input(v, name) for v in named_inputs.values()], attrs)
+    result = run(op, [_wrap_input(v, name) for v in named_inputs.values()], attrs)
+    if out is None:
+        return result
+    out[:] = result     # MXNet writes the result into `out` (checked like x[:] = ... under record)
+    return out
 
 
 def getitem(array, key):

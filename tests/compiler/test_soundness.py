@@ -535,3 +535,24 @@ def test_an_in_place_update_of_a_recorded_array_is_refused_as_mxnet_refuses_it()
     block.hybridize(fallback=False)
     with autograd.pause():
         np.testing.assert_allclose(block(nd.array(X)).asnumpy(), X + np.maximum(2 * X, 0))
+
+
+class OutArgument(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        alias = x
+        y = F.relu(x, out=x)
+        return alias * 2 + y
+
+
+def test_an_out_argument_receives_the_result_as_in_mxnet():
+    block = OutArgument()
+    block.initialize()
+    results = []
+    for hybridize in (False, True):
+        if hybridize:
+            block.hybridize(fallback=False)
+        x = nd.array(X)
+        results.append((block(x).asnumpy(), x.asnumpy()))
+    for got in results:
+        np.testing.assert_allclose(got[1], np.maximum(X, 0))
+        np.testing.assert_allclose(got[0], np.maximum(X, 0) * 3)

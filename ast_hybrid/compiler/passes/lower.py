@@ -99,6 +99,13 @@ class Lowerer:
     def call_operator(self, op_name, args, kwargs):
         """`F.op(*args, **kwargs)` as the user wrote it."""
         op = ops.get(op_name)
+        out = kwargs.get("out")
+        if isinstance(out, Dynamic) and out.is_array:
+            # `F.relu(x, out=x)`: the result is written into `out`, as NDArray does
+            result = self.call_operator(op_name, args, {k: v for k, v in kwargs.items()
+                                                        if k != "out"})
+            update = self.context.constant_ref(runtime.update, "update")
+            return Dynamic(ast.Call(update, [out.expr, self.context.expr_of(result)], []), ARRAY)
         input_names = set(all_input_names(op))
         kwargs = {k: (_input_argument(v) if k in input_names else _attr_argument(v))
                   for k, v in kwargs.items() if k not in ("name", "out", "ctx", "attr")}
