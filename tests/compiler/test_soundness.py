@@ -556,3 +556,35 @@ def test_an_out_argument_receives_the_result_as_in_mxnet():
     for got in results:
         np.testing.assert_allclose(got[1], np.maximum(X, 0))
         np.testing.assert_allclose(got[0], np.maximum(X, 0) * 3)
+
+
+class ShortCircuit(nn.HybridBlock):
+    def __init__(self):
+        super().__init__()
+        self.limit = 0
+
+    def hybrid_forward(self, F, x):
+        count = x.shape[0] - 2              # a run-time value: 0 for one row
+        first = count > 0 and x[count] * 2  # x[count] would be out of range: not evaluated
+        last = self.limit < 1 and x.sum() > 0
+        return x * (first + 1) + last
+
+
+def test_and_or_stop_at_the_operand_that_decides():
+    assert_sound(ShortCircuit, (X,), (X2,))
+
+
+class Recursive(nn.HybridBlock):
+    def halve(self, F, x):
+        return self.halve(F, x * 0.5) if x.sum() > 1 else x
+
+    def hybrid_forward(self, F, x):
+        return self.halve(F, x)
+
+
+def test_recursion_on_run_time_values_is_refused():
+    block = Recursive()
+    block.initialize()
+    block.hybridize(fallback=False)
+    with pytest.raises(UnsupportedConstruct, match="calling itself"):
+        block(nd.array(X))

@@ -24,6 +24,7 @@ from .specialize_expressions import ExpressionSpecializer
 from .values import ANY, ARRAY, Dynamic, FRef, Seq, Static, is_literal, is_static, static_value
 
 MAX_UNROLL = 1000
+MAX_RECURSION = 32   # nested inlined calls of one function
 _IN_PLACE_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div)   # NDArray's __iadd__ ... __itruediv__
 
 
@@ -176,6 +177,10 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         """The value of `function(self_object, *args, **kwargs)` (or, without `bind_self`,
         of `function(*args, **kwargs)`), its body emitted inline."""
         parsed = self.parsed(function)
+        if sum(f.parsed is parsed for f in self.frames) >= MAX_RECURSION:
+            raise self.unsupported(f"{parsed.node.name}() calling itself more than "
+                                   f"{MAX_RECURSION} times deep while inlining",
+                                   "recursion on run-time values cannot be unrolled")
         leading = [Static(self_object)] if bind_self else []
         try:
             bound = inline.bind_arguments(parsed, leading + list(args), kwargs, skip_self=False)
@@ -569,7 +574,8 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                 test = self.expr(node.test)
                 self.bodies.pop()
                 if test_code:
-                    raise self.unsupported("a while condition that calls a block", node=node)
+                    raise self.unsupported("a while condition that needs statements (a block "
+                                           "call, or and/or or a ternary on arrays)", node=node)
             ending = self.block(node.body)
             if ending == "return":
                 raise self.unsupported("return inside a loop over run-time values", node=node)

@@ -211,34 +211,41 @@ class ExpressionSpecializer:
                                    [self.expr_of(v) for v in values[1:]]), ANY)
 
     def expr_BoolOp(self, node):
-        values = []
-        for operand in node.values:
-            value = self.expr(operand)
-            if is_static(value):
-                truth = bool(static_value(value))
-                if isinstance(node.op, ast.And) and not truth:
-                    return value if not values else self._bool_chain(node.op, values + [value])
-                if isinstance(node.op, ast.Or) and truth:
-                    return value if not values else self._bool_chain(node.op, values + [value])
-                continue
-            values.append(value)
-        if not values:
-            return self.expr(node.values[-1])
-        if not any(isinstance(v, Dynamic) and v.is_array for v in values):
-            return self._bool_chain(node.op, values)
-        # `a and b` on arrays is a choice by bool(a), as Python makes it
-        first = self.as_name(values[0], "operand")
-        rest = values[1:]
-        later = (lambda: self._bool_chain(node.op, rest)) if len(rest) > 1 else (lambda: rest[0])
-        keep = lambda: first
-        test = self.expr_of(first)
-        return self.choice(test, later, keep, "operand") if isinstance(node.op, ast.And) \
-            else self.choice(test, keep, later, "operand")
+        return self.bool_operands(node.op, node.values)
 
-    def _bool_chain(self, op, values):
-        if len(values) == 1:
-            return values[0]
-        return Dynamic(ast.BoolOp(op, [self.expr_of(v) for v in values]), ANY)
+    def bool_operands(self, op, operands):
+        """`a and b ...` / `a or b ...` as Python evaluates it: left to right, stopping at
+        the first operand that decides, which is the value; the operands after a run-time one
+        are evaluated only when it does not decide (as run-time code where they compute)."""
+        value = self.expr(operands[0])
+        if len(operands) == 1:
+            return value
+        if is_static(value):
+            decides = bool(static_value(value)) == isinstance(op, ast.Or)
+            return value if decides else self.bool_operands(op, operands[1:])
+        first = self.as_name(value, "operand")
+        code = []
+        self.bodies.append(code)
+        self.frame.dynamic_depth += 1
+        try:
+            rest = self.bool_operands(op, operands[1:])
+        finally:
+            self.frame.dynamic_depth -= 1
+            self.bodies.pop()
+        arrays = [isinstance(v, Dynamic) and v.is_array for v in (first, rest)]
+        if not code and not any(arrays):
+            return Dynamic(ast.BoolOp(op, [self.expr_of(first), self.expr_of(rest)]), ANY)
+        # a choice by bool(first), as control flow the reverse pass replays
+        chosen = self.context.namer.fresh("operand")
+        self.frame.owned.add(chosen)
+        self.bodies.append(code)
+        self.emit(ast.Assign([ast.Name(chosen, ast.Store())], self.expr_of(rest)))
+        self.bodies.pop()
+        keep = [ast.Assign([ast.Name(chosen, ast.Store())], self.expr_of(first))]
+        test = self.expr_of(first)
+        self.emit(ast.If(test, code, keep) if isinstance(op, ast.And)
+                  else ast.If(test, keep, code))
+        return Dynamic(ast.Name(chosen, ast.Load()), ARRAY if all(arrays) else ANY)
 
     def choice(self, test_expr, body, orelse, hint):
         """The value of `body() if test else orelse()` as statements: the operand chosen is
