@@ -588,3 +588,14 @@ def test_recursion_on_run_time_values_is_refused():
     block.hybridize(fallback=False)
     with pytest.raises(UnsupportedConstruct, match="calling itself"):
         block(nd.array(X))
+
+
+def dead_shape_error(F, x):
+    unused = F.dot(x, x)        # (1, 3) . (1, 3): imperative mode raises here
+    return x * 2
+
+
+def test_a_dead_operator_call_still_raises_its_error():
+    (result,) = assert_sound(block_of(dead_shape_error), (X,))
+    assert isinstance(result, ast_hybrid.OpError if hasattr(ast_hybrid, "OpError")
+                      else ValueError)

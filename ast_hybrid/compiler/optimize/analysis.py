@@ -81,6 +81,13 @@ def is_pure(expr, info):
     return True
 
 
+def cannot_raise(expr):
+    """Evaluating `expr` has no effect and cannot raise: names bound on every path to it,
+    literals, and tuples or lists of those."""
+    return all(isinstance(node, (ast.Name, ast.Constant, ast.Tuple, ast.List, ast.Load))
+               for node in nodes(expr))
+
+
 class Liveness:
     """Names live after each statement (by id), over if/for/while with break and continue;
     loops are iterated to a fixed point. Conservative: a name is live if some path may read it

@@ -1,7 +1,9 @@
-"""Dead-code removal: assignments of pure expressions to names no path reads again."""
+"""Dead-code removal: assignments to names no path reads again of values whose evaluation can
+neither have an effect nor raise (a dead kernel call still runs: imperative mode would raise its
+shape error there)."""
 import ast
 
-from .analysis import Liveness, is_marker, is_pure, prune_markers
+from .analysis import Liveness, cannot_raise, is_marker, prune_markers
 
 
 def _sweep(statements, liveness, info, removed):
@@ -10,11 +12,11 @@ def _sweep(statements, liveness, info, removed):
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
                 isinstance(statement.targets[0], ast.Name) and \
                 statement.targets[0].id not in liveness.after[id(statement)] and \
-                is_pure(statement.value, info):
+                cannot_raise(statement.value):
             removed.append(statement)
             continue
         if isinstance(statement, ast.Expr) and not is_marker(statement) and \
-                is_pure(statement.value, info):
+                cannot_raise(statement.value):
             removed.append(statement)
             continue
         for name in ("body", "orelse"):
