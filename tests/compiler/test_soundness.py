@@ -599,3 +599,13 @@ def test_a_dead_operator_call_still_raises_its_error():
     (result,) = assert_sound(block_of(dead_shape_error), (X,))
     assert isinstance(result, ast_hybrid.OpError if hasattr(ast_hybrid, "OpError")
                       else ValueError)
+
+
+def output_outside_the_graph(F, x):
+    return nd.array(x.asnumpy()) * 2
+
+
+def test_backward_of_an_output_outside_the_graph_raises_as_imperatively():
+    from ast_hybrid import MXNetError
+    (result,) = assert_sound(block_of(output_outside_the_graph), (X,))
+    assert isinstance(result, MXNetError)
