@@ -348,7 +348,7 @@ def _run(heads, head_grads, retain_graph, wanted=None, write_into=False):
                 if (key, i) in wanted:
                     found[(key, i)] = g
         leaves = node.leaves
-        if not reached_leaf and node.op is not None:
+        if not reached_leaf:
             reached_leaf = any(leaf is not None for leaf in leaves)
         if all(g is None for g in out_grads):
             in_grads = [None] * len(node.sources)
@@ -366,11 +366,6 @@ def _run(heads, head_grads, retain_graph, wanted=None, write_into=False):
         if len(in_grads) != len(node.sources):
             raise MXNetError(f"backward: {node.label} returned {len(in_grads)} gradients for "
                              f"{len(node.sources)} inputs")
-        if not reached_leaf and node.op is None:
-            # a compiled block's outputs depend on a leaf where its program gives it a
-            # gradient (`nd.array(x.asnumpy())` leaves the graph, as imperatively)
-            reached_leaf = any(g is not None and (leaf is not None or source is not None)
-                               for g, leaf, source in zip(in_grads, leaves, node.sources))
         references = node.input_data
         for index, (g, source, leaf) in enumerate(zip(in_grads, node.sources, leaves)):
             if g is None:
