@@ -96,3 +96,11 @@ def extend_vjp(earlier, gradient):
     """(gradient of the list before `extend`, gradients of the added items)."""
     count = len(earlier)
     return list(gradient[:count]), list(gradient[count:])
+
+
+def reached(gradient, value):
+    """An operator's gradient for an argument of the program: a zero array where the
+    operator gives none, as imperative mode writes zeros for an input an operator reached."""
+    if gradient is None and isinstance(value, np.ndarray):
+        return np.zeros_like(value)
+    return gradient

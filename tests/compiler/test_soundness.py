@@ -610,3 +610,12 @@ def output_through_stop_gradient(F, x):
 def test_an_output_through_stop_gradient_has_a_zero_gradient():
     (_, gradients, _), = assert_sound(block_of(output_through_stop_gradient), (X,))
     assert not gradients[0].any()
+
+
+def only_through_stop_gradient(F, x):
+    return F.stop_gradient(x)     # found by the differential fuzzer
+
+
+def test_an_input_reached_only_through_stop_gradient_gets_a_zero_gradient():
+    (_, gradients, _), = assert_sound(block_of(only_through_stop_gradient), (X,))
+    assert not gradients[0].any()

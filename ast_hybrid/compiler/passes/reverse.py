@@ -310,8 +310,13 @@ class _Reverser:
                                              ast.Tuple(list(call.args), ast.Load()),
                                              _name(self.output_value), g))]
             for i, argument in enumerate(call.args):
-                code += self.add_to(argument, ast.Subscript(_name(parts), ast.Constant(i),
-                                                            ast.Load()))
+                part = ast.Subscript(_name(parts), ast.Constant(i), ast.Load())
+                if op.grad is not None and isinstance(argument, ast.Name) \
+                        and argument.id in self.arguments:
+                    # an operator reaches its input even where its gradient is None
+                    # (stop_gradient): imperative mode then writes a zero gradient
+                    part = _call(self.helper(adjoint.reached, "reached"), part, argument)
+                code += self.add_to(argument, part)
             return code
         if isinstance(function, ast.Attribute):
             if function.attr == "copy":
@@ -485,6 +490,7 @@ def transform(function, kernel_ops, namer, namespace, filename="<program>"):
     normal = anf.transform(function, namer)
     reverser = _Reverser(normal, kernel_ops, namer, namespace)
     reverser.differentiable = differentiable_names(normal, reverser.callee)
+    reverser.arguments = {a.arg for a in function.args.args}
     reverser.location = (filename, function.lineno if hasattr(function, "lineno") else 0)
     arguments = [a.arg for a in function.args.args]
     recorded = reverser.record(normal.body)
