@@ -20,6 +20,20 @@ X = np.array([[0.5, -1.0, 2.0]], dtype=np.float32)
 X2 = np.array([[0.3, 0.1, -0.4], [1.0, -2.0, 0.5]], dtype=np.float32)
 
 
+def output_and_input_after_a_call(make_block):
+    """(output, the input array after the call) imperatively, then in AST mode: for blocks
+    that write into their input."""
+    block = make_block()
+    block.initialize()
+    results = []
+    for hybridize in (False, True):
+        if hybridize:
+            block.hybridize(fallback=False)
+        x = nd.array(X)
+        results.append((block(x).asnumpy(), x.asnumpy()))
+    return results
+
+
 def block_of(function):
     class Block(nn.HybridBlock):
         def hybrid_forward(self, F, x):
@@ -431,14 +445,7 @@ class AugmentedOnAnInput(nn.HybridBlock):
 
 
 def test_augmented_assignment_writes_into_the_array_as_ndarray_does():
-    block = AugmentedOnAnInput()
-    block.initialize()
-    results = []
-    for hybridize in (False, True):
-        if hybridize:
-            block.hybridize(fallback=False)
-        x = nd.array(X)
-        results.append((block(x).asnumpy(), x.asnumpy()))
+    results = output_and_input_after_a_call(AugmentedOnAnInput)
     np.testing.assert_allclose(results[1][0], results[0][0])
     np.testing.assert_allclose(results[1][1], (X + 1) * 2)
     np.testing.assert_allclose(results[0][0], (X + 1) * 2 * 3)
@@ -545,14 +552,7 @@ class OutArgument(nn.HybridBlock):
 
 
 def test_an_out_argument_receives_the_result_as_in_mxnet():
-    block = OutArgument()
-    block.initialize()
-    results = []
-    for hybridize in (False, True):
-        if hybridize:
-            block.hybridize(fallback=False)
-        x = nd.array(X)
-        results.append((block(x).asnumpy(), x.asnumpy()))
+    results = output_and_input_after_a_call(OutArgument)
     for got in results:
         np.testing.assert_allclose(got[1], np.maximum(X, 0))
         np.testing.assert_allclose(got[0], np.maximum(X, 0) * 3)
