@@ -53,6 +53,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         self.bodies = []
         self.line = None
         self._parsed = {}
+        self.pending_items = []     # what unrolled loops have still to bind, evaluated already
 
     # ----- frames, emission
     @property
@@ -331,11 +332,13 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         frame.env[name] = value
 
     def aliased(self, identifier, name, env=None):
-        """Whether a variable other than `name` holds `identifier`: then assigning `name`
-        must not overwrite it (`prev = h; h = f(h)` keeps prev's value)."""
+        """Whether a value other than `name`'s reads `identifier`: then assigning `name` must
+        not overwrite it (`prev = h; h = f(h)` keeps prev's value, as does a list holding h
+        or the items a loop has still to bind)."""
         env = self.frame.env if env is None else env
-        return any(other != name and _is_name(value, identifier)
-                   for other, value in env.items())
+        held = [value for other, value in env.items() if other != name]
+        held += [value for frame in self.frames[:-1] for value in frame.env.values()]
+        return any(_reads_name(value, identifier) for value in held + self.pending_items)
 
     def materialize_lists(self, statements):
         """Lists that run-time control flow grows (`outs.append(y)` in a loop over arrays)
@@ -480,13 +483,17 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         iterable = self.expr(node.iter)
         items = self.static_items(iterable)
         if items is not None and len(items) <= MAX_UNROLL:
-            for item in items:
-                self.assign(node.target, item)
-                ending = self.block(node.body)
-                if ending == "break":
-                    return None
-                if ending == "return":
-                    return "return"
+            self.pending_items.append(Seq(items, tuple))
+            try:
+                for item in items:
+                    self.assign(node.target, item)
+                    ending = self.block(node.body)
+                    if ending == "break":
+                        return None
+                    if ending == "return":
+                        return "return"
+            finally:
+                self.pending_items.pop()
             return self.block(node.orelse)
         if isinstance(iterable, Dynamic) and iterable.is_array:
             return self.block([self.rows_loop(node, iterable)])
@@ -674,6 +681,18 @@ def _same(a, b):
                                       and type(a.value) is type(b.value) and a.value == b.value)
     if isinstance(a, Seq) and isinstance(b, Seq):
         return len(a.items) == len(b.items) and all(map(_same, a.items, b.items))
+    return False
+
+
+def _reads_name(value, identifier, seen=None):
+    if isinstance(value, Dynamic):
+        return any(isinstance(n, ast.Name) and n.id == identifier for n in ast.walk(value.expr))
+    if isinstance(value, Seq):
+        seen = set() if seen is None else seen
+        if id(value) in seen:
+            return False
+        seen.add(id(value))
+        return any(_reads_name(item, identifier, seen) for item in value.items)
     return False
 
 
