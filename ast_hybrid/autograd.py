@@ -175,7 +175,7 @@ def record_op(op, attrs, inputs, outputs):
         y._node = (node, index)
 
 
-def record_function(inputs, outputs, backward, into=False):
+def record_function(inputs, outputs, backward, into=False, attached=None):
     """Record a custom node: `outputs` (NDArrays) were computed from `inputs` (NDArrays).
 
     `backward(out_grads)` receives one numpy array or None (nothing depended on that output)
@@ -186,15 +186,20 @@ def record_function(inputs, outputs, backward, into=False):
     only copy there (grad_req 'write', no other use of it in the graph), which backward may
     compute that gradient into and return; False for an input whose gradient nothing uses
     (backward may return None for it); else None.
+    `attached`, one bool per output, leaves the outputs marked False out of the graph, as
+    constants (backward then receives None for them).
     Does nothing when no input needs a gradient or when not recording. Returns `outputs`.
     """
     if not _state.recording or not any(_needs_grad(x) for x in inputs):
+        return outputs
+    if attached is not None and not any(attached):
         return outputs
     node = _Node(None, None, backward, list(inputs), None)
     node.count = len(outputs)
     node.into = into
     for index, y in enumerate(outputs):
-        y._node = (node, index)
+        if attached is None or attached[index] is not False:
+            y._node = (node, index)
     return outputs
 
 

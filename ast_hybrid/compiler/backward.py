@@ -1,8 +1,9 @@
 """Backward programs: derived from a compiled forward program by the reverse-mode pass."""
 import copy
 
-from .backend import compile_program
-from .passes import reverse
+from .backend import compile_program, origin_of_marker
+from .passes import reach, reverse
+from .passes.errors import UnsupportedConstruct
 
 
 class DifferentiatedProgram:
@@ -22,6 +23,23 @@ class DifferentiatedProgram:
         self.program = compile_program([recording, backward], namespace, label)
         self.record = self.program.namespace[recording.name]
         self.backward = self.program.namespace[backward.name]
+        self.reach = reach.OutputReach(definition, forward.kernel_ops, namespace)
+        origins = [origin_of_marker(s) for s in definition.body]
+        self._return_line = ([o for o in origins if o] or [(filename or forward.filename, 0)])[-1]
+
+    def attached(self, needs, result):
+        """Which arrays of `result` imperative mode would attach to the graph, given which
+        arguments need a gradient (see reach.OutputReach)."""
+        return self.reach.attached(needs, result)
+
+    def check_decided(self, needs):
+        """Refuse a call whose outputs imperative mode may or may not attach to the graph,
+        depending on how it runs."""
+        if not self.reach.decided(needs):
+            raise UnsupportedConstruct(
+                "an output that, depending on the run, is computed from an input needing a "
+                "gradient or from outside the graph (asnumpy, detach, nd.array, constants)",
+                *self._return_line)
 
     @property
     def source(self):

@@ -107,8 +107,11 @@ class CompiledEntry:
         return self._differentiated
 
     def _call_recorded(self, args, arrays):
+        inputs = [args[i] for i in self.array_positions] + [p._data for p in self.params]
+        needs = [autograd.requires_grad(x) for x in inputs]
         try:
             derived = self.differentiated()
+            derived.check_decided(needs)
         except UnsupportedConstruct as error:
             if self.block is None or not self.block._options.fallback:
                 raise
@@ -123,7 +126,6 @@ class CompiledEntry:
             raise annotate(error, derived.program)
         outputs = self._wrap(result)
         flat = list(_array_leaves(outputs))
-        inputs = [args[i] for i in self.array_positions] + [p._data for p in self.params]
 
         def backward(output_gradients, destinations=None):
             gradient = _nested_like(result, iter(output_gradients))
@@ -134,7 +136,9 @@ class CompiledEntry:
 
         # into: the backward program may write a parameter's gradient straight into the
         # buffer autograd offers for it (grad_req 'write', the graph's only use of it)
-        autograd.record_function(inputs, flat, backward, into=True)
+        # an output imperative mode computes outside the graph stays outside it
+        autograd.record_function(inputs, flat, backward, into=True,
+                                 attached=derived.attached(needs, result))
         return outputs
 
     def _initialize_imperatively(self, args):

@@ -537,7 +537,7 @@ def test_an_in_place_update_of_a_recorded_array_is_refused_as_mxnet_refuses_it()
     block.hybridize(fallback=False)
     assert isinstance(run_recorded(block, (X,)), UnsupportedConstruct)
     block.hybridize()
-    with pytest.warns(HybridizeFallbackWarning, match="update"):
+    with pytest.warns(HybridizeFallbackWarning, match="in-place write"):
         assert isinstance(run_recorded(block, (X,)), MXNetError)
     block.hybridize(fallback=False)
     with autograd.pause():
@@ -619,3 +619,115 @@ def only_through_stop_gradient(F, x):
 def test_an_input_reached_only_through_stop_gradient_gets_a_zero_gradient():
     (_, gradients, _), = assert_sound(block_of(only_through_stop_gradient), (X,))
     assert not gradients[0].any()
+
+
+# ----- an output imperative mode computes outside the graph stays outside it
+def output_rebuilt_from_numpy(F, x):
+    return nd.array(x.asnumpy()) * 2     # found by the differential fuzzer
+
+
+def output_detached(F, x):
+    return x.detach()
+
+
+def output_comparing_an_input(F, x):
+    return x > 0                        # recorded: backward gives a zero gradient
+
+
+@pytest.mark.parametrize("function", [output_rebuilt_from_numpy, output_detached])
+def test_an_output_outside_the_graph_cannot_be_differentiated_as_imperatively(function):
+    from ast_hybrid import MXNetError
+    (error,) = assert_sound(block_of(function), (X,))
+    assert isinstance(error, MXNetError)
+
+
+def test_an_output_computed_by_a_recorded_comparison_is_in_the_graph():
+    (_, gradients, _), = assert_sound(block_of(output_comparing_an_input), (X,))
+    assert not gradients[0].any()
+
+
+class OutputsInAndOutOfTheGraph(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        return nd.array(x.asnumpy()), x * 3, x.detach() + 1
+
+
+def test_each_output_is_attached_as_imperative_mode_attaches_it():
+    block = OutputsInAndOutOfTheGraph()
+    block.initialize()
+    block.hybridize(fallback=False)
+    x = nd.array(X)
+    x.attach_grad()
+    with autograd.record():
+        outside, inside, detached = block(x)
+    inside.backward()
+    np.testing.assert_allclose(x.grad.asnumpy(), np.full_like(X, 3.0))
+    for output in (outside, detached):
+        with pytest.raises(ast_hybrid.MXNetError):
+            output.backward()
+
+
+class OutsideTheGraphOnOneBranch(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        if x.sum() > 0:
+            return nd.array(x.asnumpy())
+        return x * 2
+
+
+def test_an_output_outside_the_graph_on_one_branch_only_is_refused_while_recording():
+    block = OutsideTheGraphOnOneBranch()
+    block.initialize()
+    block.hybridize(fallback=False)
+    assert isinstance(run_recorded(block, (X,)), UnsupportedConstruct)
+    with autograd.pause():
+        np.testing.assert_allclose(block(nd.array(-X)).asnumpy(), -2 * X)
+    block.hybridize()
+    with pytest.warns(HybridizeFallbackWarning, match="outside the graph"):
+        result = run_recorded(block, (-X,))
+    np.testing.assert_allclose(result[1][0], np.full_like(X, 2 * 1.5))
+
+
+class WriteIntoAReadConstant(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        ones = F.ones_like(x)
+        scaled = x * ones
+        ones += 1                       # ones is read by a recorded node: MXNet refuses
+        return scaled + ones
+
+
+def test_an_in_place_write_while_recording_runs_imperatively():
+    from ast_hybrid import MXNetError
+    block = WriteIntoAReadConstant()
+    block.initialize()
+    assert isinstance(run_recorded(block, (X,)), MXNetError)
+    block.hybridize()
+    with pytest.warns(HybridizeFallbackWarning, match="in-place write"):
+        assert isinstance(run_recorded(block, (X,)), MXNetError)
+    with autograd.pause():
+        np.testing.assert_allclose(block(nd.array(X)).asnumpy(), X + 2)
+
+
+# ----- what an unrolled loop has still to bind keeps the value it had
+class RebindsAnItemOfItsLoop(nn.HybridBlock):
+    # found by the differential fuzzer: the list is built before the loop rebinds `total`
+    def hybrid_forward(self, F, x):
+        total = x.detach()
+        for step, item in enumerate([x, total]):
+            total = total + F.tanh(item) * (step + 1)
+        return total
+
+
+def rebinds_a_name_a_list_holds(F, x):
+    total = x * 2
+    held = [total, x]
+    total = total + 1
+    return held[0] * total
+
+
+def test_an_unrolled_loop_binds_the_items_its_list_held():
+    (outputs, gradients, _), = assert_sound(RebindsAnItemOfItsLoop, (X,))
+    np.testing.assert_allclose(outputs[0], X + np.tanh(X) + 2 * np.tanh(X), rtol=1e-5)
+    np.testing.assert_allclose(gradients[0], 1.5 * (1 - np.tanh(X) ** 2), rtol=1e-5)
+
+
+def test_rebinding_a_name_leaves_the_list_holding_its_old_value():
+    check_against_numpy(rebinds_a_name_a_list_holds, lambda x: (2 * x) * (2 * x + 1))

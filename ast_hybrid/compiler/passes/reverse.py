@@ -87,7 +87,9 @@ class _Reverser:
             if _is_marker(statement):
                 self.location = origin_of_marker(statement) or self.location
                 out.append(statement)
-            elif isinstance(statement, ast.Assign):
+                continue
+            self.check_no_write_into_array(statement)
+            if isinstance(statement, ast.Assign):
                 target = statement.targets[0]
                 if not isinstance(target, ast.Name):
                     raise self.unsupported("assignment into an array", statement)
@@ -120,6 +122,17 @@ class _Reverser:
             else:
                 raise self.unsupported(f"a {type(statement).__name__} statement", statement)
         return out
+
+    def check_no_write_into_array(self, statement):
+        """While recording, MXNet refuses an in-place write into an array depending on which
+        arrays a live graph holds at that moment (autograd.check_inplace_write), which only
+        running imperatively knows."""
+        if isinstance(statement, (ast.Assign, ast.Expr)):
+            for node in ast.walk(statement.value):
+                if isinstance(node, ast.Call) and any(self.callee(node.func) is m
+                                                      for m in runtime.MUTATORS):
+                    raise self.unsupported("an in-place write into an array (x += y, x[i] = v, "
+                                           "out=) while recording", node)
 
     def check_effect_free(self, expr):
         """An expression statement may change what it is given; one that may change a value
@@ -337,12 +350,16 @@ class _Reverser:
                                call)
 
     def callee(self, function):
-        """The object a called name stands for: a constant of the program or a builtin."""
-        if not isinstance(function, ast.Name):
-            return None
-        if function.id in self.namespace:
-            return self.namespace[function.id]
-        return getattr(builtins, function.id, None)
+        return callee_in(self.namespace, function)
+
+
+def callee_in(namespace, function):
+    """The object a called name stands for: a constant of the program or a builtin."""
+    if not isinstance(function, ast.Name):
+        return None
+    if function.id in namespace:
+        return namespace[function.id]
+    return getattr(builtins, function.id, None)
 
 
 def _reads_values_only(function):
