@@ -83,7 +83,28 @@ def kernel_vjp(op, attrs, inputs, output, gradient):
     outputs = tuple(output) if isinstance(output, (tuple, list)) else (output,)
     gradients = tuple(gradient) if isinstance(gradient, (tuple, list)) else (gradient,)
     gradients = tuple(np.zeros_like(o) if g is None else g for o, g in zip(outputs, gradients))
-    return op.grad(attrs, list(inputs), list(outputs), list(gradients))
+    return reaching(op.grad)(attrs, list(inputs), list(outputs), list(gradients))
+
+
+_REACHING = {}
+
+
+def reaching(grad):
+    """An operator's declared gradient, giving a zero array where it gives an array input
+    None: imperative mode reaches every input of a recorded operator (stop_gradient, a
+    comparison, an index) and writes zeros into a leaf it reached that nothing flowed to."""
+    wrapped = _REACHING.get(grad)
+    if wrapped is None:
+        def wrapped(attrs, inputs, outputs, out_grads, **options):
+            gradients = grad(attrs, inputs, outputs, out_grads, **options)
+            if any(g is None for g in gradients):
+                gradients = [np.zeros_like(x) if g is None and isinstance(x, np.ndarray) else g
+                             for g, x in zip(gradients, inputs)]
+            return gradients
+        wrapped.writes_into = getattr(grad, "writes_into", False)
+        wrapped.__name__ = getattr(grad, "__name__", "grad")
+        _REACHING[grad] = wrapped
+    return wrapped
 
 
 def append_vjp(earlier, gradient):
@@ -98,9 +119,3 @@ def extend_vjp(earlier, gradient):
     return list(gradient[:count]), list(gradient[count:])
 
 
-def reached(gradient, value):
-    """An operator's gradient for an argument of the program: a zero array where the
-    operator gives none, as imperative mode writes zeros for an input an operator reached."""
-    if gradient is None and isinstance(value, np.ndarray):
-        return np.zeros_like(value)
-    return gradient

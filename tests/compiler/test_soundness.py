@@ -731,3 +731,23 @@ def test_an_unrolled_loop_binds_the_items_its_list_held():
 
 def test_rebinding_a_name_leaves_the_list_holding_its_old_value():
     check_against_numpy(rebinds_a_name_a_list_holds, lambda x: (2 * x) * (2 * x + 1))
+
+
+def stop_gradient_after_arithmetic(F, x):
+    # found by the differential fuzzer: x reaches the output through recorded arithmetic
+    # before stop_gradient, and imperative mode writes it a zero gradient
+    return F.stop_gradient(abs(x * 2 + 1))
+
+
+def test_an_input_reached_before_stop_gradient_gets_a_zero_gradient():
+    assert_sound(block_of(stop_gradient_after_arithmetic), (X,))
+    block = block_of(stop_gradient_after_arithmetic)()
+    for hybridize in (False, True):
+        block.hybridize(active=hybridize, fallback=False)
+        x = nd.array(X)
+        x.attach_grad()
+        x.grad[:] = 7.0             # a stale value shows whether the gradient was written
+        with autograd.record():
+            output = block(x)
+        output.backward()
+        assert not x.grad.asnumpy().any(), f"hybridized={hybridize}"

@@ -304,7 +304,7 @@ class _Reverser:
             if literal is not None and op.grad is not None and op.output_count(literal) == 1:
                 # the common case, called directly: the operator's gradient with its
                 # attributes as one constant, its one output and output gradient as lists
-                grad = self.helper(op.grad, f"{function.id}_grad")
+                grad = self.helper(adjoint.reaching(op.grad), f"{function.id}_grad")
                 attrs_name = self.helper(literal, f"{function.id}_attrs")
                 direct = _call(grad, attrs_name, ast.List(list(call.args), ast.Load()),
                                ast.List([_name(self.output_value)], ast.Load()),
@@ -324,11 +324,6 @@ class _Reverser:
                                              _name(self.output_value), g))]
             for i, argument in enumerate(call.args):
                 part = ast.Subscript(_name(parts), ast.Constant(i), ast.Load())
-                if op.grad is not None and isinstance(argument, ast.Name) \
-                        and argument.id in self.arguments:
-                    # an operator reaches its input even where its gradient is None
-                    # (stop_gradient): imperative mode then writes a zero gradient
-                    part = _call(self.helper(adjoint.reached, "reached"), part, argument)
                 code += self.add_to(argument, part)
             return code
         if isinstance(function, ast.Attribute):
@@ -507,7 +502,6 @@ def transform(function, kernel_ops, namer, namespace, filename="<program>"):
     normal = anf.transform(function, namer)
     reverser = _Reverser(normal, kernel_ops, namer, namespace)
     reverser.differentiable = differentiable_names(normal, reverser.callee)
-    reverser.arguments = {a.arg for a in function.args.args}
     reverser.location = (filename, function.lineno if hasattr(function, "lineno") else 0)
     arguments = [a.arg for a in function.args.args]
     recorded = reverser.record(normal.body)
