@@ -97,7 +97,10 @@ class ExpressionSpecializer:
                 return self.raised_at_run_time(error)
         if isinstance(base, Seq) and is_static(index):
             key = static_value(index)
-            picked = base.items[key]
+            try:
+                picked = base.items[key]
+            except (IndexError, TypeError) as error:
+                return self.raised_at_run_time(error)
             return Seq(picked, base.container) if isinstance(key, slice) else picked
         if isinstance(base, Dynamic):
             if isinstance(index, Dynamic) and index.is_array:
