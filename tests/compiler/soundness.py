@@ -43,6 +43,16 @@ def run_recorded(block, inputs):
             {k: p.grad().asnumpy().copy() for k, p in params.items() if p.grad_req != "null"})
 
 
+def run_unrecorded(block, inputs):
+    """The outputs of one call outside autograd.record(), or the exception it raised."""
+    try:
+        output = block(*[nd.array(x) for x in inputs])
+    except Exception as error:          # compared by type with the other mode
+        return error
+    outputs = output if isinstance(output, (list, tuple)) else [output]
+    return [o.asnumpy() for o in outputs], [], {}
+
+
 def assert_results_equal(got, want, label, rtol=1e-5, atol=1e-6):
     if isinstance(want, Exception):
         assert isinstance(got, Exception), f"{label}: imperative raised {want!r}, got a result"
@@ -63,16 +73,20 @@ def assert_results_equal(got, want, label, rtol=1e-5, atol=1e-6):
 
 def assert_sound(make_block, *calls):
     """AST mode (fallback=False, each setting of SETTINGS) equals imperative mode on every
-    argument tuple of `calls`, on first and cached calls. Returns imperative's results."""
+    argument tuple of `calls`, on first and cached calls, recorded and not. Returns
+    imperative's recorded results."""
     block = make_block()
     block.initialize()
     expected = [run_recorded(block, inputs) for inputs in calls]
+    unrecorded = [run_unrecorded(block, inputs) for inputs in calls]
     for setting in SETTINGS:
         with warnings.catch_warnings():
             warnings.simplefilter("error", HybridizeFallbackWarning)
             block.hybridize(fallback=False, **setting)
             for repeat in range(2):
-                for inputs, want in zip(calls, expected):
+                for inputs, want, plain in zip(calls, expected, unrecorded):
+                    assert_results_equal(run_unrecorded(block, inputs), plain,
+                                         f"{setting} call {repeat}, not recording")
                     assert_results_equal(run_recorded(block, inputs), want,
                                          f"{setting} call {repeat}")
     block.hybridize(active=False)

@@ -757,3 +757,23 @@ def test_an_input_reached_before_stop_gradient_gets_a_zero_gradient():
             output = block(x)
         output.backward()
         assert not x.grad.asnumpy().any(), f"hybridized={hybridize}"
+
+
+# ----- a variable some run-time path leaves unset is never read by the compiler's moves
+class SetOnSomePathsOnly(nn.HybridBlock):
+    # found by the differential fuzzer: `low` and `high` are each set on one inner path, so
+    # the outer merge's moves read a variable that may be unset (UnboundLocalError)
+    def hybrid_forward(self, F, x):
+        if x.max() > 1.0:
+            big = x * 2
+        elif x.mean() < 0.0:
+            low = x - 1
+        else:
+            high = x + 1
+        return x * 3
+
+
+@pytest.mark.parametrize("scale", [1.0, -1.0, 0.1])
+def test_a_variable_set_on_some_paths_only_is_not_read_when_merging(scale):
+    (outputs, _, _), = assert_sound(SetOnSomePathsOnly, (X * scale,))
+    np.testing.assert_allclose(outputs[0], X * scale * 3)

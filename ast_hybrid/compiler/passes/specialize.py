@@ -36,6 +36,7 @@ class _Frame:
         self.env = env
         self.inlined = inlined
         self.owned = set()
+        self.unbound_on_some_paths = set()   # identifiers a run-time branch may leave unset
         self.dynamic_depth = 0
         self.result = None
         self.result_name = None
@@ -328,6 +329,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                 identifier = self.context.namer.fresh(name)
                 frame.owned.add(identifier)
             self.emit(ast.Assign([ast.Name(identifier, ast.Store())], value.expr))
+            frame.unbound_on_some_paths.discard(identifier)
             value = Dynamic(ast.Name(identifier, ast.Load()), value.kind)
         frame.env[name] = value
 
@@ -459,14 +461,25 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             if all(_same(first, v) for v in values[1:]):
                 merged[name] = first
                 continue
+            # a move must not read a variable some path left unset (imperatively, only a
+            # read of it raises): such a variable is the one all paths then write
+            unset = {v.expr.id for v in values if isinstance(v, Dynamic)
+                     and isinstance(v.expr, ast.Name)
+                     and v.expr.id in frame.unbound_on_some_paths}
+            if len(unset) > 1:
+                raise self.unsupported(f"{name!r}, which branches leave unset on different "
+                                       "paths and then merge")
             previous = before.get(name)
-            target = (previous.expr.id if isinstance(previous, Dynamic)
+            target = (unset.pop() if unset else
+                      previous.expr.id if isinstance(previous, Dynamic)
                       and isinstance(previous.expr, ast.Name) and previous.expr.id in frame.owned
                       and not self.aliased(previous.expr.id, name, before)
                       else None)
             if target is None:
                 target = self.context.namer.fresh(name)
                 frame.owned.add(target)
+            if any(v is None for v in values) or target in frame.unbound_on_some_paths:
+                frame.unbound_on_some_paths.add(target)
             kinds = {v.kind if isinstance(v, Dynamic) else ANY for v in values if v is not None}
             for moves, value in zip(branch_moves, values):
                 if value is not None and not _is_name(value, target):
