@@ -107,6 +107,12 @@ def reaching(grad):
     return wrapped
 
 
+def sum_vjp(items, gradient):
+    """Gradients of Python's sum(items) = ((0 + a) + b) + ...: each array item receives the
+    output gradient summed to its shape; plain numbers receive none."""
+    return [unbroadcast(gradient, item) for item in items]
+
+
 def append_vjp(earlier, gradient):
     """(gradient of the list before `append`, gradient of the appended item)."""
     count = len(earlier)

@@ -2,6 +2,7 @@
 refuses: one named regression test per class of bug found, each compared with imperative
 mode under every optimization setting and, where simple, with plain numpy or finite
 differences written here."""
+import functools
 import math
 import operator
 
@@ -777,3 +778,48 @@ class SetOnSomePathsOnly(nn.HybridBlock):
 def test_a_variable_set_on_some_paths_only_is_not_read_when_merging(scale):
     (outputs, _, _), = assert_sound(SetOnSomePathsOnly, (X * scale,))
     np.testing.assert_allclose(outputs[0], X * scale * 3)
+
+
+# ----- the gradient flows through what kernels compute, whatever function runs them
+class SumOfAGrownList(nn.HybridBlock):
+    # found by the differential fuzzer: sum() of a list grown at run time gave x no gradient
+    def hybrid_forward(self, F, x):
+        outs = [F.tanh(x)]
+        for _ in range(x.shape[0]):
+            outs.append(outs[-1] * 0.5 + F.tanh(x))
+        return sum(outs)
+
+
+def sum_of_a_grown_list_reference(x):
+    outs = [np.tanh(x)]
+    for _ in range(x.shape[0]):
+        outs.append(outs[-1] * 0.5 + np.tanh(x))
+    return sum(outs)
+
+
+def test_sum_of_a_list_grown_at_run_time_keeps_its_gradient():
+    (outputs, gradients, _), = assert_sound(SumOfAGrownList, (X2,))
+    np.testing.assert_allclose(outputs[0], sum_of_a_grown_list_reference(X2), rtol=1e-5)
+    numeric = 1.5 * numeric_input_gradient(sum_of_a_grown_list_reference, X2)
+    np.testing.assert_allclose(gradients[0], numeric, rtol=1e-3, atol=1e-3)
+
+
+class ReduceOfAGrownList(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        outs = [F.tanh(x)]
+        for _ in range(x.shape[0]):
+            outs.append(F.tanh(outs[-1]))
+        return functools.reduce(operator.add, outs)
+
+
+def test_an_unknown_call_on_what_a_kernel_computed_is_refused_for_backward():
+    block = ReduceOfAGrownList()
+    block.initialize()
+    block.hybridize(fallback=False)
+    assert isinstance(run_recorded(block, (X2,)), UnsupportedConstruct)
+    block.hybridize()
+    with pytest.warns(HybridizeFallbackWarning, match="reduce"):
+        compiled = run_recorded(block, (X2,))
+    block.hybridize(active=False)
+    imperative = run_recorded(block, (X2,))
+    np.testing.assert_allclose(compiled[1][0], imperative[1][0], rtol=1e-6)

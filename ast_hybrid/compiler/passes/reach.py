@@ -17,6 +17,7 @@ branches join, loops iterate to a fixed point, and everything a list grows by is
 whatever is read out of any list.
 """
 import ast
+import builtins
 import dataclasses
 import functools
 
@@ -248,6 +249,8 @@ class _Analysis:
         if isinstance(function, ast.Name) and function.id in self.kernel_ops \
                 or target is runtime.getitem:
             return _combine(self.expr(a, state) for a in arguments)
+        if target is builtins.sum:      # additions of the items, recorded imperatively
+            return _combine(self.read(self.expr(a, state)) for a in arguments)
         if any(target is f for f in tuple(PLAIN_RESULT_BUILTINS) + runtime.GRAPH_EXITS) \
                 or _reads_values_only(target):
             return NOTHING

@@ -148,7 +148,7 @@ class _Reverser:
                                expr)
 
     def reads_differentiable(self, node):
-        return _carries(node, self.differentiable, self.callee)
+        return _carries(node, self.differentiable, self.callee, self.kernel_ops)
 
     def record_loop(self, statement):
         count = self.namer.fresh("trips")
@@ -332,6 +332,10 @@ class _Reverser:
             if function.attr in _NUMPY_METHODS_WITHOUT_GRADIENT:
                 return []
         callee = self.callee(function)
+        if callee is builtins.sum and len(call.args) == 1 and not call.keywords:
+            # a run-time list (a written-out one is unrolled into additions)
+            vjp = self.helper(adjoint.sum_vjp, "sum_vjp")
+            return self.add_to(call.args[0], _call(vjp, call.args[0], g))
         vjp_function = next((v for f, v in runtime.GRADIENTS.items() if f is callee), None)
         if vjp_function is not None:
             vjp = self.helper(vjp_function, f"{function.id}_vjp")
@@ -384,9 +388,10 @@ def _grown_list(statement):
     return None
 
 
-def _carries(node, names, callee):
+def _carries(node, names, callee, kernels):
     """Whether the value of `node` may depend on one of `names` through something a gradient
-    flows through (not through shapes, comparisons, `.item()`, plain builtins, graph exits)."""
+    flows through (not through shapes, comparisons, `.item()`, plain builtins, graph exits).
+    A kernel carries its inputs even where the program binds it to a numpy function."""
     if isinstance(node, ast.Name):
         return node.id in names
     if isinstance(node, ast.Attribute) and node.attr in _PLAIN_ATTRIBUTES:
@@ -396,22 +401,25 @@ def _carries(node, names, callee):
     if isinstance(node, ast.Call):
         function = node.func
         target = callee(function)
-        if any(target is f for f in tuple(PLAIN_RESULT_BUILTINS) + _EXITS) \
+        if isinstance(function, ast.Name) and function.id in kernels:
+            pass
+        elif any(target is f for f in tuple(PLAIN_RESULT_BUILTINS) + _EXITS) \
                 or _reads_values_only(target):
             return False
-        if isinstance(function, ast.Attribute) and function.attr in _NUMPY_METHODS_WITHOUT_GRADIENT:
+        elif isinstance(function, ast.Attribute) \
+                and function.attr in _NUMPY_METHODS_WITHOUT_GRADIENT:
             return False
-    return any(_carries(child, names, callee) for child in ast.iter_child_nodes(node))
+    return any(_carries(child, names, callee, kernels) for child in ast.iter_child_nodes(node))
 
 
-def differentiable_names(function, callee):
+def differentiable_names(function, callee, kernels):
     """Variables that may hold a value computed from the program's arguments (its input
     arrays and parameters), other than through what leaves the graph (shapes, `.item()`,
     builtins with plain results): a fixed point over the whole body, loops included."""
     names = {a.arg for a in function.args.args}
 
     def carries(value):
-        return _carries(value, names, callee)
+        return _carries(value, names, callee, kernels)
 
     changed = True
     while changed:
@@ -501,7 +509,7 @@ def transform(function, kernel_ops, namer, namespace, filename="<program>"):
     a kernel accepting out= may compute an argument's whole gradient into and return."""
     normal = anf.transform(function, namer)
     reverser = _Reverser(normal, kernel_ops, namer, namespace)
-    reverser.differentiable = differentiable_names(normal, reverser.callee)
+    reverser.differentiable = differentiable_names(normal, reverser.callee, kernel_ops)
     reverser.location = (filename, function.lineno if hasattr(function, "lineno") else 0)
     arguments = [a.arg for a in function.args.args]
     recorded = reverser.record(normal.body)
