@@ -90,8 +90,20 @@ def update(array, result):
     return array
 
 
+def update_or_rebind(current, result):
+    """`x op= y` on a value that may be an NDArray: written into x itself when it is one,
+    as NDArray does, or a list (extended in place, as Python does), else x's new value."""
+    if isinstance(current, np.ndarray):
+        current[...] = result
+        return current
+    if isinstance(current, list):
+        current[:] = result
+        return current
+    return result
+
+
 # calls that change their first argument in place
-MUTATORS = (setitem, update)
+MUTATORS = (setitem, update, update_or_rebind)
 
 
 def raise_error(error_type, args):

@@ -823,3 +823,55 @@ def test_an_unknown_call_on_what_a_kernel_computed_is_refused_for_backward():
     block.hybridize(active=False)
     imperative = run_recorded(block, (X2,))
     np.testing.assert_allclose(compiled[1][0], imperative[1][0], rtol=1e-6)
+
+
+# ----- `x op= y` on a value that may be an array writes into it, as NDArray does
+class AugmentedItemOfARunTimeList(nn.HybridBlock):
+    # found by the differential fuzzer: the item of a run-time list was rebound, not
+    # written into, so the list did not see the change and recording raised nothing
+    def hybrid_forward(self, F, x):
+        outs = [x * 1.0]
+        for _ in range(x.shape[0]):
+            outs.append(outs[-1] * 2)
+        last = outs[-1]
+        last += 1
+        return outs[-1] * 3
+
+
+def test_an_augmented_item_of_a_run_time_list_is_written_in_place():
+    from ast_hybrid import MXNetError
+    block = AugmentedItemOfARunTimeList()
+    block.initialize()
+    assert isinstance(run_recorded(block, (X2,)), MXNetError)   # as MXNet refuses it
+    block.hybridize(fallback=False)
+    np.testing.assert_allclose(block(nd.array(X2)).asnumpy(), (X2 * 4 + 1) * 3, rtol=1e-6)
+    assert isinstance(run_recorded(block, (X2,)), UnsupportedConstruct)
+    block.hybridize()
+    with pytest.warns(HybridizeFallbackWarning, match="in-place write"):
+        assert isinstance(run_recorded(block, (X2,)), MXNetError)
+
+
+class CountingLoop(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        count = 0
+        while x.sum() > 0.1:
+            count += 1
+            x = x * 0.5
+        return x * count
+
+
+def test_a_counter_in_a_run_time_loop_is_compiled_while_recording():
+    assert_sound(CountingLoop, (np.abs(X2) + 0.5,), (np.abs(X2) * 0.01,))
+
+
+class ExtendedInPlace(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        items = [x]
+        alias = items
+        items += [x * 2]
+        return F.add_n(*alias)
+
+
+def test_list_plus_equals_extends_the_list_every_alias_sees():
+    (outputs, _, _), = assert_sound(ExtendedInPlace, (X,))
+    np.testing.assert_allclose(outputs[0], X * 3)

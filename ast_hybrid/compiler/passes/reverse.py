@@ -130,9 +130,22 @@ class _Reverser:
         if isinstance(statement, (ast.Assign, ast.Expr)):
             for node in ast.walk(statement.value):
                 if isinstance(node, ast.Call) and any(self.callee(node.func) is m
-                                                      for m in runtime.MUTATORS):
+                                                      for m in runtime.MUTATORS) \
+                        and not self.writes_only_numbers(node):
                     raise self.unsupported("an in-place write into an array (x += y, x[i] = v, "
                                            "out=) while recording", node)
+
+    def writes_only_numbers(self, call):
+        """Whether `x op= y` on a value that may be an array or a number (a counter) cannot
+        write into an array MXNet would refuse: neither side comes from the arguments, and
+        no operation on a value that does ever read x (then x is a number or a constant
+        array outside every graph)."""
+        if self.callee(call.func) is not runtime.update_or_rebind:
+            return False
+        target = call.args[0]
+        if not isinstance(target, ast.Name) or self.reads_differentiable(call):
+            return False
+        return target.id in self.numbers or target.id not in self.beside_differentiable
 
     def check_effect_free(self, expr):
         """An expression statement may change what it is given; one that may change a value
@@ -443,6 +456,67 @@ def differentiable_names(function, callee, kernels):
     return names
 
 
+def _read_beside(function, reads_differentiable):
+    """Names that an operation reads together with a value computed from the arguments, or
+    that a container holds (and so may pass to one)."""
+    names = set()
+    for node in ast.walk(function):
+        if isinstance(node, (ast.Call, ast.BinOp, ast.Compare)) and any(
+                reads_differentiable(child) for child in ast.iter_child_nodes(node)
+                if isinstance(child, ast.expr)):
+            names.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+        elif isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
+            names.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            names.update(n.id for a in node.args for n in ast.walk(a) if isinstance(n, ast.Name))
+    return names
+
+
+_NUMBER_RESULTS = (len, int, float, bool, round)
+
+
+def _number_names(function, callee):
+    """Variables that only ever hold Python numbers: every assignment to them is a number, a
+    plain builtin's or `.item()`'s result, or arithmetic on those (a loop counter)."""
+    assigned = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            assigned.setdefault(node.targets[0].id, []).append(node.value)
+        elif isinstance(node, ast.For) and isinstance(node.target, ast.Name):
+            assigned.setdefault(node.target.id, []).append(node.iter)
+    arguments = {a.arg for a in function.args.args}
+    numbers = set(assigned) - arguments
+
+    def number(value):
+        if isinstance(value, ast.Constant):
+            return isinstance(value.value, (int, float, bool))
+        if isinstance(value, ast.Name):
+            return value.id in numbers
+        if isinstance(value, ast.BinOp):
+            return number(value.left) and number(value.right)
+        if isinstance(value, ast.UnaryOp):
+            return number(value.operand)
+        if isinstance(value, ast.Call):
+            target = callee(value.func)
+            if target is range:         # a loop over range() binds numbers
+                return True
+            if target is runtime.update_or_rebind:
+                return number(value.args[0]) and number(value.args[1])
+            if any(target is f for f in _NUMBER_RESULTS):
+                return True
+            return isinstance(value.func, ast.Attribute) and value.func.attr == "item"
+        return False
+
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(numbers):
+            if not all(number(v) for v in assigned[name]):
+                numbers.discard(name)
+                changed = True
+    return numbers
+
+
 def _literal_values(expressions):
     """{name: value} when every expression is a literal, else None."""
     try:
@@ -510,6 +584,8 @@ def transform(function, kernel_ops, namer, namespace, filename="<program>"):
     normal = anf.transform(function, namer)
     reverser = _Reverser(normal, kernel_ops, namer, namespace)
     reverser.differentiable = differentiable_names(normal, reverser.callee, kernel_ops)
+    reverser.beside_differentiable = _read_beside(normal, reverser.reads_differentiable)
+    reverser.numbers = _number_names(normal, reverser.callee)
     reverser.location = (filename, function.lineno if hasattr(function, "lineno") else 0)
     arguments = [a.arg for a in function.args.args]
     recorded = reverser.record(normal.body)

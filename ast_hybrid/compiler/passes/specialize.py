@@ -21,7 +21,8 @@ from .errors import CompileError, UnsupportedConstruct
 from .lower import Lowerer, describe
 from .specialize_calls import CallSpecializer
 from .specialize_expressions import ExpressionSpecializer
-from .values import ANY, ARRAY, Dynamic, FRef, Seq, Static, is_literal, is_static, static_value
+from .values import (ANY, ARRAY, NUMPY, Dynamic, FRef, Seq, Static, is_literal, is_static,
+                     static_value)
 
 MAX_UNROLL = 1000
 MAX_RECURSION = 32   # nested inlined calls of one function
@@ -255,13 +256,23 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
     def stmt_AugAssign(self, node):
         load = _as_load(node.target)
         current = self.expr(load)
-        value = self.binary(node.op, current, self.expr(node.value), node)
-        if isinstance(node.target, ast.Name) and isinstance(current, Dynamic) \
-                and current.is_array and type(node.op) in _IN_PLACE_OPERATORS:
+        operand = self.expr(node.value)
+        if isinstance(current, Seq) and current.container is list and isinstance(node.op, ast.Add):
+            items = self.static_items(operand)
+            if items is not None:
+                current.items.extend(items)     # `items += more` extends the list itself
+                self.assign(node.target, current)
+                return None
+        value = self.binary(node.op, current, operand, node)
+        if isinstance(current, Dynamic) and current.kind != NUMPY \
+                and type(node.op) in _IN_PLACE_OPERATORS:
             # NDArray's `x += y` writes the result into x itself: every name and list
-            # holding that array sees it, and x keeps its shape and dtype
-            update = self.context.constant_ref(runtime.update, "update")
-            value = Dynamic(ast.Call(update, [current.expr, self.expr_of(value)], []), ARRAY)
+            # holding that array sees it, and x keeps its shape and dtype; a value that
+            # may be an array or a number is told apart when the program runs
+            helper, kind = ((runtime.update, ARRAY) if current.is_array
+                            else (runtime.update_or_rebind, ANY))
+            update = self.context.constant_ref(helper, helper.__name__)
+            value = Dynamic(ast.Call(update, [current.expr, self.expr_of(value)], []), kind)
         self.assign(node.target, value)
         return None
 
