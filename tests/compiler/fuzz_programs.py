@@ -64,11 +64,6 @@ STATEMENT_FEATURES = (
 MODIFIER_FEATURES = ("list_of_names",)
 FEATURES = EXPRESSION_FEATURES + STATEMENT_FEATURES + MODIFIER_FEATURES
 
-# features whose programs leave the graph (their finite differences are the full derivative,
-# which autograd does not compute through a detached value)
-LEAVES_GRAPH = {"detach", "stop_gradient", "asnumpy", "float_asscalar", "divmod",
-                "builtin_max_norm", "builtin_min_norm"}
-
 
 @dataclass(frozen=True)
 class Program:
@@ -896,31 +891,8 @@ def _is_refusal(error):
     return isinstance(error, UnsupportedConstruct)
 
 
-@contextlib.contextmanager
-def augmented_assignment_rebinds():
-    """While active, `a += b` on NDArrays makes a new array (as `a = a + b`) instead of
-    writing into `a`: imperative mode as AST mode reads augmented assignment."""
-    from ast_hybrid import nd
-    names = ("__iadd__", "__isub__", "__imul__", "__itruediv__")
-    saved = {name: nd.NDArray.__dict__[name] for name in names}
-    rebinding = {"__iadd__": lambda a, b: a + b, "__isub__": lambda a, b: a - b,
-                 "__imul__": lambda a, b: a * b, "__itruediv__": lambda a, b: a / b}
-    try:
-        for name in names:
-            setattr(nd.NDArray, name, rebinding[name])
-        yield
-    finally:
-        for name, method in saved.items():
-            setattr(nd.NDArray, name, method)
-
-
 def run_mode(program, case, mode):
     from ast_hybrid.compiler.dispatch import HybridizeFallbackWarning
-    if mode == "imperative_rebinding":
-        with augmented_assignment_rebinds():
-            result = run_mode(program, case, "imperative")
-        result.mode = mode
-        return result
     net = _block(program, case.params)
     if mode != "imperative":
         net.hybridize(**MODES[mode])
@@ -1029,11 +1001,6 @@ class Report:
     refused: dict            # mode -> construct
 
     @property
-    def unexplained(self):
-        """The differences no known class explains."""
-        return [d for d in self.differences if classify(self, d) is None]
-
-    @property
     def compiled(self):
         return any(m not in self.refused for m in ("ast", "ast_noopt", "ast_static"))
 
@@ -1070,115 +1037,6 @@ def run_differential(program, seed=0, modes=("ast", "ast_noopt", "ast_static", "
             refused[mode] = "backward: " + result.backward_refused
         differences += compare(reference, result)
     return Report(program, case, results, differences, trace_differences, refused)
-
-
-# ----------------------------------------------------------------------------- known classes
-
-def _zeroed_untouched_gradient(report, d):
-    """Imperative mode leaves the gradient buffer of an input or parameter the recorded
-    graph never reached as it was; the compiled program writes zeros into it."""
-    return (d.what.startswith(("input_grad", "param_grad"))
-            and isinstance(d.imperative, np.ndarray) and isinstance(d.hybrid, np.ndarray)
-            and np.all(d.imperative == SENTINEL) and np.all(d.hybrid == 0))
-
-
-def _rebinding_reference(report):
-    cached = report.results.get("imperative_rebinding")
-    if cached is None:
-        cached = run_mode(report.program, report.case, "imperative_rebinding")
-        report.results["imperative_rebinding"] = cached
-    return cached
-
-
-def _augmented_assignment_in_place(report, d):
-    """`a += b` writes into the array imperatively (so every name and list slot holding it
-    sees the change, and autograd records an in-place update); the compiled program
-    rebinds `a`. Explained when the compiled result equals imperative mode with augmented
-    assignment made rebinding."""
-    if "augassign" not in report.program.source and not re.search(
-            r"(\+=|-=|\*=|/=)", report.program.source):
-        return False
-    reference = _rebinding_reference(report)
-    if reference.refused is not None or d.call >= len(reference.calls):
-        return False
-    hybrid = report.results[d.mode]
-    shadow = ModeResult(d.mode, [hybrid.calls[d.call]])
-    base = ModeResult("imperative_rebinding", [reference.calls[d.call]])
-    return not any(x.what == d.what for x in compare(base, shadow))
-
-
-def _operator_error_type(report, d):
-    """An operator's shape error: imperative mode raises the operator's OpError (checked by
-    its shape rule); the compiled program calls the kernel unchecked, so numpy raises
-    its own exception (ValueError, IndexError, ...) or none at all and returns a value."""
-    return (d.what == "error" and d.imperative[0] == "OpError" and d.hybrid[0] != "OpError")
-
-
-def _builtin_divmod_round_on_arrays(report, d):
-    """divmod(array, k) and round(array): imperative mode raises TypeError (NDArray has no
-    __divmod__/__round__); the compiled program applies them to numpy arrays."""
-    return (d.what == "error" and d.imperative[0] == "TypeError"
-            and re.search(r"divmod|__round__", d.imperative[1] or "") is not None)
-
-
-def _error_while_compiling(report, d):
-    """The compiler evaluates what depends only on constants, also in a run-time branch
-    imperative mode does not take (or before the statement imperative mode fails at), and
-    raises its error while compiling: CompileError, or the raw exception."""
-    if d.what != "error" or d.hybrid[0] is None or d.imperative[0] == d.hybrid[0]:
-        return False
-    return report.results[d.mode].calls[d.call].compile_time
-
-
-# Known classes of differences others are fixing: (name, detector or None, features the
-# CI fuzz run does not draw, the regression test that pins the class). A detector
-# explains a difference of any program; excluded features keep the CI run from drawing
-# programs a class spoils wholesale. Remove an entry once its regression test passes.
-KNOWN_CLASSES = [
-    ("zeroed-untouched-gradient", _zeroed_untouched_gradient, (),
-     "test_untouched_input_gradient_is_left_as_it_was"),
-    ("augmented-assignment-in-place", _augmented_assignment_in_place, (),
-     "test_augmented_assignment_on_an_alias"),
-    ("operator-error-unchecked", _operator_error_type, (),
-     "test_shape_error_keeps_the_operator_error_type"),
-    ("divmod-on-arrays", _builtin_divmod_round_on_arrays, (),
-     "test_divmod_of_an_array_raises_type_error"),
-    ("error-while-compiling", _error_while_compiling, (),
-     "test_error_in_a_branch_not_taken_is_not_raised"),
-    ("conditional-expression-gradient", None, ("ternary",),
-     "test_conditional_expression_keeps_gradient"),
-    ("list-grown-in-run-time-loop", None, ("list_grow_runtime", "list_grow_while"),
-     "test_list_grown_in_run_time_loop_keeps_gradient"),
-    ("list-holds-names", None, ("list_of_names",),
-     "test_list_keeps_the_value_of_a_rebound_name"),
-    ("nd-array-in-compiled-program", None, ("asnumpy",),
-     "test_nd_array_of_asnumpy_in_a_program"),
-    ("tuple-assignment-reads-targets", None,
-     ("tuple_assign", "swap", "recurrence_static", "recurrence_runtime", "recurrence_while"),
-     "test_tuple_assignment_right_side_sees_old_values"),
-    ("builtins-on-arrays-lose-gradients", None,
-     ("builtin_sum", "list_sum", "builtin_abs", "builtin_pow", "builtin_max_norm",
-      "builtin_min_norm", "builtin_max_arrays"),
-     "test_builtin_abs_keeps_gradient"),
-]
-
-# Features AST mode refuses today (a refusal is allowed, but the whole program then goes
-# uncompared): `--compilable` leaves them out so that more programs are compared.
-REFUSED_FEATURES = frozenset({"starred", "detach", "listcomp_nested", "listcomp_datacond",
-                              "augassign_list", "setitem", "augassign_subscript",
-                              "return_in_loop"})
-
-KNOWN_EXCLUDED_FEATURES = frozenset(f for _, _, features, _ in KNOWN_CLASSES for f in features)
-
-
-def classify(report, difference):
-    """The name of the known class explaining a difference, or None."""
-    for name, detector, features, _ in KNOWN_CLASSES:
-        if detector is not None and detector(report, difference):
-            return name
-        if features and report.program.features & set(features):
-            return name
-    return None
 
 
 # ----------------------------------------------------------------------------- deciding
@@ -1292,9 +1150,7 @@ def describe(report, judge_gradients=True):
     for (call, what, _), found in groups.items():
         d = found[0]
         modes = ", ".join(x.mode for x in found)
-        known = classify(report, d) if d.mode != "trace" else None
-        label = f" (known: {known})" if known else ""
-        lines.append(f"call {call} {what} [{modes}]{label}:\n  imperative: {_compact(d.imperative)}\n"
+        lines.append(f"call {call} {what} [{modes}]:\n  imperative: {_compact(d.imperative)}\n"
                      f"  {d.mode}: {_compact(d.hybrid)}")
     if judge_gradients:
         seen = set()
@@ -1345,9 +1201,8 @@ def signature(d):
     return (kind,)
 
 
-def signatures(report, mode=None, unexplained=False):
-    differences = report.unexplained if unexplained else report.differences
-    return {signature(d) for d in differences if mode is None or d.mode == mode}
+def signatures(report, mode=None):
+    return {signature(d) for d in report.differences if mode is None or d.mode == mode}
 
 
 _SIMPLIFIABLE = (ast.Call, ast.BinOp, ast.IfExp, ast.UnaryOp, ast.BoolOp, ast.Subscript,
@@ -1441,13 +1296,11 @@ def _apply(tree, candidate):
     return tree
 
 
-def minimize(report, budget=600, difference=None, unexplained=True):
+def minimize(report, budget=600, difference=None):
     """The smallest program (by greedy cuts of statements and expressions) whose
-    differential run still shows the kind of `difference` (default: the report's first
-    difference no known class explains)."""
+    differential run still shows the kind of `difference` (default: the report's first)."""
     if difference is None:
-        pool = report.unexplained if unexplained else report.differences
-        difference = pool[0]
+        difference = report.differences[0]
     mode = difference.mode
     target = signature(difference)
     seed = getattr(report, "seed", 0)
@@ -1474,7 +1327,6 @@ def minimize(report, budget=600, difference=None, unexplained=True):
                 continue
             tried.add(source)
             calls += 1
-            # no generator features: only detectors classify a minimized program
             program = Program(source, n_inputs)
             try:
                 with warnings.catch_warnings(), time_limit(2.0):
@@ -1482,7 +1334,7 @@ def minimize(report, budget=600, difference=None, unexplained=True):
                     candidate_report = run_differential(program, seed, modes=(mode,))
             except (Exception, TimeLimit):   # noqa: BLE001 - does not load, or never ends
                 continue
-            if target in signatures(candidate_report, mode, unexplained):
+            if target in signatures(candidate_report, mode):
                 tree, best, progress = smaller, program, True
                 break
     final = run_differential(best, seed)
@@ -1504,7 +1356,6 @@ def explore(seconds=None, examples=None, exclude=frozenset(), on_report=None):
     from hypothesis import HealthCheck, given, settings
     statistics = collections.Counter()
     refusals = collections.Counter()
-    known = collections.Counter()
     mismatches = []
     start = time.monotonic()
     limit = examples if examples is not None else 10 ** 9
@@ -1532,11 +1383,7 @@ def explore(seconds=None, examples=None, exclude=frozenset(), on_report=None):
                 refusals[construct] += 1
         if report.differences:
             statistics["mismatched"] += 1
-            if report.unexplained:
-                statistics["unexplained"] += 1
-                mismatches.append(report)
-            for name in {classify(report, d) for d in report.differences} - {None}:
-                known[name] += 1
+            mismatches.append(report)
         if report.trace_differences:
             statistics["trace differs"] += 1
         if on_report is not None:
@@ -1548,20 +1395,15 @@ def explore(seconds=None, examples=None, exclude=frozenset(), on_report=None):
     except _TimeUp:
         pass
     statistics["seconds"] = round(time.monotonic() - start)
-    statistics.known = known
     return statistics, refusals, mismatches
 
 
 def summary(statistics, refusals):
     lines = [f"differential fuzz: {statistics['generated']} programs generated, "
              f"{statistics['compiled']} compiled, {statistics['refused']} refused, "
-             f"{statistics['mismatched']} mismatched ({statistics['unexplained']} not explained by a "
-             f"known class), {statistics['timed out']} timed out, in {statistics['seconds']} s "
+             f"{statistics['mismatched']} mismatched, {statistics['timed out']} timed out, "
+             f"in {statistics['seconds']} s "
              f"(trace mode differs from imperative on {statistics['trace differs']})"]
-    known = getattr(statistics, "known", None)
-    if known:
-        lines.append("mismatched, by known class:")
-        lines += [f"  {count:6d}  {name}" for name, count in known.most_common()]
     if refusals:
         lines.append("refused, by construct:")
         lines += [f"  {count:6d}  {construct}" for construct, count in refusals.most_common()]
@@ -1577,19 +1419,11 @@ def main(argv=None):
     parser.add_argument("--minimize", type=int, default=20,
                         help="minimize at most this many mismatches, one per kind first")
     parser.add_argument("--exclude", default="", help="features never drawn, comma-separated")
-    parser.add_argument("--compilable", action="store_true",
-                        help="leave out features AST mode refuses today")
-    parser.add_argument("--all-features", action="store_true",
-                        help="also draw the features known classes spoil (default: not)")
     parser.add_argument("--out", default=None, help="write minimized counterexamples here")
     args = parser.parse_args(argv)
     if args.seconds is None and args.examples is None:
         args.seconds = 60
     exclude = frozenset(f for f in args.exclude.split(",") if f)
-    if not args.all_features:
-        exclude |= KNOWN_EXCLUDED_FEATURES
-    if args.compilable:
-        exclude |= REFUSED_FEATURES
     statistics, refusals, mismatches = explore(args.seconds, args.examples, exclude)
     print(summary(statistics, refusals))
     seen, minimal = set(), []
@@ -1601,9 +1435,9 @@ def main(argv=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             small = minimize(report)
-        if not small.unexplained:
+        if not small.differences:
             continue
-        key = (tuple(sorted(map(repr, signatures(small, unexplained=True)))),
+        key = (tuple(sorted(map(repr, signatures(small)))),
                small.program.source)
         if key in seen:
             continue

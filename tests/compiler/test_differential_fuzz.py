@@ -4,10 +4,7 @@ gradients, printed text and exception types, or AST mode must refuse them.
 
 The default run draws a fixed set of programs (the CI profile derandomizes). A longer run:
     AST_HYBRID_FUZZ_SECONDS=600 python -m pytest -q -s tests/compiler/test_differential_fuzz.py
-prints how many programs were drawn, compiled, refused and mismatched.
-
-OPEN_FEATURES are left out of the drawn programs while a class of difference they show is
-open; each is named in the README's list of what AST mode refuses or differs in."""
+prints how many programs were drawn, compiled, refused and mismatched."""
 import collections
 import os
 import time
@@ -21,17 +18,13 @@ SECONDS = float(os.environ.get("AST_HYBRID_FUZZ_SECONDS", "0"))
 EXAMPLES = int(os.environ.get("AST_HYBRID_FUZZ_EXAMPLES", "40" if not SECONDS else "1000000"))
 AST_MODES = ("ast", "ast_noopt", "ast_static")
 
-# in-place updates under autograd.record(): imperative mode raises MXNet's error in more
-# places than the compiled recording refuses
-OPEN_FEATURES = frozenset({"setitem", "augassign", "augassign_list", "augassign_subscript"})
-
 _counts = collections.Counter()
 _started = time.monotonic()
 
 
 @settings(max_examples=EXAMPLES, deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
-@given(fuzz_programs.programs(exclude=OPEN_FEATURES))
+@given(fuzz_programs.programs())
 def test_ast_mode_agrees_with_imperative_mode_or_refuses(program):
     if SECONDS and time.monotonic() - _started > SECONDS:
         return
