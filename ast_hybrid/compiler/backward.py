@@ -24,6 +24,7 @@ class DifferentiatedProgram:
         self.record = self.program.namespace[recording.name]
         self.backward = self.program.namespace[backward.name]
         self.reach = reach.OutputReach(definition, forward.kernel_ops, namespace)
+        self._decided = set()       # the `needs` whose outputs' attachment is known
         origins = [origin_of_marker(s) for s in definition.body]
         self._return_line = ([o for o in origins if o] or [(filename or forward.filename, 0)])[-1]
 
@@ -35,11 +36,15 @@ class DifferentiatedProgram:
     def check_decided(self, needs):
         """Refuse a call whose outputs imperative mode may or may not attach to the graph,
         depending on how it runs."""
+        key = tuple(needs)
+        if key in self._decided:
+            return
         if not self.reach.decided(needs):
             raise UnsupportedConstruct(
                 "an output that, depending on the run, is computed from an input needing a "
                 "gradient or from outside the graph (asnumpy, detach, nd.array, constants)",
                 *self._return_line)
+        self._decided.add(key)
 
     @property
     def source(self):

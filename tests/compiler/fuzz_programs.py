@@ -1348,9 +1348,10 @@ class _TimeUp(BaseException):
     """Ends an exploration run (a BaseException, so hypothesis neither catches nor shrinks it)."""
 
 
-def explore(seconds=None, examples=None, exclude=frozenset(), on_report=None):
-    """Run random programs for `seconds` or `examples`; returns (statistics, mismatching
-    reports). Statistics: generated, compiled, refused by construct, mismatched."""
+def explore(seconds=None, examples=None, exclude=frozenset(), on_report=None,
+            modes=("ast", "ast_noopt", "ast_static", "trace")):
+    """Run random programs for `seconds` or `examples`; returns (statistics, refusals by
+    construct, mismatching reports). Statistics: generated, compiled, refused, mismatched."""
     import collections
     import time
     from hypothesis import HealthCheck, given, settings
@@ -1370,7 +1371,7 @@ def explore(seconds=None, examples=None, exclude=frozenset(), on_report=None):
         try:
             with warnings.catch_warnings(), time_limit(20.0):
                 warnings.simplefilter("ignore")
-                report = run_differential(program, seed)
+                report = run_differential(program, seed, modes=modes)
         except TimeLimit:
             statistics["timed out"] += 1
             return
@@ -1402,8 +1403,9 @@ def summary(statistics, refusals):
     lines = [f"differential fuzz: {statistics['generated']} programs generated, "
              f"{statistics['compiled']} compiled, {statistics['refused']} refused, "
              f"{statistics['mismatched']} mismatched, {statistics['timed out']} timed out, "
-             f"in {statistics['seconds']} s "
-             f"(trace mode differs from imperative on {statistics['trace differs']})"]
+             f"in {statistics['seconds']} s"
+             + (f" (trace mode differs from imperative on {statistics['trace differs']})"
+                if statistics["trace differs"] else "")]
     if refusals:
         lines.append("refused, by construct:")
         lines += [f"  {count:6d}  {construct}" for construct, count in refusals.most_common()]

@@ -3,18 +3,18 @@ operations that imperative mode records.
 
 Imperative mode attaches an array to the autograd graph when an operator recorded it from an
 input that needs a gradient; `asnumpy()`, `detach()`, `nd.array(...)`, shapes and plain
-builtins leave the graph, and a constructor (`F.zeros`) has no input. A compiled block runs as
-one recorded node, so it must attach exactly the outputs imperative mode would attach: an
+builtins leave the graph, and a constructor (`F.zeros`) has no input. A compiled block runs
+as one recorded node, so it must attach exactly the outputs imperative mode would attach: an
 output is attached when, whichever way the run goes, an argument it then surely comes from
-needs a gradient, and left out of the graph when none of those it may come from does. Where the two disagree for a
-call (an output that a run-time branch computes from the input or from a constant), only
-imperative mode knows.
+needs a gradient, and left out of the graph when none of those it may come from does. Where
+the two disagree for a call (an output that a run-time branch computes from the input or
+from a constant), only imperative mode knows.
 
-The analysis runs forward over the program in A-normal form (the recording form's input):
-a value is a Reach of argument names (those it may come from, and for each way the run may
-go, those it then surely comes from), or a Sequence of them for a tuple or list written out;
-branches join, loops iterate to a fixed point, and everything a list grows by is joined into
-whatever is read out of any list.
+The analysis runs forward over the program backward programs derive from: a value is a
+Reach of argument names (those it may come from, and for each way the run may go, those it
+then surely comes from), or a Sequence of them for a tuple or list written out; branches
+join, loops iterate to a fixed point, and everything a list grows by is joined into whatever
+is read out of any list.
 """
 import ast
 import builtins
@@ -300,6 +300,8 @@ class OutputReach:
         return all(_attached(reach, needs) is not None for reach in _reaches(self._result))
 
     def attached(self, needs, result):
+        if isinstance(self._result, Reach) and isinstance(result, np.ndarray):
+            return [_attached(self._result, needs)]     # the common case: one array
         out = []
         _walk(self._result, result, needs, out)
         return out
