@@ -5,7 +5,7 @@ import inspect
 
 from ..gluon.block import Block
 from .backend import compile_program
-from .dispatch import AUTO, CompiledEntry, Invalidator, cache_key
+from .dispatch import AUTO, CompiledEntry, Invalidator, build_lock, cache_key, with_entry
 from .naming import Namer
 from .passes import specialize
 from .passes.errors import CompileError, UnsupportedConstruct
@@ -86,11 +86,15 @@ class HybridFunction:
     def _entry(self, args):
         key = cache_key(args)
         entry = self._programs.get(key)
-        if entry is None or entry.stale():
-            program, _ = build_program(self._function, [FRef()], _argument_values(args))
-            positions = [i for i, a in enumerate(args) if is_array(a)]
-            entry = CompiledEntry(program, [], positions, AUTO, "ast")
-            self._programs = {**self._programs, key: entry}
+        if entry is not None and not entry.stale():
+            return entry
+        with build_lock:       # simultaneous first calls compile once
+            entry = self._programs.get(key)
+            if entry is None or entry.stale():
+                program, _ = build_program(self._function, [FRef()], _argument_values(args))
+                positions = [i for i, a in enumerate(args) if is_array(a)]
+                entry = CompiledEntry(program, [], positions, AUTO, "ast")
+                self._programs = with_entry(self._programs, key, entry)
         return entry
 
     def __call__(self, *args):

@@ -9,6 +9,7 @@ import itertools
 import linecache
 import threading
 import types
+import weakref
 from dataclasses import dataclass, field
 
 import astor
@@ -114,8 +115,11 @@ def compile_program(functions, namespace, label, entry=None, kernel_ops=None, na
     scope = dict(namespace)
     exec(code, scope)
     name = entry or functions[-1].name
-    return Program(scope[name], source, filename, origins, scope, list(functions),
-                   dict(kernel_ops or {}), namer, differentiable)
+    program = Program(scope[name], source, filename, origins, scope, list(functions),
+                      dict(kernel_ops or {}), namer, differentiable)
+    weakref.finalize(program, linecache.cache.pop, filename, None)   # a dropped program's lines go
+    return program
+
 
 
 def _innermost_entry(program, traceback):

@@ -11,7 +11,7 @@ from .backend import annotate
 from .passes.errors import UnsupportedConstruct
 from .trace import nest
 
-_build_lock = threading.RLock()
+build_lock = threading.RLock()
 
 
 class HybridizeCheckError(AssertionError):
@@ -36,6 +36,21 @@ _parameter_array = operator.attrgetter("_data._data")   # read afresh on every c
 _ALL_ARRAYS = [(ARRAY,) * count for count in range(8)]
 
 
+# programs kept per block or @hybrid function, one per distinct set of constant arguments:
+# past this, the least recently built is dropped (with its source lines, see backend.py)
+MAX_PROGRAMS = 64
+
+
+def with_entry(programs, key, entry):
+    """A copy of the `programs` dict with `key` -> `entry`, bounded to MAX_PROGRAMS."""
+    programs = dict(programs or {})
+    programs.pop(key, None)
+    programs[key] = entry
+    while len(programs) > MAX_PROGRAMS:
+        del programs[next(iter(programs))]
+    return programs
+
+
 def cache_key(args):
     if len(args) < len(_ALL_ARRAYS) and all(type(value) is NDArray for value in args):
         return _ALL_ARRAYS[len(args)]   # the common case, without building a tuple per call
@@ -49,6 +64,8 @@ def cache_key(args):
             except TypeError:
                 raise TypeError(f"a hybridized block takes arrays and hashable constants; got "
                                 f"{type(value).__name__}") from None
+            if isinstance(value, float) and value != value:   # every NaN is one constant
+                value = "nan"
             key.append(("constant", type(value).__name__, value))
     return tuple(key)
 
@@ -209,15 +226,13 @@ def call_compiled(block, args):
     entry = programs.get(key) if programs is not None else None
     if entry is not None:
         return entry(args)
-    with _build_lock:
+    with build_lock:
         programs = block._programs or {}
         entry = programs.get(key)
         first_output = None
         if entry is None:
             entry, first_output = _build(block, args)
-            programs = dict(programs)
-            programs[key] = entry
-            object.__setattr__(block, "_programs", programs)
+            object.__setattr__(block, "_programs", with_entry(programs, key, entry))
             object.__setattr__(block, "_last_call_key", key)
     output = first_output if first_output is not None else entry(args)
     if block._options.check and first_output is None:

@@ -1,0 +1,95 @@
+"""The per-block and per-function program caches stay bounded, and so do the source lines
+registered for tracebacks; every NaN is one constant; simultaneous first calls compile once."""
+import gc
+import linecache
+import threading
+
+import numpy as np
+
+import ast_hybrid
+from ast_hybrid import nd
+from ast_hybrid.compiler import dispatch
+from ast_hybrid.gluon import nn
+
+X = nd.array(np.array([[0.5, -1.0, 2.0]], dtype=np.float32))
+
+
+class Scaled(nn.HybridBlock):
+    def hybrid_forward(self, F, x, scale):
+        return x * scale
+
+
+def program_lines():
+    gc.collect()
+    return sum(1 for name in linecache.cache if name.startswith("<ast_hybrid:"))
+
+
+def test_a_thousand_distinct_constants_keep_a_bounded_number_of_programs():
+    block = Scaled()
+    block.initialize()
+    block.hybridize()
+    before = program_lines()
+    for i in range(1000):
+        np.testing.assert_allclose(block(X, float(i)).asnumpy(), X.asnumpy() * i)
+    assert len(block._programs) == dispatch.MAX_PROGRAMS
+    assert program_lines() - before <= dispatch.MAX_PROGRAMS
+
+
+def test_a_thousand_rehybridizations_keep_a_bounded_number_of_source_entries():
+    block = Scaled()
+    block.initialize()
+    before = program_lines()
+    for _ in range(1000):
+        block.hybridize()
+        block(X, 2.0)
+    assert program_lines() - before <= 2
+
+
+def test_every_nan_is_one_constant():
+    block = Scaled()
+    block.initialize()
+    block.hybridize()
+    for _ in range(10):
+        assert np.isnan(block(X, float("nan")).asnumpy()).all()
+    assert len(block._programs) == 1
+
+
+def test_an_hybrid_function_keeps_a_bounded_number_of_programs():
+    @ast_hybrid.hybrid
+    def shifted(F, x, shift):
+        return x + shift
+
+    for i in range(200):
+        np.testing.assert_allclose(shifted(X, float(i)).asnumpy(), X.asnumpy() + i)
+    assert len(shifted._programs) == dispatch.MAX_PROGRAMS
+
+
+def test_simultaneous_first_calls_of_an_hybrid_function_compile_once(monkeypatch):
+    built = []
+    original = ast_hybrid.compiler.ast_front_end.build_program
+
+    def counting(*args, **kwargs):
+        built.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ast_hybrid.compiler.ast_front_end, "build_program", counting)
+
+    @ast_hybrid.hybrid
+    def doubled(F, x):
+        return x * 2
+
+    start = threading.Barrier(16)
+    results = []
+
+    def call():
+        start.wait()
+        results.append(doubled(X).asnumpy())
+
+    threads = [threading.Thread(target=call) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 1
+    assert all((r == X.asnumpy() * 2).all() for r in results)
+
