@@ -1,5 +1,6 @@
 """The per-block and per-function program caches stay bounded, and so do the source lines
-registered for tracebacks; every NaN is one constant; simultaneous first calls compile once."""
+registered for tracebacks; every NaN is one constant; simultaneous first calls compile once;
+threads calling one static_alloc block at once get their own results."""
 import gc
 import linecache
 import threading
@@ -93,3 +94,30 @@ def test_simultaneous_first_calls_of_an_hybrid_function_compile_once(monkeypatch
     assert len(built) == 1
     assert all((r == X.asnumpy() * 2).all() for r in results)
 
+
+
+def test_static_alloc_is_correct_for_threads_calling_one_block_at_once():
+    net = nn.HybridSequential()
+    net.add(nn.Dense(64, activation="relu", in_units=32), nn.Dense(16, in_units=64))
+    net.initialize()
+    rng = np.random.default_rng(0)
+    inputs = [rng.standard_normal((4, 32)).astype(np.float32) for _ in range(8)]
+    expected = [net(nd.array(x)).asnumpy() for x in inputs]
+    net.hybridize(static_alloc=True)
+    net(nd.array(inputs[0]))
+    start = threading.Barrier(8)
+    wrong = []
+
+    def calls(index):
+        start.wait()
+        for _ in range(60):
+            got = net(nd.array(inputs[index])).asnumpy()
+            if not np.allclose(got, expected[index], rtol=1e-5, atol=1e-5):
+                wrong.append(index)
+
+    threads = [threading.Thread(target=calls, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not wrong, f"{len(wrong)} of 480 outputs wrong"

@@ -16,9 +16,11 @@ A site qualifies only where reusing its buffer cannot be observed:
 - inputs and parameters are never written: only the site's own buffer is.
 
 Programs that record gradients derive from the unoptimized definition, so this is forward-only.
-Calls of one program from several threads at once would share the buffers (as in MXNet).
+Each thread has its own buffers, so calls of one program from several threads at once are
+correct (MXNet's static_alloc shares them).
 """
 import ast
+import threading
 
 import numpy as np
 
@@ -28,14 +30,15 @@ from .inplace import _is_fresh
 
 
 def _fully_connected_site(flatten):
-    """A fully_connected kernel that computes into the buffer its previous call returned;
-    whatever that buffer cannot take (a first call, another shape or dtype, inputs that do
-    not fit) goes to the table's kernel, which checks its inputs as imperative mode does."""
-    buffer = None
+    """A fully_connected kernel that computes into the buffer its previous call in this
+    thread returned; whatever that buffer cannot take (a first call, another shape or dtype,
+    inputs that do not fit) goes to the table's kernel, which checks its inputs as
+    imperative mode does."""
+    kept = threading.local()    # one buffer per thread: threads calling one block never share
     kernel = fully_connected if flatten else fully_connected_nd
 
     def fully_connected_static(data, weight, bias=None):
-        nonlocal buffer
+        buffer = getattr(kept, "buffer", None)
         if buffer is not None and (bias is None or bias.shape == buffer.shape[-1:]):
             rows = data.reshape(data.shape[0], -1) if flatten and data.ndim != 2 else data
             try:
@@ -46,8 +49,8 @@ def _fully_connected_site(flatten):
                 if bias is not None:
                     out += bias
                 return out
-        buffer = kernel(data, weight, bias)
-        return buffer
+        kept.buffer = kernel(data, weight, bias)
+        return kept.buffer
     return fully_connected_static
 
 
