@@ -267,3 +267,43 @@ class NestedReturn(nn.HybridBlock):
 def test_nested_outputs_in_every_mode():
     block, expected = compare_modes(NestedReturn, arr(2, 4))
     assert isinstance(expected[0], list) and len(expected[0]) == 2
+
+
+class MultiLineString(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        note = """a literal whose
+second line starts left of the method"""
+        return x * len(note)
+
+
+def test_a_multi_line_string_literal_in_hybrid_forward():
+    from soundness import assert_sound
+    (outputs, _, _), = assert_sound(MultiLineString, (np.ones((1, 3), np.float32),))
+    np.testing.assert_allclose(outputs[0], np.full((1, 3), 53.0))
+
+
+class ChainedComparison(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        if 0 < x.sum() < 10:
+            return x * 2
+        return x
+
+
+@pytest.mark.parametrize("value", [1.0, 5.0, -1.0])
+def test_a_chained_comparison_on_arrays_as_python_evaluates_it(value):
+    from soundness import assert_sound
+    x = np.full((1, 3), value, np.float32)
+    (outputs, _, _), = assert_sound(ChainedComparison, (x,))
+    np.testing.assert_allclose(outputs[0], x * 2 if 0 < x.sum() < 10 else x)
+
+
+class ChainStopsEarly(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        # the last comparison is not evaluated when the first is false: its dot would raise
+        return x * (x.sum() > 100 < F.dot(x, x).sum())
+
+
+def test_a_chained_comparison_evaluates_its_last_operand_only_when_needed():
+    from soundness import assert_sound
+    (outputs, _, _), = assert_sound(ChainStopsEarly, (np.ones((1, 3), np.float32),))
+    np.testing.assert_allclose(outputs[0], np.zeros((1, 3)))

@@ -27,10 +27,7 @@ def transform(function):
         raise UnsupportedConstruct("a function whose source is unavailable", filename,
                                    code.co_firstlineno, str(error)) from None
     text = textwrap.dedent("".join(lines))
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        tree = None
+    tree = _parse_indented(text)
     if function.__name__ == "<lambda>":
         node = _lambda_as_function(tree, text, filename, first_line)
         tree = ast.Module([node], [])
@@ -49,6 +46,22 @@ def transform(function):
             except ValueError:
                 pass
     return ParsedFunction(node, filename, function.__globals__, closure, function)
+
+
+def _parse_indented(text):
+    """The module of a definition's source lines, or None. A string literal whose lines
+    start left of the definition keeps dedent from removing the indentation: such a
+    definition is parsed as the body of a class statement, as it was written."""
+    try:
+        return ast.parse(text)
+    except SyntaxError:
+        pass
+    try:
+        holder = ast.parse("class _:\n" + text)
+    except SyntaxError:
+        return None
+    ast.increment_lineno(holder, -1)
+    return ast.Module(holder.body[0].body, [])
 
 
 def _lambda_as_function(tree, text, filename, first_line):

@@ -1,6 +1,7 @@
 """Specializing expressions: each evaluates to a value now (Static) or to code for run time."""
 import ast
 import builtins
+import functools
 import operator
 import types
 
@@ -194,6 +195,9 @@ class ExpressionSpecializer:
         return Dynamic(ast.UnaryOp(node.op, self.expr_of(operand)), kind)
 
     def expr_Compare(self, node):
+        if len(node.ops) > 1:
+            return self.chained_comparison(self.expr(node.left), node.ops, node.comparators,
+                                           node)
         values = [self.expr(node.left)] + [self.expr(c) for c in node.comparators]
         if all(is_static(v) for v in values):
             result = True
@@ -213,6 +217,22 @@ class ExpressionSpecializer:
         return Dynamic(ast.Compare(self.expr_of(values[0]), list(node.ops),
                                    [self.expr_of(v) for v in values[1:]]), ANY)
 
+    def chained_comparison(self, left, ops, comparators, node):
+        """`a < b < c` as Python evaluates it: `a < b and b < c` with b evaluated once, and c
+        only when `a < b` holds (on arrays, by NDArray's truth value)."""
+        right = self.expr(comparators[0])
+        if len(ops) > 1:
+            right = self.as_name(right, "operand")
+        pair = ast.Compare(_Value(left), [ops[0]], [_Value(right)])
+        ast.copy_location(pair, node)
+        if len(ops) == 1:
+            return self.expr(pair)
+        rest = functools.partial(self.chained_comparison, right, ops[1:], comparators[1:], node)
+        return self.bool_operands(ast.And(), [pair, rest])
+
+    def expr__Value(self, node):
+        return node.value
+
     def expr_BoolOp(self, node):
         return self.bool_operands(node.op, node.values)
 
@@ -220,7 +240,7 @@ class ExpressionSpecializer:
         """`a and b ...` / `a or b ...` as Python evaluates it: left to right, stopping at
         the first operand that decides, which is the value; the operands after a run-time one
         are evaluated only when it does not decide (as run-time code where they compute)."""
-        value = self.expr(operands[0])
+        value = operands[0]() if callable(operands[0]) else self.expr(operands[0])
         if len(operands) == 1:
             return value
         if is_static(value):
@@ -338,6 +358,15 @@ class ExpressionSpecializer:
 def is_block(obj):
     from .specialize_calls import is_block as block_test
     return block_test(obj)
+
+
+class _Value(ast.expr):
+    """An operand already evaluated (the middle of a chained comparison, evaluated once)."""
+    _fields = ()
+
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
 
 
 def _property_getter(obj, attribute):
