@@ -128,10 +128,12 @@ class _Generator:
 
     def condition(self, env, ctx):
         a = self.choice(env)
-        form = self.choice(["sum", "mean", "norm", "max"])
+        form = self.choice(["sum", "mean", "norm", "max", "chain"])
         t = self.threshold()
         if form == "sum":
             return f"{a}.sum() > {t}"
+        if form == "chain":
+            return f"-1.0 < {a}.mean() < {t}"
         if form == "mean":
             return f"{a}.mean() < {t}"
         if form == "norm":
