@@ -19,6 +19,14 @@ def show(value):
     return value
 
 
+def dtype_of(value):
+    """`value.dtype` as the user's code sees it: an array's (an NDArray's) is numpy's scalar
+    type, as NDArray.dtype is; any other value's is its own."""
+    if isinstance(value, np.ndarray):
+        return value.dtype.type
+    return value.dtype
+
+
 def _index_steps(data, key):
     """[(operator, parsed attrs, extra inputs)] that NDArray indexing applies for `data[key]`."""
     steps = []

@@ -1,4 +1,6 @@
 """Every construct AST mode supports gives the same outputs as imperative and trace mode."""
+import logging
+
 import numpy as np
 import pytest
 
@@ -307,3 +309,30 @@ def test_a_chained_comparison_evaluates_its_last_operand_only_when_needed():
     from soundness import assert_sound
     (outputs, _, _), = assert_sound(ChainStopsEarly, (np.ones((1, 3), np.float32),))
     np.testing.assert_allclose(outputs[0], np.zeros((1, 3)))
+
+
+class Conversions(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        plain = x.asnumpy()
+        print("%s" % x, str(x), repr(x), format(x), "{}".format(x))
+        print(x.dtype, "%s %d" % (x.dtype, x.shape[0]))
+        print(plain, plain * 2, plain.std(), f"{plain}")
+        total = plain
+        total += 1                      # numpy's own in-place add: `plain` sees it
+        print(plain)
+        logging.getLogger("ast_hybrid.tests").warning("value %s", x)
+        return x * 2
+
+
+def test_text_of_arrays_and_plain_numpy_values_as_imperatively(capsys, caplog):
+    block = Conversions()
+    block.initialize()
+    x = nd.array(np.array([[1.0, 2.0]], dtype=np.float32))
+    texts = []
+    for hybridize in (False, True):
+        block.hybridize(active=hybridize, fallback=False)
+        caplog.clear()
+        block(x)
+        texts.append((capsys.readouterr().out, [r.getMessage() for r in caplog.records]))
+    assert texts[0] == texts[1]
+    assert "<class 'numpy.float32'>" in texts[0][0] and "NDArray 1x2" in texts[0][1][0]

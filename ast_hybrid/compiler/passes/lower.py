@@ -200,6 +200,13 @@ class Lowerer:
         return Dynamic(ast.Call(helper, [base.expr, self.context.expr_of(index)], []), ARRAY)
 
     def attribute(self, receiver, name):
+        if name == "dtype" and receiver.kind != NUMPY:
+            # NDArray.dtype is numpy's scalar type (`numpy.float32`), as in MXNet
+            dtype = ast.Attribute(receiver.expr, name, ast.Load())
+            if receiver.is_array:
+                return Dynamic(ast.Attribute(dtype, "type", ast.Load()), ANY)
+            helper = self.context.constant_ref(runtime.dtype_of, "dtype_of")
+            return Dynamic(ast.Call(helper, [receiver.expr], []), ANY)
         if name in ("shape", "ndim", "size", "dtype"):
             return Dynamic(ast.Attribute(receiver.expr, name, ast.Load()), ANY)
         if name in ("context", "ctx"):

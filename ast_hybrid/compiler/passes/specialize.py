@@ -11,6 +11,7 @@ values on every call.
 """
 import ast
 import builtins
+import operator
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from .values import (ANY, ARRAY, NUMPY, Dynamic, FRef, Seq, Static, is_literal, 
 MAX_UNROLL = 1000
 MAX_RECURSION = 32   # nested inlined calls of one function
 _IN_PLACE_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div)   # NDArray's __iadd__ ... __itruediv__
+_NUMPY_IN_PLACE = {ast.Add: operator.iadd, ast.Sub: operator.isub, ast.Mult: operator.imul,
+                   ast.Div: operator.itruediv, ast.FloorDiv: operator.ifloordiv,
+                   ast.Mod: operator.imod, ast.Pow: operator.ipow}
 
 
 class _Frame:
@@ -263,9 +267,16 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                 current.items.extend(items)     # `items += more` extends the list itself
                 self.assign(node.target, current)
                 return None
+        if isinstance(current, Dynamic) and current.kind == NUMPY \
+                and type(node.op) in _NUMPY_IN_PLACE:
+            # a plain numpy array's `a += b` is numpy's own, in place
+            in_place = _NUMPY_IN_PLACE[type(node.op)]
+            value = Dynamic(ast.Call(self.context.constant_ref(in_place, in_place.__name__),
+                                     [current.expr, self.expr_of(operand)], []), NUMPY)
+            self.assign(node.target, value)
+            return None
         value = self.binary(node.op, current, operand, node)
-        if isinstance(current, Dynamic) and current.kind != NUMPY \
-                and type(node.op) in _IN_PLACE_OPERATORS:
+        if isinstance(current, Dynamic) and type(node.op) in _IN_PLACE_OPERATORS:
             # NDArray's `x += y` writes the result into x itself: every name and list
             # holding that array sees it, and x keeps its shape and dtype; a value that
             # may be an array or a number is told apart when the program runs
@@ -492,11 +503,14 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             if any(v is None for v in values) or target in frame.unbound_on_some_paths:
                 frame.unbound_on_some_paths.add(target)
             kinds = {v.kind if isinstance(v, Dynamic) else ANY for v in values if v is not None}
+            if NUMPY in kinds and len(kinds) > 1:
+                raise self.unsupported(f"{name!r}, a plain numpy array on one path and another "
+                                       "value on another (they print and update differently)")
             for moves, value in zip(branch_moves, values):
                 if value is not None and not _is_name(value, target):
                     moves.append((target, self.expr_of(value)))
             merged[name] = Dynamic(ast.Name(target, ast.Load()),
-                                   ARRAY if kinds == {ARRAY} else ANY)
+                                   kinds.pop() if kinds in ({ARRAY}, {NUMPY}) else ANY)
         for (_, emitted, _), moves in zip(flowing, branch_moves):
             self.bodies.append(emitted)
             self.emit_moves(moves)

@@ -2,14 +2,16 @@
 pure builtins evaluated now, `print` emitted with real values, anything else called at run time."""
 import ast
 import builtins
+import logging
 import math
 import os
 import sysconfig
 import types
+import warnings
 
 from .. import runtime
 from ...ops.python_operators import ARRAY_BUILTINS
-from .values import ANY, ARRAY, Dynamic, FRef, Seq, Static, is_static, static_value
+from .values import ANY, ARRAY, NUMPY, Dynamic, FRef, Seq, Static, is_static, static_value
 
 _LIBRARY_DIRS = tuple(os.path.abspath(sysconfig.get_paths()[key]) + os.sep
                       for key in ("stdlib", "platstdlib", "purelib", "platlib")) + (
@@ -41,7 +43,8 @@ class CallSpecializer:
                 call = ast.Call(ast.Attribute(receiver.expr, func.attr, ast.Load()),
                                 [self.expr_of(a) for a in args],
                                 [ast.keyword(k, self.expr_of(v)) for k, v in kwargs.items()])
-                return Dynamic(call, ANY)
+                # a plain numpy value's methods give plain numpy values
+                return Dynamic(call, NUMPY if receiver.kind == NUMPY else ANY)
             if isinstance(receiver, Seq):
                 args, kwargs = self.call_arguments(node)
                 if func.attr in ("append", "extend") and receiver.container is list \
@@ -158,8 +161,10 @@ class CallSpecializer:
             return Seq(list(args[0].items), function)
         if function in (zip, enumerate, reversed) and any(isinstance(a, Seq) for a in args):
             return self.sequence_builtin(function, args, node)
-        call = ast.Call(self.expr_of(callee), [self.expr_of(a) for a in args],
-                        [ast.keyword(k, self.expr_of(v)) for k, v in kwargs.items()])
+        # what turns its arguments into text must see NDArrays, as imperatively
+        argument = self.shown if _writes_text(function) else self.expr_of
+        call = ast.Call(self.expr_of(callee), [argument(a) for a in args],
+                        [ast.keyword(k, argument(v)) for k, v in kwargs.items()])
         return Dynamic(call, ANY)
 
     def builtin_on_arrays(self, function, args, kwargs, node):
@@ -182,11 +187,9 @@ class CallSpecializer:
             if items:
                 return self.select(operator_name, items, function.__name__)
         if kind == "plain":
-            show = self.context.constant_ref(runtime.show, "show")
             call = ast.Call(ast.Name(function.__name__, ast.Load()),
-                            [ast.Call(show, [self.expr_of(a)], []) for a in args],
-                            [ast.keyword(k, ast.Call(show, [self.expr_of(v)], []))
-                             for k, v in kwargs.items()])
+                            [self.shown(a) for a in args],
+                            [ast.keyword(k, self.shown(v)) for k, v in kwargs.items()])
             return Dynamic(call, ANY)
         raise self.unsupported(f"{function.__name__}() with these arguments on arrays",
                                node=node)
@@ -254,13 +257,17 @@ class CallSpecializer:
                                 {**kwargs, **params}, type(block).__name__.lower())
 
     def call_print(self, args, kwargs):
-        show = self.context.constant_ref(runtime.show, "show")
-        exprs = [self.expr_of(a) if is_static(a) or isinstance(a, FRef)
-                 else ast.Call(show, [self.expr_of(a)], [])
-                 for a in args]
+        exprs = [self.shown(a) for a in args]
         keywords = [ast.keyword(k, self.expr_of(v)) for k, v in kwargs.items()]
         self.emit(ast.Expr(ast.Call(ast.Name("print", ast.Load()), exprs, keywords)))
         return Static(None)
+
+
+def _writes_text(function):
+    """str's methods (`"{}".format(x)`), logging's functions and methods, warnings.warn."""
+    owner = getattr(function, "__self__", None)
+    return isinstance(owner, (str, logging.Logger, logging.LoggerAdapter)) \
+        or getattr(function, "__module__", None) == "logging" or function is warnings.warn
 
 
 _COMPARISON_NODES = {"greater": ast.Gt, "lesser": ast.Lt}
@@ -317,8 +324,9 @@ def inspect_function(bound_method):
 
 def _evaluable_now(function):
     """Calls with only compile-time arguments that may run while compiling: pure builtins,
-    methods of plain containers, and numpy/math functions."""
-    if function in _STATIC_BUILTINS or isinstance(function, type):
+    methods of plain containers, numpy/math functions and logging.getLogger."""
+    if function in _STATIC_BUILTINS or isinstance(function, type) \
+            or function is logging.getLogger:   # one logger per name, for the process's life
         return True
     owner = getattr(function, "__self__", None)
     if isinstance(function, types.BuiltinMethodType) and isinstance(owner, _STATIC_TYPES):

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import runtime
 from ..backend import constant
-from .values import ANY, ARRAY, Dynamic, FRef, Seq, Static, is_static, static_value
+from .values import ANY, ARRAY, NUMPY, Dynamic, FRef, Seq, Static, is_static, static_value
 from .lower import describe
 
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -33,6 +33,17 @@ class ExpressionSpecializer:
         if handler is None:
             raise self.unsupported(f"a {type(node).__name__} expression", node=node)
         return handler(node)
+
+    def shown(self, value):
+        """The expression of `value` as the user's code sees it: arrays that stand for
+        NDArrays wrapped as NDArrays (`show`), plain numpy values (`x.asnumpy()`) as they are."""
+        if is_static(value) or isinstance(value, FRef) or isinstance(value, Dynamic) and (
+                value.kind == NUMPY or isinstance(value.expr, (ast.JoinedStr, ast.Constant))):
+            return self.expr_of(value)
+        if isinstance(value, Seq):
+            items = [self.shown(v) for v in value.items]
+            return (ast.List if value.container is list else ast.Tuple)(items, ast.Load())
+        return ast.Call(self.context.constant_ref(runtime.show, "show"), [self.expr_of(value)], [])
 
     def raised_at_run_time(self, error):
         """What evaluating an expression now raised is raised when the program reaches it, as
@@ -183,7 +194,8 @@ class ExpressionSpecializer:
             left_expr, right_expr = (ast.Call(show, [self.expr_of(v)], []) if a
                                      else self.expr_of(v) for a, v in zip(arrays, (left, right)))
             return Dynamic(ast.BinOp(left_expr, op, right_expr), ANY)
-        kind = ARRAY if any(arrays) else ANY
+        plain = any(isinstance(v, Dynamic) and v.kind == NUMPY for v in (left, right))
+        kind = ARRAY if any(arrays) else NUMPY if plain else ANY
         return Dynamic(ast.BinOp(self.expr_of(left), op, self.expr_of(right)), kind)
 
     def expr_UnaryOp(self, node):
@@ -315,14 +327,13 @@ class ExpressionSpecializer:
                 text.append(format(item, static_value(spec) if spec is not None else ""))
             return Static("".join(text))
         values = []
-        show = self.context.constant_ref(runtime.show, "show")
         for inner, conversion, spec in parts:
             if conversion is None and spec is None and is_static(inner) \
                     and isinstance(static_value(inner), str):
                 values.append(ast.Constant(static_value(inner)))
                 continue
             spec_node = ast.JoinedStr([self.expr_of(spec)]) if spec is not None else None
-            values.append(ast.FormattedValue(ast.Call(show, [self.expr_of(inner)], []),
+            values.append(ast.FormattedValue(self.shown(inner),
                                              conversion if conversion is not None else -1,
                                              spec_node))
         return Dynamic(ast.JoinedStr(values), ANY)
