@@ -336,3 +336,21 @@ def test_text_of_arrays_and_plain_numpy_values_as_imperatively(capsys, caplog):
         texts.append((capsys.readouterr().out, [r.getMessage() for r in caplog.records]))
     assert texts[0] == texts[1]
     assert "<class 'numpy.float32'>" in texts[0][0] and "NDArray 1x2" in texts[0][1][0]
+
+
+class PlainArraysInARunTimeList(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        rows = []
+        for i in range(x.shape[0]):
+            rows.append(x[i].asnumpy())
+        print(rows[-1])
+        return x
+
+
+def test_a_plain_numpy_array_in_a_run_time_list_is_refused():
+    from ast_hybrid.compiler.passes.errors import UnsupportedConstruct
+    block = PlainArraysInARunTimeList()
+    block.initialize()
+    block.hybridize(fallback=False)
+    with pytest.raises(UnsupportedConstruct, match="plain numpy array"):
+        block(nd.array(np.ones((2, 2), dtype=np.float32)))

@@ -371,6 +371,9 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         for name in sorted(_mutated_names(statements)):
             value = frame.env.get(name)
             if isinstance(value, Seq) and value.container is list:
+                if any(isinstance(v, Dynamic) and v.kind == NUMPY for v in value.items):
+                    raise self.unsupported(f"the list {name!r}, holding a plain numpy array, "
+                                           "grown by run-time control flow")
                 identifier = self.context.namer.fresh(name)
                 frame.owned.add(identifier)
                 self.emit(ast.Assign([ast.Name(identifier, ast.Store())], self.expr_of(value)))

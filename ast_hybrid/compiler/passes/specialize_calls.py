@@ -34,6 +34,10 @@ class CallSpecializer:
             receiver = self.expr(func.value)
             if isinstance(receiver, Dynamic):
                 args, kwargs = self.call_arguments(node)
+                if receiver.kind != NUMPY and _holds_plain_numpy(list(args) + list(kwargs.values())):
+                    raise self.unsupported(f".{func.attr}() given a plain numpy array on a "
+                                           "run-time value (read back, it could not be told "
+                                           "from an NDArray)", node=node)
                 try:
                     return self.lowerer.method(receiver, func.attr, args, kwargs)
                 except LookupError:
@@ -261,6 +265,11 @@ class CallSpecializer:
         keywords = [ast.keyword(k, self.expr_of(v)) for k, v in kwargs.items()]
         self.emit(ast.Expr(ast.Call(ast.Name("print", ast.Load()), exprs, keywords)))
         return Static(None)
+
+
+def _holds_plain_numpy(values):
+    return any(isinstance(v, Dynamic) and v.kind == NUMPY
+               or isinstance(v, Seq) and _holds_plain_numpy(v.items) for v in values)
 
 
 def _writes_text(function):
