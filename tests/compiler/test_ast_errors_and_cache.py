@@ -303,7 +303,7 @@ def test_recompiling_adds_no_watchers():
     assert len(block._watchers) == 1
 
 
-def test_zero_argument_super_in_an_inlined_method_falls_back():
+def test_zero_argument_super_in_an_inlined_method_is_compiled():
     class Base(nn.HybridBlock):
         def scale(self):
             return 2.0
@@ -316,7 +316,24 @@ def test_zero_argument_super_in_an_inlined_method_falls_back():
             return x * self.scale()
 
     block = Child()
-    block.hybridize()
-    with pytest.warns(HybridizeFallbackWarning, match=r"super\(\) without arguments"):
-        out = block(nd.ones((1, 2)))
+    block.hybridize(fallback=False)
+    out = block(nd.ones((1, 2)))
     np.testing.assert_array_equal(out.asnumpy(), 6 * np.ones((1, 2)))
+    assert "6" in ast_hybrid.to_source(block)       # evaluated while compiling
+
+
+def test_zero_argument_super_in_hybrid_forward_is_compiled():
+    class Base(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            return F.relu(x) + 1
+
+    class Child(Base):
+        def hybrid_forward(self, F, x):
+            return super().hybrid_forward(F, x) * 2
+
+    block = Child()
+    x = nd.array(np.array([[-1.0, 2.0]], dtype=np.float32))
+    expected = block(x).asnumpy()
+    block.hybridize(fallback=False)
+    np.testing.assert_array_equal(block(x).asnumpy(), expected)
+    np.testing.assert_array_equal(expected, (np.maximum([[-1.0, 2.0]], 0) + 1) * 2)

@@ -131,8 +131,7 @@ class CallSpecializer:
         if isinstance(owner, Parameter) and function.__name__ == "data":
             return Dynamic(self.context.parameter_ref(owner), ARRAY)
         if function is super and not args:
-            raise self.unsupported("super() without arguments in an inlined method",
-                                   "write super(Class, self)", node)
+            return self.zero_argument_super(node)
         if function is print:
             return self.call_print(args, kwargs)
         if isinstance(owner, _MUTABLE_TYPES) and getattr(function, "__name__", "") in MUTATORS:
@@ -170,6 +169,17 @@ class CallSpecializer:
         call = ast.Call(self.expr_of(callee), [argument(a) for a in args],
                         [ast.keyword(k, argument(v)) for k, v in kwargs.items()])
         return Dynamic(call, ANY)
+
+    def zero_argument_super(self, node):
+        """`super()` in a method: `super(C, self)`, with C the class the method is defined in
+        (its `__class__` cell) and self the method's first argument, as Python binds it."""
+        parsed = self.frame.parsed
+        arguments = parsed.node.args.args
+        owner = self.frame.env.get(arguments[0].arg) if arguments else None
+        if "__class__" not in parsed.closure or not is_static(owner):
+            raise self.unsupported("super() without arguments outside a method",
+                                   "write super(Class, self)", node)
+        return Static(super(parsed.closure["__class__"], static_value(owner)))
 
     def builtin_on_arrays(self, function, args, kwargs, node):
         """A builtin given arrays does what Python's dispatch to NDArray's special methods
