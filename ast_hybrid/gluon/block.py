@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from .. import initializer
 from ..compiler.dispatch import cache_key, call_compiled
 from ..symbol.naming import block_prefix
-from ..ndarray.io import load_arrays, save_arrays
+from ..ndarray.io import load_arrays, parameter_name, save_arrays
 from ..symbol import Symbol
 from .parameter import (DeferredInitializationError, Parameter, ParameterDict, set_trace_names,
                         trace_names_active)
@@ -159,7 +159,7 @@ class Block:
     def load_parameters(self, filename, ctx=None, allow_missing=False, ignore_extra=False,
                         cast_dtype=False, dtype_source="current"):
         loaded = load_arrays(filename)
-        loaded = {_strip_kind(key): value for key, value in loaded.items()}
+        loaded = {parameter_name(key): value for key, value in loaded.items()}
         params = self.collect_params()
         if not allow_missing:
             missing = [key for key in params.keys() if key not in loaded]
@@ -189,10 +189,6 @@ class Block:
 
     def forward(self, *args):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
-
-
-def _strip_kind(key):
-    return key.split(":", 1)[1] if key.startswith(("arg:", "aux:")) else key
 
 
 class HybridBlock(Block):

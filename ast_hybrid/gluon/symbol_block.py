@@ -36,12 +36,16 @@ class SymbolBlock(HybridBlock):
     @staticmethod
     def imports(symbol_file, input_names, param_file=None, ctx=None, allow_missing=False,
                 ignore_extra=False):
-        """A block from an exported graph and (optionally) its parameters file."""
+        """A block from an exported graph and (optionally) its parameters file; a params
+        file that was not exported with the graph raises LoadError ('mismatched pair')."""
+        from ..model_pair import params_file_for
+        from ..symbol.json_graph import read_graph_file
         if isinstance(input_names, str):
             input_names = [input_names]
-        outputs = sym.load(symbol_file)
+        outputs, recorded = read_graph_file(symbol_file)
         block = SymbolBlock(outputs, [sym.var(n) for n in input_names])
         if param_file is not None:
+            param_file = params_file_for(symbol_file, recorded, param_file)
             block.load_parameters(param_file, ctx=ctx, allow_missing=allow_missing,
                                   ignore_extra=ignore_extra)
         return block

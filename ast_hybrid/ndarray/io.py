@@ -1,9 +1,11 @@
 """nd.save / nd.load: arrays in numpy's .npz format, written atomically, read without pickle."""
-import os
-import tempfile
+import hashlib
+import json
 import zipfile
 
 import numpy as np
+
+from ..files import write_atomically
 
 _LIST_PREFIX = "__list__"
 
@@ -12,18 +14,53 @@ class LoadError(ValueError):
     """A file that is not a valid array file."""
 
 
+def check_array_names(fname, names):
+    """Refuse names the file cannot hold exactly: the zip format cuts a name at a NUL."""
+    for name in names:
+        if any(ord(c) < 32 or ord(c) == 127 for c in name):
+            raise ValueError(f"{fname}: the name {name!r} has a control character, which an "
+                             "array file cannot store; rename the parameter")
+
+
 def save_arrays(fname, arrays: dict):
-    """Write named numpy arrays to `fname` through a temporary file in the same folder."""
-    folder = os.path.dirname(os.path.abspath(fname))
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    """Write named numpy arrays to `fname`, atomically (see ast_hybrid.files)."""
+    check_array_names(fname, arrays)
+    write_atomically(fname, lambda stream: np.savez(stream, **arrays))
+
+
+def array_headers(fname) -> dict:
+    """{name: (shape, dtype)} of an array file, read from each array's header without
+    inflating its data; any malformed content raises LoadError naming the file."""
+    headers = {}
     try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-        os.replace(temporary, fname)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+        with zipfile.ZipFile(fname) as archive:
+            for member in archive.namelist():
+                if not member.endswith(".npy"):
+                    continue
+                with archive.open(member) as stream:
+                    version = np.lib.format.read_magic(stream)
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read_header(stream)
+                headers[member[:-len(".npy")]] = (shape, dtype)
+    except FileNotFoundError:
         raise
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as err:
+        raise LoadError(f"{fname}: not a valid array file ({err})") from None
+    return headers
+
+
+def parameter_name(key):
+    """A params file's key without export's `arg:`/`aux:` kind, as load_parameters reads it."""
+    return key.split(":", 1)[1] if key.startswith(("arg:", "aux:")) else key
+
+
+def parameters_signature(headers) -> str:
+    """SHA-256 of the names, shapes and dtypes of parameters, so that two files of the same
+    parameters (exported, or saved with save_parameters) agree."""
+    described = sorted([parameter_name(key), list(shape), dtype.str]
+                       for key, (shape, dtype) in headers.items())
+    return hashlib.sha256(json.dumps(described).encode()).hexdigest()
 
 
 def load_arrays(fname) -> dict:

@@ -4,21 +4,24 @@ Reading validates everything before building a graph: names stay data, attribute
 parsed by their declared kinds, and nothing in the file is ever executed.
 """
 import json
-import os
-import tempfile
 
 from .. import ops
+from ..files import write_atomically
 from ..ops import OpError
 from .symbol import Node, Symbol
 
 MXNET_VERSION = 10901
+# graph attributes an export records about the params file written with it (MXNet ignores them)
+PARAMS_FILE_DIGEST = "ast_hybrid_params_sha256"
+PARAMS_SIGNATURE = "ast_hybrid_params_signature"
 
 
 class GraphFormatError(ValueError):
     """A JSON graph that is malformed, truncated or refers to something unknown."""
 
 
-def graph_to_json(symbol):
+def graph_to_json(symbol, recorded=None):
+    """The graph as MXNet's JSON object; `recorded` adds string graph attributes."""
     nodes = symbol.topological_nodes()
     index_of = {id(node): i for i, node in enumerate(nodes)}
     entries, arg_nodes, row_ptr = [], [], [0]
@@ -37,8 +40,10 @@ def graph_to_json(symbol):
             arg_nodes.append(i)
         row_ptr.append(row_ptr[-1] + node.output_count())
     heads = [[index_of[id(node)], index, 0] for node, index in symbol._outputs]
+    graph_attrs = {"mxnet_version": ["int", MXNET_VERSION]}
+    graph_attrs.update({key: ["str", value] for key, value in (recorded or {}).items()})
     return {"nodes": entries, "arg_nodes": arg_nodes, "node_row_ptr": row_ptr,
-            "heads": heads, "attrs": {"mxnet_version": ["int", MXNET_VERSION]}}
+            "heads": heads, "attrs": graph_attrs}
 
 
 def format_json(value, indent=0, expand=False):
@@ -70,25 +75,12 @@ def _compact_object(value, indent):
     return indent + len(json.dumps(value)) <= _LINE_WIDTH
 
 
-def graph_to_text(symbol):
-    return format_json(graph_to_json(symbol))
+def graph_to_text(symbol, recorded=None):
+    return format_json(graph_to_json(symbol, recorded))
 
 
 def save_json(symbol, fname):
-    write_text_atomically(fname, symbol.tojson())
-
-
-def write_text_atomically(fname, text):
-    folder = os.path.dirname(os.path.abspath(fname))
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, fname)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    write_atomically(fname, lambda stream: stream.write(symbol.tojson()), binary=False)
 
 
 def _fail(where, message):
@@ -110,6 +102,29 @@ def _check_entry(where, entry, nodes):
 
 def graph_from_json(text, source="<json>"):
     """A Symbol from MXNet-layout JSON text; every defect raises GraphFormatError."""
+    return read_graph(text, source)[0]
+
+
+def _recorded_attrs(source, graph):
+    """The string graph attributes an export recorded ({} for a graph written by MXNet)."""
+    graph_attrs = graph.get("attrs", {})
+    if not isinstance(graph_attrs, dict):
+        _fail(source, "'attrs' must be an object")
+    recorded = {}
+    for key in (PARAMS_FILE_DIGEST, PARAMS_SIGNATURE):
+        value = graph_attrs.get(key)
+        if value is None:
+            continue
+        if (not isinstance(value, list) or len(value) != 2 or value[0] != "str"
+                or not isinstance(value[1], str) or len(value[1]) != 64):
+            _fail(source, f"graph attribute {key!r} must be [\"str\", a SHA-256 in hex]")
+        recorded[key] = value[1]
+    return recorded
+
+
+def read_graph(text, source="<json>"):
+    """(Symbol, recorded graph attributes) from MXNet-layout JSON text; every defect raises
+    GraphFormatError."""
     try:
         graph = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as err:
@@ -152,7 +167,7 @@ def graph_from_json(text, source="<json>"):
         parents = [_check_entry(where, e, nodes) for e in inputs]
         nodes.append(Node(op, name, attrs, parents, extra=extra))
     outputs = [_check_entry(f"{source}: heads", e, nodes) for e in graph["heads"]]
-    return Symbol(outputs)
+    return Symbol(outputs), _recorded_attrs(source, graph)
 
 
 def load_json(json_str):
@@ -160,9 +175,14 @@ def load_json(json_str):
 
 
 def load(fname):
+    return read_graph_file(fname)[0]
+
+
+def read_graph_file(fname):
+    """(Symbol, recorded graph attributes) from a `-symbol.json` file."""
     with open(fname, encoding="utf-8") as stream:
         try:
             text = stream.read()
         except UnicodeDecodeError as err:
             raise GraphFormatError(f"{fname}: not a text file ({err})") from None
-    return graph_from_json(text, source=fname)
+    return read_graph(text, source=fname)
