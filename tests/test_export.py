@@ -403,9 +403,15 @@ def test_params_that_do_not_fit_the_graph(tmp_path):
     with pytest.raises(LoadError, match=f"mismatched pair: {re.escape(bad)} is not the params "
                                         f"file {re.escape(symbol_file)} was exported with"):
         SymbolBlock.imports(symbol_file, ["data"], bad)
-    # a graph that records nothing about its params (MXNet's) fails on its first call
-    block = SymbolBlock.imports(write_graph(tmp_path, without_recorded_params(graph)), ["data"],
-                                bad)
+    # a graph that records nothing about its params (MXNet's) declares the weights' shapes
+    mxnet_graph = write_graph(tmp_path, without_recorded_params(graph))
+    with pytest.raises(ValueError, match=re.escape(f"{bad}: parameter '0.weight' has shape "
+                                                   "(256, 10), the network expects (256, 512)")):
+        SymbolBlock.imports(mxnet_graph, ["data"], bad)
+    # and without declared shapes, the first call finds the mismatch
+    for node in graph["nodes"]:
+        node.get("attrs", {}).pop("__shape__", None)
+    block = SymbolBlock.imports(write_graph(tmp_path, graph, "undeclared.json"), ["data"], bad)
     with pytest.raises(ValueError, match="FullyConnected"):
         block(random_input(1, 512))
 

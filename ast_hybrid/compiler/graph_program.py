@@ -5,6 +5,7 @@ names read from a file are only hints for readable names, never code.
 """
 import ast
 
+from ..base import garbage_collection_paused
 from .backend import compile_program, constant, origin_marker
 from .naming import Namer
 
@@ -73,5 +74,7 @@ def build_graph_function(outputs, argument_names, function_name, namer):
 
 def compile_graph(outputs, argument_names, label):
     namer = Namer()
-    function, namespace, kernel_ops = build_graph_function(outputs, argument_names, label, namer)
-    return compile_program([function], namespace, label, kernel_ops=kernel_ops, namer=namer)
+    with garbage_collection_paused():
+        function, namespace, kernel_ops = build_graph_function(outputs, argument_names, label,
+                                                               namer)
+        return compile_program([function], namespace, label, kernel_ops=kernel_ops, namer=namer)

@@ -4,13 +4,19 @@ Reading validates everything before building a graph: names stay data, attribute
 parsed by their declared kinds, and nothing in the file is ever executed.
 """
 import json
+import os
 
 from .. import ops
+from ..base import garbage_collection_paused
 from ..files import write_atomically
+from ..limits import LoadLimits, element_count
 from ..ops import OpError
+from ..ops.registry import VARIADIC
+from .shape_inference import declared_shape
 from .symbol import Node, Symbol
 
 MXNET_VERSION = 10901
+DECLARED_ITEM_BYTES = 4     # a declared parameter is float32 unless initialized otherwise
 # graph attributes an export records about the params file written with it (MXNet ignores them)
 PARAMS_FILE_DIGEST = "ast_hybrid_params_sha256"
 PARAMS_SIGNATURE = "ast_hybrid_params_signature"
@@ -84,12 +90,18 @@ def save_json(symbol, fname):
 
 
 def _fail(where, message):
+    """Raise GraphFormatError at `where`: a text, or (source, node index, node name), formatted
+    only here so that reading a valid graph formats nothing per node."""
+    if isinstance(where, tuple):
+        source, index, name = where
+        where = f"{source}: node {index}" + ("" if name is None else f" ({name!r:.60})")
     raise GraphFormatError(f"{where}: {message}")
 
 
 def _check_entry(where, entry, nodes):
-    if (not isinstance(entry, list) or len(entry) not in (2, 3)
-            or not all(isinstance(v, int) and not isinstance(v, bool) for v in entry)):
+    # type(...) is int, not isinstance: a bool is not a node or output number
+    if (type(entry) is not list or not 2 <= len(entry) <= 3
+            or any(type(v) is not int for v in entry)):
         _fail(where, f"an input must be [node, output, version] integers, got {entry!r:.80}")
     node_id, index = entry[0], entry[1]
     if not 0 <= node_id < len(nodes):
@@ -122,9 +134,57 @@ def _recorded_attrs(source, graph):
     return recorded
 
 
-def read_graph(text, source="<json>"):
+def _check_size(where, limits, name, size, what):
+    message = limits.exceeded(name, size, what)
+    if message:
+        _fail(where, message)
+
+
+def _check_variable(where, limits, extra, declared_bytes):
+    """Bytes the variable's declared `__shape__` will take once initialized, within limits."""
+    shape = declared_shape(extra)
+    if shape is None:
+        return declared_bytes
+    elements = element_count(shape)
+    _check_size(where, limits, "max_array_elements", elements,
+                f"the size of its declared shape {shape}")
+    declared_bytes += elements * DECLARED_ITEM_BYTES
+    _check_size(where, limits, "max_total_bytes", declared_bytes,
+                "the bytes of the parameters declared up to it")
+    return declared_bytes
+
+
+def _check_operator(where, limits, op, attrs):
+    """The number of inputs of an operator node, once its inputs, outputs and created arrays
+    are found within limits, before any of them is listed or allocated."""
+    if op.inputs == VARIADIC:
+        _check_size(where, limits, "max_node_inputs", attrs["num_args"],
+                    f"{op.name}'s num_args")
+    count = op.input_count(attrs)
+    _check_size(where, limits, "max_node_outputs", op.output_count(attrs),
+                f"the number of outputs of {op.name}")
+    if count == 0:                          # its attributes alone give the arrays it creates
+        try:
+            _, out_shapes = op.shape(attrs, [])
+        except OpError as err:
+            _fail(where, str(err))
+        for shape in out_shapes:
+            _check_size(where, limits, "max_array_elements", element_count(shape),
+                        f"the size of the {op.name} array of shape {tuple(shape)} it creates")
+    return count
+
+
+_NAMES_IN_MESSAGES = 16     # an error lists an operator's inputs by name up to this many
+
+
+def read_graph(text, source="<json>", limits=None):
     """(Symbol, recorded graph attributes) from MXNet-layout JSON text; every defect raises
-    GraphFormatError."""
+    GraphFormatError, and so does a graph exceeding `limits` (LoadLimits)."""
+    with garbage_collection_paused():
+        return _read_graph(text, source, limits or LoadLimits())
+
+
+def _read_graph(text, source, limits):
     try:
         graph = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as err:
@@ -133,15 +193,15 @@ def read_graph(text, source="<json>"):
         _fail(source, "expected an object with a 'nodes' list")
     if not isinstance(graph.get("heads"), list) or not graph["heads"]:
         _fail(source, "expected a non-empty 'heads' list")
-    nodes = []
+    _check_size(source, limits, "max_nodes", len(graph["nodes"]), "the number of nodes")
+    nodes, declared_bytes = [], 0
     for i, entry in enumerate(graph["nodes"]):
-        where = f"{source}: node {i}"
         if not isinstance(entry, dict):
-            _fail(where, "a node must be an object")
+            _fail((source, i, None), "a node must be an object")
         op_name, name = entry.get("op"), entry.get("name")
         if not isinstance(op_name, str) or not isinstance(name, str):
-            _fail(where, "a node needs string 'op' and 'name'")
-        where = f"{source}: node {i} ({name!r:.60})"
+            _fail((source, i, None), "a node needs string 'op' and 'name'")
+        where = (source, i, name)
         raw_attrs = entry.get("attrs", entry.get("attr", entry.get("param", {}))) or {}
         if not isinstance(raw_attrs, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in raw_attrs.items()):
@@ -153,6 +213,7 @@ def read_graph(text, source="<json>"):
         if op_name == "null":
             if inputs:
                 _fail(where, "a variable cannot have inputs")
+            declared_bytes = _check_variable(where, limits, extra, declared_bytes)
             nodes.append(Node(None, name, extra=extra))
             continue
         try:
@@ -160,10 +221,12 @@ def read_graph(text, source="<json>"):
             attrs = op.parse_attrs({k: v for k, v in raw_attrs.items() if not k.startswith("__")})
         except OpError as err:
             _fail(where, str(err))
-        expected = op.input_names(attrs)
-        if len(inputs) != len(expected):
-            _fail(where, f"{op_name} takes {len(expected)} inputs ({', '.join(expected)}), "
-                         f"the file gives {len(inputs)}")
+        count = _check_operator(where, limits, op, attrs)
+        if len(inputs) != count:
+            names = op.input_names(attrs) if count <= _NAMES_IN_MESSAGES else ()
+            _fail(where, f"{op_name} takes {count} inputs"
+                         + (f" ({', '.join(names)})" if names else "")
+                         + f", the file gives {len(inputs)}")
         parents = [_check_entry(where, e, nodes) for e in inputs]
         nodes.append(Node(op, name, attrs, parents, extra=extra))
     outputs = [_check_entry(f"{source}: heads", e, nodes) for e in graph["heads"]]
@@ -174,15 +237,18 @@ def load_json(json_str):
     return graph_from_json(json_str)
 
 
-def load(fname):
-    return read_graph_file(fname)[0]
+def load(fname, **limits):
+    """The Symbol of a `-symbol.json` file; `limits` raise those of LoadLimits."""
+    return read_graph_file(fname, LoadLimits.given(limits))[0]
 
 
-def read_graph_file(fname):
+def read_graph_file(fname, limits=None):
     """(Symbol, recorded graph attributes) from a `-symbol.json` file."""
+    limits = limits or LoadLimits()
+    _check_size(fname, limits, "max_total_bytes", os.path.getsize(fname), "its size")
     with open(fname, encoding="utf-8") as stream:
         try:
             text = stream.read()
         except UnicodeDecodeError as err:
             raise GraphFormatError(f"{fname}: not a text file ({err})") from None
-    return read_graph(text, source=fname)
+    return read_graph(text, source=fname, limits=limits)
