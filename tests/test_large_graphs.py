@@ -7,8 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from ast_hybrid import nd
-from ast_hybrid.gluon import SymbolBlock
+from ast_hybrid import autograd, init, nd
+from ast_hybrid.compiler import graph_program
+from ast_hybrid.gluon import SymbolBlock, nn
 
 LARGE_GRAPHS = bool(os.environ.get("AST_HYBRID_LARGE_GRAPHS"))
 
@@ -63,6 +64,60 @@ def test_a_compiled_node_of_thousands_of_outputs_renders_in_linear_time(tmp_path
     assert seconds < 8
 
 
-@pytest.mark.skipif(not LARGE_GRAPHS, reason="set AST_HYBRID_LARGE_GRAPHS (~6 s)")
-def test_a_chain_of_400k_nodes_imports_and_runs_in_seconds(tmp_path):
-    check_chain(write_chain(tmp_path / "chain.json", 400_000), hybridize=False, seconds=10)
+def exported_cnn(tmp_path):
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(4, 3, padding=1), nn.BatchNorm(), nn.Activation("relu"),
+            nn.MaxPool2D(), nn.Flatten(), nn.Dense(3))
+    net.initialize(init.Normal(0.2))
+    net.hybridize(mode="trace")
+    net(nd.ones((2, 1, 6, 6)))
+    return net.export(str(tmp_path / "cnn"))
+
+
+def test_a_planned_graph_computes_what_its_compiled_program_does(tmp_path, monkeypatch):
+    symbol_file, params_file = exported_cnn(tmp_path)
+    x = nd.array(np.random.default_rng(0).normal(size=(2, 1, 6, 6)).astype(np.float32))
+    blocks = {}
+    for kind, threshold in (("compiled", graph_program.PLANNED_GRAPH_NODES), ("planned", 0)):
+        monkeypatch.setattr(graph_program, "PLANNED_GRAPH_NODES", threshold)
+        block = blocks[kind] = SymbolBlock.imports(symbol_file, ["data"], params_file)
+        block.hybridize()
+        block(x)
+    sources = {kind: list(block._programs.values())[0].program.source
+               for kind, block in blocks.items()}
+    assert "def SymbolBlock" in sources["compiled"]
+    assert sources["planned"].startswith("# SymbolBlock: a graph of 6 operator nodes, run as "
+                                         "a plan of kernel calls")
+    for train in (False, True):      # BatchNorm reads the mode on every call
+        with autograd.train_mode() if train else autograd.predict_mode():
+            np.testing.assert_allclose(blocks["planned"](x).asnumpy(),
+                                       blocks["compiled"](x).asnumpy(), rtol=1e-6)
+    gradients = {}
+    for kind, block in blocks.items():
+        with autograd.record():
+            loss = (block(x) ** 2).sum()
+        loss.backward()
+        gradients[kind] = block.params["0.weight"].grad().asnumpy()
+    np.testing.assert_allclose(gradients["planned"], gradients["compiled"], rtol=1e-5)
+    assert np.abs(gradients["planned"]).sum() > 0
+
+
+def test_a_planned_graph_returns_every_output(tmp_path, monkeypatch):
+    monkeypatch.setattr(graph_program, "PLANNED_GRAPH_NODES", 0)
+    path = tmp_path / "split.json"
+    path.write_text(json.dumps({
+        "nodes": [{"op": "null", "name": "x", "inputs": []},
+                  {"op": "SliceChannel", "name": "parts", "inputs": [[0, 0, 0]],
+                   "attrs": {"num_outputs": "3", "axis": "0"}},
+                  {"op": "elemwise_add", "name": "sum", "inputs": [[1, 0, 0], [1, 2, 0]]}],
+        "arg_nodes": [0], "heads": [[2, 0, 0], [1, 1, 0]]}))
+    block = SymbolBlock.imports(str(path), ["x"])
+    block.hybridize()
+    total, middle = block(nd.array([1.0, 2.0, 4.0]))
+    assert total.asnumpy().tolist() == [5.0] and middle.asnumpy().tolist() == [2.0]
+
+
+@pytest.mark.skipif(not LARGE_GRAPHS, reason="set AST_HYBRID_LARGE_GRAPHS (~12 s)")
+@pytest.mark.parametrize("hybridize", [False, True])
+def test_a_chain_of_400k_nodes_imports_and_runs_in_seconds(tmp_path, hybridize):
+    check_chain(write_chain(tmp_path / "chain.json", 400_000), hybridize, seconds=10)

@@ -1,6 +1,8 @@
 """SymbolBlock: a block made from a graph (such as an exported `-symbol.json`), runnable and hybridizable."""
+from .. import autograd
 from .. import symbol as sym
 from ..base import garbage_collection_paused
+from ..compiler.dispatch import CompiledEntry
 from ..limits import LoadLimits
 from ..symbol.executor import evaluate
 from ..symbol.shape_inference import declared_shape
@@ -80,14 +82,29 @@ class SymbolBlock(HybridBlock):
         return self._outputs_as(substitute(self._graph, values))
 
     def _build_program(self, args):
-        from ..compiler.dispatch import CompiledEntry
-        from ..compiler.graph_program import compile_graph
+        from ..compiler.graph_program import (PLANNED_GRAPH_NODES, compile_graph,
+                                              operator_node_count, plan_graph)
         from ..compiler.trace import is_array
         self._arguments(args)
         params = list(self._params.items())
-        program = compile_graph(self._graph._outputs, self._input_names + [k for k, _ in params],
-                                "SymbolBlock")
+        names = self._input_names + [k for k, _ in params]
         count = len(self._graph)
         structure = None if count == 1 else (list, [None] * count)
         positions = [i for i, a in enumerate(args) if is_array(a)]
+        if operator_node_count(self._graph._outputs) > PLANNED_GRAPH_NODES:
+            return PlannedEntry(plan_graph(self._graph._outputs, names, "SymbolBlock"),
+                                [p for _, p in params], positions, structure, "graph", self)
+        program = compile_graph(self._graph._outputs, names, "SymbolBlock")
         return CompiledEntry(program, [p for _, p in params], positions, structure, "graph")
+
+
+class PlannedEntry(CompiledEntry):
+    """The entry of a graph too large to compile (see plan_graph): it runs the plan, and
+    records gradients imperatively, node by node, since a plan has no program to
+    differentiate."""
+    __slots__ = ()
+
+    def __call__(self, args):
+        if autograd.is_recording():
+            return self.block._call_imperative(*args)
+        return super().__call__(args)
