@@ -12,8 +12,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from ast_hybrid import init, nd
+from ast_hybrid import init, nd, sym
 from ast_hybrid.gluon import SymbolBlock, nn
+from ast_hybrid.symbol.json_graph import GraphFormatError
 
 ADDRESS_SPACE_CAP = 512 << 20          # the loading process may map at most this much
 BOMB_BYTES = 1_200_000_000             # what the compressed-zeros params file inflates to
@@ -181,6 +182,11 @@ def test_the_node_count_is_bounded(hostile):
         "GraphFormatError", f"{paths['chain']}: the number of nodes is 21, more than "
                             "max_nodes=10; pass max_nodes=21 to load it")
     assert results["chain raised"] == ("loaded", "")
+    text = open(paths["chain"]).read()
+    with pytest.raises(GraphFormatError, match="^<json>: the number of nodes is 21, more than "
+                                               "max_nodes=20; pass max_nodes=21 to load it$"):
+        sym.load_json(text, max_nodes=20)
+    assert len(sym.load_json(text, max_nodes=21).get_internals()) == 21
     assert results["bogus limit"][0] == "TypeError"
     assert "unknown limit(s) max_widgets" in results["bogus limit"][1]
 

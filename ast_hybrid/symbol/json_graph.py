@@ -233,8 +233,9 @@ def _read_graph(text, source, limits):
     return Symbol(outputs), _recorded_attrs(source, graph)
 
 
-def load_json(json_str):
-    return graph_from_json(json_str)
+def load_json(json_str, **limits):
+    """The Symbol of MXNet-layout JSON text; `limits` raise those of LoadLimits."""
+    return read_graph(json_str, limits=LoadLimits.given(limits))[0]
 
 
 def load(fname, **limits):
