@@ -68,7 +68,7 @@ def sync_folder(folder):
 
 def _naming_target(err, fname):
     """The same error about `fname` the user asked for, not about our temporary name."""
-    return type(err)(err.errno, f"cannot write {fname}: {err.strerror}", fname)
+    return type(err)(err.errno, err.strerror, fname)
 
 
 def write_temporary(fname, write, binary=True):

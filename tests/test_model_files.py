@@ -3,6 +3,7 @@ pair loadable, keeps modes and symlinks, leaves no temporary files, and refuses 
 cannot store."""
 import os
 import random
+import re
 import signal
 import stat
 import time
@@ -134,6 +135,20 @@ def test_a_missing_folder_is_named_in_the_error(tmp_path):
     assert ".tmp-" not in str(caught.value)
 
 
+def test_a_refused_temporary_is_reported_as_the_target(tmp_path, monkeypatch):
+    from ast_hybrid import files
+    target = str(tmp_path / "weights.params")
+
+    def refused(path, *args):          # what a read-only folder does, even to root here
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(files.os, "open", refused)
+    with pytest.raises(PermissionError) as caught:
+        nd.save(target, {"x": nd.ones((2,))})
+    assert caught.value.filename == target
+    assert str(caught.value) == f"[Errno 13] Permission denied: '{target}'"
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_a_read_only_folder_is_named_in_the_error(tmp_path):
     folder = tmp_path / "ro"
@@ -141,7 +156,7 @@ def test_a_read_only_folder_is_named_in_the_error(tmp_path):
     folder.chmod(0o500)
     target = str(folder / "weights.params")
     try:
-        with pytest.raises(PermissionError, match="cannot write " + target):
+        with pytest.raises(PermissionError, match=re.escape(f"Permission denied: '{target}'")):
             nd.save(target, {"x": nd.ones((2,))})
     finally:
         folder.chmod(0o700)
