@@ -101,6 +101,8 @@ def hostile(tmp_path_factory):
                      {"op": "null", "name": "w", "attrs": {"__shape__": "(1000000, 1000000)"},
                       "inputs": []},
                      {"op": "elemwise_add", "name": "y", "inputs": [[0, 0, 0], [1, 0, 0]]}],
+        "tile": x_then({"op": "tile", "name": "t", "attrs": {"reps": "(100000, 100000)"},
+                        "inputs": [[0, 0, 0]]}),
         "chain": [{"op": "null", "name": "x", "inputs": []}] + [
             {"op": "relu", "name": f"r{i}", "inputs": [[i, 0, 0]]} for i in range(20)],
     }
@@ -123,6 +125,7 @@ def hostile(tmp_path_factory):
         "ones": ["graph", paths["ones"], {}],
         "zeros": ["graph", paths["zeros"], {}],
         "declared": ["graph", paths["declared"], {}],
+        "tile": ["graph", paths["tile"], {}],
         "chain": ["graph", paths["chain"], {"max_nodes": 10}],
         "chain raised": ["graph", paths["chain"], {"max_nodes": 21}],
         "bomb": ["params", paths["bomb"], {}],
@@ -171,6 +174,11 @@ def test_arrays_created_or_declared_by_the_graph_are_bounded(hostile):
     assert results["zeros"][0] == "GraphFormatError"
     assert "node 1 ('z'): the size of the _zeros array of shape (1000000, 1000000) it creates " \
            "is 1000000000000" in results["zeros"][1]
+    assert results["tile"] == (
+        "GraphFormatError", f"{paths['tile']}: node 1 ('t'): the size tile's reps=(100000, "
+                            "100000) spans is 10000000000, more than "
+                            f"max_array_elements={1 << 28}; pass max_array_elements=10000000000 "
+                            "to load it")
     assert results["declared"][0] == "GraphFormatError"
     assert f"{paths['declared']}: node 1 ('w'): the size of its declared shape (1000000, " \
            "1000000) is 1000000000000" in results["declared"][1]

@@ -155,8 +155,8 @@ def _check_variable(where, limits, extra, declared_bytes):
 
 
 def _check_operator(where, limits, op, attrs):
-    """The number of inputs of an operator node, once its inputs, outputs and created arrays
-    are found within limits, before any of them is listed or allocated."""
+    """The number of inputs of an operator node, once its inputs, outputs, created arrays and
+    shape attributes are found within limits, before any of them is listed or allocated."""
     if op.inputs == VARIADIC:
         _check_size(where, limits, "max_node_inputs", attrs["num_args"],
                     f"{op.name}'s num_args")
@@ -171,6 +171,11 @@ def _check_operator(where, limits, op, attrs):
         for shape in out_shapes:
             _check_size(where, limits, "max_array_elements", element_count(shape),
                         f"the size of the {op.name} array of shape {tuple(shape)} it creates")
+    for key, spec in op.attrs.items():    # a shape, a kernel or reps a tile multiplies by
+        if spec.kind == "shape" and attrs[key] is not None:
+            _check_size(where, limits, "max_array_elements",
+                        element_count(n for n in attrs[key] if n is not None and n > 0),
+                        f"the size {op.name}'s {key}={tuple(attrs[key])} spans")
     return count
 
 
