@@ -1,6 +1,8 @@
 """Errors shared across the package and how to find the user's own line in a stack."""
+import gc
 import os
 import sys
+from contextlib import contextmanager
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -30,3 +32,17 @@ def describe_location(location):
     filename, lineno = location
     text = linecache.getline(filename, lineno).strip()
     return f"{filename}:{lineno}" + (f": {text}" if text else "")
+
+
+@contextmanager
+def garbage_collection_paused():
+    """Pause the cyclic garbage collector while building a large acyclic structure (a graph
+    of many nodes): its full passes over a growing heap make building quadratic in the node
+    count, and such a structure makes no reference cycles for it to free."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -1,9 +1,11 @@
 """export() writes MXNet's JSON graph and an .npz params file; SymbolBlock.imports runs them.
 Malformed or hostile files give a clear error and run nothing; writes are atomic."""
 import ast
+import hashlib
 import json
 import os
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -12,7 +14,8 @@ from ast_hybrid import autograd, init, nd, sym
 from ast_hybrid.base import MXNetError
 from ast_hybrid.gluon import SymbolBlock, nn
 from ast_hybrid.ndarray.io import LoadError
-from ast_hybrid.symbol.json_graph import GraphFormatError
+from ast_hybrid import files
+from ast_hybrid.symbol.json_graph import GraphFormatError, graph_to_text, read_graph_file
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -66,7 +69,11 @@ def test_mlp_export_has_mxnet_structure(tmp_path):
     assert graph["arg_nodes"] == [i for i, op in enumerate(ops) if op == "null"]
     assert graph["node_row_ptr"] == list(range(len(ops) + 1))
     assert graph["heads"] == [[len(ops) - 1, 0, 0]]
-    assert graph["attrs"] == {"mxnet_version": ["int", 10901]}
+    params_sha256 = hashlib.sha256(open(params_file, "rb").read()).hexdigest()
+    assert graph["attrs"]["mxnet_version"] == ["int", 10901]
+    assert graph["attrs"]["ast_hybrid_params_sha256"] == ["str", params_sha256]
+    assert set(graph["attrs"]) == {"mxnet_version", "ast_hybrid_params_sha256",
+                                   "ast_hybrid_params_signature"}
     names = [node["name"] for node in graph["nodes"] if node["op"] == "null"]
     assert names == ["data", "0.weight", "0.bias", "1.weight", "1.bias", "2.weight",
                      "2.bias"]
@@ -80,7 +87,7 @@ def test_mlp_export_has_mxnet_structure(tmp_path):
 
 
 def test_mlp_json_is_laid_out_like_mxnet(tmp_path):
-    _, _, (symbol_file, _) = exported(tmp_path, mlp, random_input(1, 512), "mlp")
+    _, _, (symbol_file, params_file) = exported(tmp_path, mlp, random_input(1, 512), "mlp")
     with open(symbol_file) as stream:
         text = stream.read()
     head = text.splitlines()[:20]
@@ -93,8 +100,12 @@ def test_mlp_json_is_laid_out_like_mxnet(tmp_path):
     assert '  "node_row_ptr": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],' in text
     assert '  "heads": [[11, 0, 0]],' in text
     assert '      "attrs": {"act_type": "relu"},' in text.splitlines()
-    assert text.endswith('  "attrs": {"mxnet_version": ["int", 10901]}\n}')   # as MXNet
-    assert sym.load(symbol_file).tojson() == text
+    params_sha256 = hashlib.sha256(open(params_file, "rb").read()).hexdigest()
+    assert re.search('\n  "attrs": {\n    "mxnet_version": \\["int", 10901\\],\n'
+                     f'    "ast_hybrid_params_sha256": \\["str", "{params_sha256}"\\],\n'
+                     '    "ast_hybrid_params_signature": \\["str", "[0-9a-f]{64}"\\]\n  }\n}$',
+                     text)
+    assert graph_to_text(*read_graph_file(symbol_file)) == text
 
 
 @pytest.mark.parametrize("mode", [None, "ast", "trace"], ids=["imperative", "ast", "trace"])
@@ -142,7 +153,7 @@ def test_cnn_with_batch_norm_saves_aux_params(tmp_path):
     # optional attributes left unset are not written (MXNet writes only those given)
     assert not [(n["name"], key) for n in nodes for key, value in n.get("attrs", {}).items()
                 if value == "None"]
-    assert sym.load(symbol_file).tojson() == open(symbol_file).read()
+    assert graph_to_text(*read_graph_file(symbol_file)) == open(symbol_file).read()
     for mode in (None, "trace"):
         block = SymbolBlock.imports(symbol_file, ["data"], params_file)
         if mode:
@@ -194,6 +205,12 @@ def mlp_graph(tmp_path):
     _, _, (symbol_file, params_file) = exported(tmp_path, mlp, random_input(1, 512), "mlp")
     with open(symbol_file) as stream:
         return json.load(stream), symbol_file, params_file
+
+
+def without_recorded_params(graph):
+    """The graph as MXNet would write it: no record of the params file exported with it."""
+    graph["attrs"] = {"mxnet_version": graph["attrs"]["mxnet_version"]}
+    return graph
 
 
 def write_graph(tmp_path, graph, name="bad-symbol.json"):
@@ -273,7 +290,8 @@ def test_names_that_look_like_code_stay_data(tmp_path, capfd):
     arrays["arg:" + HOSTILE + " weight"] = arrays.pop("arg:0.weight")
     hostile_params = str(tmp_path / "hostile.params")
     np.savez(open(hostile_params, "wb"), **arrays)
-    block = SymbolBlock.imports(write_graph(tmp_path, graph), ["data"], hostile_params)
+    block = SymbolBlock.imports(write_graph(tmp_path, without_recorded_params(graph)), ["data"],
+                                hostile_params)
     assert HOSTILE + " weight" in block.params
     x = random_input(2, 512)
     want = block(x)
@@ -376,13 +394,24 @@ def test_truncated_params_file(tmp_path):
 
 
 def test_params_that_do_not_fit_the_graph(tmp_path):
-    _, symbol_file, params_file = mlp_graph(tmp_path)
+    graph, symbol_file, params_file = mlp_graph(tmp_path)
     with np.load(params_file) as params:
         arrays = {key: params[key] for key in params.files}
     arrays["arg:0.weight"] = arrays["arg:0.weight"][:, :10]
     bad = str(tmp_path / "bad.params")
     np.savez(open(bad, "wb"), **arrays)
-    block = SymbolBlock.imports(symbol_file, ["data"], bad)
+    with pytest.raises(LoadError, match=f"mismatched pair: {re.escape(bad)} is not the params "
+                                        f"file {re.escape(symbol_file)} was exported with"):
+        SymbolBlock.imports(symbol_file, ["data"], bad)
+    # a graph that records nothing about its params (MXNet's) declares the weights' shapes
+    mxnet_graph = write_graph(tmp_path, without_recorded_params(graph))
+    with pytest.raises(ValueError, match=re.escape(f"{bad}: parameter '0.weight' has shape "
+                                                   "(256, 10), the network expects (256, 512)")):
+        SymbolBlock.imports(mxnet_graph, ["data"], bad)
+    # and without declared shapes, the first call finds the mismatch
+    for node in graph["nodes"]:
+        node.get("attrs", {}).pop("__shape__", None)
+    block = SymbolBlock.imports(write_graph(tmp_path, graph, "undeclared.json"), ["data"], bad)
     with pytest.raises(ValueError, match="FullyConnected"):
         block(random_input(1, 512))
 
@@ -417,7 +446,6 @@ def test_a_failed_export_leaves_existing_files_intact(tmp_path, monkeypatch):
 
 
 def test_a_failed_json_write_leaves_the_old_graph(tmp_path, monkeypatch):
-    from ast_hybrid.symbol import json_graph
     net = mlp()
     net.initialize()
     net.hybridize(mode="trace")
@@ -431,7 +459,7 @@ def test_a_failed_json_write_leaves_the_old_graph(tmp_path, monkeypatch):
     def failing_replace(source, target):
         raise OSError("rename failed")
 
-    monkeypatch.setattr(json_graph.os, "replace", failing_replace)
+    monkeypatch.setattr(files.os, "replace", failing_replace)
     with pytest.raises(OSError, match="rename failed"):
         net.export(str(tmp_path / "mlp"))
     monkeypatch.undo()

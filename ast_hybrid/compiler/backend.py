@@ -13,6 +13,7 @@ import weakref
 from dataclasses import dataclass, field
 
 import astor
+from astor.source_repr import split_lines
 
 from .operator_errors import imperative_error
 
@@ -76,9 +77,25 @@ class Program:
         return self.origins.get(lineno)
 
 
+_WRAPPED_LINE_PIECES = 400   # astor wraps a long line in time quadratic in its pieces
+
+
+def _pretty_source(pieces):
+    """astor's line wrapping, line by line, leaving a line of more than _WRAPPED_LINE_PIECES
+    pieces (a tuple of thousands of outputs) unwrapped, so rendering stays linear."""
+    result, line = [], []
+    for piece in pieces:
+        line.append(piece)
+        if piece.startswith("\n"):        # astor ends each line with a piece starting so
+            result.extend(split_lines(line) if len(line) <= _WRAPPED_LINE_PIECES else line)
+            line = []
+    result.extend(line)
+    return "".join(result)
+
+
 def render(module):
     """(source, {generated line: (user file, user line)}) for a module holding origin markers."""
-    raw = astor.to_source(module)
+    raw = astor.to_source(module, pretty_source=_pretty_source)
     lines, origins, scopes = [], {}, []   # scopes: (indent, origin) of enclosing markers
     for line in raw.splitlines():
         indent = len(line) - len(line.lstrip())

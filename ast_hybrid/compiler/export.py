@@ -3,8 +3,7 @@ import numpy as np
 
 from ..base import MXNetError
 from ..ndarray import NDArray
-from ..ndarray.io import save_arrays
-from ..symbol.json_graph import save_json
+from ..model_pair import write_pair
 from .dispatch import ARRAY
 from .trace import trace
 
@@ -22,6 +21,5 @@ def export_block(block, path, epoch=0):
     for name, param in traced.params.items():
         arrays[("aux:" if name in aux else "arg:") + name] = param.data().asnumpy()
     symbol_file, params_file = f"{path}-symbol.json", "%s-%04d.params" % (path, epoch)
-    save_json(graph, symbol_file)
-    save_arrays(params_file, arrays)
+    write_pair(graph, symbol_file, arrays, params_file)
     return symbol_file, params_file

@@ -5,7 +5,8 @@ names read from a file are only hints for readable names, never code.
 """
 import ast
 
-from .backend import compile_program, constant, origin_marker
+from ..base import garbage_collection_paused
+from .backend import Program, compile_program, constant, origin_marker
 from .naming import Namer
 
 
@@ -73,5 +74,79 @@ def build_graph_function(outputs, argument_names, function_name, namer):
 
 def compile_graph(outputs, argument_names, label):
     namer = Namer()
-    function, namespace, kernel_ops = build_graph_function(outputs, argument_names, label, namer)
-    return compile_program([function], namespace, label, kernel_ops=kernel_ops, namer=namer)
+    with garbage_collection_paused():
+        function, namespace, kernel_ops = build_graph_function(outputs, argument_names, label,
+                                                               namer)
+        return compile_program([function], namespace, label, kernel_ops=kernel_ops, namer=namer)
+
+
+# Above this many operator nodes a graph runs as a plan of kernel calls, not as a generated
+# program: rendering and compiling one statement per node costs about 50 us a node and its
+# source and code stay in memory, more than the Python a program saves over a plan.
+PLANNED_GRAPH_NODES = 20_000
+
+
+def operator_node_count(outputs):
+    from ..symbol.symbol import Symbol
+    return sum(1 for node in Symbol(outputs).topological_nodes() if not node.is_variable)
+
+
+def plan_graph(outputs, argument_names, label):
+    """A Program whose function computes `outputs` from arrays for `argument_names` by
+    calling each node's kernel in order, freeing each value after its last use; no source
+    is generated, so its cost is linear in the nodes, and nothing from the graph is code."""
+    with garbage_collection_paused():
+        return _plan_graph(outputs, argument_names, label)
+
+
+def _plan_graph(outputs, argument_names, label):
+    from .. import autograd
+    from ..symbol.symbol import Symbol
+    slot_of = {}
+    for name in argument_names:
+        slot_of[name] = len(slot_of)
+    argument_count = len(slot_of)
+    steps, values, last_use, slot_count = [], {}, {}, argument_count
+    for node in Symbol(outputs).topological_nodes():
+        if node.is_variable:
+            if node.name not in slot_of:
+                raise ValueError(f"the graph needs variable {node.name!r}, which is neither an "
+                                 "input nor a parameter")
+            values[(id(node), 0)] = slot_of[node.name]
+            continue
+        inputs = [values[(id(parent), index)] for parent, index in node.inputs]
+        for slot in inputs:
+            last_use[slot] = len(steps)
+        targets = list(range(slot_count, slot_count + node.output_count()))
+        slot_count += len(targets)
+        for index, slot in enumerate(targets):
+            values[(id(node), index)] = slot
+        steps.append((node.op.kernel, inputs, dict(node.attrs), targets, node.op.mode_dependent))
+    results = [values[(id(node), index)] for node, index in outputs]
+    for slot in results:
+        last_use[slot] = len(steps)
+    freed = [[] for _ in range(len(steps) + 1)]   # the last, for the results, is never run
+    for slot, step in last_use.items():
+        freed[step].append(slot)
+
+    def run_plan(*arrays):
+        slots = list(arrays) + [None] * (slot_count - argument_count)
+        training = autograd.is_training()
+        for (kernel, inputs, attrs, targets, mode_dependent), dead in zip(steps, freed):
+            if mode_dependent:
+                result = kernel(*[slots[i] for i in inputs], training=training, **attrs)
+            else:
+                result = kernel(*[slots[i] for i in inputs], **attrs)
+            if len(targets) == 1:
+                slots[targets[0]] = result
+            else:
+                for slot, value in zip(targets, result):
+                    slots[slot] = value
+            for slot in dead:
+                slots[slot] = None
+        found = [slots[i] for i in results]
+        return found[0] if len(found) == 1 else tuple(found)
+
+    source = (f"# {label}: a graph of {len(steps)} operator nodes, run as a plan of kernel "
+              f"calls (more than {PLANNED_GRAPH_NODES} nodes are not compiled)\n")
+    return Program(run_plan, source, f"<ast_hybrid: {label} plan>")

@@ -12,17 +12,21 @@ class Namer:
 
     def __init__(self, reserved=()):
         self._used = set(reserved) | set(dir(builtins)) | set(keyword.kwlist)
+        self._next_counter = {}   # per base: counters below it are taken (linear, not n^2)
 
     def reserve(self, name):
         self._used.add(name)
 
     def fresh(self, hint):
-        base = _NOT_IDENTIFIER.sub("_", str(hint))[:40].strip("_") or "v"
+        base = _NOT_IDENTIFIER.sub("_", str(hint)[:40]).strip("_") or "v"
         if base[0].isdigit():
             base = "_" + base
-        name, counter = base, 1
-        while name in self._used or keyword.iskeyword(name):
+        name, counter = base, self._next_counter.get(base, 1)
+        if name in self._used or keyword.iskeyword(name):
             name = f"{base}_{counter}"
-            counter += 1
+            while name in self._used:
+                counter += 1
+                name = f"{base}_{counter}"
+            self._next_counter[base] = counter + 1
         self._used.add(name)
         return name

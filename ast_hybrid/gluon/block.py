@@ -5,7 +5,8 @@ from contextlib import contextmanager
 from .. import initializer
 from ..compiler.dispatch import cache_key, call_compiled
 from ..symbol.naming import block_prefix
-from ..ndarray.io import load_arrays, save_arrays
+from ..limits import LoadLimits
+from ..ndarray.io import load_arrays, parameter_name, save_arrays
 from ..symbol import Symbol
 from .parameter import (DeferredInitializationError, Parameter, ParameterDict, set_trace_names,
                         trace_names_active)
@@ -157,27 +158,35 @@ class Block:
         save_arrays(filename, arrays)
 
     def load_parameters(self, filename, ctx=None, allow_missing=False, ignore_extra=False,
-                        cast_dtype=False, dtype_source="current"):
-        loaded = load_arrays(filename)
-        loaded = {_strip_kind(key): value for key, value in loaded.items()}
+                        cast_dtype=False, dtype_source="current", **limits):
+        """Values for the parameters from `filename`; its names are checked against the
+        network before any array is inflated. `limits` raise those of LoadLimits."""
         params = self.collect_params()
-        if not allow_missing:
-            missing = [key for key in params.keys() if key not in loaded]
-            if missing:
-                raise KeyError(f"{filename}: no values for parameters {', '.join(missing)}")
-        if not ignore_extra:
-            extra = [key for key in loaded if key not in params]
-            if extra:
-                raise KeyError(f"{filename}: parameters {', '.join(extra)} are not in this "
-                               f"network (its parameters: {', '.join(params.keys())})")
+
+        def expect(keys):
+            names = [parameter_name(key) for key in keys]
+            if not allow_missing:
+                missing = [key for key in params.keys() if key not in names]
+                if missing:
+                    raise KeyError(f"{filename}: no values for parameters {', '.join(missing)}")
+            if not ignore_extra:
+                extra = [key for key in names if key not in params]
+                if extra:
+                    raise KeyError(f"{filename}: parameters {', '.join(extra)} are not in this "
+                                   f"network (its parameters: {', '.join(params.keys())})")
+
+        loaded = load_arrays(filename, LoadLimits.given(limits), expect)
+        loaded = {parameter_name(key): value for key, value in loaded.items()}
         for key, param in params.items():
             if key in loaded:
                 value = loaded[key]
                 if param.shape is not None and not param.shape_known:
                     param.shape = value.shape
-                if param._data is not None and param._data.shape != value.shape:
+                expected = param._data.shape if param._data is not None else (
+                    param.shape if param.shape_known else value.shape)
+                if expected != value.shape:
                     raise ValueError(f"{filename}: parameter {key!r} has shape {value.shape}, "
-                                     f"the network expects {param._data.shape}")
+                                     f"the network expects {expected}")
                 param.set_data(value.astype(param.dtype) if cast_dtype else value)
 
     save_params = save_parameters
@@ -189,10 +198,6 @@ class Block:
 
     def forward(self, *args):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
-
-
-def _strip_kind(key):
-    return key.split(":", 1)[1] if key.startswith(("arg:", "aux:")) else key
 
 
 class HybridBlock(Block):

@@ -1,6 +1,11 @@
 """SymbolBlock: a block made from a graph (such as an exported `-symbol.json`), runnable and hybridizable."""
+from .. import autograd
 from .. import symbol as sym
+from ..base import garbage_collection_paused
+from ..compiler.dispatch import CompiledEntry
+from ..limits import LoadLimits
 from ..symbol.executor import evaluate
+from ..symbol.shape_inference import declared_shape
 from ..symbol.symbol import Symbol
 from .block import HybridBlock
 from .parameter import Parameter
@@ -19,31 +24,39 @@ class SymbolBlock(HybridBlock):
             if not isinstance(item, Symbol) or item._outputs[0][0].op is not None:
                 raise TypeError("SymbolBlock inputs must be variables (sym.var)")
             self._input_names.append(item.name)
-        known = set(outputs.list_inputs())
+        variables, aux = outputs.variable_nodes()
+        known = {node.name for node in variables}
         missing = [n for n in self._input_names if n not in known]
         if missing:
             raise ValueError(f"SymbolBlock: the graph has no input named {', '.join(missing)}; "
                              f"its variables are {', '.join(sorted(known))}")
-        aux = set(outputs.list_auxiliary_states())
-        for name in outputs.list_inputs():
-            if name in self._input_names:
+        for node in variables:
+            if node.name in self._input_names:
                 continue
-            param = (params[name] if params is not None and name in params else
-                     Parameter(name, grad_req="null" if name in aux else "write",
-                               allow_deferred_init=True))
-            self._params._add(name, param)
+            # a weight whose shape the graph declares can be initialized before any call
+            param = (params[node.name] if params is not None and node.name in params else
+                     Parameter(node.name, grad_req="null" if id(node) in aux else "write",
+                               shape=declared_shape(node.extra), allow_deferred_init=True))
+            self._params._add(node.name, param)
 
     @staticmethod
     def imports(symbol_file, input_names, param_file=None, ctx=None, allow_missing=False,
-                ignore_extra=False):
-        """A block from an exported graph and (optionally) its parameters file."""
+                ignore_extra=False, **limits):
+        """A block from an exported graph and (optionally) its parameters file; a params
+        file that was not exported with the graph raises LoadError ('mismatched pair').
+        `limits` raise those of ast_hybrid.limits.LoadLimits for both files."""
+        from ..model_pair import params_file_for
+        from ..symbol.json_graph import read_graph_file
         if isinstance(input_names, str):
             input_names = [input_names]
-        outputs = sym.load(symbol_file)
-        block = SymbolBlock(outputs, [sym.var(n) for n in input_names])
+        load_limits = LoadLimits.given(limits)
+        with garbage_collection_paused():
+            outputs, recorded = read_graph_file(symbol_file, load_limits)
+            block = SymbolBlock(outputs, [sym.var(n) for n in input_names])
         if param_file is not None:
+            param_file = params_file_for(symbol_file, recorded, param_file)
             block.load_parameters(param_file, ctx=ctx, allow_missing=allow_missing,
-                                  ignore_extra=ignore_extra)
+                                  ignore_extra=ignore_extra, **limits)
         return block
 
     def _arguments(self, args):
@@ -69,14 +82,29 @@ class SymbolBlock(HybridBlock):
         return self._outputs_as(substitute(self._graph, values))
 
     def _build_program(self, args):
-        from ..compiler.dispatch import CompiledEntry
-        from ..compiler.graph_program import compile_graph
+        from ..compiler.graph_program import (PLANNED_GRAPH_NODES, compile_graph,
+                                              operator_node_count, plan_graph)
         from ..compiler.trace import is_array
         self._arguments(args)
         params = list(self._params.items())
-        program = compile_graph(self._graph._outputs, self._input_names + [k for k, _ in params],
-                                "SymbolBlock")
+        names = self._input_names + [k for k, _ in params]
         count = len(self._graph)
         structure = None if count == 1 else (list, [None] * count)
         positions = [i for i, a in enumerate(args) if is_array(a)]
+        if operator_node_count(self._graph._outputs) > PLANNED_GRAPH_NODES:
+            return PlannedEntry(plan_graph(self._graph._outputs, names, "SymbolBlock"),
+                                [p for _, p in params], positions, structure, "graph", self)
+        program = compile_graph(self._graph._outputs, names, "SymbolBlock")
         return CompiledEntry(program, [p for _, p in params], positions, structure, "graph")
+
+
+class PlannedEntry(CompiledEntry):
+    """The entry of a graph too large to compile (see plan_graph): it runs the plan, and
+    records gradients imperatively, node by node, since a plan has no program to
+    differentiate."""
+    __slots__ = ()
+
+    def __call__(self, args):
+        if autograd.is_recording():
+            return self.block._call_imperative(*args)
+        return super().__call__(args)

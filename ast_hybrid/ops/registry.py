@@ -44,6 +44,10 @@ class Op:
             return None
         return self.specialize(attrs)
 
+    def input_count(self, attrs):
+        """How many inputs the operator takes, without listing their names."""
+        return attrs["num_args"] if self.inputs == VARIADIC else len(self.input_names(attrs))
+
     def input_names(self, attrs):
         if self.inputs == VARIADIC:
             return tuple(f"arg{i}" for i in range(attrs["num_args"]))

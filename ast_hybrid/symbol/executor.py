@@ -1,9 +1,15 @@
 """Evaluating a graph node by node with NDArrays (imperative execution of a Symbol)."""
+from ..base import garbage_collection_paused
 from ..ndarray.invoke import run
 
 
 def evaluate(symbol, values):
     """Output NDArrays of `symbol` given NDArrays for its variables, by name."""
+    with garbage_collection_paused():
+        return _evaluate(symbol, values)
+
+
+def _evaluate(symbol, values):
     results = {}
     for node in symbol.topological_nodes():
         if node.is_variable:

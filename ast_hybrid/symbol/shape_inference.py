@@ -5,14 +5,15 @@ from ..base import describe_location
 from ..ops import OpError
 
 
-def declared_shape(node):
-    """A variable's `__shape__` if it is fully known (MXNet writes 0 for unknown sizes)."""
-    text = node.extra.get("__shape__")
+def declared_shape(extra):
+    """The `__shape__` among a variable's attributes if it is fully known (MXNet writes 0 for
+    unknown sizes)."""
+    text = extra.get("__shape__")
     if not text:
         return None
     try:
         shape = tuple(int(n) for n in _pyast.literal_eval(text))
-    except (ValueError, SyntaxError, TypeError):
+    except (ValueError, SyntaxError, TypeError, RecursionError):
         return None
     return shape if all(n > 0 for n in shape) else None
 
@@ -24,7 +25,7 @@ def infer_node_shapes(symbol, given, partial=False):
     for node in nodes:
         if node.is_variable:
             shape = given.get(node.name)
-            shape = tuple(shape) if shape is not None else declared_shape(node)
+            shape = tuple(shape) if shape is not None else declared_shape(node.extra)
             if shape is not None:
                 shapes[(id(node), 0)] = shape
     for node in nodes:

@@ -47,16 +47,23 @@ class Symbol:
         return post_order([node for node, _ in self._outputs],
                           lambda node: [parent for parent, _ in node.inputs])
 
-    def _variables(self):
+    def variable_nodes(self):
+        """(every variable node, inputs before users, the ids of those that are auxiliary
+        states), from one pass over the graph."""
         aux_ids = set()
-        nodes = self.topological_nodes()
-        for node in nodes:
-            if node.op is not None:
+        variables = []
+        for node in self.topological_nodes():
+            if node.op is None:
+                variables.append(node)
+            elif node.op.aux:
                 names = node.op.input_names(node.attrs)
                 for (parent, _), input_name in zip(node.inputs, names):
                     if input_name in node.op.aux and parent.is_variable:
                         aux_ids.add(id(parent))
-        variables = [n for n in nodes if n.is_variable]
+        return variables, aux_ids
+
+    def _variables(self):
+        variables, aux_ids = self.variable_nodes()
         return [n for n in variables if id(n) not in aux_ids], [n for n in variables if id(n) in aux_ids]
 
     def list_arguments(self):
