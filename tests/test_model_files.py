@@ -15,7 +15,7 @@ from ast_hybrid import nd
 from ast_hybrid.gluon import SymbolBlock, nn
 from ast_hybrid.ndarray.io import LoadError
 
-KILL_TRIALS = int(os.environ.get("AST_HYBRID_KILL_TRIALS", "0"))
+KILL_TRIALS = int(os.environ.get("AST_HYBRID_KILL_TRIALS", "20"))
 
 
 def dense_net(units, in_units):
@@ -239,7 +239,7 @@ def _kill_trials(tmp_path, save, load, max_delay):
     assert not [name for name in os.listdir(tmp_path) if name.endswith(".previous")]
 
 
-@pytest.mark.skipif(not KILL_TRIALS, reason="set AST_HYBRID_KILL_TRIALS (20 takes ~15 s)")
+@pytest.mark.skipif(not KILL_TRIALS, reason="AST_HYBRID_KILL_TRIALS=0")
 def test_export_killed_at_random_moments_leaves_the_previous_or_the_new_pair(tmp_path):
     nets = [dense_net(units, IN_UNITS) for units in UNITS]
     prefix = str(tmp_path / "net")
@@ -257,7 +257,7 @@ def test_export_killed_at_random_moments_leaves_the_previous_or_the_new_pair(tmp
     _kill_trials(tmp_path, save, load, max_delay=0.4)
 
 
-@pytest.mark.skipif(not KILL_TRIALS, reason="set AST_HYBRID_KILL_TRIALS (20 takes ~15 s)")
+@pytest.mark.skipif(not KILL_TRIALS, reason="AST_HYBRID_KILL_TRIALS=0")
 def test_save_parameters_killed_at_random_moments_leaves_the_previous_or_the_new_file(tmp_path):
     net = dense_net(UNITS[0], IN_UNITS)
     target = str(tmp_path / "net.params")
@@ -275,7 +275,7 @@ def test_save_parameters_killed_at_random_moments_leaves_the_previous_or_the_new
     _kill_trials(tmp_path, save, load, max_delay=0.3)
 
 
-@pytest.mark.skipif(not KILL_TRIALS, reason="set AST_HYBRID_KILL_TRIALS (20 takes ~15 s)")
+@pytest.mark.skipif(not KILL_TRIALS, reason="AST_HYBRID_KILL_TRIALS=0")
 def test_nd_save_killed_at_random_moments_leaves_the_previous_or_the_new_file(tmp_path):
     target = str(tmp_path / "arrays.nd")
     weights = np.empty((UNITS[0], IN_UNITS), np.float32)
