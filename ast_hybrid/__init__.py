@@ -4,6 +4,7 @@ from . import initializer as init
 from . import ndarray as nd
 from . import symbol as sym
 from . import base, gluon
+from . import errors   # after gluon: gluon and the compiler still import each other
 from .base import MXNetError
 from .context import Context, cpu, current_context, gpu, num_gpus
 from .compiler.ast_front_end import hybrid, to_source
