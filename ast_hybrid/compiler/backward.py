@@ -28,11 +28,6 @@ class DifferentiatedProgram:
         origins = [origin_of_marker(s) for s in definition.body]
         self._return_line = ([o for o in origins if o] or [(filename or forward.filename, 0)])[-1]
 
-    def attached(self, needs, result):
-        """Which arrays of `result` imperative mode would attach to the graph, given which
-        arguments need a gradient (see reach.OutputReach)."""
-        return self.reach.attached(needs, result)
-
     def check_decided(self, needs):
         """Refuse a call whose outputs imperative mode may or may not attach to the graph,
         depending on how it runs."""

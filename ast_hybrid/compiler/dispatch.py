@@ -155,7 +155,7 @@ class CompiledEntry:
         # buffer autograd offers for it (grad_req 'write', the graph's only use of it)
         # an output imperative mode computes outside the graph stays outside it
         autograd.record_function(inputs, flat, backward, into=True,
-                                 attached=derived.attached(needs, result))
+                                 attached=derived.reach.attached(needs, result))
         return outputs
 
     def _initialize_imperatively(self, args):

@@ -22,6 +22,14 @@ def _name(identifier, context=ast.Load):
     return ast.Name(identifier, context())
 
 
+def _argument_of(variable, arguments):
+    """What stands for a variable node of the graph: its entry in `arguments` by name."""
+    if variable.name not in arguments:
+        raise ValueError(f"the graph needs variable {variable.name!r}, which is neither an "
+                         "input nor a parameter")
+    return arguments[variable.name]
+
+
 def build_graph_function(outputs, argument_names, function_name, namer):
     """(FunctionDef, namespace, kernel_ops) computing `outputs` [(node, index)] from the
     variables named `argument_names`, which become the function's parameters in that order;
@@ -36,10 +44,7 @@ def build_graph_function(outputs, argument_names, function_name, namer):
     training, training_setup = None, None
     for node in nodes:
         if node.is_variable:
-            if node.name not in identifiers:
-                raise ValueError(f"the graph needs variable {node.name!r}, which is neither an "
-                                 "input nor a parameter")
-            values[(id(node), 0)] = identifiers[node.name]
+            values[(id(node), 0)] = _argument_of(node, identifiers)
             continue
         op = node.op
         if op.name not in kernel_names:
@@ -109,10 +114,7 @@ def _plan_graph(outputs, argument_names, label):
     steps, values, last_use, slot_count = [], {}, {}, argument_count
     for node in Symbol(outputs).topological_nodes():
         if node.is_variable:
-            if node.name not in slot_of:
-                raise ValueError(f"the graph needs variable {node.name!r}, which is neither an "
-                                 "input nor a parameter")
-            values[(id(node), 0)] = slot_of[node.name]
+            values[(id(node), 0)] = _argument_of(node, slot_of)
             continue
         inputs = [values[(id(parent), index)] for parent, index in node.inputs]
         for slot in inputs:

@@ -102,8 +102,7 @@ def update_or_rebind(current, result):
     """`x op= y` on a value that may be an NDArray: written into x itself when it is one,
     as NDArray does, or a list (extended in place, as Python does), else x's new value."""
     if isinstance(current, np.ndarray):
-        current[...] = result
-        return current
+        return update(current, result)
     if isinstance(current, list):
         current[:] = result
         return current

@@ -24,8 +24,7 @@ import functools
 import numpy as np
 
 from .. import runtime
-from .reverse import (_NUMPY_METHODS_WITHOUT_GRADIENT, _PLAIN_ATTRIBUTES, PLAIN_RESULT_BUILTINS,
-                      _reads_values_only, callee_in)
+from .reverse import _PLAIN_ATTRIBUTES, callee_in, leaves_graph
 
 _LIST_GROWERS = {"append", "extend", "insert"}
 
@@ -251,10 +250,7 @@ class _Analysis:
             return _combine(self.expr(a, state) for a in arguments)
         if target is builtins.sum:      # additions of the items, recorded imperatively
             return _combine(self.read(self.expr(a, state)) for a in arguments)
-        if any(target is f for f in tuple(PLAIN_RESULT_BUILTINS) + runtime.GRAPH_EXITS) \
-                or _reads_values_only(target):
-            return NOTHING
-        if isinstance(function, ast.Attribute) and function.attr in _NUMPY_METHODS_WITHOUT_GRADIENT:
+        if leaves_graph(node, self.callee, self.kernel_ops):
             return NOTHING
         return self.unknown(node, state)
 

@@ -403,26 +403,30 @@ def _grown_list(statement):
 
 def _carries(node, names, callee, kernels):
     """Whether the value of `node` may depend on one of `names` through something a gradient
-    flows through (not through shapes, comparisons, `.item()`, plain builtins, graph exits).
-    A kernel carries its inputs even where the program binds it to a numpy function."""
+    flows through (not through shapes, comparisons, or calls that leave the graph)."""
     if isinstance(node, ast.Name):
         return node.id in names
     if isinstance(node, ast.Attribute) and node.attr in _PLAIN_ATTRIBUTES:
         return False
     if isinstance(node, ast.Compare):
         return False
-    if isinstance(node, ast.Call):
-        function = node.func
-        target = callee(function)
-        if isinstance(function, ast.Name) and function.id in kernels:
-            pass
-        elif any(target is f for f in tuple(PLAIN_RESULT_BUILTINS) + _EXITS) \
-                or _reads_values_only(target):
-            return False
-        elif isinstance(function, ast.Attribute) \
-                and function.attr in _NUMPY_METHODS_WITHOUT_GRADIENT:
-            return False
+    if isinstance(node, ast.Call) and leaves_graph(node, callee, kernels):
+        return False
     return any(_carries(child, names, callee, kernels) for child in ast.iter_child_nodes(node))
+
+
+def leaves_graph(call, callee, kernels):
+    """Whether a call's result is outside the autograd graph whatever it is given: not a
+    kernel (even one the program binds to a numpy function), and a plain builtin, a graph
+    exit, a numpy or math function (they read values), or `.item()`/`.tolist()`."""
+    function = call.func
+    if isinstance(function, ast.Name) and function.id in kernels:
+        return False
+    target = callee(function)
+    if any(target is f for f in tuple(PLAIN_RESULT_BUILTINS) + _EXITS) \
+            or _reads_values_only(target):
+        return True
+    return isinstance(function, ast.Attribute) and function.attr in _NUMPY_METHODS_WITHOUT_GRADIENT
 
 
 def differentiable_names(function, callee, kernels):

@@ -190,9 +190,8 @@ class ExpressionSpecializer:
         if any(arrays) and not all(a or _array_operand(v) for a, v in zip(arrays, (left, right))):
             # NDArray takes only arrays and numbers (`x * (1, 2)` is Python's TypeError):
             # the operation runs on the NDArray itself, to raise or compute as it does
-            show = self.context.constant_ref(runtime.show, "show")
-            left_expr, right_expr = (ast.Call(show, [self.expr_of(v)], []) if a
-                                     else self.expr_of(v) for a, v in zip(arrays, (left, right)))
+            left_expr, right_expr = (self.shown(v) if a else self.expr_of(v)
+                                     for a, v in zip(arrays, (left, right)))
             return Dynamic(ast.BinOp(left_expr, op, right_expr), ANY)
         plain = any(isinstance(v, Dynamic) and v.kind == NUMPY for v in (left, right))
         kind = ARRAY if any(arrays) else NUMPY if plain else ANY
