@@ -354,3 +354,24 @@ def test_a_plain_numpy_array_in_a_run_time_list_is_refused():
     block.hybridize(fallback=False)
     with pytest.raises(UnsupportedConstruct, match="plain numpy array"):
         block(nd.array(np.ones((2, 2), dtype=np.float32)))
+
+
+class PlainNumpyMethodsAndMerges(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        plain = x.asnumpy()
+        best = 0.0
+        if x.sum() > 0:
+            best = plain.max()          # numpy's max: a scalar, not NDArray's shape (1,)
+        print(best, plain.max(axis=1))
+        return x.clip(float(plain.min()), float(plain.max())) * best
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_plain_numpy_methods_and_a_merge_with_a_number_as_imperatively(sign, capsys):
+    from soundness import assert_sound
+    x = np.array([[1.0, 2.0]], np.float32) * sign
+    capsys.readouterr()
+    assert_sound(PlainNumpyMethodsAndMerges, (x,))
+    printed = capsys.readouterr().out.splitlines()
+    want = f"{x.max() if sign > 0 else 0.0} {x.max(axis=1)}"
+    assert printed and all(line == want for line in printed), printed

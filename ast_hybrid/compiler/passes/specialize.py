@@ -506,14 +506,16 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             if any(v is None for v in values) or target in frame.unbound_on_some_paths:
                 frame.unbound_on_some_paths.add(target)
             kinds = {v.kind if isinstance(v, Dynamic) else ANY for v in values if v is not None}
-            if NUMPY in kinds and len(kinds) > 1:
+            run_time_kinds = {v.kind for v in values if isinstance(v, Dynamic)}
+            if NUMPY in run_time_kinds and len(run_time_kinds) > 1:
                 raise self.unsupported(f"{name!r}, a plain numpy array on one path and another "
                                        "value on another (they print and update differently)")
             for moves, value in zip(branch_moves, values):
                 if value is not None and not _is_name(value, target):
                     moves.append((target, self.expr_of(value)))
-            merged[name] = Dynamic(ast.Name(target, ast.Load()),
-                                   kinds.pop() if kinds in ({ARRAY}, {NUMPY}) else ANY)
+            # a plain numpy value or a constant (a number): shown and updated as Python does
+            merged[name] = Dynamic(ast.Name(target, ast.Load()), ARRAY if kinds == {ARRAY}
+                                   else NUMPY if run_time_kinds == {NUMPY} else ANY)
         for (_, emitted, _), moves in zip(flowing, branch_moves):
             self.bodies.append(emitted)
             self.emit_moves(moves)

@@ -34,16 +34,18 @@ class CallSpecializer:
             receiver = self.expr(func.value)
             if isinstance(receiver, Dynamic):
                 args, kwargs = self.call_arguments(node)
-                if receiver.kind != NUMPY and _holds_plain_numpy(list(args) + list(kwargs.values())):
+                if not receiver.is_array and receiver.kind != NUMPY \
+                        and _holds_plain_numpy(list(args) + list(kwargs.values())):
                     raise self.unsupported(f".{func.attr}() given a plain numpy array on a "
                                            "run-time value (read back, it could not be told "
                                            "from an NDArray)", node=node)
-                try:
-                    return self.lowerer.method(receiver, func.attr, args, kwargs)
-                except LookupError:
-                    if receiver.is_array:
-                        raise self.unsupported(f"the array method .{func.attr}()",
-                                               node=node) from None
+                if receiver.kind != NUMPY:      # a plain numpy value's methods are numpy's
+                    try:
+                        return self.lowerer.method(receiver, func.attr, args, kwargs)
+                    except LookupError:
+                        if receiver.is_array:
+                            raise self.unsupported(f"the array method .{func.attr}()",
+                                                   node=node) from None
                 call = ast.Call(ast.Attribute(receiver.expr, func.attr, ast.Load()),
                                 [self.expr_of(a) for a in args],
                                 [ast.keyword(k, self.expr_of(v)) for k, v in kwargs.items()])
