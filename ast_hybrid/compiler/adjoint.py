@@ -113,6 +113,12 @@ def sum_vjp(items, gradient):
     return [unbroadcast(gradient, item) for item in items]
 
 
+def variadic_vjp(items, op, attrs, output, gradient):
+    """Gradients of runtime.variadic's items: the operator's own, one per item."""
+    attrs = op.parse_attrs(dict(attrs, num_args=len(items)))
+    return reaching(op.grad)(attrs, list(items), [output], [gradient])
+
+
 def append_vjp(earlier, gradient):
     """(gradient of the list before `append`, gradient of the appended item)."""
     count = len(earlier)

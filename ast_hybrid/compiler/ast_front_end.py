@@ -5,11 +5,12 @@ import inspect
 
 from ..gluon.block import Block
 from .backend import compile_program
-from .dispatch import AUTO, CompiledEntry, Invalidator, build_lock, cache_key, with_entry
+from .dispatch import (AUTO, CompiledEntry, Invalidator, argument_leaves, build_lock, cache_key,
+                       with_entry)
 from .naming import Namer
 from .passes import specialize
 from .passes.errors import CompileError, UnsupportedConstruct
-from .passes.values import ARRAY, Dynamic, FRef, Static
+from .passes.values import ARRAY, Dynamic, FRef, Seq, Static
 from .trace import is_array
 
 __all__ = ["UnsupportedConstruct", "CompileError", "build_ast_entry", "hybrid", "to_source"]
@@ -21,12 +22,30 @@ def _parameter_hint(key):
 
 
 def _argument_values(args):
-    return [Dynamic(None, ARRAY) if is_array(a) else Static(a) for a in args]
+    return [_argument_value(a) for a in args]
 
 
-def build_program(function, leading, args, root_block=None, label=None, options=None):
-    """(Program, parameters in argument order) for `function(*leading, *args)`; with
-    `options.optimize` (the default) the optimization passes rewrite the program."""
+def _argument_value(value):
+    if is_array(value):
+        return Dynamic(None, ARRAY)
+    if isinstance(value, (list, tuple)) and any(is_array(leaf) for leaf in argument_leaves(value)):
+        # the caller holds this list: the program may read it, not change it
+        return Seq([_argument_value(item) for item in value], type(value), external=True)
+    return Static(value)
+
+
+def _entry(program, params, args, block=None):
+    """The cache entry that calls `program` with the arrays among `args` (nested included)."""
+    nested = any(isinstance(a, (list, tuple)) for a in args)
+    leaves = argument_leaves(args) if nested else args
+    positions = [i for i, a in enumerate(leaves) if is_array(a)]
+    return CompiledEntry(program, params, positions, AUTO, "ast", block, nested=nested)
+
+
+def build_program(function, leading, args, root_block=None, label=None, options=None,
+                  keywords=None):
+    """(Program, parameters in argument order) for `function(*leading, *args, **keywords)`;
+    with `options.optimize` (the default) the optimization passes rewrite the program."""
     namer = Namer()
     owner = root_block
     invalidator = Invalidator.of(owner) if owner is not None else None
@@ -38,13 +57,13 @@ def build_program(function, leading, args, root_block=None, label=None, options=
     from .passes.program_context import ProgramContext
     context = ProgramContext(namer, watch)
     function_name = namer.fresh(label or function.__name__)
-    params = {}
+    params = dict(keywords or {})
     if root_block is not None:
         context.parameter_hints = {id(p): _parameter_hint(key)
                                    for key, p in root_block.collect_params().items()}
         watch(root_block, "_children")
-        params = {key: Dynamic(context.parameter_ref(p), ARRAY)
-                  for key, p in root_block._reg_params.items()}
+        params.update({key: Dynamic(context.parameter_ref(p), ARRAY)
+                       for key, p in root_block._reg_params.items()})
     arguments, body, parsed = specialize.transform(context, function, leading, args, params)
     arguments += [ast.arg(name) for name, _ in context.parameters.values()]
     definition = ast.FunctionDef(function_name,
@@ -71,33 +90,54 @@ def build_ast_entry(block, args):
     program, params = build_program(type(block).hybrid_forward, [Static(block), FRef()],
                                     _argument_values(args), root_block=block,
                                     label=type(block).__name__, options=block._options)
-    positions = [i for i, a in enumerate(args) if is_array(a)]
-    return CompiledEntry(program, params, positions, AUTO, "ast", block)
+    return _entry(program, params, args, block)
 
 
 class HybridFunction:
     """A function `f(F, *arrays)` compiled by the AST front end on its first call."""
+    takes_f = True      # called from compiled code, it is inlined with F supplied
 
     def __init__(self, function):
         functools.update_wrapper(self, function)
         self._function = function
+        self._signature = inspect.signature(function)
         self._programs = {}
 
-    def _entry(self, args):
-        key = cache_key(args)
+    @property
+    def python_function(self):
+        return self._function
+
+    def _entry(self, args, keywords=()):
+        key = (cache_key(args), keywords) if keywords else cache_key(args)
         entry = self._programs.get(key)
         if entry is not None and not entry.stale():
             return entry
         with build_lock:       # simultaneous first calls compile once
             entry = self._programs.get(key)
             if entry is None or entry.stale():
-                program, _ = build_program(self._function, [FRef()], _argument_values(args))
-                positions = [i for i, a in enumerate(args) if is_array(a)]
-                entry = CompiledEntry(program, [], positions, AUTO, "ast")
+                values = _argument_values(args)
+                named = dict(zip(keywords, values[len(values) - len(keywords):]))
+                positional = values[:len(values) - len(keywords)]
+                program, _ = build_program(self._function, [FRef()], positional,
+                                           keywords=named)
+                entry = _entry(program, [], args)
                 self._programs = with_entry(self._programs, key, entry)
         return entry
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            # the keywords' values follow the positional arguments; their names are part of
+            # the cache key, each order of them one program
+            try:
+                self._signature.bind(None, *args, **kwargs)
+            except TypeError as error:
+                raise TypeError(f"{self.__name__}(): {error}") from None
+            # in the order the program takes them: named parameters, then **kwargs
+            order = list(self._signature.parameters)
+            names = sorted(kwargs, key=lambda k: order.index(k) if k in order else len(order))
+            kwargs = {name: kwargs[name] for name in names}
+            args = args + tuple(kwargs.values())
+            return self._entry(args, tuple(kwargs))(args)
         return self._entry(args)(args)
 
     def entry_for(self, args=None):

@@ -51,6 +51,18 @@ def with_entry(programs, key, entry):
     return programs
 
 
+def argument_leaves(args):
+    """The arguments with their lists and tuples spread out, in order (`net(x, [h, c])`
+    gives x, h, c): the program takes one argument per array among them."""
+    leaves = []
+    for value in args:
+        if isinstance(value, (list, tuple)):
+            leaves.extend(argument_leaves(value))
+        else:
+            leaves.append(value)
+    return leaves
+
+
 def cache_key(args):
     if len(args) < len(_ALL_ARRAYS) and all(type(value) is NDArray for value in args):
         return _ALL_ARRAYS[len(args)]   # the common case, without building a tuple per call
@@ -58,6 +70,9 @@ def cache_key(args):
     for value in args:
         if isinstance(value, NDArray):
             key.append(ARRAY)
+        elif isinstance(value, (list, tuple)):
+            # one program for every list of the same length and kinds of items
+            key.append((type(value).__name__, cache_key(value)))
         else:
             try:
                 hash(value)
@@ -75,10 +90,14 @@ class CompiledEntry:
     follow them, and how to re-nest the outputs. Under autograd.record() it runs the recording
     form of the program and registers the derived backward program with autograd."""
     __slots__ = ("program", "params", "array_positions", "structure", "mode", "block",
-                 "_differentiated", "_warned")
+                 "nested", "_differentiated", "_warned")
 
-    def __init__(self, program, params, array_positions, structure, mode, block=None):
+    def __init__(self, program, params, array_positions, structure, mode, block=None,
+                 nested=False):
+        """`array_positions` index the arguments' leaves (see argument_leaves) when `nested`
+        says some argument is a list or tuple, else the arguments themselves."""
         self.program = program
+        self.nested = nested
         self.params = params
         self.array_positions = array_positions
         self.structure = structure
@@ -91,13 +110,14 @@ class CompiledEntry:
         if self.program.guards is not None and self.block is not None and self.stale():
             object.__setattr__(self.block, "_programs", None)
             return self.block(*args)
+        leaves = argument_leaves(args) if self.nested else args
         try:
-            arrays = [args[i]._data for i in self.array_positions]
+            arrays = [leaves[i]._data for i in self.array_positions]
             arrays += map(_parameter_array, self.params)
         except AttributeError:
             return self._initialize_imperatively(args)
         if autograd.is_recording():
-            return self._call_recorded(args, arrays)
+            return self._call_recorded(args, leaves, arrays)
         try:
             result = self.program.function(*arrays)
         except Exception as error:
@@ -123,8 +143,8 @@ class CompiledEntry:
             self._differentiated = DifferentiatedProgram(self.program)
         return self._differentiated
 
-    def _call_recorded(self, args, arrays):
-        inputs = [args[i] for i in self.array_positions] + [p._data for p in self.params]
+    def _call_recorded(self, args, leaves, arrays):
+        inputs = [leaves[i] for i in self.array_positions] + [p._data for p in self.params]
         needs = [autograd.requires_grad(x) for x in inputs]
         try:
             derived = self.differentiated()

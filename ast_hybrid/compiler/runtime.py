@@ -64,6 +64,18 @@ def getitem_vjp(data, key, gradient):
     return gradient
 
 
+def variadic(items, op, attrs):
+    """`F.op(*items, **attrs)` for an operator of any number of inputs (concat, stack,
+    add_n) on a list whose length is known only now: bound, checked and run as NDArray's
+    call of it does."""
+    from ..ndarray.invoke import check_input
+    attrs = op.parse_attrs(dict(attrs, num_args=len(items)))
+    for item in items:
+        check_input(item, op.name)
+    op.infer_shape(attrs, [item.shape for item in items])
+    return op.kernel(*items, **attrs)
+
+
 GRADIENTS = {getitem: getitem_vjp}
 
 

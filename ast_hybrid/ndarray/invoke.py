@@ -5,13 +5,17 @@ from .. import autograd, ops
 from ..ops.indexing_plan import plan_getitem
 
 
+def check_input(value, op_name):
+    """An operator's input must be an array (an NDArray, or a numpy array it wraps)."""
+    from .ndarray import NDArray
+    if not isinstance(value, (NDArray, np.ndarray)):
+        raise TypeError(f"{op_name}: expected an NDArray input, got {type(value).__name__}")
+
+
 def _wrap_input(value, op_name):
     from .ndarray import NDArray
-    if isinstance(value, NDArray):
-        return value
-    if isinstance(value, np.ndarray):
-        return NDArray(value)
-    raise TypeError(f"{op_name}: expected an NDArray input, got {type(value).__name__}")
+    check_input(value, op_name)
+    return value if isinstance(value, NDArray) else NDArray(value)
 
 
 def run(op, inputs, attrs):

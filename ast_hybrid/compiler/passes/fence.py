@@ -11,8 +11,7 @@ _REJECTED = {
     ast.Try: "try/except", ast.With: "a with statement", ast.AsyncWith: "async with",
     ast.AsyncFor: "async for", ast.Import: "an import", ast.ImportFrom: "an import",
     ast.Delete: "del", ast.NamedExpr: "an assignment expression (:=)",
-    ast.Match: "a match statement", ast.GeneratorExp: "a generator expression",
-    ast.SetComp: "a set comprehension", ast.DictComp: "a dict comprehension",
+    ast.Match: "a match statement",
 }
 if hasattr(ast, "TryStar"):
     _REJECTED[ast.TryStar] = "try/except*"

@@ -121,6 +121,21 @@ class Lowerer:
             inputs.append(value)
         return self.apply(op_name, inputs, attrs)
 
+    def variadic(self, op_name, items, kwargs):
+        """An operator of any number of inputs on a run-time list of them, through the
+        run-time helper that counts them (`num_args`) as the call runs."""
+        op = ops.get(op_name)
+        given = {k: _attr_argument(v) for k, v in kwargs.items()
+                 if k not in ("name", "ctx", "attr", "num_args")}
+        if "out" in given or any(_is_placeholder(v) for v in given.values()):
+            raise TypeError("attributes known only at run time, or out=, with *items")
+        attrs = op.parse_attrs(dict(given, num_args=0))
+        del attrs["num_args"]
+        helper = self.context.constant_ref(runtime.variadic, "variadic")
+        return Dynamic(ast.Call(helper, [items.expr, self.context.constant_ref(op, op_name),
+                                         self.context.constant_ref(attrs, f"{op_name}_attrs")],
+                                []), ARRAY)
+
     def call_namespace(self, path, args, kwargs):
         """A name reached through F: an operator, a scalar-aware helper or a constructor."""
         if path in ops.REGISTRY:
@@ -173,6 +188,16 @@ class Lowerer:
             return receiver
         if name == "copy" and not args and not kwargs:
             return self.call_operator("identity", (receiver,), {})
+        if name == "copyto" and len(args) == 1 and not kwargs:
+            copied = self.call_operator("identity", (receiver,), {})
+            target = args[0]
+            if isinstance(target, Dynamic) and target.is_array:
+                # into another array, as NDArray.copyto writes it
+                update = self.context.constant_ref(runtime.update, "update")
+                return Dynamic(ast.Call(update, [target.expr, self.context.expr_of(copied)], []),
+                               ARRAY)
+            if isinstance(target, Static) and not isinstance(target.value, (NDArray, np.ndarray)):
+                return copied       # to a context: the one device holds the copy
         if name in _ARRAY_METHODS_AS_NUMPY:
             numpy_name, kind = _ARRAY_METHODS_AS_NUMPY[name]
             call = ast.Call(ast.Attribute(receiver.expr, numpy_name, ast.Load()), [], [])

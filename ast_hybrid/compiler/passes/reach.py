@@ -250,6 +250,8 @@ class _Analysis:
             return _combine(self.expr(a, state) for a in arguments)
         if target is builtins.sum:      # additions of the items, recorded imperatively
             return _combine(self.read(self.expr(a, state)) for a in arguments)
+        if target is runtime.variadic:  # an operator of the list's items
+            return _combine([self.read(self.expr(node.args[0], state))])
         if leaves_graph(node, self.callee, self.kernel_ops):
             return NOTHING
         return self.unknown(node, state)

@@ -349,6 +349,9 @@ class _Reverser:
             # a run-time list (a written-out one is unrolled into additions)
             vjp = self.helper(adjoint.sum_vjp, "sum_vjp")
             return self.add_to(call.args[0], _call(vjp, call.args[0], g))
+        if callee is runtime.variadic:
+            vjp = self.helper(adjoint.variadic_vjp, "variadic_vjp")
+            return self.add_to(call.args[0], _call(vjp, *call.args, _name(self.output_value), g))
         vjp_function = next((v for f, v in runtime.GRADIENTS.items() if f is callee), None)
         if vjp_function is not None:
             vjp = self.helper(vjp_function, f"{function.id}_vjp")

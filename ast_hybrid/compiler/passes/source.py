@@ -29,7 +29,10 @@ def transform(function):
     text = textwrap.dedent("".join(lines))
     tree = _parse_indented(text)
     if function.__name__ == "<lambda>":
-        node = _lambda_as_function(tree, text, filename, first_line)
+        dedented = len(lines[0]) - len(lines[0].lstrip()) - (
+            len(text) - len(text.lstrip(" \t")))
+        node = _lambda_as_function(tree, text, filename, first_line,
+                                   _body_span(code, first_line, dedented))
         tree = ast.Module([node], [])
     else:
         node = tree.body[0] if tree is not None else None
@@ -64,15 +67,36 @@ def _parse_indented(text):
     return ast.Module(holder.body[0].body, [])
 
 
-def _lambda_as_function(tree, text, filename, first_line):
-    """The one lambda on the lines `inspect` gives, as `def <lambda>(...): return ...`."""
+def _body_span(code, first_line, dedented):
+    """Where a lambda's body is in the dedented source: ((line, column), (end line, end
+    column)) relative to `first_line`, from the positions Python records for its code."""
+    spans = [(line, column, end_line, end_column)
+             for line, end_line, column, end_column in code.co_positions()
+             if None not in (line, end_line, column, end_column)
+             and (line, column) != (end_line, end_column)]
+    if not spans:
+        return None
+    start = min((line, column) for line, column, _, _ in spans)
+    end = max((end_line, end_column) for _, _, end_line, end_column in spans)
+    return ((start[0] - first_line + 1, start[1] - dedented),
+            (end[0] - first_line + 1, end[1] - dedented))
+
+
+def _lambda_as_function(tree, text, filename, first_line, body_span=None):
+    """The lambda on the lines `inspect` gives, as `def <lambda>(...): return ...`: the
+    only one there, or the one whose body is where Python's positions for the code say."""
     if tree is None:
+        body_span = None        # columns shift in the parenthesized text
         try:
             tree = ast.parse("(" + text.strip().rstrip(",") + ")")
         except SyntaxError:
             tree = None
     lambdas = [n for n in ast.walk(tree)] if tree is not None else []
     lambdas = [n for n in lambdas if isinstance(n, ast.Lambda)]
+    if len(lambdas) > 1 and body_span is not None:
+        lambdas = [n for n in lambdas
+                   if ((n.body.lineno, n.body.col_offset),
+                       (n.body.end_lineno, n.body.end_col_offset)) == body_span]
     if len(lambdas) != 1:
         raise UnsupportedConstruct("a lambda that cannot be told apart from others on its line",
                                    filename, first_line)

@@ -22,7 +22,7 @@ from .errors import CompileError, UnsupportedConstruct
 from .lower import Lowerer, describe
 from .specialize_calls import CallSpecializer
 from .specialize_expressions import ExpressionSpecializer
-from .values import (ANY, ARRAY, NUMPY, Dynamic, FRef, Seq, Static, is_literal, is_static,
+from .values import (ANY, ARRAY, NUMPY, Dynamic, FRef, Seq, Static, Table, is_literal, is_static,
                      static_value)
 
 MAX_UNROLL = 1000
@@ -60,6 +60,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         self.line = None
         self._parsed = {}
         self.pending_items = []     # what unrolled loops have still to bind, evaluated already
+        self.run_time_lists = []    # lists built here and grown by run-time code, as values
 
     # ----- frames, emission
     @property
@@ -101,6 +102,9 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         if isinstance(value, Seq):
             items = [self.expr_of(v) for v in value.items]
             return (ast.List if value.container is list else ast.Tuple)(items, ast.Load())
+        if isinstance(value, Table):
+            return ast.Dict([self.expr_of(Static(k)) for k in value.items],
+                            [self.expr_of(v) for v in value.items.values()])
         if isinstance(value, FRef):
             # F as a value (printed, passed on) is the namespace imperative code sees: nd
             from ... import ndarray
@@ -136,6 +140,10 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                 value.items[:] = items      # a list keeps its identity: its holders share it
                 return value
             return Seq(items, value.container)
+        if isinstance(value, Table):
+            # a dict keeps its identity too
+            value.items.update({k: self.as_name(v, str(k) if str(k).isidentifier() else hint)
+                                for k, v in value.items.items()})
         return value
 
     # ----- entry points
@@ -153,23 +161,27 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                                           skip_self=False)
         except TypeError as error:
             raise self.compile_error(str(error)) from None
-        for name in names:
-            value = bound[name]
+        def received(value, hint):
+            """The value with each run-time argument in it (lists' items too) named."""
             if isinstance(value, Dynamic) and value.expr is None:
-                identifier = self.context.namer.fresh(name)
+                identifier = self.context.namer.fresh(hint)
                 frame.owned.add(identifier)
                 arguments.append(ast.arg(identifier))
-                value = Dynamic(ast.Name(identifier, ast.Load()), value.kind)
-            env[name] = value
+                return Dynamic(ast.Name(identifier, ast.Load()), value.kind)
+            if isinstance(value, Seq):
+                return Seq([received(item, f"{hint}{i}") for i, item in enumerate(value.items)],
+                           value.container, value.external)
+            return value
+
+        for name in names:
+            env[name] = received(bound[name], name)
         if parsed.node.args.vararg is not None:
-            items = []
-            for i, value in enumerate(bound[parsed.node.args.vararg.arg]):
-                if isinstance(value, Dynamic) and value.expr is None:
-                    identifier = self.context.namer.fresh(f"{parsed.node.args.vararg.arg}{i}")
-                    arguments.append(ast.arg(identifier))
-                    value = Dynamic(ast.Name(identifier, ast.Load()), value.kind)
-                items.append(value)
-            env[parsed.node.args.vararg.arg] = Seq(items, tuple)
+            name = parsed.node.args.vararg.arg
+            env[name] = received(Seq(bound[name], tuple), name)
+        if parsed.node.args.kwarg is not None:
+            env[parsed.node.args.kwarg.arg] = Table(
+                {key: received(value, key) for key, value in
+                 bound[parsed.node.args.kwarg.arg].items()})
         body = []
         self.bodies.append(body)
         self.line = parsed.node.lineno
@@ -198,9 +210,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             if isinstance(value, list):
                 value = Seq([self.as_name(v, name) for v in value], tuple)
             elif isinstance(value, dict):
-                if value:
-                    raise self.unsupported("**kwargs receiving values")
-                value = Static({})
+                value = Table(dict(value))
             env[name] = self.as_name(value, name)
         frame = _Frame(parsed, env, inlined=True)
         caller_line = self.line
@@ -264,9 +274,17 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         if isinstance(current, Seq) and current.container is list and isinstance(node.op, ast.Add):
             items = self.static_items(operand)
             if items is not None:
+                self.check_growable(current, node)
                 current.items.extend(items)     # `items += more` extends the list itself
                 self.assign(node.target, current)
                 return None
+        if isinstance(node.op, ast.Add) and any(current is held for held in self.run_time_lists) \
+                and not (isinstance(operand, Dynamic) and operand.kind in (ARRAY, NUMPY)):
+            # a list this program built: `items += more` is items.extend(more), a growth
+            # the reverse pass follows
+            self.emit(ast.Expr(ast.Call(ast.Attribute(current.expr, "extend", ast.Load()),
+                                        [self.expr_of(operand)], [])))
+            return None
         if isinstance(current, Dynamic) and current.kind == NUMPY \
                 and type(node.op) in _NUMPY_IN_PLACE:
             # a plain numpy array's `a += b` is numpy's own, in place
@@ -309,6 +327,9 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                 self.assign(element.value if isinstance(element, ast.Starred) else element, item)
         elif isinstance(target, ast.Subscript):
             base = self.expr(target.value)
+            if isinstance(base, Table):
+                self.assign_item(base, self.expr(target.slice), value, target)
+                return
             if not isinstance(base, Dynamic):
                 raise self.unsupported("assigning into a compile-time value", node=target)
             index = self.expr(target.slice)
@@ -322,6 +343,15 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         else:
             raise self.unsupported(f"assigning to {type(target).__name__}",
                                    "hybrid_forward must not change the block's state", target)
+
+    def assign_item(self, table, key, value, target):
+        if not is_static(key):
+            raise self.unsupported("a dict item assigned under a key known only at run time",
+                                   node=target)
+        if self.frame.dynamic_depth:
+            raise self.unsupported("a dict item assigned under a run-time condition or loop",
+                                   node=target)
+        table.items[static_value(key)] = self.as_name(value, "item")
 
     def unpack(self, value, count, node):
         if isinstance(value, Seq):
@@ -364,6 +394,17 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         held += [value for frame in self.frames[:-1] for value in frame.env.values()]
         return any(_reads_name(value, identifier) for value in held + self.pending_items)
 
+    def check_growable(self, seq, node):
+        """A list this program builds may grow while compiling; the caller's may not."""
+        if seq.external:
+            raise self.unsupported("changing a list the caller passed in",
+                                   "the caller would not see the change", node=node)
+        if self.frame.dynamic_depth:
+            # a list built before run-time control flow is materialized there; one reaching
+            # here was not, so it cannot grow
+            raise self.unsupported("growing a list not named by a variable under a run-time "
+                                   "condition or loop", node=node)
+
     def materialize_lists(self, statements):
         """Lists that run-time control flow grows (`outs.append(y)` in a loop over arrays)
         become run-time lists before it: the number of items is known only when it runs."""
@@ -371,13 +412,18 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         for name in sorted(_mutated_names(statements)):
             value = frame.env.get(name)
             if isinstance(value, Seq) and value.container is list:
+                if value.external:
+                    raise self.unsupported(f"changing the list {name!r} the caller passed in",
+                                           "the caller would not see the change")
                 if any(isinstance(v, Dynamic) and v.kind == NUMPY for v in value.items):
                     raise self.unsupported(f"the list {name!r}, holding a plain numpy array, "
                                            "grown by run-time control flow")
                 identifier = self.context.namer.fresh(name)
                 frame.owned.add(identifier)
                 self.emit(ast.Assign([ast.Name(identifier, ast.Store())], self.expr_of(value)))
-                self.replace_everywhere(value, Dynamic(ast.Name(identifier, ast.Load()), ANY))
+                materialized = Dynamic(ast.Name(identifier, ast.Load()), ANY)
+                self.run_time_lists.append(materialized)
+                self.replace_everywhere(value, materialized)
 
     def replace_everywhere(self, seq, dynamic):
         """Every name and container of every frame that holds the list `seq` now holds the
@@ -390,6 +436,9 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             if isinstance(value, Seq) and id(value) not in seen:
                 seen.add(id(value))
                 value.items[:] = [replaced(item) for item in value.items]
+            if isinstance(value, Table) and id(value) not in seen:
+                seen.add(id(value))
+                value.items.update({k: replaced(v) for k, v in value.items.items()})
             return value
 
         for frame in self.frames:
@@ -563,6 +612,8 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
     def static_items(self, value):
         if isinstance(value, Seq):
             return list(value.items)
+        if isinstance(value, Table):
+            return [Static(key) for key in value.items]
         if isinstance(value, Static):
             try:
                 return [Static(v) for v in value.value]
@@ -724,18 +775,22 @@ def _same(a, b):
                                       and type(a.value) is type(b.value) and a.value == b.value)
     if isinstance(a, Seq) and isinstance(b, Seq):
         return len(a.items) == len(b.items) and all(map(_same, a.items, b.items))
+    if isinstance(a, Table) and isinstance(b, Table):
+        return list(a.items) == list(b.items) and all(map(_same, a.items.values(),
+                                                          b.items.values()))
     return False
 
 
 def _reads_name(value, identifier, seen=None):
     if isinstance(value, Dynamic):
         return any(isinstance(n, ast.Name) and n.id == identifier for n in ast.walk(value.expr))
-    if isinstance(value, Seq):
+    if isinstance(value, (Seq, Table)):
         seen = set() if seen is None else seen
         if id(value) in seen:
             return False
         seen.add(id(value))
-        return any(_reads_name(item, identifier, seen) for item in value.items)
+        items = value.items.values() if isinstance(value, Table) else value.items
+        return any(_reads_name(item, identifier, seen) for item in items)
     return False
 
 
@@ -758,7 +813,7 @@ def _assigned_names(statements):
 
 
 def _mutated_names(statements):
-    """Names whose value a statement changes in place through a method (`outs.append(y)`)."""
+    """Names whose value a statement may change in place (`outs.append(y)`, `outs += [y]`)."""
     from .specialize_calls import MUTATORS
     names = set()
     for statement in statements:
@@ -766,6 +821,8 @@ def _mutated_names(statements):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                     and isinstance(node.func.value, ast.Name) and node.func.attr in MUTATORS:
                 names.add(node.func.value.id)
+            elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                names.add(node.target.id)     # `items += more` extends a list in place
     return names
 
 

@@ -10,8 +10,10 @@ import types
 import warnings
 
 from .. import runtime
+from ... import ops
 from ...ops.python_operators import ARRAY_BUILTINS
-from .values import ANY, ARRAY, NUMPY, Dynamic, FRef, Seq, Static, is_static, static_value
+from .values import (ANY, ARRAY, NUMPY, Dynamic, FRef, Seq, Static, Table, is_literal, is_static,
+                     static_value)
 
 _LIBRARY_DIRS = tuple(os.path.abspath(sysconfig.get_paths()[key]) + os.sep
                       for key in ("stdlib", "platstdlib", "purelib", "platlib")) + (
@@ -23,6 +25,12 @@ _STATIC_TYPES = (dict, list, tuple, str, int, float, range, set, frozenset, byte
 _MUTABLE_TYPES = (list, dict, set, bytearray)
 MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
             "popitem", "add", "discard", "sort", "reverse"}
+
+
+class RunTimeItems:
+    """`*items` in a call, of a list whose length only run time knows."""
+    def __init__(self, value):
+        self.value = value
 
 
 class CallSpecializer:
@@ -55,12 +63,7 @@ class CallSpecializer:
                 args, kwargs = self.call_arguments(node)
                 if func.attr in ("append", "extend") and receiver.container is list \
                         and len(args) == 1 and not kwargs:
-                    if self.frame.dynamic_depth:
-                        # a list built before run-time control flow is materialized there
-                        # (see specialize.py); one reaching here was not, so it cannot grow
-                        raise self.unsupported(f".{func.attr}() under a run-time condition "
-                                               "or loop on a list not named by a variable",
-                                               node=node)
+                    self.check_growable(receiver, node)
                     if func.attr == "append":
                         receiver.items.append(self.as_name(args[0], "item"))
                     else:
@@ -71,17 +74,47 @@ class CallSpecializer:
                     return Static(None)
                 raise self.unsupported(f".{func.attr}() of a list holding run-time values",
                                        node=node)
+            if isinstance(receiver, Table):
+                args, kwargs = self.call_arguments(node)
+                return self.table_method(receiver, func.attr, args, kwargs, node)
             callee = self.expr_Attribute(func)
         else:
             callee = self.expr(func)
-        args, kwargs = self.call_arguments(node)
+        if isinstance(callee, Static) and any(callee.value is f for f in _CONSUME_ALL):
+            # a generator they consume whole is evaluated as a list, in the same order
+            node = ast.Call(node.func, [_as_list_comprehension(a) for a in node.args],
+                            node.keywords, lineno=node.lineno, col_offset=node.col_offset)
+        operator = callee.path if isinstance(callee, FRef) else (
+            _nd_path(callee.value) if isinstance(callee, Static) else None)
+        args, kwargs = self.call_arguments(node, run_time_items=operator is not None)
+        if any(isinstance(a, RunTimeItems) for a in args):
+            return self.variadic_call(operator, args, kwargs, node)
         return self.call(callee, args, kwargs, node)
 
-    def call_arguments(self, node):
+    def variadic_call(self, operator, args, kwargs, node):
+        """`F.concat(*items, dim=0)` of a list that run-time code grows: its length, so
+        `num_args`, is known only when the program runs."""
+        if len(args) != 1 or operator not in ops.REGISTRY \
+                or ops.get(operator).inputs != ops.VARIADIC:
+            raise self.unsupported("*args of a run-time value", "only an operator taking any "
+                                   "number of inputs (concat, stack, add_n) takes them", node)
+        try:
+            return self.lowerer.variadic(operator, args[0].value, kwargs)
+        except (TypeError, ValueError) as error:
+            raise self.compile_error(f"F.{operator}: {error}", node) from None
+
+    def call_arguments(self, node, run_time_items=False):
+        """The positional and keyword argument values of a call; with `run_time_items`, a
+        `*items` of a run-time list is one RunTimeItems among them."""
         args = []
         for argument in node.args:
             if isinstance(argument, ast.Starred):
-                items = self.static_items(self.expr(argument.value))
+                value = self.expr(argument.value)
+                items = self.static_items(value)
+                if items is None and run_time_items and isinstance(value, Dynamic) \
+                        and value.kind == ANY:
+                    args.append(RunTimeItems(value))
+                    continue
                 if items is None:
                     raise self.unsupported("*args of a run-time value", node=argument)
                 args.extend(items)
@@ -90,13 +123,31 @@ class CallSpecializer:
         kwargs = {}
         for keyword in node.keywords:
             value = self.expr(keyword.value)
-            if keyword.arg is None:
+            if keyword.arg is None and isinstance(value, Table):
+                kwargs.update(value.items)
+            elif keyword.arg is None:
                 if not isinstance(value, Static) or not isinstance(value.value, dict):
                     raise self.unsupported("**kwargs of a run-time value", node=node)
                 kwargs.update({k: Static(v) for k, v in value.value.items()})
             else:
                 kwargs[keyword.arg] = value
         return args, kwargs
+
+    def table_method(self, table, name, args, kwargs, node):
+        """The methods that read a dict whose keys are known now (`params.items()`)."""
+        items = table.items
+        if name == "keys" and not args and not kwargs:
+            return Seq([Static(k) for k in items], list)
+        if name == "values" and not args and not kwargs:
+            return Seq(list(items.values()), list)
+        if name == "items" and not args and not kwargs:
+            return Seq([Seq([Static(k), v], tuple) for k, v in items.items()], list)
+        if name == "get" and 1 <= len(args) <= 2 and not kwargs and is_static(args[0]):
+            default = args[1] if len(args) == 2 else Static(None)
+            return items.get(static_value(args[0]), default)
+        if name == "copy" and not args and not kwargs:
+            return Table(dict(items))
+        raise self.unsupported(f".{name}() of a dict holding run-time values", node=node)
 
     def call(self, callee, args, kwargs, node):
         from ...gluon.block import Block, HybridBlock
@@ -123,6 +174,10 @@ class CallSpecializer:
             return self.call(FRef(path), args, kwargs, node)
         if isinstance(function, HybridBlock):
             return self.call_block(function, args, kwargs, node)
+        if getattr(type(function), "takes_f", False):
+            # an @hybrid function called from compiled code: inlined, given F
+            return self.inline_call(function.python_function, None, [FRef()] + list(args),
+                                    kwargs, function.__name__, bind_self=False)
         if isinstance(function, Block):
             raise self.unsupported(f"calling the non-hybrid block {type(function).__name__}",
                                    node=node)
@@ -147,11 +202,17 @@ class CallSpecializer:
             # a function given F must be compiled: at run time there is no F to give it
             return self.inline_call(function, None, args, kwargs, function.__name__,
                                     bind_self=False)
+        if _calls_array_method(function) and any(
+                _holds_array(a) for a in list(args) + list(kwargs.values())):
+            raise self.unsupported(f"numpy's {function.__name__}() on an array",
+                                   "given an NDArray, numpy calls the NDArray's own method: "
+                                   f"write x.{function.__name__}(...) or "
+                                   f"np.{function.__name__}(x.asnumpy())", node)
         if _builtin_name(function) in ARRAY_BUILTINS and any(
                 _holds_array(a) for a in list(args) + list(kwargs.values())):
             return self.builtin_on_arrays(function, args, kwargs, node)
         if function is isinstance and len(args) == 2 and is_static(args[1]) \
-                and isinstance(args[0], (Seq, Dynamic)) and _known_type(args[0]) is not None:
+                and isinstance(args[0], (Seq, Table, Dynamic)) and _known_type(args[0]) is not None:
             return Static(issubclass(_known_type(args[0]), static_value(args[1])))
         if all(is_static(a) for a in args) and all(is_static(v) for v in kwargs.values()) \
                 and _evaluable_now(function):
@@ -160,8 +221,21 @@ class CallSpecializer:
                                        **{k: static_value(v) for k, v in kwargs.items()}))
             except Exception as error:
                 return self.raised_at_run_time(error)
-        if function in (len,) and len(args) == 1 and isinstance(args[0], Seq):
+        if function in (len,) and len(args) == 1 and isinstance(args[0], (Seq, Table)):
             return Static(len(args[0].items))
+        if function is sorted and len(args) == 1 and not kwargs and isinstance(args[0], Seq) \
+                and _leading_keys(args[0].items) is not None:
+            # `sorted(params.items())`: pairs told apart by their keys, known now
+            keys = _leading_keys(args[0].items)
+            order = sorted(range(len(keys)), key=keys.__getitem__)
+            return Seq([args[0].items[i] for i in order], list)
+        if function is dict and len(args) == 1 and not kwargs and isinstance(args[0], Table):
+            return Table(dict(args[0].items))
+        if function in (list, tuple, sorted) and len(args) == 1 and not kwargs \
+                and isinstance(args[0], Table):
+            keys = [Static(k) for k in args[0].items]
+            return Seq(keys, tuple) if function is tuple else Seq(
+                [Static(k) for k in sorted(args[0].items)] if function is sorted else keys, list)
         if function in (tuple, list) and len(args) == 1 and isinstance(args[0], Seq):
             return Seq(list(args[0].items), function)
         if function in (zip, enumerate, reversed) and any(isinstance(a, Seq) for a in args):
@@ -170,7 +244,9 @@ class CallSpecializer:
         argument = self.shown if _writes_text(function) else self.expr_of
         call = ast.Call(self.expr_of(callee), [argument(a) for a in args],
                         [ast.keyword(k, argument(v)) for k, v in kwargs.items()])
-        return Dynamic(call, ANY)
+        # numpy's functions give plain numpy values, whose methods are numpy's
+        module = getattr(function, "__module__", None) or ""
+        return Dynamic(call, NUMPY if module == "numpy" or module.startswith("numpy.") else ANY)
 
     def zero_argument_super(self, node):
         """`super()` in a method: `super(C, self)`, with C the class the method is defined in
@@ -279,6 +355,30 @@ class CallSpecializer:
         return Static(None)
 
 
+_CONSUME_ALL = (sum, list, tuple, sorted, min, max, set, frozenset, dict, zip, enumerate)
+
+
+def _leading_keys(items):
+    """The distinct first items, known now, of tuples that sorting compares by them alone."""
+    if not all(isinstance(i, Seq) and i.container is tuple and i.items
+               and isinstance(i.items[0], Static) for i in items):
+        return None
+    keys = [i.items[0].value for i in items]
+    if not all(is_literal(k) for k in keys) or len(set(keys)) != len(keys):
+        return None
+    try:
+        sorted(keys)
+    except TypeError:
+        return None
+    return keys
+
+
+def _as_list_comprehension(node):
+    if isinstance(node, ast.GeneratorExp):
+        return ast.copy_location(ast.ListComp(node.elt, node.generators), node)
+    return node
+
+
 def _holds_plain_numpy(values):
     return any(isinstance(v, Dynamic) and v.kind == NUMPY
                or isinstance(v, Seq) and _holds_plain_numpy(v.items) for v in values)
@@ -309,6 +409,23 @@ def _nd_path(function):
     return entry[0] if entry is not None and entry[1] is function else None
 
 
+def _numpy_delegating_functions():
+    try:
+        from numpy._core import fromnumeric
+    except ImportError:      # numpy < 2
+        from numpy.core import fromnumeric
+    return {id(getattr(fromnumeric, name)) for name in fromnumeric.__all__}
+
+
+_DELEGATING = _numpy_delegating_functions()
+
+
+def _calls_array_method(function):
+    """numpy's functions that call a non-numpy argument's own method (`np.sum(x)` is
+    `x.sum()` on an NDArray), so that imperatively their result is NDArray's."""
+    return id(function) in _DELEGATING
+
+
 def _builtin_name(function):
     name = getattr(function, "__name__", None)
     return name if isinstance(name, str) and getattr(builtins, name, None) is function else None
@@ -335,6 +452,8 @@ def _known_type(value):
     from ...ndarray import NDArray
     if isinstance(value, Seq):
         return value.container
+    if isinstance(value, Table):
+        return dict
     return NDArray if value.is_array else None
 
 

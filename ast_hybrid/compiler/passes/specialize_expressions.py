@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import runtime
 from ..backend import constant
-from .values import ANY, ARRAY, NUMPY, Dynamic, FRef, Seq, Static, is_static, static_value
+from .values import ANY, ARRAY, NUMPY, Dynamic, FRef, Seq, Static, Table, is_static, static_value
 from .lower import describe
 
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -43,6 +43,9 @@ class ExpressionSpecializer:
         if isinstance(value, Seq):
             items = [self.shown(v) for v in value.items]
             return (ast.List if value.container is list else ast.Tuple)(items, ast.Load())
+        if isinstance(value, Table):
+            return ast.Dict([self.expr_of(Static(k)) for k in value.items],
+                            [self.shown(v) for v in value.items.values()])
         return ast.Call(self.context.constant_ref(runtime.show, "show"), [self.expr_of(value)], [])
 
     def raised_at_run_time(self, error):
@@ -91,6 +94,10 @@ class ExpressionSpecializer:
             if not is_block(base.value):      # blocks tell their watchers of changes
                 self.context.guards.attribute(base.value, node.attr, value)
             return Static(value)
+        if isinstance(base, Dynamic) and base.kind == NUMPY:
+            # a plain numpy value's attributes are numpy's (`plain.T` is a numpy array)
+            kind = ANY if node.attr in ("shape", "ndim", "size", "dtype") else NUMPY
+            return Dynamic(ast.Attribute(base.expr, node.attr, ast.Load()), kind)
         if isinstance(base, Dynamic):
             try:
                 return self.lowerer.attribute(base, node.attr)
@@ -114,6 +121,11 @@ class ExpressionSpecializer:
             except (IndexError, TypeError) as error:
                 return self.raised_at_run_time(error)
             return Seq(picked, base.container) if isinstance(key, slice) else picked
+        if isinstance(base, Table) and is_static(index):
+            try:
+                return base.items[static_value(index)]
+            except (KeyError, TypeError) as error:
+                return self.raised_at_run_time(error)
         if isinstance(base, Dynamic):
             if isinstance(index, Dynamic) and index.is_array:
                 return self.lowerer.call_operator("take", (base, index), {"axis": Static(0),
@@ -171,6 +183,16 @@ class ExpressionSpecializer:
         values = [self.expr(v) for v in node.values]
         if all(k is not None and is_static(k) for k in keys) and all(is_static(v) for v in values):
             return Static({static_value(k): static_value(v) for k, v in zip(keys, values)})
+        if all(k is None and isinstance(v, (Table, Static)) or k is not None and is_static(k)
+               for k, v in zip(keys, values)):
+            items = {}
+            for key, value in zip(keys, values):
+                if key is None:      # `**other`
+                    items.update(value.items if isinstance(value, Table) else
+                                 {k: Static(v) for k, v in value.value.items()})
+                else:
+                    items[static_value(key)] = self.as_name(value, "item")
+            return Table(items)
         return Dynamic(ast.Dict([self.expr_of(k) if k is not None else None for k in keys],
                                 [self.expr_of(v) for v in values]), ANY)
 
@@ -210,6 +232,10 @@ class ExpressionSpecializer:
             return self.chained_comparison(self.expr(node.left), node.ops, node.comparators,
                                            node)
         values = [self.expr(node.left)] + [self.expr(c) for c in node.comparators]
+        if isinstance(values[1], Table) and isinstance(node.ops[0], (ast.In, ast.NotIn)) \
+                and is_static(values[0]):
+            found = static_value(values[0]) in values[1].items
+            return Static(found == isinstance(node.ops[0], ast.In))
         if all(is_static(v) for v in values):
             result = True
             for op, left, right in zip(node.ops, values, values[1:]):
@@ -225,8 +251,10 @@ class ExpressionSpecializer:
                                                                 ast.GtE, ast.Lt, ast.LtE):
                 raise self.unsupported("a chained or identity comparison of arrays", node=node)
             return self.lowerer.compare(type(node.ops[0]), values[0], values[1])
+        # comparing a plain numpy array gives one (`(plain > 0).sum()` is numpy's)
+        plain = any(isinstance(v, Dynamic) and v.kind == NUMPY for v in values)
         return Dynamic(ast.Compare(self.expr_of(values[0]), list(node.ops),
-                                   [self.expr_of(v) for v in values[1:]]), ANY)
+                                   [self.expr_of(v) for v in values[1:]]), NUMPY if plain else ANY)
 
     def chained_comparison(self, left, ops, comparators, node):
         """`a < b < c` as Python evaluates it: `a < b and b < c` with b evaluated once, and c
@@ -338,17 +366,48 @@ class ExpressionSpecializer:
         return Dynamic(ast.JoinedStr(values), ANY)
 
     def expr_ListComp(self, node):
-        if len(node.generators) != 1 or node.generators[0].is_async:
-            raise self.unsupported("a comprehension with several for clauses", node=node)
-        generator = node.generators[0]
-        iterable = self.expr(generator.iter)
-        items = self.static_items(iterable)
-        if items is None:
-            raise self.unsupported("a comprehension over run-time values", node=node)
+        return Seq([self.as_name(v, "item") for v in self.comprehension(node, [node.elt])], list)
+
+    def expr_SetComp(self, node):
+        items = self.comprehension(node, [node.elt])
+        if not all(is_static(item) for item in items):
+            raise self.unsupported("a set comprehension of run-time values", node=node)
+        return Static({static_value(item) for item in items})
+
+    def expr_DictComp(self, node):
+        flat = self.comprehension(node, [node.key, node.value])
+        table = {}
+        for key, value in zip(flat[::2], flat[1::2]):
+            if not is_static(key):
+                raise self.unsupported("a dict comprehension with run-time keys", node=node)
+            table[static_value(key)] = self.as_name(value, "item")
+        if all(is_static(v) for v in table.values()):
+            return Static({k: static_value(v) for k, v in table.items()})
+        return Table(table)
+
+    def expr_GeneratorExp(self, node):
+        raise self.unsupported("a generator expression here",
+                               "one given to sum, list, tuple, sorted, min, max, set, dict, "
+                               "zip or enumerate is evaluated eagerly, as they consume it all",
+                               node)
+
+    def comprehension(self, node, parts):
+        """The values of `parts` for each binding of the comprehension's for clauses (in
+        order, nested left to right) whose filters hold; the loop variables stay local."""
         frame = self.frame
         saved = dict(frame.env)
         results = []
-        try:
+
+        def generate(generators):
+            if not generators:
+                results.extend(self.expr(part) for part in parts)
+                return
+            generator = generators[0]
+            if generator.is_async:
+                raise self.unsupported("an async comprehension", node=node)
+            items = self.static_items(self.expr(generator.iter))
+            if items is None:
+                raise self.unsupported("a comprehension over run-time values", node=node)
             for item in items:
                 self.assign(generator.target, item)
                 conditions = [self.expr(c) for c in generator.ifs]
@@ -356,10 +415,13 @@ class ExpressionSpecializer:
                     raise self.unsupported("a comprehension filtered on run-time values",
                                            node=node)
                 if all(static_value(c) for c in conditions):
-                    results.append(self.as_name(self.expr(node.elt), "item"))
+                    generate(generators[1:])
+
+        try:
+            generate(node.generators)
         finally:
             frame.env = saved
-        return Seq(results, list)
+        return results
 
     def expr_Starred(self, node):
         raise self.unsupported("a starred expression here", node=node)

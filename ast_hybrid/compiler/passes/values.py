@@ -29,6 +29,13 @@ class Seq:
     """A tuple or list whose length is known now and whose items may be dynamic."""
     items: list
     container: type = tuple
+    external: bool = False     # the caller's own list (an argument): never changed in place
+
+
+@dataclass
+class Table:
+    """A dict whose keys are known now and whose values may be dynamic (`**kwargs`, `{k: x}`)."""
+    items: dict
 
 
 @dataclass
@@ -39,12 +46,15 @@ class FRef:
 
 def is_static(value):
     return isinstance(value, Static) or (
-        isinstance(value, Seq) and all(is_static(item) for item in value.items))
+        isinstance(value, Seq) and all(is_static(item) for item in value.items)) or (
+        isinstance(value, Table) and all(is_static(item) for item in value.items.values()))
 
 
 def static_value(value):
     if isinstance(value, Static):
         return value.value
+    if isinstance(value, Table):
+        return {key: static_value(item) for key, item in value.items.items()}
     return value.container(static_value(item) for item in value.items)
 
 

@@ -1,0 +1,269 @@
+"""Everyday Gluon code compiles in AST mode (fallback=False) and computes what imperative mode
+computes, in values and gradients: **params, plain numpy values, composed @hybrid functions,
+list and tuple inputs, operators on lists grown at run time, dicts of arrays, lambdas."""
+import warnings
+
+import numpy as np
+import pytest
+
+import ast_hybrid
+from ast_hybrid import autograd, nd
+from ast_hybrid.compiler.dispatch import HybridizeFallbackWarning
+from ast_hybrid.compiler.passes.errors import UnsupportedConstruct
+from ast_hybrid.gluon import nn
+
+from soundness import assert_sound, numeric_input_gradient
+
+X = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=np.float32)
+
+
+def strict(block):
+    block.hybridize(fallback=False)
+    return block
+
+
+def recorded(function, *arrays):
+    """(output, gradients of the arrays) of sum(function(*arrays) * 1.5), recorded."""
+    arrays = [nd.array(a) for a in arrays]
+    for a in arrays:
+        a.attach_grad()
+    with autograd.record():
+        output = function(*arrays)
+        (output * 1.5).sum().backward()
+    return output.asnumpy(), [a.grad.asnumpy() for a in arrays]
+
+
+class ParamsAsKeywords(nn.HybridBlock):
+    def __init__(self):
+        super().__init__()
+        self.weight = self.params.get("weight", shape=(3, 4))
+        self.bias = self.params.get("bias", shape=(4,))
+
+    def hybrid_forward(self, F, x, **params):
+        total = F.dot(x, params["weight"]) + params.get("bias")
+        return total * len(params) + sum(1 for name in params if "w" in name)
+
+
+class HoldsParamsAsKeywords(nn.HybridBlock):
+    def __init__(self):
+        super().__init__()
+        self.inner = ParamsAsKeywords()
+
+    def hybrid_forward(self, F, x):
+        return self.inner(x) * 2
+
+
+@pytest.mark.parametrize("make", [ParamsAsKeywords, HoldsParamsAsKeywords])
+def test_parameters_received_as_keywords(make):
+    assert_sound(make, [X])
+
+
+def test_keywords_table_reads_as_a_dict():
+    class Reads(nn.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.a = self.params.get("a", shape=(3,))
+            self.b = self.params.get("b", shape=(3,))
+
+        def hybrid_forward(self, F, x, **kwargs):
+            total = x
+            for name, value in sorted(kwargs.items()):
+                total = total * value if name == "a" else total + value
+            copied = dict(kwargs)
+            extra = {"c": x, **copied}
+            return total + extra["c"] + ("c" in extra) + ("z" in kwargs) + len(list(kwargs))
+
+    assert_sound(Reads, [X])
+
+
+def test_a_dict_of_arrays_built_in_the_forward():
+    class Builds(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            parts = {"double": x * 2, "square": x * x}
+            parts["sum"] = parts["double"] + parts["square"]
+            return sum(parts.values()) + parts.get("missing", 1.0)
+
+    expected = assert_sound(Builds, [X])
+    np.testing.assert_allclose(expected[0][0][0], 2 * (2 * X + X * X) + 1.0, rtol=1e-6)
+
+
+def test_plain_numpy_values_keep_numpy_semantics():
+    class Plain(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            plain = x.asnumpy()
+            statistic = plain.std() + (plain > 0).sum() + np.median(plain) + plain.T.sum()
+            return x * float(statistic)
+
+    expected = assert_sound(Plain, [X])
+    statistic = X.std() + (X > 0).sum() + np.median(X) + X.sum()
+    np.testing.assert_allclose(expected[0][0][0], X * np.float32(statistic), rtol=1e-5)
+
+
+def test_numpy_functions_that_call_array_methods_are_refused():
+    class NumpySum(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            return x * np.sum(x)
+
+    block = strict(NumpySum())
+    with pytest.raises(UnsupportedConstruct, match=r"numpy's sum\(\) on an array"):
+        block(nd.array(X))
+
+
+def test_context_methods_and_copyto():
+    class Contexts(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            same = x.as_in_context(x.context).copyto(x.ctx)
+            return same * 2 + x.detach()
+
+    assert_sound(Contexts, [X])
+
+
+def test_copyto_into_another_array_writes_it():
+    class Into(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            target = F.zeros_like(x)
+            x.copyto(target)
+            return target + 1
+
+    block = Into()
+    want = block(nd.array(X)).asnumpy()
+    np.testing.assert_array_equal(strict(block)(nd.array(X)).asnumpy(), want)
+    np.testing.assert_array_equal(want, X + 1)
+
+
+@ast_hybrid.hybrid
+def blend(F, x, y, alpha=0.5):
+    return alpha * x + (1 - alpha) * F.relu(y)
+
+
+@ast_hybrid.hybrid
+def blend_twice(F, x, y):
+    return blend(x, y=y, alpha=0.2) * 2 + blend(y, x)
+
+
+def test_hybrid_functions_compose_with_keywords():
+    a, b = X, X[::-1].copy()
+    got, got_grads = recorded(lambda x, y: blend_twice(x, y), a, b)
+    relu = lambda v: np.maximum(v, 0)
+    want = (0.2 * a + 0.8 * relu(b)) * 2 + (0.5 * b + 0.5 * relu(a))
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    numeric = numeric_input_gradient(
+        lambda v: 1.5 * ((0.2 * v + 0.8 * relu(b)) * 2 + (0.5 * b + 0.5 * relu(v))), a)
+    np.testing.assert_allclose(got_grads[0], numeric, rtol=1e-3, atol=1e-3)
+    # keywords in any order, one program per set of names
+    first = blend(nd.array(a), alpha=0.3, y=nd.array(b)).asnumpy()
+    np.testing.assert_allclose(first, 0.3 * a + 0.7 * relu(b), rtol=1e-6)
+    with pytest.raises(TypeError, match="blend"):
+        blend(nd.array(a), z=1)
+
+
+def test_a_block_calls_a_hybrid_function():
+    class Uses(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            return blend(x, y=x * 3, alpha=0.25)
+
+    assert_sound(Uses, [X])
+
+
+class TakesStates(nn.HybridBlock):
+    def hybrid_forward(self, F, x, states):
+        h, c = states
+        return x * h + c, [h * 2, c + x]
+
+
+def run_with_states(block, container):
+    x, h, c = (nd.array(X * k) for k in (1.0, 2.0, 3.0))
+    for a in (x, h, c):
+        a.attach_grad()
+    with autograd.record():
+        out, new = block(x, container([h, c]))
+        (out.sum() + (new[0] * new[1]).sum()).backward()
+    return [out.asnumpy(), new[0].asnumpy(), new[1].asnumpy()], [
+        a.grad.asnumpy() for a in (x, h, c)]
+
+
+@pytest.mark.parametrize("container", [list, tuple])
+def test_a_list_or_tuple_of_arrays_as_input(container):
+    block = TakesStates()
+    want = run_with_states(block, container)
+    strict(block)
+    for _ in range(3):
+        got = run_with_states(block, container)
+        for g, w in zip(got[0] + got[1], want[0] + want[1]):
+            np.testing.assert_allclose(g, w, rtol=1e-6)
+    assert len(block._programs) == 1       # one program for every call, not one per call
+
+
+def test_changing_a_list_the_caller_passed_is_refused():
+    class Appends(nn.HybridBlock):
+        def hybrid_forward(self, F, x, states):
+            states.append(x)
+            return x
+
+    block = strict(Appends())
+    with pytest.raises(UnsupportedConstruct, match="list the caller passed"):
+        block(nd.array(X), [nd.array(X)])
+
+
+class PerSampleConcat(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        pieces = []
+        for i in range(x.shape[0]):
+            pieces.append(x[i] * (i + 1))
+        return F.concat(*pieces, dim=0) + F.stack(*pieces, axis=1).sum() \
+            + F.add_n(*pieces).sum()
+
+
+def test_variadic_operators_on_a_list_grown_at_run_time():
+    expected = assert_sound(PerSampleConcat, [X], [X[:1]], [np.ones((4, 3), np.float32)])
+    rows = [X[i] * (i + 1) for i in range(2)]
+    want = np.concatenate(rows) + np.stack(rows, axis=1).sum() + np.sum(rows, axis=0).sum()
+    np.testing.assert_allclose(expected[0][0][0], want, rtol=1e-5)
+
+
+def test_variadic_operator_on_an_empty_run_time_list_raises_as_imperatively():
+    class Empty(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            pieces = []
+            for i in range(x.shape[0] - 2):
+                pieces.append(x[i])
+            return F.concat(*pieces, dim=0)
+
+    assert_sound(Empty, [X])        # imperative raises OpError; so must the program
+
+
+def test_list_extended_under_a_run_time_condition():
+    class Grows(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            items = [x]
+            if x.sum() > 100:
+                items += [x * 2]
+            return len(items) + sum(items)
+
+    expected = assert_sound(Grows, [X], [X * 100])
+    np.testing.assert_allclose(expected[0][0][0], 1 + X, rtol=1e-6)
+    np.testing.assert_allclose(expected[1][0][0], 2 + 300 * X, rtol=1e-5)
+
+
+def test_two_hybrid_lambdas_on_one_line():
+    def pair():
+        return nn.HybridLambda(lambda F, x: F.relu(x)), nn.HybridLambda(lambda F, x: -x * 3)
+
+    class Both(nn.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.first, self.second = pair()
+
+        def hybrid_forward(self, F, x):
+            return self.first(x) + self.second(x)
+
+    expected = assert_sound(Both, [X])
+    np.testing.assert_allclose(expected[0][0][0], np.maximum(X, 0) - 3 * X, rtol=1e-6)
+
+
+def test_no_fallback_warning_for_these_blocks():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", HybridizeFallbackWarning)
+        block = PerSampleConcat()
+        block.hybridize()
+        block(nd.array(X))
