@@ -267,3 +267,110 @@ def test_no_fallback_warning_for_these_blocks():
         block = PerSampleConcat()
         block.hybridize()
         block(nd.array(X))
+
+
+def test_nested_functions_and_lambdas():
+    class Nested(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            scale = 2
+
+            def square(v, offset=scale):      # the default is read at the definition
+                w = v * v * scale             # scale is read when square is called
+                return w + offset
+
+            shifted = lambda v, *rest: F.relu(v) + len(rest)
+            scale = 4
+
+            def halve(v, times):
+                if times == 0:
+                    return v
+                return halve(v * 0.5, times - 1)
+
+            return square(shifted(x, 1, 2)) + halve(x, 3)
+
+    expected = assert_sound(Nested, [X])
+    shifted = np.maximum(X, 0) + 2
+    np.testing.assert_allclose(expected[0][0][0], shifted * shifted * 4 + 2 + X / 8, rtol=1e-5)
+
+
+def test_a_nested_function_reading_its_own_unbound_local_raises_as_python():
+    class Unbound(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            total = x
+
+            def grow():
+                total = total + 1      # total is grow's own: unbound when read
+                return total
+
+            return grow()
+
+    assert_sound(Unbound, [X])     # UnboundLocalError in both modes
+
+
+def test_a_nested_function_used_as_a_run_time_value_is_refused():
+    class Escapes(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            rows = [x[i] for i in range(2)]
+            first = sorted(rows, key=lambda row: row.sum().asscalar())
+            return first[0]
+
+    block = strict(Escapes())
+    with pytest.raises(UnsupportedConstruct, match="defined in the compiled code"):
+        block(nd.array(X))
+
+
+def test_imports_inside_the_forward():
+    class Imports(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            import math
+            from math import pi as half_turn
+            import os.path
+            return x * math.cos(half_turn) + len(os.path.basename("a/bc"))
+
+    expected = assert_sound(Imports, [X])
+    np.testing.assert_allclose(expected[0][0][0], -X + 2, rtol=1e-6)
+
+
+def test_a_failed_import_raises_when_reached():
+    class Missing(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            if x.sum() > 100:
+                import no_such_module_here     # noqa: F401
+            return x
+
+    assert_sound(Missing, [X], [X * 100])
+
+
+def test_a_sequential_of_two_thousand_layers():
+    def make():
+        net = nn.HybridSequential()
+        for i in range(2000):
+            net.add(nn.Activation("relu") if i % 2 else nn.Dense(3, in_units=3))
+        return net
+
+    net = make()
+    net.initialize()
+    x = nd.array(X)
+    want = net(x).asnumpy()
+    strict(net)
+    np.testing.assert_allclose(net(x).asnumpy(), want, rtol=1e-5)
+    assert "for " not in ast_hybrid.to_source(net)        # unrolled, every layer inlined
+
+
+def test_text_of_arrays_is_what_imperative_prints(capsys):
+    class Texts(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            y = x * 2
+            print("%s" % y, "%s|%s" % (y, y.shape), "%r" % (y,))
+            print(str(y), repr(y), format(y), y.dtype, "{}".format(y), "{!r}".format(y))
+            print("{:}".format(y.sum()), y.dtype == np.float32, type(y.dtype))
+            return y
+
+    block = Texts()
+    block(nd.array(X))
+    want = capsys.readouterr().out
+    strict(block)
+    for _ in range(2):
+        block(nd.array(X))
+        assert capsys.readouterr().out == want
+    assert "<NDArray 2x3 @cpu(0)>" in want

@@ -71,8 +71,11 @@ def bind_arguments(parsed, values, keywords, skip_self):
     names = [a.arg for a in arguments.args]
     if skip_self:
         names = names[1:]
+    default_values = parsed.default_values
+    if default_values is None:
+        default_values = [Static(d) for d in parsed.function.__defaults__ or ()]
     defaults = dict(zip([a.arg for a in arguments.args][len(arguments.args) - len(arguments.defaults):],
-                        parsed.function.__defaults__ or ()))
+                        default_values))
     bound = {}
     positional = list(values)
     for name in names:
@@ -91,7 +94,7 @@ def bind_arguments(parsed, values, keywords, skip_self):
         if name not in bound:
             if name not in defaults:
                 raise TypeError(f"{parsed.node.name}() missing required argument {name!r}")
-            bound[name] = Static(defaults[name])
+            bound[name] = defaults[name]
     if arguments.vararg is not None:
         bound[arguments.vararg.arg] = extra_positional
     elif extra_positional:

@@ -13,7 +13,8 @@ class ParsedFunction:
     filename: str
     globals: dict
     closure: dict
-    function: object
+    function: object             # None for a function defined in the compiled code
+    default_values: list = None  # its defaults, as the specializer's values
 
 
 def transform(function):

@@ -11,6 +11,7 @@ values on every call.
 """
 import ast
 import builtins
+import importlib
 import operator
 
 import numpy as np
@@ -22,8 +23,8 @@ from .errors import CompileError, UnsupportedConstruct
 from .lower import Lowerer, describe
 from .specialize_calls import CallSpecializer
 from .specialize_expressions import ExpressionSpecializer
-from .values import (ANY, ARRAY, NUMPY, Dynamic, FRef, Seq, Static, Table, is_literal, is_static,
-                     static_value)
+from .values import (ANY, ARRAY, NUMPY, Dynamic, FRef, Local, Seq, Static, Table, is_literal,
+                     is_static, static_value)
 
 MAX_UNROLL = 1000
 MAX_RECURSION = 32   # nested inlined calls of one function
@@ -36,10 +37,14 @@ _NUMPY_IN_PLACE = {ast.Add: operator.iadd, ast.Sub: operator.isub, ast.Mult: ope
 class _Frame:
     """One function being specialized: the root hybrid_forward or an inlined callee."""
 
-    def __init__(self, parsed, env, inlined):
+    def __init__(self, parsed, env, inlined, enclosing=None):
         self.parsed = parsed
         self.env = env
         self.inlined = inlined
+        # a function defined in the compiled code reads its definer's names, except those
+        # it assigns itself (Python's scoping: they are its own, unbound until assigned)
+        self.enclosing = enclosing
+        self.own_names = _local_names(parsed.node) if enclosing is not None else set()
         self.owned = set()
         self.unbound_on_some_paths = set()   # identifiers a run-time branch may leave unset
         self.dynamic_depth = 0
@@ -99,6 +104,9 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
     def expr_of(self, value):
         if isinstance(value, Dynamic):
             return value.expr
+        if isinstance(value, Local):
+            raise self.unsupported("a function defined in the compiled code, used as a value "
+                                   "at run time", "it can only be called (it is inlined)")
         if isinstance(value, Seq):
             items = [self.expr_of(v) for v in value.items]
             return (ast.List if value.container is list else ast.Tuple)(items, ast.Load())
@@ -192,10 +200,43 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         self.frames.pop()
         return arguments, body, parsed
 
-    def inline_call(self, function, self_object, args, kwargs, hint, bind_self=True):
+    def stmt_FunctionDef(self, node):
+        if node.decorator_list:
+            raise self.unsupported("a decorated function defined in the compiled code",
+                                   node=node)
+        self.assign_name(node.name, self.local_function(node, node.args))
+        return None
+
+    def expr_Lambda(self, node):
+        body = ast.Return(node.body, lineno=node.body.lineno, col_offset=node.body.col_offset)
+        definition = ast.FunctionDef("_lambda", node.args, [body], [], None,
+                                     lineno=node.lineno, col_offset=node.col_offset)
+        return self.local_function(definition, node.args)
+
+    def local_function(self, definition, arguments):
+        """A `def` or `lambda` of the compiled code: its defaults evaluated now, as Python
+        evaluates them at the definition; its body inlined at each call."""
+        if arguments.posonlyargs or arguments.kwonlyargs:
+            raise self.unsupported("positional-only or keyword-only parameters",
+                                   node=definition)
+        defaults = [self.as_name(self.expr(d), "default") for d in arguments.defaults]
+        inline.reject_loop_returns(_Definition(definition, self.frame.parsed))
+        defining = self.frame.parsed
+        parsed = source.ParsedFunction(inline.transform(definition), defining.filename,
+                                       defining.globals, defining.closure, defining.function,
+                                       defaults)
+        return Local(parsed, self.frame)
+
+    def inline_local(self, local, args, kwargs, node):
+        parsed = local.parsed
+        return self.inline_call(None, None, args, kwargs, parsed.node.name.strip("_"),
+                                bind_self=False, parsed=parsed, enclosing=local.frame)
+
+    def inline_call(self, function, self_object, args, kwargs, hint, bind_self=True,
+                    parsed=None, enclosing=None):
         """The value of `function(self_object, *args, **kwargs)` (or, without `bind_self`,
         of `function(*args, **kwargs)`), its body emitted inline."""
-        parsed = self.parsed(function)
+        parsed = parsed or self.parsed(function)
         if sum(f.parsed is parsed for f in self.frames) >= MAX_RECURSION:
             raise self.unsupported(f"{parsed.node.name}() calling itself more than "
                                    f"{MAX_RECURSION} times deep while inlining",
@@ -212,7 +253,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             elif isinstance(value, dict):
                 value = Table(dict(value))
             env[name] = self.as_name(value, name)
-        frame = _Frame(parsed, env, inlined=True)
+        frame = _Frame(parsed, env, inlined=True, enclosing=enclosing)
         caller_line = self.line
         self.frames.append(frame)
         self.line = parsed.node.lineno
@@ -241,6 +282,38 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         return handler(node)
 
     def stmt_Pass(self, node):
+        return None
+
+    def stmt_Import(self, node):
+        """`import m` binds the module, imported now (Python imports it once per process)."""
+        for alias in node.names:
+            try:
+                module = importlib.import_module(alias.name)
+            except ImportError as error:
+                self.emit(ast.Expr(self.raised_at_run_time(error).expr))
+                return None
+            if alias.asname is not None:
+                self.assign_name(alias.asname, Static(module))
+            else:
+                top = alias.name.split(".")[0]
+                self.assign_name(top, Static(importlib.import_module(top)))
+        return None
+
+    def stmt_ImportFrom(self, node):
+        if node.level:
+            raise self.unsupported("a relative import", node=node)
+        for alias in node.names:
+            if alias.name == "*":
+                raise self.unsupported("import *", node=node)
+            try:
+                module = importlib.import_module(node.module)
+                value = getattr(module, alias.name)
+            except (ImportError, AttributeError) as error:
+                failure = error if isinstance(error, ImportError) else ImportError(
+                    f"cannot import name {alias.name!r} from {node.module!r}")
+                self.emit(ast.Expr(self.raised_at_run_time(failure).expr))
+                return None
+            self.assign_name(alias.asname or alias.name, Static(value))
         return None
 
     def stmt_Expr(self, node):
@@ -574,7 +647,10 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
     def stmt_For(self, node):
         iterable = self.expr(node.iter)
         items = self.static_items(iterable)
-        if items is not None and len(items) <= MAX_UNROLL:
+        # a long loop over numbers runs as a loop; one over blocks or other objects (a
+        # Sequential of 2000 layers) has bodies that only unrolling can inline
+        if items is not None and (len(items) <= MAX_UNROLL or not all(
+                isinstance(i, Static) and is_literal(i.value) for i in items)):
             self.pending_items.append(Seq(items, tuple))
             try:
                 for item in items:
@@ -812,6 +888,32 @@ def _assigned_names(statements):
     return names
 
 
+def _local_names(function):
+    """The names local to a function by Python's rules: its parameters and every name its
+    own statements bind (not those bound inside nested functions or comprehensions)."""
+    arguments = function.args
+    names = {a.arg for a in arguments.args + arguments.posonlyargs + arguments.kwonlyargs}
+    names |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+    pending = list(function.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            pending.extend(node.decorator_list)
+            continue
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                             ast.GeneratorExp)):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        pending.extend(ast.iter_child_nodes(node))
+    return names
+
+
 def _mutated_names(statements):
     """Names whose value a statement may change in place (`outs.append(y)`, `outs += [y]`)."""
     from .specialize_calls import MUTATORS
@@ -834,6 +936,13 @@ def _as_load(target):
     if isinstance(target, ast.Attribute):
         return ast.Attribute(target.value, target.attr, ast.Load())
     raise UnsupportedConstruct("augmented assignment to this target", "<unknown>", 0)
+
+
+class _Definition:
+    """A nested definition seen as a parsed function, for the checks made on functions."""
+    def __init__(self, node, defining):
+        self.node = node
+        self.filename = defining.filename
 
 
 def transform(context, function, leading, args, params):

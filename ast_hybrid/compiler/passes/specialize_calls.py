@@ -12,8 +12,8 @@ import warnings
 from .. import runtime
 from ... import ops
 from ...ops.python_operators import ARRAY_BUILTINS
-from .values import (ANY, ARRAY, NUMPY, Dynamic, FRef, Seq, Static, Table, is_literal, is_static,
-                     static_value)
+from .values import (ANY, ARRAY, NUMPY, Dynamic, FRef, Local, Seq, Static, Table, is_literal,
+                     is_static, static_value)
 
 _LIBRARY_DIRS = tuple(os.path.abspath(sysconfig.get_paths()[key]) + os.sep
                       for key in ("stdlib", "platstdlib", "purelib", "platlib")) + (
@@ -160,6 +160,8 @@ class CallSpecializer:
                                        node) from None
             except (TypeError, ValueError) as error:
                 raise self.compile_error(f"F.{callee.path}: {error}", node) from None
+        if isinstance(callee, Local):
+            return self.inline_local(callee, args, kwargs, node)
         if not isinstance(callee, Static):
             call = ast.Call(self.expr_of(callee), [self.expr_of(a) for a in args],
                             [ast.keyword(k, self.expr_of(v)) for k, v in kwargs.items()])
@@ -443,8 +445,10 @@ def _is_user_function(function):
     """A plain Python function of the user's, to inline; library code is called instead."""
     if not isinstance(function, types.FunctionType):
         return False
-    filename = os.path.abspath(function.__code__.co_filename)
-    return not filename.startswith(_LIBRARY_DIRS)
+    filename = function.__code__.co_filename
+    if filename.startswith("<frozen "):     # the standard library's frozen modules
+        return False
+    return not os.path.abspath(filename).startswith(_LIBRARY_DIRS)
 
 
 def _known_type(value):

@@ -62,6 +62,18 @@ class ExpressionSpecializer:
         frame = self.frame
         if node.id in frame.env:
             return frame.env[node.id]
+        if node.id in frame.own_names:
+            return self.raised_at_run_time(UnboundLocalError(
+                f"cannot access local variable {node.id!r} where it is not associated with a "
+                "value"))
+        while frame.enclosing is not None:
+            frame = frame.enclosing
+            if node.id in frame.env:
+                return frame.env[node.id]
+            if node.id in frame.own_names:
+                return self.raised_at_run_time(NameError(
+                    f"cannot access free variable {node.id!r} where it is not associated "
+                    "with a value in enclosing scope"))
         parsed = frame.parsed
         if node.id in parsed.closure:
             value = parsed.closure[node.id]
@@ -205,6 +217,9 @@ class ExpressionSpecializer:
                 return Static(_BINARY[type(op)](static_value(left), static_value(right)))
             except Exception as error:
                 return self.raised_at_run_time(error)
+        if isinstance(op, ast.Mod) and isinstance(left, Static) and isinstance(left.value, str):
+            # `"%s" % (x,)` formats what imperative code formats: NDArrays
+            return Dynamic(ast.BinOp(self.expr_of(left), op, self.shown(right)), ANY)
         if isinstance(left, Seq) or isinstance(right, Seq):
             if isinstance(op, ast.Add) and isinstance(left, Seq) and isinstance(right, Seq):
                 return Seq(left.items + right.items, left.container)

@@ -38,6 +38,15 @@ class Table:
     items: dict
 
 
+@dataclass(eq=False)
+class Local:
+    """A function defined in the compiled code (`def`, `lambda`), inlined where it is called:
+    `parsed` is its definition with its default values, `frame` the frame defining it, whose
+    names it reads as Python's closures do (their values when it is called)."""
+    parsed: object
+    frame: object
+
+
 @dataclass
 class FRef:
     """`F` itself, or a name reached through it (`F.relu`, `F.random.normal`)."""
