@@ -3,6 +3,7 @@
 
 The gate maths is steps.py's, shared with the layers."""
 from ... import ndarray
+from ...symbol.naming import block_prefix
 from ..block import Block, HybridBlock
 from .steps import gru_step, lstm_step, rnn_step
 
@@ -10,9 +11,13 @@ from .steps import gru_step, lstm_step, rnn_step
 def _flat_states(F, states):
     """`cell(x, [h, c])` -> (x, h, c): a hybridized block takes arrays, not lists of them.
     (F is passed so that AST mode inlines this while compiling.)"""
-    if len(states) == 1 and isinstance(states[0], (list, tuple)):
-        return list(states[0])
-    return list(states)
+    flat = []
+    for state in states:       # (a loop over the arguments: AST mode unrolls it)
+        if isinstance(state, (list, tuple)):
+            flat = flat + list(state)
+        else:
+            flat = flat + [state]
+    return flat
 
 
 class RecurrentCell(Block):
@@ -177,6 +182,14 @@ class _GatedCell(HybridRecurrentCell):
         # program, read afresh on every call
         return self._step(F, inputs, _flat_states(F, states), self.i2h_weight.data(),
                           self.h2h_weight.data(), self.i2h_bias.data(), self.h2h_bias.data())
+
+    def _call_symbolic(self, inputs, *states):
+        """Traced, the step runs on the parameters' variables (.data() gives arrays)."""
+        from ... import symbol
+        weights = [self.i2h_weight, self.h2h_weight, self.i2h_bias, self.h2h_bias]
+        with block_prefix(self._alias()):
+            return self._step(symbol, inputs, _flat_states(symbol, states),
+                              *[param.var() for param in weights])
 
     def _projections(self, F, inputs, hidden, i2h_weight, h2h_weight, i2h_bias, h2h_bias):
         """(i2h, h2h)."""
