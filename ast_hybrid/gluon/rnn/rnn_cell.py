@@ -2,15 +2,15 @@
 (output, new_states), and `unroll` over a sequence.
 
 The gate maths is steps.py's, shared with the layers."""
-from ... import ndarray
+from ... import ndarray, symbol
 from ...symbol.naming import block_prefix
 from ..block import Block, HybridBlock
 from .steps import gru_step, lstm_step, rnn_step
 
 
 def _flat_states(F, states):
-    """`cell(x, [h, c])` -> (x, h, c): a hybridized block takes arrays, not lists of them.
-    (F is passed so that AST mode inlines this while compiling.)"""
+    """The states given as `[h, c]` or as `h, c` -> [h, c]: a hybridized block is called with
+    arrays, not lists of them. (F is passed so that AST mode inlines this while compiling.)"""
     flat = []
     for state in states:       # (a loop over the arguments: AST mode unrolls it)
         if isinstance(state, (list, tuple)):
@@ -185,7 +185,6 @@ class _GatedCell(HybridRecurrentCell):
 
     def _call_symbolic(self, inputs, *states):
         """Traced, the step runs on the parameters' variables (.data() gives arrays)."""
-        from ... import symbol
         weights = [self.i2h_weight, self.h2h_weight, self.i2h_bias, self.h2h_bias]
         with block_prefix(self._alias()):
             return self._step(symbol, inputs, _flat_states(symbol, states),
