@@ -49,25 +49,65 @@ def flatten_outputs(result, what):
     return walk(result), outputs
 
 
+class Constant:
+    """A part of flatten_inputs' structure that is not an array: kept as it is."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
 def nest(structure, arrays):
-    """The items of the iterator `arrays` arranged as flatten_outputs' structure says."""
+    """The items of the iterator `arrays` arranged as flatten_outputs' (or flatten_inputs')
+    structure says."""
     if structure is None:
         return next(arrays)
+    if isinstance(structure, Constant):
+        return structure.value
     container, parts = structure
     return container(nest(part, arrays) for part in parts)
 
 
+def flatten_inputs(args):
+    """(arrays, structure) of a call's arguments, as MXNet's _flatten: the arrays in order,
+    walking lists and tuples that hold any, and the structure (a list of nest's) that
+    regroup_inputs rebuilds the arguments from; any other value is kept as a constant."""
+    arrays = []
+
+    def walk(value):
+        if is_array(value):
+            arrays.append(value)
+            return None
+        if isinstance(value, (tuple, list)) and _holds_array(value):
+            return type(value), [walk(item) for item in value]
+        return Constant(value)
+
+    return arrays, [walk(value) for value in args]
+
+
+def regroup_inputs(structure, items):
+    """The arguments flatten_inputs took apart, with `items` in place of its arrays."""
+    items = iter(items)
+    return [nest(part, items) for part in structure]
+
+
+def _holds_array(value):
+    if isinstance(value, (tuple, list)):
+        return any(_holds_array(item) for item in value)
+    return is_array(value)
+
+
 def trace(block, args, with_shapes=False):
-    """The graph of `block` called on `args`; arrays become variables data/data0.., parameters
-    become variables named by their collect_params() key, other arguments stay constants."""
+    """The graph of `block` called on `args`; arrays, also inside (nested) lists and tuples,
+    become variables data/data0.. in flatten_inputs' order, parameters become variables named
+    by their collect_params() key, other arguments stay constants."""
     keyed = block.collect_params()
     names = {id(param): key for key, param in keyed.items()}
-    positions = [i for i, a in enumerate(args) if is_array(a)]
-    inputs = data_names(len(positions))
-    symbolic_args = list(args)
-    for position, name in zip(positions, inputs):
-        shape = args[position].shape if with_shapes else None
-        symbolic_args[position] = symbol.var(name, shape=shape)
+    arrays, structure = flatten_inputs(args)
+    inputs = data_names(len(arrays))
+    symbolic_args = regroup_inputs(structure, [
+        symbol.var(name, shape=array.shape if with_shapes else None)
+        for name, array in zip(inputs, arrays)])
     previous = set_trace_names(names)
     try:
         with fresh_scope():
@@ -95,8 +135,8 @@ def infer_parameter_shapes(block, args, traced=None):
     (from `traced`, a trace of `block` on `args`, if given)."""
     if traced is None:
         traced = trace(block, args, with_shapes=True)
-    given = {name: args_array.shape for name, args_array in
-             zip(traced.data_names, [a for a in args if is_array(a)])}
+    given = {name: array.shape for name, array in
+             zip(traced.data_names, flatten_inputs(args)[0])}
     shapes = infer_node_shapes(traced.symbol, given)
     for node in traced.symbol.topological_nodes():
         if node.is_variable and node.name in traced.params:

@@ -1,18 +1,23 @@
 """Recurrent cells (MXNet 1.x's gluon.rnn cells): one time step each, `cell(x_t, states)` ->
 (output, new_states), and `unroll` over a sequence.
 
-The gate order and formulas are MXNet's (and cuDNN's): LSTM gates i, f, g, o; GRU gates r, z, n
-with the reset gate applied to h2h's output (bias included)."""
-from ... import ndarray
+The gate maths is steps.py's, shared with the layers."""
+from ... import ndarray, symbol
+from ...symbol.naming import block_prefix
 from ..block import Block, HybridBlock
+from .steps import gru_step, lstm_step, rnn_step
 
 
 def _flat_states(F, states):
-    """`cell(x, [h, c])` -> (x, h, c): a hybridized block takes arrays, not lists of them.
-    (F is passed so that AST mode inlines this while compiling.)"""
-    if len(states) == 1 and isinstance(states[0], (list, tuple)):
-        return list(states[0])
-    return list(states)
+    """The states given as `[h, c]` or as `h, c` -> [h, c]: a hybridized block is called with
+    arrays, not lists of them. (F is passed so that AST mode inlines this while compiling.)"""
+    flat = []
+    for state in states:       # (a loop over the arguments: AST mode unrolls it)
+        if isinstance(state, (list, tuple)):
+            flat = flat + list(state)
+        else:
+            flat = flat + [state]
+    return flat
 
 
 class RecurrentCell(Block):
@@ -158,7 +163,8 @@ def _zeros_for_batch(F, x, tail):
 
 class _GatedCell(HybridRecurrentCell):
     """A cell whose gates come from two projections, of the input (i2h) and of the previous
-    hidden state (h2h), each `_gates * hidden_size` rows, in MXNet's parameter names."""
+    hidden state (h2h), each `_gates * hidden_size` rows, in MXNet's parameter names. A
+    subclass defines `_step(F, inputs, states, i2h_weight, h2h_weight, i2h_bias, h2h_bias)`."""
     _gates = 1
 
     def __init__(self, hidden_size, i2h_weight_initializer, h2h_weight_initializer,
@@ -171,14 +177,24 @@ class _GatedCell(HybridRecurrentCell):
         _add_param(self, "i2h_bias", (rows,), i2h_bias_initializer)
         _add_param(self, "h2h_bias", (rows,), h2h_bias_initializer)
 
-    def _projections(self, F, inputs, hidden):
-        """(i2h, h2h). The parameters are read with .data(): AST mode compiles each into an
-        argument of the program, read afresh on every call."""
+    def hybrid_forward(self, F, inputs, *states):
+        # the parameters read with .data(): AST mode compiles each into an argument of the
+        # program, read afresh on every call
+        return self._step(F, inputs, _flat_states(F, states), self.i2h_weight.data(),
+                          self.h2h_weight.data(), self.i2h_bias.data(), self.h2h_bias.data())
+
+    def _call_symbolic(self, inputs, *states):
+        """Traced, the step runs on the parameters' variables (.data() gives arrays)."""
+        weights = [self.i2h_weight, self.h2h_weight, self.i2h_bias, self.h2h_bias]
+        with block_prefix(self._alias()):
+            return self._step(symbol, inputs, _flat_states(symbol, states),
+                              *[param.var() for param in weights])
+
+    def _projections(self, F, inputs, hidden, i2h_weight, h2h_weight, i2h_bias, h2h_bias):
+        """(i2h, h2h)."""
         rows = self._gates * self._hidden_size
-        i2h = F.FullyConnected(inputs, self.i2h_weight.data(), self.i2h_bias.data(),
-                               num_hidden=rows, name="i2h")
-        h2h = F.FullyConnected(hidden, self.h2h_weight.data(), self.h2h_bias.data(),
-                               num_hidden=rows, name="h2h")
+        i2h = F.FullyConnected(inputs, i2h_weight, i2h_bias, num_hidden=rows, name="i2h")
+        h2h = F.FullyConnected(hidden, h2h_weight, h2h_bias, num_hidden=rows, name="h2h")
         return i2h, h2h
 
     def _state(self, batch_size):
@@ -201,10 +217,10 @@ class RNNCell(_GatedCell):
     def _alias(self):
         return "rnn"
 
-    def hybrid_forward(self, F, inputs, *states):
-        states = _flat_states(F, states)
-        i2h, h2h = self._projections(F, inputs, states[0])
-        output = F.Activation(i2h + h2h, act_type=self._activation, name="out")
+    def _step(self, F, inputs, states, i2h_weight, h2h_weight, i2h_bias, h2h_bias):
+        i2h, h2h = self._projections(F, inputs, states[0], i2h_weight, h2h_weight, i2h_bias,
+                                     h2h_bias)
+        output = rnn_step(F, i2h, h2h, self._activation)
         return output, [output]
 
     def __repr__(self):
@@ -212,8 +228,7 @@ class RNNCell(_GatedCell):
 
 
 class LSTMCell(_GatedCell):
-    """LSTM cell, gates in MXNet's order i, f, g (candidate), o:
-    c' = f * c + i * g, h' = o * activation(c')."""
+    """LSTM cell, gates in MXNet's order i, f, g (candidate), o (see steps.lstm_step)."""
     _gates = 4
 
     def __init__(self, hidden_size, i2h_weight_initializer=None, h2h_weight_initializer=None,
@@ -229,16 +244,11 @@ class LSTMCell(_GatedCell):
     def _alias(self):
         return "lstm"
 
-    def hybrid_forward(self, F, inputs, *states):
-        states = _flat_states(F, states)
-        i2h, h2h = self._projections(F, inputs, states[0])
-        gates = F.split(i2h + h2h, num_outputs=4, axis=1, name="slice")
-        in_gate = F.Activation(gates[0], act_type=self._recurrent_activation, name="i")
-        forget_gate = F.Activation(gates[1], act_type=self._recurrent_activation, name="f")
-        in_transform = F.Activation(gates[2], act_type=self._activation, name="c")
-        out_gate = F.Activation(gates[3], act_type=self._recurrent_activation, name="o")
-        next_c = forget_gate * states[1] + in_gate * in_transform
-        next_h = out_gate * F.Activation(next_c, act_type=self._activation, name="out")
+    def _step(self, F, inputs, states, i2h_weight, h2h_weight, i2h_bias, h2h_bias):
+        i2h, h2h = self._projections(F, inputs, states[0], i2h_weight, h2h_weight, i2h_bias,
+                                     h2h_bias)
+        next_h, next_c = lstm_step(F, i2h, h2h, states[1], self._activation,
+                                   self._recurrent_activation)
         return next_h, [next_h, next_c]
 
     def __repr__(self):
@@ -246,8 +256,7 @@ class LSTMCell(_GatedCell):
 
 
 class GRUCell(_GatedCell):
-    """GRU cell, gates in MXNet's order r, z, n: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),
-    h' = (1 - z) * n + z * h."""
+    """GRU cell, gates in MXNet's order r, z, n (see steps.gru_step)."""
     _gates = 3
 
     def __init__(self, hidden_size, i2h_weight_initializer=None, h2h_weight_initializer=None,
@@ -260,19 +269,11 @@ class GRUCell(_GatedCell):
     def _alias(self):
         return "gru"
 
-    def hybrid_forward(self, F, inputs, *states):
-        states = _flat_states(F, states)
-        prev_h = states[0]
-        i2h, h2h = self._projections(F, inputs, prev_h)
-        i2h_parts = F.split(i2h, num_outputs=3, axis=1, name="i2h_slice")
-        h2h_parts = F.split(h2h, num_outputs=3, axis=1, name="h2h_slice")
-        reset_gate = F.Activation(i2h_parts[0] + h2h_parts[0],
-                                  act_type=self._recurrent_activation, name="r_act")
-        update_gate = F.Activation(i2h_parts[1] + h2h_parts[1],
-                                   act_type=self._recurrent_activation, name="z_act")
-        next_h_tmp = F.Activation(i2h_parts[2] + reset_gate * h2h_parts[2],
-                                  act_type=self._activation, name="h_act")
-        next_h = (1 - update_gate) * next_h_tmp + update_gate * prev_h
+    def _step(self, F, inputs, states, i2h_weight, h2h_weight, i2h_bias, h2h_bias):
+        i2h, h2h = self._projections(F, inputs, states[0], i2h_weight, h2h_weight, i2h_bias,
+                                     h2h_bias)
+        next_h = gru_step(F, i2h, h2h, states[0], self._activation,
+                          self._recurrent_activation)
         return next_h, [next_h]
 
     def __repr__(self):

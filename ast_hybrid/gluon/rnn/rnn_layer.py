@@ -1,5 +1,5 @@
 """Recurrent layers rnn.RNN, rnn.LSTM, rnn.GRU (MXNet 1.x's names, signatures, parameter
-names and shapes), written as a Python loop over time steps on the cells' math.
+names and shapes), written as a Python loop over time steps on the cells' gate maths (steps.py).
 
 AST mode compiles the loop as it is: the sequence length is read from the input on every
 call, so a new length needs no recompilation. Trace mode would have to fix the length in the
@@ -10,6 +10,7 @@ from ...base import MXNetError
 from ...symbol import Symbol
 from ..block import HybridBlock
 from .rnn_cell import _add_param, _finish_own_init, _flat_states, _zeros_for_batch
+from .steps import gru_step, lstm_step, rnn_step
 
 _GATES = {"rnn_relu": 1, "rnn_tanh": 1, "lstm": 4, "gru": 3}
 
@@ -171,27 +172,13 @@ class _RNNLayer(HybridBlock):
     def _step(self, F, i2h, h, c, h2h_weight, h2h_bias):
         """One time step given the input projection i2h (N, gates*H): the new (h, c) (c is
         h for RNN and GRU)."""
-        hidden = self._hidden_size
-        h2h = F.FullyConnected(h, h2h_weight, h2h_bias, num_hidden=self._gates * hidden)
+        h2h = F.FullyConnected(h, h2h_weight, h2h_bias, num_hidden=self._gates * self._hidden_size)
         if self._mode == "lstm":
-            gates = F.split(i2h + h2h, num_outputs=4, axis=1)
-            in_gate = F.sigmoid(gates[0])
-            forget_gate = F.sigmoid(gates[1])
-            in_transform = F.tanh(gates[2])
-            out_gate = F.sigmoid(gates[3])
-            next_c = forget_gate * c + in_gate * in_transform
-            next_h = out_gate * F.tanh(next_c)
-            return next_h, next_c
+            return lstm_step(F, i2h, h2h, c)
         if self._mode == "gru":
-            i2h_parts = F.split(i2h, num_outputs=3, axis=1)
-            h2h_parts = F.split(h2h, num_outputs=3, axis=1)
-            reset_gate = F.sigmoid(i2h_parts[0] + h2h_parts[0])
-            update_gate = F.sigmoid(i2h_parts[1] + h2h_parts[1])
-            next_h_tmp = F.tanh(i2h_parts[2] + reset_gate * h2h_parts[2])
-            next_h = (1 - update_gate) * next_h_tmp + update_gate * h
-            return next_h, next_h
-        act = "relu" if self._mode == "rnn_relu" else "tanh"
-        next_h = F.Activation(i2h + h2h, act_type=act)
+            next_h = gru_step(F, i2h, h2h, h)
+        else:
+            next_h = rnn_step(F, i2h, h2h, self._mode[len("rnn_"):])
         return next_h, next_h
 
 
