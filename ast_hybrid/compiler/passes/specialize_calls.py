@@ -204,6 +204,8 @@ class CallSpecializer:
             # a function given F must be compiled: at run time there is no F to give it
             return self.inline_call(function, None, args, kwargs, function.__name__,
                                     bind_self=False)
+        if function is len and len(args) == 1 and not kwargs and isinstance(args[0], (Seq, Table)):
+            return Static(len(args[0].items))
         if _calls_array_method(function) and any(
                 _holds_array(a) for a in list(args) + list(kwargs.values())):
             raise self.unsupported(f"numpy's {function.__name__}() on an array",
@@ -223,8 +225,6 @@ class CallSpecializer:
                                        **{k: static_value(v) for k, v in kwargs.items()}))
             except Exception as error:
                 return self.raised_at_run_time(error)
-        if function in (len,) and len(args) == 1 and isinstance(args[0], (Seq, Table)):
-            return Static(len(args[0].items))
         if function is sorted and len(args) == 1 and not kwargs and isinstance(args[0], Seq) \
                 and _leading_keys(args[0].items) is not None:
             # `sorted(params.items())`: pairs told apart by their keys, known now

@@ -155,19 +155,15 @@ class _RNNLayer(HybridBlock):
         # every time step's input projection in one product
         i2h_all = F.FullyConnected(inputs, i2h_weight, i2h_bias, num_hidden=rows,
                                    flatten=False)
-        t = length - 1 if reverse else 0
-        i2h = F.squeeze(F.slice_axis(i2h_all, axis=0, begin=t, end=t + 1), axis=0)
-        h, c = self._step(F, i2h, h, c, h2h_weight, h2h_bias)
-        outputs = F.expand_dims(h, axis=0)
-        for step in range(1, length):
+        outputs = []
+        for step in range(length):
             t = length - 1 - step if reverse else step
             i2h = F.squeeze(F.slice_axis(i2h_all, axis=0, begin=t, end=t + 1), axis=0)
             h, c = self._step(F, i2h, h, c, h2h_weight, h2h_bias)
-            if reverse:
-                outputs = F.concat(F.expand_dims(h, axis=0), outputs, dim=0)
-            else:
-                outputs = F.concat(outputs, F.expand_dims(h, axis=0), dim=0)
-        return outputs, h, c
+            outputs.append(h)
+        # gathered once, in time order (not grown step by step, quadratic in the length)
+        gathered = F.stack(*outputs, axis=0)
+        return (F.reverse(gathered, axis=0) if reverse else gathered), h, c
 
     def _step(self, F, i2h, h, c, h2h_weight, h2h_bias):
         """One time step given the input projection i2h (N, gates*H): the new (h, c) (c is
