@@ -296,9 +296,12 @@ def _has_deferred_parameters(block):
 def _check_against_imperative(block, args, compiled_output):
     with autograd.pause(train_mode=autograd.is_training()):
         expected = block._call_imperative(*args)
-    pairs = (zip(compiled_output, expected) if isinstance(expected, (tuple, list))
-             else [(compiled_output, expected)])
-    for index, (got, want) in enumerate(pairs):
+    got_leaves, want_leaves = list(_array_leaves(compiled_output)), list(_array_leaves(expected))
+    if len(got_leaves) != len(want_leaves):
+        raise HybridizeCheckError(
+            f"{type(block).__name__}: the {block._options.mode} program returned "
+            f"{len(got_leaves)} arrays, imperative mode {len(want_leaves)}")
+    for index, (got, want) in enumerate(zip(got_leaves, want_leaves)):
         got, want = got.asnumpy(), want.asnumpy()
         if got.shape != want.shape or not np.allclose(got, want, rtol=1e-5, atol=1e-6):
             difference = (np.max(np.abs(got - want)) if got.shape == want.shape

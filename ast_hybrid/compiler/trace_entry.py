@@ -1,5 +1,5 @@
 """Trace mode's cache entries: trace the block once, compile its graph into a program."""
-from .dispatch import CompiledEntry, Invalidator
+from .dispatch import CompiledEntry, Invalidator, argument_leaves
 from .graph_program import compile_graph
 from .trace import infer_parameter_shapes, is_array, trace
 
@@ -22,6 +22,8 @@ def build_trace_entry(block, args, infer_shapes=False):
     program = compile_graph(traced.outputs, names, type(block).__name__)
     invalidator = Invalidator.of(block)
     watch_whole_tree(block, invalidator)
-    positions = [i for i, a in enumerate(args) if is_array(a)]
+    nested = any(isinstance(a, (list, tuple)) for a in args)
+    leaves = argument_leaves(args) if nested else args
+    positions = [i for i, a in enumerate(leaves) if is_array(a)]
     return CompiledEntry(program, list(traced.params.values()), positions, traced.structure,
-                         "trace")
+                         "trace", nested=nested)

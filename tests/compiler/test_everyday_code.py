@@ -374,3 +374,31 @@ def test_text_of_arrays_is_what_imperative_prints(capsys):
         block(nd.array(X))
         assert capsys.readouterr().out == want
     assert "<NDArray 2x3 @cpu(0)>" in want
+
+
+def test_trace_mode_takes_list_inputs_with_one_program():
+    class Dense(nn.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.dense = nn.Dense(3)
+
+        def hybrid_forward(self, F, x, states):
+            h, c = states
+            return self.dense(x) * h + c
+
+    block = Dense()
+    block.initialize()
+    args = lambda: (nd.array(X), [nd.array(X * 2), nd.array(X * 3)])
+    want = block(*args()).asnumpy()
+    block.hybridize(mode="trace")
+    for _ in range(3):
+        np.testing.assert_allclose(block(*args()).asnumpy(), want, rtol=1e-6)
+    assert len(block._programs) == 1
+
+
+@pytest.mark.parametrize("mode", ["ast", "trace"])
+def test_check_compares_nested_outputs(mode):
+    block = TakesStates()
+    block.hybridize(mode=mode, check=True)
+    out, states = block(nd.array(X), [nd.array(X), nd.array(X * 2)])
+    np.testing.assert_allclose(states[1].asnumpy(), X * 3, rtol=1e-6)
