@@ -9,7 +9,6 @@ import ast
 import copy
 import inspect
 
-from .errors import UnsupportedConstruct
 from .values import Static
 
 
@@ -56,13 +55,6 @@ def transform(function_node):
     node = copy.copy(function_node)
     node.body = _tail_returns(list(function_node.body))
     return node
-
-
-def loops_with_return(function_node):
-    for node in ast.walk(function_node):
-        if isinstance(node, (ast.For, ast.While)) and _contains_return(node.body + node.orelse):
-            return node
-    return None
 
 
 def bind_arguments(parsed, values, keywords, skip_self):
@@ -117,9 +109,3 @@ def method_function(obj, name):
     if inspect.isfunction(function):
         return function
     return None
-
-
-def reject_loop_returns(parsed):
-    node = loops_with_return(parsed.node)
-    if node is not None:
-        raise UnsupportedConstruct("a return inside a loop", parsed.filename, node.lineno)

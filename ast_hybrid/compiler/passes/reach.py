@@ -204,7 +204,11 @@ class _Analysis:
     # ----- expressions
     def expr(self, node, state):
         if isinstance(node, ast.Name):
-            return state.get(node.id, NOTHING)
+            if node.id in state:
+                return state[node.id]
+            # a constant of the program is outside the graph; an unbound variable has no
+            # value (reading it raises)
+            return NOTHING if self.callee(node) is not None else _EMPTY
         if isinstance(node, ast.Constant):
             return NOTHING
         if isinstance(node, (ast.Tuple, ast.List)):
@@ -277,7 +281,8 @@ class _Analysis:
 def _join_states(a, b):
     if a is None or b is None:
         return b if a is None else a
-    return {k: join(a.get(k, NOTHING), b.get(k, NOTHING)) for k in a.keys() | b.keys()}
+    # a variable one path leaves unbound has no value there: reading it raises
+    return {k: join(a.get(k, _EMPTY), b.get(k, _EMPTY)) for k in a.keys() | b.keys()}
 
 
 class OutputReach:

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import runtime
 from ..backend import constant, origin_marker
-from . import fence, inline, source
+from . import fence, inline, loop_exits, source
 from .errors import CompileError, UnsupportedConstruct
 from .lower import Lowerer, describe
 from .specialize_calls import CallSpecializer
@@ -95,8 +95,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         key = getattr(function, "__func__", function)
         if key not in self._parsed:
             parsed = fence.transform(source.transform(key))
-            inline.reject_loop_returns(parsed)
-            parsed.node = inline.transform(parsed.node)
+            parsed.node = inline.transform(loop_exits.transform(parsed.node))
             self._parsed[key] = parsed
         return self._parsed[key]
 
@@ -220,9 +219,9 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             raise self.unsupported("positional-only or keyword-only parameters",
                                    node=definition)
         defaults = [self.as_name(self.expr(d), "default") for d in arguments.defaults]
-        inline.reject_loop_returns(_Definition(definition, self.frame.parsed))
         defining = self.frame.parsed
-        parsed = source.ParsedFunction(inline.transform(definition), defining.filename,
+        parsed = source.ParsedFunction(inline.transform(loop_exits.transform(definition)),
+                                       defining.filename,
                                        defining.globals, defining.closure, defining.function,
                                        defaults)
         return Local(parsed, self.frame)
@@ -936,13 +935,6 @@ def _as_load(target):
     if isinstance(target, ast.Attribute):
         return ast.Attribute(target.value, target.attr, ast.Load())
     raise UnsupportedConstruct("augmented assignment to this target", "<unknown>", 0)
-
-
-class _Definition:
-    """A nested definition seen as a parsed function, for the checks made on functions."""
-    def __init__(self, node, defining):
-        self.node = node
-        self.filename = defining.filename
 
 
 def transform(context, function, leading, args, params):
