@@ -402,6 +402,9 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             if isinstance(base, Table):
                 self.assign_item(base, self.expr(target.slice), value, target)
                 return
+            if isinstance(base, Seq):
+                self.assign_list_item(base, self.expr(target.slice), value, target)
+                return
             if not isinstance(base, Dynamic):
                 raise self.unsupported("assigning into a compile-time value", node=target)
             index = self.expr(target.slice)
@@ -424,6 +427,29 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             raise self.unsupported("a dict item assigned under a run-time condition or loop",
                                    node=target)
         table.items[static_value(key)] = self.as_name(value, "item")
+
+    def assign_list_item(self, seq, index, value, target):
+        """`items[i] = v` on a list this program builds, at an index known now."""
+        if not is_static(index):
+            raise self.unsupported("a list item assigned at an index known only at run time",
+                                   node=target)
+        if seq.container is not list:
+            self.emit(ast.Expr(self.raised_at_run_time(TypeError(
+                f"'{seq.container.__name__}' object does not support item assignment")).expr))
+            return
+        self.check_growable(seq, target)
+        key = static_value(index)
+        try:
+            if isinstance(key, slice):
+                items = self.static_items(value)
+                if items is None:
+                    raise self.unsupported("a list slice assigned from a run-time value",
+                                           node=target)
+                seq.items[key] = [self.as_name(item, "item") for item in items]
+            else:
+                seq.items[key] = self.as_name(value, "item")
+        except (IndexError, TypeError, ValueError) as error:
+            self.emit(ast.Expr(self.raised_at_run_time(error).expr))
 
     def unpack(self, value, count, node):
         if isinstance(value, Seq):
@@ -924,6 +950,9 @@ def _mutated_names(statements):
                 names.add(node.func.value.id)
             elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
                 names.add(node.target.id)     # `items += more` extends a list in place
+            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) \
+                    and isinstance(node.value, ast.Name):
+                names.add(node.value.id)      # `items[i] = v`
     return names
 
 
