@@ -78,11 +78,12 @@ def test_numpy_training_references_match_the_library():
     """The hand-written numpy training steps (MLP and LeNet) give the library's imperative
     gradients and SGD update, checked directly (the bench checks every mode the same way)."""
     import numpy as np
-    from ast_hybrid import autograd, bench_models as bm, gluon, nd
+    from ast_hybrid import autograd, gluon, nd
+    from ast_hybrid.bench import TRAIN_MODELS, make, make_labels
     for name in ("mlp1", "lenet64"):
-        model, builder, _ = bm.TRAIN_MODELS[name]
-        net, x, xn = bm.make(model)
-        labels = bm.make_labels(name)
+        model, builder, _ = TRAIN_MODELS[name]
+        net, x, xn = make(model)
+        labels = make_labels(name)
         reference = builder(net, 0.01)
         loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
         trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.01})
