@@ -31,18 +31,19 @@ over the repeats of the mean time per forward within one repeat.
 It also measures first-call cost: the time of the first call of a freshly hybridized block
 whose parameters are already initialized (source, passes, codegen, compile, one forward).
 
-Training-step rows (issue 5) time one SGD step -- forward under `autograd.record()`,
+Training-step rows time one SGD step -- forward under `autograd.record()`,
 `SoftmaxCrossEntropyLoss`, `backward()`, `Trainer.step(batch)` -- in each mode (the loss
 hybridized with the net), against the same step written by hand in numpy; every variant's
 first-step gradients and updated weights are checked against the hand-written step's before
-anything is timed. Peak memory (issue 4) is tracemalloc's peak (numpy reports its buffers to
-it) over one forward after a warm-up call.
+anything is timed. Peak memory is tracemalloc's peak (numpy reports its buffers to it) over
+one forward after a warm-up call.
 
-Targets (from the optimization issue) are printed next to the figures, each marked met or
-missed; a missed target never makes the benchmark fail.
+The performance targets (AST mode's time and peak memory against plain numpy, imperative and
+trace mode against AST mode, the first call's cost, the training step) are printed next to
+the figures, each marked met or missed; a missed target never makes the benchmark fail.
 
     python -m ast_hybrid.bench [--quick] [--models mlp1,lenet64] [--json PATH] [--plot PATH]
-                               [--peers] [--repeats N] [--no-train] [--no-memory]
+                               [--profile] [--peers] [--repeats N] [--no-train] [--no-memory]
 """
 
 

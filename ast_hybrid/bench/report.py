@@ -69,11 +69,11 @@ def _first_call_lines(first):
 
 
 def _target_lines(targets):
-    lines = ["", "Targets (issues 4 and 5; informational, never a failure):"]
+    lines = ["", "Targets (informational, never a failure):"]
     for t in targets:
         mark = "met   " if t["met"] else "MISSED"
         lines.append(f"  [{mark}] {t['target']:<26} {t['model']:<8} "
-                     f"{t['measured']:>9.3f}  (target {t['bound']}, issue {t['issue']})")
+                     f"{t['measured']:>9.3f}  (target {t['bound']})")
     return lines
 
 
