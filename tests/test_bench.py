@@ -8,14 +8,16 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _run(tmp_path, *extra):
-    out = tmp_path / "results.json"
+def _bench(cwd, *args, timeout=120):
     env = dict(os.environ)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run(
-        [sys.executable, "-m", "ast_hybrid.bench", "--quick", "--models", "mlp1,mlp256",
-         "--json", str(out), *extra],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "ast_hybrid.bench", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _run(tmp_path, *extra):
+    out = tmp_path / "results.json"
+    proc = _bench(tmp_path, "--quick", "--models", "mlp1,mlp256", "--json", str(out), *extra)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc, json.loads(out.read_text())
 
@@ -102,10 +104,14 @@ def test_numpy_training_references_match_the_library():
             assert np.allclose(p.data().asnumpy(), rw, rtol=1e-4, atol=1e-5), (name, p.name)
 
 
+def test_writes_no_file_unless_asked(tmp_path):
+    proc = _bench(tmp_path, "--quick", "--models", "mlp1", "--no-train", "--no-memory")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Targets" in proc.stdout and "written" not in proc.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unknown_model_is_an_error(tmp_path):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run([sys.executable, "-m", "ast_hybrid.bench", "--models", "nope"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    proc = _bench(tmp_path, "--models", "nope", timeout=60)
     assert proc.returncode == 2 and "unknown model" in proc.stderr
-    assert not (tmp_path / "bench_results.json").exists()
+    assert list(tmp_path.iterdir()) == []

@@ -41,6 +41,7 @@ one forward after a warm-up call.
 The performance targets (AST mode's time and peak memory against plain numpy, imperative and
 trace mode against AST mode, the first call's cost, the training step) are printed next to
 the figures, each marked met or missed; a missed target never makes the benchmark fail.
+It writes files only when asked: the results with --json PATH, a chart with --plot PATH.
 
     python -m ast_hybrid.bench [--quick] [--models mlp1,lenet64] [--json PATH] [--plot PATH]
                                [--profile] [--peers] [--repeats N] [--no-train] [--no-memory]
@@ -55,8 +56,8 @@ def parse_args(argv):
                    help="few repeats and short samples (for tests; figures are noisy)")
     p.add_argument("--models", default=None,
                    help=f"comma-separated subset of {','.join(all_names)} (default: all)")
-    p.add_argument("--json", default="bench_results.json", metavar="PATH",
-                   help="where to write the results (default: bench_results.json)")
+    p.add_argument("--json", default=None, metavar="PATH",
+                   help="write the results as JSON (default: print the tables only)")
     p.add_argument("--plot", default=None, metavar="PATH",
                    help="write a PNG bar chart (needs matplotlib)")
     p.add_argument("--peers", action="store_true",
@@ -150,8 +151,9 @@ def main(argv=None):
         if text:
             print("\n" + text)
             data["profiles"] = text
-    write_json(args.json, data)
-    print(f"\nresults written to {args.json}")
+    if args.json:
+        write_json(args.json, data)
+        print(f"\nresults written to {args.json}")
     if args.plot:
         if write_plot(args.plot, models, variants):
             print(f"plot written to {args.plot}")
