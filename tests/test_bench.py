@@ -115,3 +115,28 @@ def test_unknown_model_is_an_error(tmp_path):
     proc = _bench(tmp_path, "--models", "nope", timeout=60)
     assert proc.returncode == 2 and "unknown model" in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_core_never_imports_the_benchmark():
+    """The benchmark sits on top of the library: no module outside ast_hybrid/bench imports
+    it, at the top or inside a function."""
+    import ast
+    package = os.path.join(ROOT, "ast_hybrid")
+    offenders = []
+    for folder, _, files in os.walk(package):
+        if os.path.relpath(folder, package).split(os.sep)[0] == "bench":
+            continue
+        for name in (f for f in files if f.endswith(".py")):
+            path = os.path.join(folder, name)
+            with open(path, encoding="utf-8") as f:
+                tree = ast.parse(f.read())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    imported = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    imported = [node.module or ""] + [a.name for a in node.names]
+                else:
+                    continue
+                if any(part == "bench" for n in imported for part in n.split(".")):
+                    offenders.append(os.path.relpath(path, ROOT))
+    assert offenders == []

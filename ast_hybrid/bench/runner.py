@@ -12,6 +12,7 @@ from .models import make, spec_of
 from .timing import interleave, peak_bytes
 from .training import setup_training
 
+# never the torch peers: their buffers come from torch's allocator, which tracemalloc does not see
 MEMORY_VARIANTS = VARIANTS
 
 
