@@ -443,9 +443,9 @@ def test_static_alloc_only_where_nothing_escapes():
 
 
 def _static_models():
-    from ast_hybrid import bench_models
-    return [(bench_models.mlp, (2, 512)), (lambda: bench_models.RNNCell(4, 8, 3), (2, 4, 3)),
-            (lambda: bench_models.residual(3), (2, 64)), (_lenet, (2, 1, 12, 12)),
+    from ast_hybrid.bench import models
+    return [(models.mlp, (2, 512)), (lambda: models.RNNCell(4, 8, 3), (2, 4, 3)),
+            (lambda: models.residual(3), (2, 64)), (_lenet, (2, 1, 12, 12)),
             (Residual, (3, 6))]
 
 

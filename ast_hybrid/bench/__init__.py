@@ -1,0 +1,2 @@
+"""The benchmark of hybridize() against hand-written numpy: `python -m ast_hybrid.bench`."""
+from .models import FIRST_CALL_ONLY, MODELS, TRAIN_MODELS, make, make_labels

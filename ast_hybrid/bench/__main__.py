@@ -1,0 +1,167 @@
+"""`python -m ast_hybrid.bench`: the command line, which runs the measurements and reports them."""
+import argparse
+import platform
+import sys
+import time
+
+import numpy as np
+
+from .forwards import PEERS, VARIANTS
+from .models import FIRST_CALL_ONLY, MODELS, TRAIN_MODELS
+from .profiling import profile_missed
+from .progress import Progress
+from .report import format_table
+from .runner import (add_cost_beyond_forward, first_call, measure_memory, run_models,
+                     run_training)
+from .targets import evaluate_targets
+from .torch_peers import enable_torch
+from .training import TRAIN_LR
+from .writers import write_json, write_plot
+
+DESCRIPTION = """\
+How much Python overhead hybridize() removes, against the limit.
+
+For each model it times imperative mode, trace mode (`hybridize(mode='trace')`), AST mode
+(`hybridize()`) and the same model hand-written in plain numpy over the very same weights (the
+limit for a numpy back end; see ast_hybrid/bench/numpy_forward.py). The variants are
+interleaved in one process, round-robin over the repeats (with the order rotated each round)
+so that drifts in clock speed or cache state hit them all alike; each figure is the median
+over the repeats of the mean time per forward within one repeat.
+
+It also measures first-call cost: the time of the first call of a freshly hybridized block
+whose parameters are already initialized (source, passes, codegen, compile, one forward).
+
+Training-step rows time one SGD step -- forward under `autograd.record()`,
+`SoftmaxCrossEntropyLoss`, `backward()`, `Trainer.step(batch)` -- in each mode (the loss
+hybridized with the net), against the same step written by hand in numpy; every variant's
+first-step gradients and updated weights are checked against the hand-written step's before
+anything is timed. Peak memory is tracemalloc's peak (numpy reports its buffers to it) over
+one forward after a warm-up call.
+
+The performance targets (AST mode's time and peak memory against plain numpy, imperative and
+trace mode against AST mode, the first call's cost, the training step) are printed next to
+the figures, each marked met or missed; a missed target never makes the benchmark fail.
+It writes files only when asked: the results with --json PATH, a chart with --plot PATH.
+
+    python -m ast_hybrid.bench [--quick] [--models mlp1,lenet64] [--json PATH] [--plot PATH]
+                               [--profile] [--peers] [--repeats N] [--no-train] [--no-memory]
+"""
+
+
+def parse_args(argv):
+    all_names = list(MODELS) + list(FIRST_CALL_ONLY)
+    p = argparse.ArgumentParser(prog="python -m ast_hybrid.bench", description=DESCRIPTION,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help="few repeats and short samples (for tests; figures are noisy)")
+    p.add_argument("--models", default=None,
+                   help=f"comma-separated subset of {','.join(all_names)} (default: all)")
+    p.add_argument("--json", default=None, metavar="PATH",
+                   help="write the results as JSON (default: print the tables only)")
+    p.add_argument("--plot", default=None, metavar="PATH",
+                   help="write a PNG bar chart (needs matplotlib)")
+    p.add_argument("--peers", action="store_true",
+                   help="also time PyTorch eager and TorchScript, if torch is installed")
+    p.add_argument("--repeats", type=int, default=None, help="round-robin repeats")
+    p.add_argument("--no-train", dest="train", action="store_false",
+                   help=f"skip the training-step rows ({', '.join(TRAIN_MODELS)})")
+    p.add_argument("--no-memory", dest="memory", action="store_false",
+                   help="skip the peak-memory measurements")
+    p.add_argument("--profile", action="store_true",
+                   help="print a cProfile of AST mode for each model missing its AST/numpy "
+                        "target, and of AST-mode training steps where the training target "
+                        "is missed")
+    args = p.parse_args(argv)
+    if args.models:
+        names = [n.strip() for n in args.models.split(",") if n.strip()]
+        unknown = [n for n in names if n not in all_names]
+        if unknown:
+            p.error(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(all_names)}")
+    else:
+        names = all_names
+    args.names = names
+    return args
+
+
+def _metadata(args, repeats, target_s, variants, peers):
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "quick": bool(args.quick),
+        "repeats": repeats,
+        "sample_seconds": target_s,
+        "variants": list(variants),
+        "peers": peers,
+        "peer_threads": 1 if peers else None,
+        "statistic": "median over repeats of the mean time per call within a repeat",
+        "first_call": "first call of a fresh net, hybridized after its parameters were "
+                      "initialized; median over fresh instances, after a warm-up compile "
+                      "of an unrelated block",
+        "training": "one step: forward under autograd.record(), SoftmaxCrossEntropyLoss "
+                    "(hybridized with the net), backward(), gluon.Trainer 'sgd' "
+                    f"(learning_rate {TRAIN_LR}) step(batch); numpy: the same step by hand",
+        "peak_memory": "tracemalloc peak bytes over one forward after a warm-up call, "
+                       "least of 3",
+    }
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    steady = [n for n in args.names if n in MODELS]
+    first_names = list(args.names)
+    repeats = args.repeats or (3 if args.quick else 25)
+    target_s = 0.002 if args.quick else 0.02
+    instances = {"default": 1, "res200": 1} if args.quick else {"default": 7, "res200": 3}
+
+    peers = False
+    if args.peers:
+        peers = enable_torch()
+        if not peers:
+            print("--peers: PyTorch is not installed; skipping the torch columns.",
+                  file=sys.stderr)
+    variants = VARIANTS + (PEERS if peers else ())
+
+    train_names = [n for n in args.names if n in TRAIN_MODELS] if args.train else []
+    memory_names = steady if args.memory else []
+    total = ((len(steady) + len(train_names)) * repeats + len(memory_names)
+             + sum(instances.get(n, instances["default"]) for n in first_names))
+    progress = Progress(total)
+    models = run_models(steady, repeats, target_s, peers, progress)
+    training = run_training(train_names, repeats, target_s, progress)
+    memory = measure_memory(memory_names, progress)
+    first = first_call(first_names, instances, progress)
+    progress.close()
+    add_cost_beyond_forward(first, models)
+    targets = evaluate_targets(models, first, training, memory)
+
+    print(format_table(models, first, targets, variants, training, memory))
+    data = {
+        "meta": _metadata(args, repeats, target_s, variants, peers),
+        "models": models,
+        "training": training,
+        "peak_memory": memory,
+        "first_call_ms": first,
+        "targets": targets,
+    }
+    if args.profile:
+        text = profile_missed(models, targets, training)
+        if text:
+            print("\n" + text)
+            data["profiles"] = text
+    if args.json:
+        write_json(args.json, data)
+        print(f"\nresults written to {args.json}")
+    if args.plot:
+        if write_plot(args.plot, models, variants):
+            print(f"plot written to {args.plot}")
+        else:
+            print("--plot: matplotlib is not installed (pip install matplotlib, or the "
+                  "'plot' extra); no plot written.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The results as text tables: times, training steps, peak memory, first calls, targets."""
+from .forwards import VARIANTS
+from .runner import MEMORY_VARIANTS
+
+
+def _fmt_us(t):
+    return f"{t:,.1f}" if t < 1000 else f"{t:,.0f}"
+
+
+def _fmt_bytes(n):
+    return f"{n / 1024:,.1f} KiB" if n < 1 << 20 else f"{n / (1 << 20):,.2f} MiB"
+
+
+def _time_rows(title, rows_info, variants):
+    """A table of times per variant with ratios to numpy, imperative/AST and trace/AST."""
+    headers = ["model"] + [f"{v} us (x np)" for v in variants] + ["imp/AST", "trace/AST", "ref"]
+    rows = []
+    for name, info in rows_info.items():
+        row = [name]
+        for v in variants:
+            if v in info["times_us"]:
+                row.append(f"{_fmt_us(info['times_us'][v])} ({info['ratio_to_numpy'][v]:.2f})")
+            else:
+                row.append("-")
+        row += [f"{info['imperative_over_ast']:.2f}", f"{info['trace_over_ast']:.2f}",
+                "ok" if all(info["reference_matches"].values()) else "MISMATCH"]
+        rows.append(row)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    lines = [title, "  ".join(h.ljust(w) for h, w in zip(headers, widths)),
+             "  ".join("-" * w for w in widths)]
+    for row in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+    return lines
+
+
+def _training_lines(training):
+    return ["", *_time_rows("Training step (record forward + SoftmaxCrossEntropyLoss + backward "
+                            "+ Trainer.step, SGD), median of repeats (ratio to the numpy "
+                            "step):", training, VARIANTS),
+            "(ref: each mode's first-step loss, gradients and updated weights equal the "
+            "hand-written numpy step's.)"]
+
+
+def _memory_lines(memory):
+    lines = ["", "Peak memory of one forward after a warm-up call (tracemalloc; ratio to the "
+             "numpy reference):",
+             f"{'model':<8}" + "".join(f"  {v:>22}" for v in MEMORY_VARIANTS)]
+    for name, info in memory.items():
+        cells = [f"{_fmt_bytes(info['peak_bytes'][v])} ({info['ratio_to_numpy'][v]:.2f})"
+                 for v in MEMORY_VARIANTS]
+        lines.append(f"{name:<8}" + "".join(f"  {c:>22}" for c in cells))
+    return lines
+
+
+def _first_call_lines(first):
+    lines = ["", "First hybridized call (parameters initialized), median ms:",
+             f"{'model':<8}  {'AST':>9}  {'trace':>9}  {'AST-forward':>11}  "
+             f"{'trace-forward':>13}"]
+    for name, info in first.items():
+        beyond = [f"{info[m]['beyond_forward_ms']:.2f}" if "beyond_forward_ms" in info[m]
+                  else "-" for m in ("ast", "trace")]
+        lines.append(f"{name:<8}  {info['ast']['median_ms']:>9.2f}  "
+                     f"{info['trace']['median_ms']:>9.2f}  {beyond[0]:>11}  {beyond[1]:>13}")
+    lines.append("(X-forward: the first call less one steady-state forward of that mode. At "
+                 "large batch a first call also pays for waking BLAS worker threads after "
+                 "the compile's pure-Python work.)")
+    return lines
+
+
+def _target_lines(targets):
+    lines = ["", "Targets (informational, never a failure):"]
+    for t in targets:
+        mark = "met   " if t["met"] else "MISSED"
+        lines.append(f"  [{mark}] {t['target']:<26} {t['model']:<8} "
+                     f"{t['measured']:>9.3f}  (target {t['bound']})")
+    return lines
+
+
+def _compile_error_lines(models, training):
+    notes = [(n, i["ast_compile_error"]) for n, i in models.items() if i["ast_compile_error"]]
+    notes += [(f"{n} (training)", i["ast_compile_error"]) for n, i in training.items()
+              if i["ast_compile_error"]]
+    lines = []
+    for name, error in notes:
+        lines += ["", f"AST mode failed to compile {name}; its row uses hybridize()'s fallback:",
+                  error.rstrip()]
+    return lines
+
+
+def format_table(models, first, targets, variants, training=None, memory=None):
+    lines = _time_rows("Per-forward time, median of repeats (ratio to the numpy reference):",
+                       models, variants)
+    if training:
+        lines += _training_lines(training)
+    if memory:
+        lines += _memory_lines(memory)
+    if first:
+        lines += _first_call_lines(first)
+    if targets:
+        lines += _target_lines(targets)
+    lines += _compile_error_lines(models, training or {})
+    return "\n".join(lines)

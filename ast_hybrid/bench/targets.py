@@ -1,0 +1,63 @@
+"""The performance targets, and which of them a run met or missed."""
+
+TARGET_AST_NUMPY_BATCH1 = 1.15
+TARGET_AST_NUMPY_LARGE = 1.05
+TARGET_IMPERATIVE_OVER_AST = 3.0
+TARGET_FIRST_CALL_MLP_MS = 3.0
+TARGET_FIRST_CALL_200_MS = 300.0
+TARGET_TRAIN_IMPERATIVE_OVER_AST = 2.0   # the lecture's MLP at batch 1
+TARGET_PEAK_MEMORY_AST_NUMPY = 1.2       # at large batch, where the arrays dominate
+LARGE_BATCH = {"mlp256", "lenet64"}
+
+AST_OVER_NUMPY = "AST / numpy"
+IMPERATIVE_OVER_AST = "imperative / AST"
+TRACE_OVER_AST = "trace / AST (AST faster)"
+FIRST_AST_CALL = "first AST call (ms)"
+PEAK_MEMORY_AST_OVER_NUMPY = "peak memory AST / numpy"
+TRAIN_IMPERATIVE_OVER_AST = "train imperative / AST"
+
+# each target's name in the tables, and what it measures in words (for the JSON)
+MEASURES = {
+    AST_OVER_NUMPY: "time per forward, AST mode over the hand-written numpy twin",
+    IMPERATIVE_OVER_AST: "time per forward, imperative mode over AST mode",
+    TRACE_OVER_AST: "time per forward, trace mode over AST mode",
+    FIRST_AST_CALL: "milliseconds of the first AST-mode call of a freshly hybridized net",
+    PEAK_MEMORY_AST_OVER_NUMPY: "peak memory of one forward, AST mode over the numpy twin",
+    TRAIN_IMPERATIVE_OVER_AST: "time per training step, imperative mode over AST mode",
+}
+
+
+def evaluate_targets(models, first, training=None, memory=None):
+    targets = []
+
+    def add(what, model, measured, op, bound):
+        met = measured <= bound if op == "<=" else measured >= bound if op == ">=" \
+            else measured > bound
+        targets.append({"target": what, "measures": MEASURES[what], "model": model,
+                        "measured": measured, "bound": f"{op} {bound:g}", "met": bool(met)})
+
+    for name, info in models.items():
+        bound = TARGET_AST_NUMPY_LARGE if name in LARGE_BATCH else TARGET_AST_NUMPY_BATCH1
+        add(AST_OVER_NUMPY, name, info["ratio_to_numpy"]["ast"], "<=", bound)
+    if "mlp1" in models:
+        add(IMPERATIVE_OVER_AST, "mlp1", models["mlp1"]["imperative_over_ast"], ">=",
+            TARGET_IMPERATIVE_OVER_AST)
+    for name, info in models.items():
+        add(TRACE_OVER_AST, name, info["trace_over_ast"], ">", 1.0)
+    for name, bound in (("mlp1", TARGET_FIRST_CALL_MLP_MS), ("res200", TARGET_FIRST_CALL_200_MS)):
+        if name in first:
+            add(FIRST_AST_CALL, name, first[name]["ast"]["median_ms"], "<=", bound)
+    training, memory = training or {}, memory or {}
+    for name, info in memory.items():
+        if name in LARGE_BATCH:
+            add(PEAK_MEMORY_AST_OVER_NUMPY, name, info["ratio_to_numpy"]["ast"], "<=",
+                TARGET_PEAK_MEMORY_AST_NUMPY)
+    if "mlp1" in training:
+        add(TRAIN_IMPERATIVE_OVER_AST, "mlp1", training["mlp1"]["imperative_over_ast"], ">=",
+            TARGET_TRAIN_IMPERATIVE_OVER_AST)
+    return targets
+
+
+def missed(targets, what):
+    """The models whose target `what` was missed."""
+    return [t["model"] for t in targets if t["target"] == what and not t["met"]]
