@@ -402,3 +402,77 @@ def test_check_compares_nested_outputs(mode):
     block.hybridize(mode=mode, check=True)
     out, states = block(nd.array(X), [nd.array(X), nd.array(X * 2)])
     np.testing.assert_allclose(states[1].asnumpy(), X * 3, rtol=1e-6)
+
+
+def test_list_items_assigned_at_compile_time_indices():
+    class Assigns(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            items = [x, x * 2, x * 3]
+            items[0] = x + 10
+            items[-1] = items[0] * 2
+            items[1:2] = [x, x * 100]
+            return sum(items) + len(items)
+
+    expected = assert_sound(Assigns, [X], [-X])
+    np.testing.assert_allclose(expected[0][0][0], (X + 10) * 3 + X * 100 + X + 4, rtol=1e-5)
+
+
+def test_a_list_item_assigned_under_a_run_time_condition():
+    class Assigns(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            items = [x, x * 2]
+            if x.sum() > 0:
+                items[1] = x * 100
+            return sum(items)
+
+    for sign in (1, -1):
+        block = Assigns()
+        want = block(nd.array(X * sign)).asnumpy()
+        np.testing.assert_allclose(strict(block)(nd.array(X * sign)).asnumpy(), want)
+    with pytest.raises(UnsupportedConstruct, match="assignment into"):
+        with autograd.record():      # the reverse pass does not follow a list item's store
+            block(nd.array(X))
+
+
+def test_a_while_condition_with_and_on_arrays():
+    class Doubles(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            count = 0
+            while x.abs().sum() < 50 and count < 10:
+                x = x * 2
+                count += 1
+            return x + count
+
+    assert_sound(Doubles, [X], [X * 30], [X * 0])
+
+
+def test_a_while_condition_drawing_random_numbers_is_evaluated_once_per_pass():
+    class Draws(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            steps = 0
+            while F.random.uniform(shape=(1,)).asscalar() < 0.8 and steps < 50:
+                x = x + 1
+                steps += 1
+            return x
+
+    block = Draws()
+    ast_hybrid.random.seed(7)
+    want = block(nd.array(X)).asnumpy()
+    strict(block)
+    ast_hybrid.random.seed(7)
+    np.testing.assert_array_equal(block(nd.array(X)).asnumpy(), want)
+
+
+def test_comprehensions_filtered_on_run_time_values():
+    class Filters(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            positive = [row * 2 for row in x if row.sum() > 0]
+            evens = [i * i for i in range(6) if i % 2 == 0]
+            pairs = [a + b for a in range(3) if a > 0 for b in range(2) if b != a]
+            if positive:
+                return sum(positive) + len(positive) + sum(evens) + sum(pairs)
+            return x
+
+    rows = np.array([[1.0, 2.0, 3.0], [-3.0, -4.0, 0.0], [5.0, 6.0, -1.0]], np.float32)
+    expected = assert_sound(Filters, [rows], [-np.abs(X)])
+    np.testing.assert_allclose(expected[0][0][0], (rows[0] + rows[2]) * 2 + 2 + 20 + 6)

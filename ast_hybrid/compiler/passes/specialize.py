@@ -11,6 +11,7 @@ values on every call.
 """
 import ast
 import builtins
+import copy
 import importlib
 import operator
 
@@ -724,9 +725,12 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
 
     def stmt_While(self, node):
         for _ in range(MAX_UNROLL):
-            test = self.expr(node.test)
+            test, emitted = self.probe(node.test)
             if not is_static(test):
+                # evaluated in the loop's own header or body from here: once per pass, as
+                # Python evaluates it
                 break
+            self.bodies[-1].extend(emitted)
             if not static_value(test):
                 return self.block(node.orelse)
             ending = self.block(node.body)
@@ -745,6 +749,8 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         line = self.line
         if node.orelse:
             raise self.unsupported("else on a loop over run-time values", node=node)
+        if isinstance(node, ast.While) and self.probe(node.test)[1]:
+            return self.block(self.with_test_in_body(node))
         self.materialize_lists(node.body)
         carried = {}
         for name in sorted(_assigned_names(node.body) | _assigned_names([node.target])
@@ -771,13 +777,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                 target = self.loop_target(node.target, target_kind)
                 iterator = self.expr_of(iterable)
             else:
-                test_code = []
-                self.bodies.append(test_code)
                 test = self.expr(node.test)
-                self.bodies.pop()
-                if test_code:
-                    raise self.unsupported("a while condition that needs statements (a block "
-                                           "call, or and/or or a ternary on arrays)", node=node)
             ending = self.block(node.body)
             if ending == "return":
                 raise self.unsupported("return inside a loop over run-time values", node=node)
@@ -797,6 +797,31 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         else:
             self.emit(ast.While(self.condition(test), body_code or [ast.Pass()], []))
         return None
+
+    def probe(self, test):
+        """(value of `test`, the statements evaluating it emits), emitted nowhere yet: a
+        `while` header cannot hold statements (`and`/`or` or a ternary on arrays, a block
+        call), and a test evaluated at run time must not also run here."""
+        scratch = []
+        self.bodies.append(scratch)
+        saved = dict(self.frame.env)
+        try:
+            value = self.expr(test)
+        finally:
+            self.bodies.pop()
+        if not is_static(value):
+            self.frame.env = saved
+        return value, scratch
+
+    def with_test_in_body(self, node):
+        """`while test: body` as `going = test; while going: body; going = test`: the
+        test's statements run where Python evaluates it, before each pass and after the last."""
+        going = f"while.{self.context.namer.fresh('going')}"
+        located = lambda tree: ast.fix_missing_locations(ast.copy_location(tree, node))
+        evaluate = lambda: located(ast.Assign([ast.Name(going, ast.Store())],
+                                              copy.deepcopy(node.test)))
+        return [evaluate(), located(ast.While(ast.Name(going, ast.Load()),
+                                              node.body + [evaluate()], []))]
 
     def loop_target(self, target, kind):
         if isinstance(target, ast.Name):

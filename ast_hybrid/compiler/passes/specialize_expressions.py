@@ -381,7 +381,38 @@ class ExpressionSpecializer:
         return Dynamic(ast.JoinedStr(values), ANY)
 
     def expr_ListComp(self, node):
+        if any(generator.ifs for generator in node.generators):
+            return self.filtered_list(node)
         return Seq([self.as_name(v, "item") for v in self.comprehension(node, [node.elt])], list)
+
+    def filtered_list(self, node):
+        """`[e for t in items if c]` as the loop Python runs, appending under the filter:
+        a filter known only at run time makes the list a run-time one."""
+        frame = self.frame
+        result = f"comprehension.{self.context.namer.fresh('items')}"
+        located = lambda tree: ast.fix_missing_locations(ast.copy_location(tree, node))
+        body = [located(ast.Expr(ast.Call(ast.Attribute(ast.Name(result, ast.Load()), "append",
+                                                        ast.Load()), [node.elt], [])))]
+        for generator in reversed(node.generators):
+            if generator.is_async:
+                raise self.unsupported("an async comprehension", node=node)
+            for condition in reversed(generator.ifs):
+                body = [located(ast.If(condition, body, []))]
+            body = [located(ast.For(generator.target, generator.iter, body, []))]
+        saved = dict(frame.env)
+        try:
+            self.assign_name(result, Seq([], list))
+            self.block(body)
+            value = frame.env[result]
+        finally:
+            # the loop variables are the comprehension's own: the names outside keep their
+            # values (other names keep what the loop made of them: a materialized list)
+            for name in _comprehension_targets(node) | {result}:
+                if name in saved:
+                    frame.env[name] = saved[name]
+                else:
+                    frame.env.pop(name, None)
+        return value
 
     def expr_SetComp(self, node):
         items = self.comprehension(node, [node.elt])
@@ -440,6 +471,11 @@ class ExpressionSpecializer:
 
     def expr_Starred(self, node):
         raise self.unsupported("a starred expression here", node=node)
+
+
+def _comprehension_targets(node):
+    return {n.id for generator in node.generators for n in ast.walk(generator.target)
+            if isinstance(n, ast.Name)}
 
 
 def is_block(obj):
