@@ -4,6 +4,8 @@ import os
 import sys
 from contextlib import contextmanager
 
+from . import program_files
+
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -17,7 +19,7 @@ def user_location(skip_generated=False):
     while frame is not None:
         filename = frame.f_code.co_filename
         inside = os.path.abspath(filename).startswith(PACKAGE_DIR + os.sep)
-        generated = filename.startswith("<ast_hybrid")
+        generated = program_files.is_program_file(filename)
         if not inside and not (skip_generated and generated):
             return filename, frame.f_lineno
         frame = frame.f_back

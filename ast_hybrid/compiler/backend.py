@@ -7,6 +7,8 @@ from generated lines to the user's lines, so errors can point at the user's code
 import ast
 import itertools
 import linecache
+import os
+import sys
 import threading
 import types
 import weakref
@@ -15,17 +17,46 @@ from dataclasses import dataclass, field
 import astor
 from astor.source_repr import split_lines
 
+from .. import program_files
 from .operator_errors import imperative_error
 
+TRACEBACKS_SHOW_NOTES = sys.version_info >= (3, 11)
 _MARKER = "__ast_hybrid_origin__:"
+_SITE_SEPARATOR = "\x1f"
 _counter = itertools.count()
 _counter_lock = threading.Lock()
+_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def origin_marker(filename, lineno):
-    """A statement that becomes the comment `# filename:lineno` in the generated source."""
-    safe_name = str(filename).replace("\n", " ").replace("\r", " ")
-    return ast.Expr(ast.Constant(f"{_MARKER}{safe_name}:{int(lineno)}"))
+def origin_marker(filename, lineno, call_sites=()):
+    """A statement that becomes a `# file:line` comment in the generated source; `call_sites`
+    are the (file, line) of the calls, outermost first, that inlined the code at hand."""
+    sites = list(call_sites) + [(filename, lineno)]
+    text = _SITE_SEPARATOR.join(f"{_safe(name)}:{int(line)}" for name, line in sites)
+    return ast.Expr(ast.Constant(_MARKER + text))
+
+
+def _safe(filename):
+    return str(filename).replace("\n", " ").replace("\r", " ").replace(_SITE_SEPARATOR, " ")
+
+
+def is_library_file(filename):
+    """Whether a source file is this package's own (a layer of gluon.nn), not the user's."""
+    return os.path.abspath(filename).startswith(
+        os.path.join(_PACKAGE_PARENT, "ast_hybrid") + os.sep)
+
+
+def short_path(filename):
+    """A file as a comment names it: the package's own relative to the package's folder,
+    the user's relative to the working directory when inside it."""
+    full = os.path.abspath(filename)
+    if is_library_file(full):
+        return os.path.relpath(full, _PACKAGE_PARENT)
+    try:
+        relative = os.path.relpath(full)
+    except ValueError:          # another drive
+        return filename
+    return filename if relative.startswith(os.pardir) else relative
 
 
 def _marker_text(line):
@@ -51,8 +82,26 @@ def origin_of_marker(statement):
 
 
 def _split_origin(text):
-    filename, _, lineno = text.rpartition(":")
-    return filename, int(lineno)
+    """The innermost (file, line) of a marker's text."""
+    return _split_chain(text)[-1]
+
+
+def _split_chain(text):
+    """Every (file, line) of a marker's text, outermost call site first."""
+    sites = []
+    for site in text.split(_SITE_SEPARATOR):
+        filename, _, lineno = site.rpartition(":")
+        sites.append((filename, int(lineno)))
+    return sites
+
+
+def _comment(text):
+    """A marker's comment: the innermost line, after the outermost call site in the user's
+    own code when the line is inlined from elsewhere (`net.py:14 > ast_hybrid/...:72`)."""
+    chain = _split_chain(text)
+    user_sites = [site for site in chain[:-1] if not is_library_file(site[0])]
+    shown = user_sites[:1] + chain[-1:]
+    return " > ".join(f"{short_path(name)}:{line}" for name, line in shown)
 
 
 @dataclass
@@ -61,13 +110,15 @@ class Program:
     function: object
     source: str
     filename: str
-    origins: dict = field(default_factory=dict)
+    origins: dict = field(default_factory=dict)     # generated line -> innermost (file, line)
     namespace: dict = field(default_factory=dict)
     definitions: list = field(default_factory=list)
     kernel_ops: dict = field(default_factory=dict)   # kernel identifier -> operator
     namer: object = None                             # for programs derived from this one
     differentiable: object = None   # the FunctionDef backward programs derive from
     guards: object = None           # values specialized on that no watcher sees (guards.py)
+    chains: dict = field(default_factory=dict)      # generated line -> call sites and line
+    label: str = ""
 
     def __post_init__(self):
         if self.differentiable is None and self.definitions:
@@ -94,9 +145,10 @@ def _pretty_source(pieces):
 
 
 def render(module):
-    """(source, {generated line: (user file, user line)}) for a module holding origin markers."""
+    """(source, {generated line: [(file, line) of each call site, ..., the user's line]}) for
+    a module holding origin markers."""
     raw = astor.to_source(module, pretty_source=_pretty_source)
-    lines, origins, scopes = [], {}, []   # scopes: (indent, origin) of enclosing markers
+    lines, chains, scopes = [], {}, []   # scopes: (indent, chain) of enclosing markers
     for line in raw.splitlines():
         indent = len(line) - len(line.lstrip())
         if line.strip():
@@ -104,15 +156,15 @@ def render(module):
                 scopes.pop()
         text = _marker_text(line)
         if text is not None:
-            lines.append(f"{line[:indent]}# {text}")
+            lines.append(f"{line[:indent]}# {_comment(text)}")
             if scopes and scopes[-1][0] == indent:
                 scopes.pop()
-            scopes.append((indent, _split_origin(text)))
+            scopes.append((indent, _split_chain(text)))
             continue
         lines.append(line)
         if line.strip() and scopes:
-            origins[len(lines)] = scopes[-1][1]
-    return "\n".join(lines) + "\n", origins
+            chains[len(lines)] = scopes[-1][1]
+    return "\n".join(lines) + "\n", chains
 
 
 def compile_program(functions, namespace, label, entry=None, kernel_ops=None, namer=None,
@@ -123,19 +175,25 @@ def compile_program(functions, namespace, label, entry=None, kernel_ops=None, na
     last one) are kept so that a backward program can be derived from this one."""
     module = ast.Module(body=list(functions), type_ignores=[])
     ast.fix_missing_locations(module)
-    source, origins = render(module)
+    source, chains = render(module)
     with _counter_lock:
         number = next(_counter)
-    filename = f"<ast_hybrid: {label} #{number}>"
+    filename = program_files.write(label, number, source)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     code = compile(source, filename, "exec")
     scope = dict(namespace)
     exec(code, scope)
     name = entry or functions[-1].name
+    origins = {line: chain[-1] for line, chain in chains.items()}
     program = Program(scope[name], source, filename, origins, scope, list(functions),
-                      dict(kernel_ops or {}), namer, differentiable)
-    weakref.finalize(program, linecache.cache.pop, filename, None)   # a dropped program's lines go
+                      dict(kernel_ops or {}), namer, differentiable, chains=chains, label=label)
+    weakref.finalize(program, _forget, filename)   # a dropped program's lines go
     return program
+
+
+def _forget(filename):
+    linecache.cache.pop(filename, None)
+    program_files.remove(filename)
 
 
 
@@ -168,19 +226,33 @@ def annotate(error, program):
     replacement = imperative_error(program, entry, error)
     if replacement is not None:
         error = _instead_of(error, replacement, entry)
-    generated_line, filename, lineno = user_frame(program, entry)
-    if filename is not None:
-        text = linecache.getline(filename, lineno).strip()
-        note = (f"ast_hybrid: raised by your code at {filename}, line {lineno}: {text}\n"
-                f"  (generated program {program.filename}, line {generated_line})")
-    else:
-        note = f"ast_hybrid: raised in generated program {program.filename}, line {generated_line}"
-    _add_note(error, note)
+    _add_note(error, _note(program, entry.tb_lineno))
     try:
         error._ast_hybrid_annotated = True
     except AttributeError:
         pass
     return error
+
+
+def _note(program, generated_line):
+    """Where the failing generated line came from: the innermost line of the user's own code
+    first (a child block's line, or the call of a library layer), then the library's line
+    it called, then the generated line."""
+    generated = f"(line {generated_line} of the generated {program.filename})"
+    chain = program.chains.get(generated_line)
+    if not chain:
+        return f"ast_hybrid: raised at line {generated_line} of the generated {program.filename}"
+    users = [site for site in chain if not is_library_file(site[0])]
+    first = users[-1] if users else chain[-1]
+    lines = [f"ast_hybrid: raised by your code at {_located(first)}"]
+    if first != chain[-1]:
+        lines.append(f"  in {_located(chain[-1])}")
+    return "\n".join(lines + [f"  {generated}"])
+
+
+def _located(site):
+    filename, lineno = site
+    return f"{filename}, line {lineno}: {linecache.getline(filename, lineno).strip()}"
 
 
 def _instead_of(original, replacement, entry):
@@ -203,15 +275,18 @@ def _cut_after(traceback, last):
 
 
 def _add_note(error, note):
-    """error.add_note(note); before Python 3.11, which shows no notes, it sets `__notes__`
-    as add_note does, so that the note can still be read."""
-    if hasattr(error, "add_note"):
+    """error.add_note(note). Before Python 3.11, whose tracebacks show no notes, the note
+    also ends the message of an exception made from one string (most are), so that it is
+    shown; `__notes__` holds it either way."""
+    if TRACEBACKS_SHOW_NOTES:
         error.add_note(note)
         return
     try:
         error.__notes__ = [*getattr(error, "__notes__", ()), note]
     except (AttributeError, TypeError):
         pass
+    if len(error.args) == 1 and isinstance(error.args[0], str) and not isinstance(error, KeyError):
+        error.args = (f"{error.args[0]}\n{note}",)
 
 
 def constant(value):

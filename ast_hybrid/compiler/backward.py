@@ -19,7 +19,7 @@ class DifferentiatedProgram:
         filename = forward.origins and next(iter(forward.origins.values()))[0]
         recording, backward = reverse.transform(definition, forward.kernel_ops, namer, namespace,
                                                 filename or forward.filename)
-        label = forward.filename[len("<ast_hybrid: "):].rsplit(" #", 1)[0] + " backward"
+        label = forward.label + " backward"
         self.program = compile_program([recording, backward], namespace, label)
         self.record = self.program.namespace[recording.name]
         self.backward = self.program.namespace[backward.name]

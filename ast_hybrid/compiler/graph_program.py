@@ -151,4 +151,4 @@ def _plan_graph(outputs, argument_names, label):
 
     source = (f"# {label}: a graph of {len(steps)} operator nodes, run as a plan of kernel "
               f"calls (more than {PLANNED_GRAPH_NODES} nodes are not compiled)\n")
-    return Program(run_plan, source, f"<ast_hybrid: {label} plan>")
+    return Program(run_plan, source, f"{label} plan", label=label)

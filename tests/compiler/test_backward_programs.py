@@ -1,5 +1,6 @@
 """Gradients through hybridized blocks: AST mode's generated backward program and trace mode's
 differentiated graph give the gradients imperative mode gives."""
+import os
 import re
 import warnings
 
@@ -121,7 +122,7 @@ def test_backward_program_is_generated_and_readable():
     flat = " ".join(source.split())
     assert re.search(r"FullyConnected_grad\(FullyConnected_attrs\w*, \[x, dense_weight, "
                      r"dense_bias\]", flat)
-    assert __file__ in source
+    assert os.path.relpath(__file__) in source     # comments name files relative to the cwd
 
 
 def test_backward_twice_needs_retain_graph_in_compiled_mode():

@@ -9,6 +9,7 @@ import numpy as np
 
 import ast_hybrid
 from ast_hybrid import nd
+from ast_hybrid import program_files
 from ast_hybrid.compiler import dispatch
 from ast_hybrid.gluon import nn
 
@@ -22,7 +23,7 @@ class Scaled(nn.HybridBlock):
 
 def program_lines():
     gc.collect()
-    return sum(1 for name in linecache.cache if name.startswith("<ast_hybrid:"))
+    return sum(1 for name in linecache.cache if program_files.is_program_file(name))
 
 
 def test_a_thousand_distinct_constants_keep_a_bounded_number_of_programs():

@@ -49,6 +49,7 @@ class _Frame:
         self.owned = set()
         self.unbound_on_some_paths = set()   # identifiers a run-time branch may leave unset
         self.dynamic_depth = 0
+        self.hint = parsed.node.name     # what an inlined call's result is named after
         self.result = None
         self.result_name = None
         self.loop_carried = []   # stack of {variable: identifier} for enclosing dynamic loops
@@ -67,6 +68,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         self._parsed = {}
         self.pending_items = []     # what unrolled loops have still to bind, evaluated already
         self.run_time_lists = []    # lists built here and grown by run-time code, as values
+        self.call_sites = []        # (file, line) of each call being inlined, outermost first
 
     # ----- frames, emission
     @property
@@ -83,7 +85,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
 
     def emit(self, statement):
         body = self.bodies[-1]
-        body.append(origin_marker(self.frame.parsed.filename, self.line))
+        body.append(origin_marker(self.frame.parsed.filename, self.line, self.call_sites))
         body.append(statement)
 
     def temporary(self, expr, hint):
@@ -254,13 +256,16 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                 value = Table(dict(value))
             env[name] = self.as_name(value, name)
         frame = _Frame(parsed, env, inlined=True, enclosing=enclosing)
+        frame.hint = hint
         caller_line = self.line
+        self.call_sites.append((self.frame.parsed.filename, caller_line))
         self.frames.append(frame)
         self.line = parsed.node.lineno
         try:
             self.block(parsed.node.body)
         finally:
             self.frames.pop()
+            self.call_sites.pop()
             self.line = caller_line
         result = frame.result if frame.result is not None else Static(None)
         return self.as_name(result, hint)
@@ -552,7 +557,8 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         if not frame.inlined:
             self.emit(ast.Return(self.expr_of(value)))
         elif frame.dynamic_depth == 0:
-            frame.result = value
+            # computed here, so that an error in it names the callee's `return` line
+            frame.result = self.as_name(value, frame.hint)
         else:
             if frame.result_name is None:
                 frame.result_name = self.context.namer.fresh(f"{frame.parsed.node.name}_result")
@@ -749,8 +755,6 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         line = self.line
         if node.orelse:
             raise self.unsupported("else on a loop over run-time values", node=node)
-        if isinstance(node, ast.While) and self.probe(node.test)[1]:
-            return self.block(self.with_test_in_body(node))
         self.materialize_lists(node.body)
         carried = {}
         for name in sorted(_assigned_names(node.body) | _assigned_names([node.target])
@@ -777,16 +781,26 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                 target = self.loop_target(node.target, target_kind)
                 iterator = self.expr_of(iterable)
             else:
-                test = self.expr(node.test)
+                # with the carried variables as the loop sees them (a counter is a run-time
+                # value now): a test that then needs statements moves into the body
+                test, emitted = self.probe(node.test)
+                if emitted:
+                    raise _TestNeedsStatements()
             ending = self.block(node.body)
             if ending == "return":
                 raise self.unsupported("return inside a loop over run-time values", node=node)
             if ending is None:
                 self.reconcile(carried)
+        except _TestNeedsStatements:
+            test_in_body = True
+        else:
+            test_in_body = False
         finally:
             self.bodies.pop()
             frame.dynamic_depth -= 1
             frame.loop_carried.pop()
+        if test_in_body:
+            return self.block(self.with_test_in_body(node))
         for name, identifier in carried.items():
             value = frame.env.get(name)
             kind = value.kind if isinstance(value, Dynamic) else ANY
@@ -888,6 +902,11 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         return ending
 
     # ----- expressions
+
+
+class _TestNeedsStatements(Exception):
+    """A run-time while test needs statements: the loop is built again with the test in its
+    body (Specializer.with_test_in_body)."""
 
 
 def _same(a, b):
