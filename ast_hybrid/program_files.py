@@ -41,3 +41,8 @@ def remove(path):
 def is_program_file(filename):
     """Whether `filename` is one of the generated programs' files."""
     return _folder is not None and os.path.dirname(filename) == _folder
+
+
+def count():
+    """How many programs' files there are now (one per live program)."""
+    return len(os.listdir(_folder)) if _folder is not None and os.path.isdir(_folder) else 0

@@ -1,8 +1,9 @@
 """The shared back end: program AST -> readable source (astor) -> compile/exec -> callable.
 
 Each statement of a program may be preceded by an origin marker (a string expression made by
-`origin_marker`); the source writer turns markers into `# file:line` comments and keeps a map
-from generated lines to the user's lines, so errors can point at the user's code.
+`origin_marker`); the source writer turns markers into `# file:line` comments where the origin
+changes and keeps a map from generated lines to the user's lines (and the calls that inlined
+them), so errors can point at the user's code.
 """
 import ast
 import itertools
@@ -156,10 +157,13 @@ def render(module):
                 scopes.pop()
         text = _marker_text(line)
         if text is not None:
+            chain = _split_chain(text)
+            if scopes and scopes[-1][1] == chain:
+                continue        # a comment only where the origin changes
             lines.append(f"{line[:indent]}# {_comment(text)}")
             if scopes and scopes[-1][0] == indent:
                 scopes.pop()
-            scopes.append((indent, _split_chain(text)))
+            scopes.append((indent, chain))
             continue
         lines.append(line)
         if line.strip() and scopes:

@@ -476,3 +476,18 @@ def test_comprehensions_filtered_on_run_time_values():
     rows = np.array([[1.0, 2.0, 3.0], [-3.0, -4.0, 0.0], [5.0, 6.0, -1.0]], np.float32)
     expected = assert_sound(Filters, [rows], [-np.abs(X)])
     np.testing.assert_allclose(expected[0][0][0], (rows[0] + rows[2]) * 2 + 2 + 20 + 6)
+
+
+def test_comprehension_and_for_else_over_an_arrays_rows():
+    class Rows(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            doubled = [row * 2 for row in x]
+            total = 0
+            for row in x:
+                total = total + row.sum()
+            else:
+                total = total * 10
+            return F.stack(*doubled) + len(doubled) + total
+
+    expected = assert_sound(Rows, [X], [X[:1]])
+    np.testing.assert_allclose(expected[0][0][0], 2 * X + 2 + 10 * X.sum(), rtol=1e-5)

@@ -69,6 +69,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         self.pending_items = []     # what unrolled loops have still to bind, evaluated already
         self.run_time_lists = []    # lists built here and grown by run-time code, as values
         self.call_sites = []        # (file, line) of each call being inlined, outermost first
+        self.lists_made = {}        # id -> (list, frame, run-time depth) where it was built
 
     # ----- frames, emission
     @property
@@ -503,11 +504,20 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         if seq.external:
             raise self.unsupported("changing a list the caller passed in",
                                    "the caller would not see the change", node=node)
-        if self.frame.dynamic_depth:
+        made = self.lists_made.get(id(seq))
+        if self.frame.dynamic_depth and not (
+                made is not None and made[0] is seq and made[1:] == (
+                    self.frame, self.frame.dynamic_depth)):
             # a list built before run-time control flow is materialized there; one reaching
-            # here was not, so it cannot grow
+            # here was not, so it cannot grow (one built on this same path may)
             raise self.unsupported("growing a list not named by a variable under a run-time "
                                    "condition or loop", node=node)
+
+    def new_list(self, items):
+        """A list the program builds here, which may grow on the path that builds it."""
+        seq = Seq(items, list)
+        self.lists_made[id(seq)] = (seq, self.frame, self.frame.dynamic_depth)
+        return seq
 
     def materialize_lists(self, statements):
         """Lists that run-time control flow grows (`outs.append(y)` in a loop over arrays)
@@ -753,8 +763,6 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         """A loop that runs at run time: variables it assigns get one identifier throughout."""
         frame = self.frame
         line = self.line
-        if node.orelse:
-            raise self.unsupported("else on a loop over run-time values", node=node)
         self.materialize_lists(node.body)
         carried = {}
         for name in sorted(_assigned_names(node.body) | _assigned_names([node.target])
@@ -810,7 +818,8 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             self.emit(ast.For(target, iterator, body_code or [ast.Pass()], []))
         else:
             self.emit(ast.While(self.condition(test), body_code or [ast.Pass()], []))
-        return None
+        # a loop that breaks was rewritten with flags (loop_exits): this one's else always runs
+        return self.block(node.orelse)
 
     def probe(self, test):
         """(value of `test`, the statements evaluating it emits), emitted nowhere yet: a

@@ -185,7 +185,9 @@ class ExpressionSpecializer:
                 items.append(self.expr(element))
         if container is tuple and all(isinstance(i, Static) for i in items):
             return Static(tuple(i.value for i in items))
-        return Seq(items, container)    # a list stays a Seq: each call builds its own
+        if container is list:
+            return self.new_list(items)     # a list stays a Seq: each call builds its own
+        return Seq(items, container)
 
     def _raise(self, error):
         raise error
@@ -381,13 +383,8 @@ class ExpressionSpecializer:
         return Dynamic(ast.JoinedStr(values), ANY)
 
     def expr_ListComp(self, node):
-        if any(generator.ifs for generator in node.generators):
-            return self.filtered_list(node)
-        return Seq([self.as_name(v, "item") for v in self.comprehension(node, [node.elt])], list)
-
-    def filtered_list(self, node):
-        """`[e for t in items if c]` as the loop Python runs, appending under the filter:
-        a filter known only at run time makes the list a run-time one."""
+        """`[e for t in items if c]` as the loop Python runs, appending under the filter: a
+        filter or items known only at run time make the list a run-time one."""
         frame = self.frame
         result = f"comprehension.{self.context.namer.fresh('items')}"
         located = lambda tree: ast.fix_missing_locations(ast.copy_location(tree, node))
@@ -401,7 +398,7 @@ class ExpressionSpecializer:
             body = [located(ast.For(generator.target, generator.iter, body, []))]
         saved = dict(frame.env)
         try:
-            self.assign_name(result, Seq([], list))
+            self.assign_name(result, self.new_list([]))
             self.block(body)
             value = frame.env[result]
         finally:
