@@ -153,11 +153,10 @@ def numpy_lenet(net):
 
 
 def numpy_rnn(net):
-    params = net.collect_params()
-    wx = params["dense_x.weight"].data().asnumpy()
-    bx = params["dense_x.bias"].data().asnumpy()
-    wh = params["dense_h.weight"].data().asnumpy()
-    bh = params["dense_h.bias"].data().asnumpy()
+    wx = net.dense_x.weight.data().asnumpy()
+    bx = net.dense_x.bias.data().asnumpy()
+    wh = net.dense_h.weight.data().asnumpy()
+    bh = net.dense_h.bias.data().asnumpy()
     steps = net.steps
 
     def forward(x):
@@ -404,10 +403,9 @@ def torch_forward(kind, net):
                                 tnn.MaxPool2d(2), tnn.Flatten(), d1, tnn.ReLU(), d2,
                                 tnn.ReLU(), d3)
     elif kind == "rnn":
-        params = net.collect_params()
-        dx, dh = linears([params[k].data().asnumpy() for k in
-                          ("dense_x.weight", "dense_x.bias", "dense_h.weight",
-                           "dense_h.bias")])
+        dx, dh = linears([p.data().asnumpy() for p in
+                          (net.dense_x.weight, net.dense_x.bias, net.dense_h.weight,
+                           net.dense_h.bias)])
 
         class Cell(tnn.Module):
             def __init__(self, steps):
@@ -495,6 +493,6 @@ def make(name, seed=0):
 
 def copy_params(src, dst):
     """Give `dst` (same architecture) the very same parameter values as `src`."""
-    s, d = src.collect_params(), dst.collect_params()
-    for key, param in s.items():
-        d[key].set_data(param.data())
+    # same architecture, other names (dense0_ and dense3_): matched in collect_params' order
+    for source, target in zip(src.collect_params().values(), dst.collect_params().values()):
+        target.set_data(source.data())
