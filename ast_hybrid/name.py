@@ -3,7 +3,9 @@ import threading
 
 
 class _Current(threading.local):
-    manager = None
+    def __init__(self):
+        self.manager = None
+        self.outer = []         # the managers that entered ones replaced, innermost last
 
 
 _current = _Current()
@@ -26,7 +28,6 @@ class NameManager:
 
     def __init__(self):
         self._counter = {}
-        self._outer = []
 
     def get(self, name, hint):
         """`name` if given, else the next name for `hint`."""
@@ -37,12 +38,12 @@ class NameManager:
         return f"{hint}{count}"
 
     def __enter__(self):
-        self._outer.append(current())
+        _current.outer.append(current())
         _current.manager = self
         return self
 
     def __exit__(self, *exc_info):
-        _current.manager = self._outer.pop()
+        _current.manager = _current.outer.pop()
 
 
 class Prefix(NameManager):

@@ -6,7 +6,9 @@ from .parameter import ParameterDict
 
 
 class _Current(threading.local):
-    scope = None
+    def __init__(self):
+        self.scope = None
+        self.entered = []       # (the scope replaced, the node-name prefix) per `with`
 
 
 _current = _Current()
@@ -21,7 +23,6 @@ class BlockScope:
     def __init__(self, block):
         self._block = block
         self._counter = {}
-        self._entered = []      # (the scope it replaced, the node-name prefix) per `with`
 
     @staticmethod
     def create(prefix, params, hint):
@@ -50,7 +51,7 @@ class BlockScope:
         if self._block._empty_prefix:
             return self
         node_names = name.Prefix(self._block.prefix)
-        self._entered.append((_current.scope, node_names))
+        _current.entered.append((_current.scope, node_names))
         _current.scope = self
         node_names.__enter__()
         return self
@@ -58,6 +59,6 @@ class BlockScope:
     def __exit__(self, *exc_info):
         if self._block._empty_prefix:
             return
-        replaced, node_names = self._entered.pop()
+        replaced, node_names = _current.entered.pop()
         node_names.__exit__(*exc_info)
         _current.scope = replaced

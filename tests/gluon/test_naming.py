@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -103,6 +104,42 @@ def test_each_thread_counts_its_own_names():
     thread.start()
     thread.join()
     assert prefixes == ["dense0_"] and nn.Dense(1).prefix == "dense1_"
+
+
+def test_threads_in_one_blocks_name_scope_at_once_keep_their_own_names():
+    entered, first_left = [], threading.Event()
+
+    class Waits(nn.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            with self.name_scope():
+                self.dense = nn.Dense(2)
+
+        def hybrid_forward(self, F, x):
+            entered.append(threading.get_ident())
+            while len(entered) < 2:        # both threads inside the block's name_scope()
+                time.sleep(0.001)
+            if entered[1] == threading.get_ident():
+                first_left.wait()           # the thread that entered first leaves first
+            return self.dense(F.relu(x))
+
+    net = Waits()
+    names = []
+
+    def trace():
+        before = ast_hybrid.name.current()
+        out = net(ast_hybrid.sym.var("data"))
+        first_left.set()
+        names.append((out.get_internals().list_outputs(), ast_hybrid.name.current() is before))
+
+    threads = [threading.Thread(target=trace) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    want = ["data", "waits0_relu0_output", "waits0_dense0_weight", "waits0_dense0_bias",
+            "waits0_dense0_fwd_output"]
+    assert names == [(want, True)] * 2
 
 
 def test_a_block_made_while_its_parent_traces_is_named_inside_it():
