@@ -247,8 +247,8 @@ def _saved_keys(mx, path):
 
 def save_and_load(mx, folder):
     """save_parameters writes structural names (`0.weight`), so a file loads into the same
-    network built with other prefixes; collect_params().save writes full names, and
-    load_parameters reads those relative to the block's prefix."""
+    network built with other prefixes; collect_params().save writes full names (the older
+    save_params without the block's prefix), and load_parameters reads those after it."""
     nn, nd = mx.gluon.nn, mx.nd
 
     def build(prefix=None):
@@ -270,6 +270,8 @@ def save_and_load(mx, folder):
     net.collect_params().save(full)
     stripped = os.path.join(folder, "stripped.params")
     net.collect_params().save(stripped, strip_prefix=net.prefix)
+    older = os.path.join(folder, "older.params")
+    net.save_params(older)
     other = build()
     other.load_parameters(path)
     same = [float(abs(a.data() - b.data()).sum().asscalar()) == 0 for a, b in
@@ -283,6 +285,7 @@ def save_and_load(mx, folder):
     return {"prefixes": [net.prefix, other.prefix, third.prefix, fourth.prefix],
             "structural": _saved_keys(mx, path), "deduplicated": _saved_keys(mx, dedup),
             "full": _saved_keys(mx, full), "stripped": _saved_keys(mx, stripped),
+            "older": _saved_keys(mx, older),
             "loaded_equal": same,
             "dedup_loaded_equal": [float(abs(a.data() - b.data()).sum().asscalar()) == 0
                                    for a, b in zip(net.collect_params().values(),

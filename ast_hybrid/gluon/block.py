@@ -229,7 +229,11 @@ class Block:
                                f"network (its parameters: {', '.join(paths)})")
         return {name: paths[name] for name in names if name in paths}
 
-    save_params = save_parameters
+    def save_params(self, filename):
+        """MXNet 1.x's older save: full names without this block's prefix, which
+        load_params (load_parameters) reads back after the prefix."""
+        self.collect_params().save(filename, strip_prefix=self.prefix)
+
     load_params = load_parameters
 
     # ----- running

@@ -209,7 +209,10 @@ def test_files_of_full_names_load_after_the_prefix_or_as_they_are(tmp_path):
     with pytest.raises(ValueError, match="parameter 'model_dense0_weight' does not start "
                                          "with the prefix 'other_' to strip"):
         net.collect_params().save(stripped, strip_prefix="other_")
-    for path in (full, stripped):
+    older = str(tmp_path / "older.params")
+    net.save_params(older)
+    assert sorted(np.load(older, allow_pickle=False).files) == ["dense0_bias", "dense0_weight"]
+    for path in (full, stripped, older):
         net[0].weight.set_data(np.zeros((2, 3)))
         net.load_parameters(path)
         assert net[0].weight.data().asnumpy().any()
