@@ -10,7 +10,7 @@ from ..symbol import Symbol
 from .block_scope import BlockScope
 from .parameter import (DeferredInitializationError, Parameter, ParameterDict, set_trace_names,
                         trace_names_active)
-from .parameter_files import load_parameter_file
+from .parameter_files import load_parameter_file, match_names
 
 HYBRIDIZE_MODES = ("ast", "trace")
 HYBRIDIZE_OPTIONS = ("mode", "static_alloc", "static_shape", "fallback", "check", "optimize")
@@ -206,28 +206,13 @@ class Block:
         is inflated; `limits` raise those of ast_hybrid.limits.LoadLimits."""
         def match(names):
             if any("." in name for name in names):
-                return self._match_paths(filename, names, allow_missing, ignore_extra)
+                return match_names(filename, names, self._collect_params_with_prefix(),
+                                   allow_missing, ignore_extra)
             params = self.collect_params()
             restore_prefix = "" if any(name in params for name in names) else self.prefix
             return params._match(filename, names, allow_missing, ignore_extra, restore_prefix)
 
         load_parameter_file(filename, LoadLimits.given(limits), match, cast_dtype)
-
-    def _match_paths(self, filename, names, allow_missing, ignore_extra):
-        """{path in the file: its Parameter}; a shared parameter needs a value under one of
-        its paths only."""
-        paths = self._collect_params_with_prefix()
-        if not allow_missing:
-            given = {id(paths[name]) for name in names if name in paths}
-            missing = [path for path, param in paths.items() if id(param) not in given]
-            if missing:
-                raise KeyError(f"{filename}: no values for parameters {', '.join(missing)}")
-        if not ignore_extra:
-            extra = [name for name in names if name not in paths]
-            if extra:
-                raise KeyError(f"{filename}: parameters {', '.join(extra)} are not in this "
-                               f"network (its parameters: {', '.join(paths)})")
-        return {name: paths[name] for name in names if name in paths}
 
     def save_params(self, filename):
         """MXNet 1.x's older save: full names without this block's prefix, which

@@ -6,7 +6,10 @@ import numpy as np
 
 from .. import autograd, initializer
 from ..base import MXNetError
+from ..limits import LoadLimits
 from ..ndarray import NDArray
+from ..ndarray.io import save_arrays
+from .parameter_files import load_parameter_file, match_names, set_values
 
 
 class DeferredInitializationError(MXNetError):
@@ -365,7 +368,6 @@ class ParameterDict:
 
     def save(self, filename, strip_prefix=""):
         """Write the parameters' values by full name, `strip_prefix` removed from each."""
-        from ..ndarray.io import save_arrays
         arrays = {}
         for param in self._params.values():
             if not param.name.startswith(strip_prefix):
@@ -380,8 +382,6 @@ class ParameterDict:
         """Values from a file of full names (export's `arg:`/`aux:` kinds ignored), each
         read after `restore_prefix`; the names are checked before any array is inflated.
         `limits` raise those of ast_hybrid.limits.LoadLimits."""
-        from ..limits import LoadLimits
-        from .parameter_files import load_parameter_file
         load_parameter_file(filename, LoadLimits.given(limits), lambda names: self._match(
             filename, names, allow_missing, ignore_extra, restore_prefix), cast_dtype)
 
@@ -389,10 +389,9 @@ class ParameterDict:
                   restore_prefix="", filename=None, cast_dtype=False, dtype_source="current"):
         """Values from a dict {full name: array} (export's `arg:`/`aux:` kinds ignored),
         each read after `restore_prefix`."""
-        from .parameter_files import set_values
-        set_values(filename or "param_dict", param_dict, lambda names: self._match(
-            filename or "param_dict", names, allow_missing, ignore_extra, restore_prefix),
-                   cast_dtype)
+        source = filename or "param_dict"
+        set_values(source, param_dict, lambda names: self._match(
+            source, names, allow_missing, ignore_extra, restore_prefix), cast_dtype)
 
     def _match(self, source, names, allow_missing, ignore_extra, restore_prefix):
         """{name in `source`: its Parameter}, each name read after `restore_prefix`."""
@@ -401,15 +400,5 @@ class ParameterDict:
                 raise ValueError(f"{source}: its names ({', '.join(names)}) are read after "
                                  f"the prefix {restore_prefix!r}, which parameter {key!r} "
                                  "does not start with: they are not this network's names")
-        full_names = {restore_prefix + name: name for name in names}
-        if not allow_missing:
-            missing = [key for key in self._params if key not in full_names]
-            if missing:
-                raise KeyError(f"{source}: no values for parameters {', '.join(missing)}")
-        if not ignore_extra:
-            extra = [full for full in full_names if full not in self._params]
-            if extra:
-                raise KeyError(f"{source}: parameters {', '.join(extra)} are not in this "
-                               f"network (its parameters: {', '.join(self._params)})")
-        return {name: self._params[full] for full, name in full_names.items()
-                if full in self._params}
+        targets = {key[len(restore_prefix):]: param for key, param in self._params.items()}
+        return match_names(source, names, targets, allow_missing, ignore_extra)

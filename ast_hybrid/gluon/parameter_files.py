@@ -31,6 +31,23 @@ def set_values(source, arrays, match, cast_dtype=False):
         _set_value(source, name, param, values[name], cast_dtype)
 
 
+def match_names(source, names, targets, allow_missing=False, ignore_extra=False):
+    """{name: Parameter} for the `names` of `source` that are keys of `targets`. Unless
+    allow_missing, every parameter of `targets` needs a value under one of its keys (a
+    shared one has several); unless ignore_extra, every name must be a key."""
+    if not allow_missing:
+        given = {id(targets[name]) for name in names if name in targets}
+        missing = [key for key, param in targets.items() if id(param) not in given]
+        if missing:
+            raise KeyError(f"{source}: no values for parameters {', '.join(missing)}")
+    if not ignore_extra:
+        extra = [name for name in names if name not in targets]
+        if extra:
+            raise KeyError(f"{source}: parameters {', '.join(extra)} are not in this network "
+                           f"(its parameters: {', '.join(targets)})")
+    return {name: targets[name] for name in names if name in targets}
+
+
 def _set_value(source, name, param, value, cast_dtype):
     if param.shape is not None and not param.shape_known:
         param.shape = value.shape
