@@ -1,5 +1,4 @@
-"""Parameter values from a params file or dict: names matched to parameters first, then each
-value checked against its parameter's shape and set."""
+"""Parameter values from a params file or dict: names matched first, then shapes checked."""
 import numpy as np
 
 from ..ndarray.io import load_arrays, parameter_name
