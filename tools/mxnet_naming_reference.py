@@ -383,6 +383,32 @@ def name_managers(mx, folder):
             "relu_symbol": relu, "activation_after_symbol": activation}
 
 
+def given_prefixes(mx, folder):
+    """prefix= and params= given inside a name_scope, blocks made inside an mx.name.Prefix,
+    and symbols a user makes inside a block's name_scope."""
+    nn, sym = mx.gluon.nn, mx.sym
+
+    class Net(nn.Block):
+        def __init__(self, **kwargs):
+            super(Net, self).__init__(**kwargs)
+            with self.name_scope():
+                self.named = nn.Dense(2, prefix="fc_")
+                self.counted = nn.Dense(2)
+                self.shared = nn.Dense(2, params=self.counted.params)
+                self.symbol = sym.FullyConnected(sym.var("x"), num_hidden=2)
+                self.given = sym.relu(sym.var("y"), name="act")
+
+    net = Net()
+    with mx.name.Prefix("outer_"):
+        inner = Net()
+    return {"blocks": _blocks([net, net.named, net.counted, net.shared, inner, inner.named,
+                               inner.counted]),
+            "params": list(net.collect_params().keys()),
+            "shared_params": list(net.shared.params.keys()),
+            "symbols": [net.symbol.name, net.given.name, inner.symbol.name],
+            "symbol_arguments": net.symbol.list_arguments()}
+
+
 def rnn_names(mx, folder):
     """Recurrent layers and cells: the layer's own parameters inside its prefix."""
     rnn, nd = mx.gluon.rnn, mx.nd
@@ -407,7 +433,7 @@ def rnn_names(mx, folder):
 
 SCENARIOS = [top_level_counters, name_scopes, sequential_names, custom_classes, params_get,
              sharing, selection, reprs, save_and_load, export_names, symbol_names,
-             name_managers, rnn_names]
+             name_managers, given_prefixes, rnn_names]
 
 
 def run(mx, scenario):
