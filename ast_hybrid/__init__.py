@@ -3,7 +3,7 @@ from . import autograd, context, initializer, metric, ndarray, random, symbol
 from . import initializer as init
 from . import ndarray as nd
 from . import symbol as sym
-from . import base, gluon
+from . import base, gluon, name
 from . import errors   # after gluon: gluon and the compiler still import each other
 from .base import MXNetError
 from .context import Context, cpu, current_context, gpu, num_gpus

@@ -75,15 +75,15 @@ def test_mlp_export_has_mxnet_structure(tmp_path):
     assert set(graph["attrs"]) == {"mxnet_version", "ast_hybrid_params_sha256",
                                    "ast_hybrid_params_signature"}
     names = [node["name"] for node in graph["nodes"] if node["op"] == "null"]
-    assert names == ["data", "0.weight", "0.bias", "1.weight", "1.bias", "2.weight",
-                     "2.bias"]
+    assert names == ["data", "dense0_weight", "dense0_bias", "dense1_weight", "dense1_bias",
+                     "dense2_weight", "dense2_bias"]
     fc = graph["nodes"][3]
     assert fc == {"op": "FullyConnected", "name": "dense0_fwd",
                   "attrs": {"flatten": "True", "no_bias": "False", "num_hidden": "256"},
                   "inputs": [[0, 0, 0], [1, 0, 0], [2, 0, 0]]}
     with np.load(params_file, allow_pickle=False) as params:
         assert sorted(params.files) == sorted("arg:" + n for n in names[1:])
-        assert params["arg:0.weight"].shape == (256, 512)
+        assert params["arg:dense0_weight"].shape == (256, 512)
 
 
 def test_mlp_json_is_laid_out_like_mxnet(tmp_path):
@@ -142,11 +142,12 @@ def test_cnn_with_batch_norm_saves_aux_params(tmp_path):
     x = random_input(2, 3, 8, 8)
     net, want, (symbol_file, params_file) = exported(tmp_path, cnn, x, "cnn")
     with np.load(params_file, allow_pickle=False) as params:
-        assert {"aux:1.running_mean", "aux:1.running_var", "arg:1.gamma",
-                "arg:1.beta"} <= set(params.files)
+        assert {"aux:batchnorm0_running_mean", "aux:batchnorm0_running_var",
+                "arg:batchnorm0_gamma", "arg:batchnorm0_beta"} <= set(params.files)
     graph = sym.load(symbol_file)
-    assert graph.list_auxiliary_states() == ["1.running_mean", "1.running_var"]
-    assert "1.running_mean" not in graph.list_arguments()
+    assert graph.list_auxiliary_states() == ["batchnorm0_running_mean",
+                                             "batchnorm0_running_var"]
+    assert "batchnorm0_running_mean" not in graph.list_arguments()
     with open(symbol_file) as stream:
         nodes = json.load(stream)["nodes"]
     assert {"Convolution", "BatchNorm", "Pooling", "Activation"} <= {n["op"] for n in nodes}
@@ -170,7 +171,7 @@ def test_imported_batch_norm_updates_its_running_stats_while_training(tmp_path):
         block(x)
     with autograd.record():
         net(x)
-    assert_same(block.params["1.running_mean"].data(), net[1].running_mean.data())
+    assert_same(block.params["batchnorm0_running_mean"].data(), net[1].running_mean.data())
     assert not np.allclose(net[1].running_mean.data().asnumpy(), 0)
 
 
@@ -287,7 +288,7 @@ def test_names_that_look_like_code_stay_data(tmp_path, capfd):
     graph["nodes"][4]["name"] = "\n\"\"\"\nimport os\n"  # another operator node
     with np.load(params_file, allow_pickle=False) as params:
         arrays = {key: params[key] for key in params.files}
-    arrays["arg:" + HOSTILE + " weight"] = arrays.pop("arg:0.weight")
+    arrays["arg:" + HOSTILE + " weight"] = arrays.pop("arg:dense0_weight")
     hostile_params = str(tmp_path / "hostile.params")
     np.savez(open(hostile_params, "wb"), **arrays)
     block = SymbolBlock.imports(write_graph(tmp_path, without_recorded_params(graph)), ["data"],
@@ -397,7 +398,7 @@ def test_params_that_do_not_fit_the_graph(tmp_path):
     graph, symbol_file, params_file = mlp_graph(tmp_path)
     with np.load(params_file) as params:
         arrays = {key: params[key] for key in params.files}
-    arrays["arg:0.weight"] = arrays["arg:0.weight"][:, :10]
+    arrays["arg:dense0_weight"] = arrays["arg:dense0_weight"][:, :10]
     bad = str(tmp_path / "bad.params")
     np.savez(open(bad, "wb"), **arrays)
     with pytest.raises(LoadError, match=f"mismatched pair: {re.escape(bad)} is not the params "
@@ -405,7 +406,7 @@ def test_params_that_do_not_fit_the_graph(tmp_path):
         SymbolBlock.imports(symbol_file, ["data"], bad)
     # a graph that records nothing about its params (MXNet's) declares the weights' shapes
     mxnet_graph = write_graph(tmp_path, without_recorded_params(graph))
-    with pytest.raises(ValueError, match=re.escape(f"{bad}: parameter '0.weight' has shape "
+    with pytest.raises(ValueError, match=re.escape(f"{bad}: parameter 'dense0_weight' has shape "
                                                    "(256, 10), the network expects (256, 512)")):
         SymbolBlock.imports(mxnet_graph, ["data"], bad)
     # and without declared shapes, the first call finds the mismatch
@@ -480,9 +481,9 @@ class SharedTwice(nn.HybridBlock):
 def test_a_shared_parameter_is_one_variable_of_the_graph(tmp_path):
     x = random_input(2, 3)
     net, want, (symbol_file, params_file) = exported(tmp_path, SharedTwice, x, "shared")
-    assert list(net.collect_params()) == ["first.weight", "first.bias"]
+    assert list(net.collect_params()) == ["dense0_weight", "dense0_bias"]
     graph = sym.load(symbol_file)
-    assert graph.list_arguments() == ["data", "first.weight", "first.bias"]
+    assert graph.list_arguments() == ["data", "dense0_weight", "dense0_bias"]
     block = SymbolBlock.imports(symbol_file, ["data"], params_file)
     assert_same(block(x), want)
     block.hybridize()

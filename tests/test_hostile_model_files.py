@@ -237,5 +237,6 @@ def test_imports_without_params_initializes_the_declared_shapes(tmp_path):
     block = SymbolBlock.imports(symbol_file, ["data"])
     block.initialize()
     assert {key: p.data().shape for key, p in block.params.items()} == {
-        "0.weight": (5, 4), "0.bias": (5,), "1.weight": (3, 5), "1.bias": (3,)}
+        "dense0_weight": (5, 4), "dense0_bias": (5,), "dense1_weight": (3, 5),
+        "dense1_bias": (3,)}
     assert block(nd.ones((2, 4))).shape == (2, 3)

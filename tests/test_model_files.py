@@ -39,7 +39,7 @@ def temporaries(folder):
 def imported_value(prefix):
     """(units, the single value every parameter holds) of the exported pair at `prefix`."""
     block = SymbolBlock.imports(f"{prefix}-symbol.json", ["data"], f"{prefix}-0000.params")
-    weight = block.params["0.weight"].data().asnumpy()
+    weight = list(block.params.values())[0].data().asnumpy()     # the Dense's weight
     values = {float(v) for p in block.params.values() for v in np.unique(p.data().asnumpy())}
     assert len(values) == 1, f"parameters of two versions in one pair: {sorted(values)[:4]}"
     return weight.shape[0], values.pop()
@@ -84,8 +84,8 @@ def test_a_params_file_of_another_graph_is_named_a_mismatched_pair(tmp_path):
 def test_parameters_saved_after_training_load_with_the_exported_graph(tmp_path):
     net = dense_net(3, 4)
     net.export(str(tmp_path / "net"))
-    fill(net, 7.0)
-    net.save_parameters(str(tmp_path / "net-0000.params"))
+    fill(net, 7.0)      # saved by full name, as export names them (save_parameters: 0.weight)
+    net.collect_params().save(str(tmp_path / "net-0000.params"))
     _, value = imported_value(str(tmp_path / "net"))
     assert value == 7.0
 

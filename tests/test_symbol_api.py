@@ -60,15 +60,15 @@ def test_batchnorm_executor_follows_is_train():
     assert not autograd.is_training()
 
 
-def test_block_called_on_a_symbol_names_variables_by_collect_params_key():
+def test_block_called_on_a_symbol_names_variables_by_full_name():
     net = nn.HybridSequential()
     net.add(nn.Dense(4, activation="relu"), nn.BatchNorm(), nn.Dense(2))
     net.initialize()
     x = nd.array(np.random.RandomState(0).uniform(size=(2, 3)))
     expected = net(x)
     out = net(sym.var("data"))
-    assert out.list_arguments() == ["data", "0.weight", "0.bias", "1.gamma", "1.beta",
-                                    "2.weight", "2.bias"]
-    assert out.list_auxiliary_states() == ["1.running_mean", "1.running_var"]
+    assert out.list_arguments() == ["data", "dense0_weight", "dense0_bias", "batchnorm0_gamma",
+                                    "batchnorm0_beta", "dense1_weight", "dense1_bias"]
+    assert out.list_auxiliary_states() == ["batchnorm0_running_mean", "batchnorm0_running_var"]
     block = gluon.SymbolBlock(out, sym.var("data"), params=net.collect_params())
     np.testing.assert_allclose(block(x).asnumpy(), expected.asnumpy(), rtol=1e-6)

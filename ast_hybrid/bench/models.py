@@ -123,6 +123,6 @@ def make(name, seed=0):
 
 def copy_params(src, dst):
     """Give `dst` (same architecture) the very same parameter values as `src`."""
-    s, d = src.collect_params(), dst.collect_params()
-    for key, param in s.items():
-        d[key].set_data(param.data())
+    # same architecture, other names (dense0_ and dense3_): matched in collect_params' order
+    for source, target in zip(src.collect_params().values(), dst.collect_params().values()):
+        target.set_data(source.data())

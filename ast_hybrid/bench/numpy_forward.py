@@ -86,11 +86,10 @@ def numpy_lenet(net):
 
 
 def numpy_rnn(net):
-    params = net.collect_params()
-    wx = params["dense_x.weight"].data().asnumpy()
-    bx = params["dense_x.bias"].data().asnumpy()
-    wh = params["dense_h.weight"].data().asnumpy()
-    bh = params["dense_h.bias"].data().asnumpy()
+    wx = net.dense_x.weight.data().asnumpy()
+    bx = net.dense_x.bias.data().asnumpy()
+    wh = net.dense_h.weight.data().asnumpy()
+    bh = net.dense_h.bias.data().asnumpy()
     steps = net.steps
 
     def forward(x):

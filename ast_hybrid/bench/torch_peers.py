@@ -48,10 +48,9 @@ def torch_forward(kind, net):
                                 tnn.MaxPool2d(2), tnn.Flatten(), d1, tnn.ReLU(), d2,
                                 tnn.ReLU(), d3)
     elif kind == "rnn":
-        params = net.collect_params()
-        dx, dh = linears([params[k].data().asnumpy() for k in
-                          ("dense_x.weight", "dense_x.bias", "dense_h.weight",
-                           "dense_h.bias")])
+        dx, dh = linears([p.data().asnumpy() for p in
+                          (net.dense_x.weight, net.dense_x.bias, net.dense_h.weight,
+                           net.dense_h.bias)])
 
         class Cell(tnn.Module):
             def __init__(self, steps):

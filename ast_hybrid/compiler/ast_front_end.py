@@ -60,7 +60,7 @@ def build_program(function, leading, args, root_block=None, label=None, options=
     params = dict(keywords or {})
     if root_block is not None:
         context.parameter_hints = {id(p): _parameter_hint(key)
-                                   for key, p in root_block.collect_params().items()}
+                                   for key, p in root_block._structural_params().items()}
         watch(root_block, "_children")
         params.update({key: Dynamic(context.parameter_ref(p), ARRAY)
                        for key, p in root_block._reg_params.items()})

@@ -1,29 +1,38 @@
 """Block, HybridBlock: the layers users compose; compiling them is asked of ast_hybrid.compiler."""
+import re
 from collections import OrderedDict
-from contextlib import contextmanager
 
 from .. import initializer
 from ..compiler.dispatch import cache_key, call_compiled
-from ..symbol.naming import block_prefix
 from ..limits import LoadLimits
-from ..ndarray.io import load_arrays, parameter_name, save_arrays
+from ..ndarray.io import save_arrays
 from ..symbol import Symbol
+from .block_scope import BlockScope
 from .parameter import (DeferredInitializationError, Parameter, ParameterDict, set_trace_names,
                         trace_names_active)
+from .parameter_files import load_parameter_file, match_names
 
 HYBRIDIZE_MODES = ("ast", "trace")
 HYBRIDIZE_OPTIONS = ("mode", "static_alloc", "static_shape", "fallback", "check", "optimize")
 
 
 class Block:
-    """A layer or a network of layers; children and parameters register by attribute."""
+    """A layer or a network of layers; children and parameters register by attribute.
+
+    Names are MXNet 1.x's: `prefix` (default: the block's alias counted in the enclosing
+    name_scope(), `dense0_`) is put before its parameters' names (`dense0_weight`) and, in
+    its name_scope(), before its children's; `params` (a ParameterDict, such as another
+    block's `params` or `collect_params()`) gives parameters to share by name.
+    """
 
     def __init__(self, prefix=None, params=None):
         object.__setattr__(self, "_children", OrderedDict())
         object.__setattr__(self, "_reg_params", OrderedDict())
         object.__setattr__(self, "_watchers", None)
-        self._prefix = prefix or ""
-        self._params = ParameterDict(self._prefix, shared=params)
+        self._empty_prefix = prefix == ""
+        self._prefix, self._params = BlockScope.create(prefix, params, self._hint())
+        self._name = self._prefix[:-1] if self._prefix.endswith("_") else self._prefix
+        self._scope = BlockScope(self)
 
     def __setattr__(self, name, value):
         existing = self.__dict__.get(name)
@@ -36,7 +45,7 @@ class Block:
         elif isinstance(value, Parameter):
             self._reg_params[name] = value
         object.__setattr__(self, name, value)
-        if self._watchers:
+        if self.__dict__.get("_watchers"):     # a subclass may set attributes before __init__
             self._notify(name)
 
     def _notify(self, attribute):
@@ -50,27 +59,38 @@ class Block:
         if watcher not in self._watchers:
             self._watchers.append(watcher)
 
-    # ----- naming (kept for MXNet scripts; names are structural, see collect_params)
+    # ----- naming
     @property
     def prefix(self):
         return self._prefix
 
     @property
     def name(self):
-        # MXNet's word for the layer (conv, pool, relu) without its counter: names are
-        # structural here (see collect_params), this one is for display
-        return self._prefix.rstrip("_") or self._alias()
+        """The prefix without its trailing '_' (`dense0`)."""
+        return self._name
 
     def _alias(self):
-        """The word graph node names of this block start with (`conv0_fwd`), as in MXNet."""
+        """The hint a default prefix is counted from: the class name lowercased, or the
+        layer's word in MXNet (conv, pool, the activation's name)."""
         return type(self).__name__.lower()
 
-    @contextmanager
+    def _hint(self):
+        """_alias(), read while Block.__init__ runs. An _alias that reads an attribute its
+        class sets only after Block.__init__ (the rnn layers' `_mode`) gives the class
+        name lowercased instead, which is the hint MXNet counts for those layers."""
+        try:
+            return self._alias()
+        except AttributeError:
+            return Block._alias(self)
+
     def name_scope(self):
-        yield
+        """`with block.name_scope():` blocks made inside are named after this one
+        (`net0_dense0_`), and so are the graph nodes made inside."""
+        return self._scope
 
     @property
     def params(self):
+        """This block's own ParameterDict (its prefix, its parameters by full name)."""
         return self._params
 
     # ----- structure
@@ -90,34 +110,49 @@ class Block:
         return "\n".join(lines) + "\n)" if self._children else f"{type(self).__name__}()"
 
     def _own_params(self):
-        """(key, Parameter) pairs this block holds itself: by attribute, then from params.get."""
+        """(key, Parameter) pairs this block holds itself: by attribute, then those only in
+        its params (key: the name without the params' prefix), each once."""
         seen = {}
         for key, param in self._reg_params.items():
             seen.setdefault(id(param), (key, param))
-        for key, param in self._params.items():
+        prefix = self._params.prefix
+        for name, param in self._params.items():
+            key = name[len(prefix):] if name.startswith(prefix) else name
             seen.setdefault(id(param), (key, param))
         return list(seen.values())
 
     def collect_params(self, select=None):
-        """Every parameter of the tree, keyed by its path ('0.weight', 'encoder.1.bias').
+        """This block's and its descendants' parameters, keyed by full name
+        (`hybridsequential0_dense0_weight`); with `select`, those whose name a regular
+        expression matches from its start (`'.*weight|.*bias'`)."""
+        result = ParameterDict(self._params.prefix)
+        self._collect_into(result, re.compile(select) if select else None)
+        return result
 
-        The keys depend only on the network's structure, so building the same network twice
-        gives the same names; save_parameters, load_parameters and export all use them.
-        """
-        result = ParameterDict()
-        seen = set()
-        for key, param in self._collect_with_prefix(""):
-            if id(param) in seen:
-                continue
-            seen.add(id(param))
-            result._add(key, param)
-        return result.select(select) if select else result
+    def _collect_into(self, result, pattern):
+        result.update({name: param for name, param in self._params.items()
+                       if pattern is None or pattern.match(name)})
+        for child in self._children.values():
+            child._collect_into(result, pattern)
 
-    def _collect_with_prefix(self, prefix):
-        for key, param in self._own_params():
-            yield prefix + key, param
+    def _collect_params_with_prefix(self, prefix=""):
+        """Every parameter of the tree by its structural path (`0.weight`, `encoder.1.bias`),
+        as save_parameters names them in MXNet 1.x: the same whatever the prefixes, so a
+        file loads into the network built again; a shared parameter is under each path."""
+        if prefix:
+            prefix += "."
+        result = OrderedDict((prefix + key, param) for key, param in self._own_params())
         for name, child in self._children.items():
-            yield from child._collect_with_prefix(f"{prefix}{name}.")
+            result.update(child._collect_params_with_prefix(prefix + name))
+        return result
+
+    def _structural_params(self):
+        """Each parameter of the tree once, by its first structural path: the compiler
+        names a program's arguments after these (`p0_weight`)."""
+        first = OrderedDict()
+        for path, param in self._collect_params_with_prefix().items():
+            first.setdefault(id(param), (path, param))
+        return OrderedDict(first.values())
 
     def initialize(self, init=initializer.Uniform(), ctx=None, verbose=False,
                    force_reinit=False):
@@ -152,44 +187,38 @@ class Block:
 
     # ----- files
     def save_parameters(self, filename, deduplicate=False):
-        arrays = {}
-        for key, param in self.collect_params().items():
-            arrays[key] = param.data().asnumpy()
-        save_arrays(filename, arrays)
+        """Write the parameters' values by structural path (`0.weight`); a shared parameter
+        under each of its paths, or with `deduplicate` under its last one only."""
+        paths = self._collect_params_with_prefix()
+        if deduplicate:
+            last = {id(param): path for path, param in paths.items()}
+            paths = OrderedDict((path, param) for path, param in paths.items()
+                                if last[id(param)] == path)
+        save_arrays(filename, {path: param.data().asnumpy() for path, param in paths.items()})
 
     def load_parameters(self, filename, ctx=None, allow_missing=False, ignore_extra=False,
                         cast_dtype=False, dtype_source="current", **limits):
-        """Values for the parameters from `filename`; its names are checked against the
-        network before any array is inflated. `limits` raise those of LoadLimits."""
-        params = self.collect_params()
+        """Values for the parameters from `filename`. Names with a '.' are structural paths
+        (save_parameters'). A file without any holds full names: export's `arg:`/`aux:`
+        names and collect_params().save's are read as they are; if none is a parameter's
+        name, they are read after this block's prefix, as MXNet 1.x reads names saved with
+        the prefix stripped. The names are checked against the network before any array
+        is inflated; `limits` raise those of ast_hybrid.limits.LoadLimits."""
+        def match(names):
+            if any("." in name for name in names):
+                return match_names(filename, names, self._collect_params_with_prefix(),
+                                   allow_missing, ignore_extra)
+            params = self.collect_params()
+            restore_prefix = "" if any(name in params for name in names) else self.prefix
+            return params._match(filename, names, allow_missing, ignore_extra, restore_prefix)
 
-        def expect(keys):
-            names = [parameter_name(key) for key in keys]
-            if not allow_missing:
-                missing = [key for key in params.keys() if key not in names]
-                if missing:
-                    raise KeyError(f"{filename}: no values for parameters {', '.join(missing)}")
-            if not ignore_extra:
-                extra = [key for key in names if key not in params]
-                if extra:
-                    raise KeyError(f"{filename}: parameters {', '.join(extra)} are not in this "
-                                   f"network (its parameters: {', '.join(params.keys())})")
+        load_parameter_file(filename, LoadLimits.given(limits), match, cast_dtype)
 
-        loaded = load_arrays(filename, LoadLimits.given(limits), expect)
-        loaded = {parameter_name(key): value for key, value in loaded.items()}
-        for key, param in params.items():
-            if key in loaded:
-                value = loaded[key]
-                if param.shape is not None and not param.shape_known:
-                    param.shape = value.shape
-                expected = param._data.shape if param._data is not None else (
-                    param.shape if param.shape_known else value.shape)
-                if expected != value.shape:
-                    raise ValueError(f"{filename}: parameter {key!r} has shape {value.shape}, "
-                                     f"the network expects {expected}")
-                param.set_data(value.astype(param.dtype) if cast_dtype else value)
+    def save_params(self, filename):
+        """MXNet 1.x's older save: full names without this block's prefix, which
+        load_params (load_parameters) reads back after the prefix."""
+        self.collect_params().save(filename, strip_prefix=self.prefix)
 
-    save_params = save_parameters
     load_params = load_parameters
 
     # ----- running
@@ -246,7 +275,7 @@ class HybridBlock(Block):
             if trace_names_active():
                 return self._call_symbolic(x, *args)
             # called on a symbol by the user (net(sym.var('data'))): parameters become
-            # variables named by their collect_params() key, distinct as export writes them
+            # variables named by their full names, as export writes them
             previous = set_trace_names({id(p): k for k, p in self.collect_params().items()})
             try:
                 return self._call_symbolic(x, *args)
@@ -273,7 +302,7 @@ class HybridBlock(Block):
 
     def _call_symbolic(self, *args):
         from .. import symbol
-        with block_prefix(self._alias()):
+        with self.name_scope():
             return self.hybrid_forward(symbol, *args, **self._param_values(Parameter.var))
 
     def infer_and_initialize(self, args):

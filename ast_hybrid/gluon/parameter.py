@@ -1,5 +1,4 @@
 """Parameter (with deferred shapes) and ParameterDict."""
-import re
 import threading
 from collections import OrderedDict
 
@@ -7,7 +6,10 @@ import numpy as np
 
 from .. import autograd, initializer
 from ..base import MXNetError
+from ..limits import LoadLimits
 from ..ndarray import NDArray
+from ..ndarray.io import save_arrays
+from .parameter_files import load_parameter_file, match_names, set_values
 
 
 class DeferredInitializationError(MXNetError):
@@ -42,6 +44,7 @@ class Parameter:
         self.name = name
         self._shape = _normalize_shape(shape)
         self.dtype = np.dtype(dtype).type
+        self._dtype_as_given = dtype
         self.lr_mult, self.wd_mult = lr_mult, wd_mult
         self.init = init
         self.allow_deferred_init = allow_deferred_init
@@ -51,7 +54,9 @@ class Parameter:
         self.version = 0
 
     def __repr__(self):
-        return f"Parameter {self.name} (shape={self.shape}, dtype={np.dtype(self.dtype).name})"
+        # the dtype as given, as MXNet shows it: 'float32' from a layer, numpy.float32 by default
+        return (f"{type(self).__name__} {self.name} (shape={self.shape}, "
+                f"dtype={self._dtype_as_given})")
 
     @property
     def shape(self):
@@ -177,6 +182,7 @@ class Parameter:
 
     def cast(self, dtype):
         self.dtype = np.dtype(dtype).type
+        self._dtype_as_given = dtype
         if self._data is not None:
             self._data = NDArray(self._data._data.astype(self.dtype))
             if self._grad_req != "null":
@@ -200,8 +206,9 @@ class Constant(Parameter):
     def __init__(self, name, value):
         value = np.asarray(value.asnumpy() if isinstance(value, NDArray) else value,
                            dtype=np.float32)
-        super().__init__(name, grad_req="null", shape=value.shape, dtype=value.dtype,
+        super().__init__(name, grad_req="null", shape=value.shape, dtype=value.dtype.type,
                          init=initializer.Constant(value))
+        self.value = NDArray(value)
 
 
 def _normalize_shape(shape):
@@ -212,8 +219,46 @@ def _normalize_shape(shape):
     return tuple(int(n) for n in shape)
 
 
+def _merged_shape(existing, wanted):
+    """The shape both describe, a 0 (unknown) dimension taking the other's; None if they
+    differ in a known dimension or in length."""
+    if len(existing) != len(wanted):
+        return None
+    merged = []
+    for old, new in zip(existing, wanted):
+        if old and new and old != new:
+            return None
+        merged.append(old or new)
+    return tuple(merged)
+
+
+def _reconcile(param, key, wanted):
+    """Make an existing parameter agree with what ParameterDict.get asks of it, or raise."""
+    existing = getattr(param, key)
+    if existing is None:
+        setattr(param, key, wanted)
+        return
+    if key == "shape":
+        merged = _merged_shape(existing, _normalize_shape(wanted))
+        if merged is not None:
+            param._shape = merged
+            return
+    elif wanted == existing or key == "dtype" and np.dtype(wanted) == np.dtype(existing):
+        return
+    raise ValueError(f"cannot retrieve parameter {param.name!r}: it has {key} {existing!r}, "
+                     f"not the {wanted!r} asked for")
+
+
+# what ParameterDict.get compares with an existing parameter; other options (differentiable,
+# stype, grad_stype) only matter when a parameter is made
+_COMPARED_ATTRIBUTES = ("shape", "dtype", "init", "grad_req", "lr_mult", "wd_mult",
+                        "allow_deferred_init")
+
+
 class ParameterDict:
-    """Parameters by name, in insertion order."""
+    """Parameters by full name, in insertion order. `get(name)` is the parameter
+    `prefix + name`: this dictionary's, else the one of that name in `shared` (the
+    dictionary of the block it shares parameters with), else a new one."""
 
     def __init__(self, prefix="", shared=None):
         self._params = OrderedDict()
@@ -225,9 +270,9 @@ class ParameterDict:
         return self._prefix
 
     def __repr__(self):
-        body = "\n".join(f"  Parameter {key} (shape={p.shape}, dtype={np.dtype(p.dtype).name})"
-                         for key, p in self._params.items())
-        return f"ParameterDict (\n{body}\n)"
+        name = self._prefix + " " if self._prefix else ""
+        body = "\n".join(f"  {param!r}" for param in self._params.values())
+        return f"{name}(\n{body}\n)"
 
     def __getitem__(self, key):
         return self._params[key]
@@ -253,28 +298,51 @@ class ParameterDict:
     def _add(self, key, param):
         self._params[key] = param
 
+    def _existing(self, name):
+        """The parameter called `name` here or in the shared dictionary (then kept here too)."""
+        if name not in self._params and self._shared is not None and name in self._shared:
+            self._params[name] = self._shared[name]
+        return self._params.get(name)
+
     def get(self, name, **kwargs):
-        """The parameter called `name`, created with `kwargs` if it does not exist yet."""
-        if name in self._params:
-            return self._params[name]
-        if self._shared is not None and name in self._shared:
-            param = self._shared[name]
-        else:
-            param = Parameter(name, **kwargs)
-        self._params[name] = param
+        """The parameter `prefix + name`, made with `kwargs` if neither this dictionary nor
+        the shared one has it. An existing parameter must agree with `kwargs`: a shape's
+        unknown (0) dimensions are filled in from the other's, any other difference raises."""
+        name = self._prefix + name
+        param = self._existing(name)
+        if param is None:
+            param = self._params[name] = Parameter(name, **kwargs)
+            return param
+        for key, wanted in kwargs.items():
+            if key in _COMPARED_ATTRIBUTES and wanted is not None:
+                _reconcile(param, key, wanted)
         return param
 
     def get_constant(self, name, value=None):
-        if name not in self._params:
+        """The Constant `prefix + name`, made from `value` if it does not exist yet; a
+        value given for an existing one must be its value."""
+        name = self._prefix + name
+        param = self._existing(name)
+        if param is None:
             if value is None:
-                raise KeyError(f"no constant {name!r}; give its value")
-            self._params[name] = Constant(name, value)
-        return self._params[name]
+                raise KeyError(f"no constant named {name!r}; give its value to make it")
+            param = self._params[name] = Constant(name, value)
+        elif value is not None:
+            value = np.asarray(value.asnumpy() if isinstance(value, NDArray) else value)
+            if not isinstance(param, Constant) or param.value.shape != value.shape or \
+                    not (param.value.asnumpy() == value).all():
+                raise ValueError(f"{name!r} exists already, and is not a constant of this "
+                                 "value")
+        return param
 
     def update(self, other):
+        """Every parameter of `other` added; a name both hold for different parameters
+        raises before any is added."""
         for key, param in other.items():
             if key in self._params and self._params[key] is not param:
-                raise ValueError(f"two different parameters are both named {key!r}")
+                raise ValueError(f"two different parameters are both named {key!r}; give "
+                                 "one of their blocks another prefix")
+        for key, param in other.items():
             self._params[key] = param
 
     def initialize(self, init=initializer.Uniform(), ctx=None, verbose=False,
@@ -290,14 +358,47 @@ class ParameterDict:
     def reset_ctx(self, ctx):
         return None
 
+    def list_ctx(self):
+        from ..context import cpu
+        return [cpu()] if self._params else []
+
     def setattr(self, name, value):
         for param in self._params.values():
             setattr(param, name, value)
 
-    def select(self, pattern):
-        selected = ParameterDict(self._prefix)
-        regex = re.compile(pattern)
-        for key, param in self._params.items():
-            if regex.match(key):
-                selected._add(key, param)
-        return selected
+    def save(self, filename, strip_prefix=""):
+        """Write the parameters' values by full name, `strip_prefix` removed from each."""
+        arrays = {}
+        for param in self._params.values():
+            if not param.name.startswith(strip_prefix):
+                raise ValueError(f"{filename}: parameter {param.name!r} does not start with "
+                                 f"the prefix {strip_prefix!r} to strip; it may be shared from "
+                                 "another block, or its block made outside name_scope()")
+            arrays[param.name[len(strip_prefix):]] = param.data().asnumpy()
+        save_arrays(filename, arrays)
+
+    def load(self, filename, ctx=None, allow_missing=False, ignore_extra=False,
+             restore_prefix="", cast_dtype=False, dtype_source="current", **limits):
+        """Values from a file of full names (export's `arg:`/`aux:` kinds ignored), each
+        read after `restore_prefix`; the names are checked before any array is inflated.
+        `limits` raise those of ast_hybrid.limits.LoadLimits."""
+        load_parameter_file(filename, LoadLimits.given(limits), lambda names: self._match(
+            filename, names, allow_missing, ignore_extra, restore_prefix), cast_dtype)
+
+    def load_dict(self, param_dict, ctx=None, allow_missing=False, ignore_extra=False,
+                  restore_prefix="", filename=None, cast_dtype=False, dtype_source="current"):
+        """Values from a dict {full name: array} (export's `arg:`/`aux:` kinds ignored),
+        each read after `restore_prefix`."""
+        source = filename or "param_dict"
+        set_values(source, param_dict, lambda names: self._match(
+            source, names, allow_missing, ignore_extra, restore_prefix), cast_dtype)
+
+    def _match(self, source, names, allow_missing, ignore_extra, restore_prefix):
+        """{name in `source`: its Parameter}, each name read after `restore_prefix`."""
+        for key in self._params:
+            if not key.startswith(restore_prefix):
+                raise ValueError(f"{source}: its names ({', '.join(names)}) are read after "
+                                 f"the prefix {restore_prefix!r}, which parameter {key!r} "
+                                 "does not start with: they are not this network's names")
+        targets = {key[len(restore_prefix):]: param for key, param in self._params.items()}
+        return match_names(source, names, targets, allow_missing, ignore_extra)

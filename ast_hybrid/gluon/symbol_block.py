@@ -8,12 +8,18 @@ from ..symbol.executor import evaluate
 from ..symbol.shape_inference import declared_shape
 from ..symbol.symbol import Symbol
 from .block import HybridBlock
-from .parameter import Parameter
+from .parameter import ParameterDict
 
 
 class SymbolBlock(HybridBlock):
+    """A block computing the graph `outputs` of the variables `inputs`; its other variables
+    are its parameters, named as in the graph (no prefix), taken from `params` (a
+    ParameterDict) where it has them."""
+
     def __init__(self, outputs, inputs, params=None):
-        super().__init__()
+        super().__init__()      # counted (`symbolblock0` is its name), but no prefix:
+        self._prefix = ""       # the graph's names are the parameters' full names
+        self._params = ParameterDict("", params)
         if isinstance(outputs, (list, tuple)):
             outputs = sym.Group(outputs)
         if isinstance(inputs, Symbol):
@@ -30,14 +36,13 @@ class SymbolBlock(HybridBlock):
         if missing:
             raise ValueError(f"SymbolBlock: the graph has no input named {', '.join(missing)}; "
                              f"its variables are {', '.join(sorted(known))}")
-        for node in variables:
-            if node.name in self._input_names:
+        # arguments, then auxiliary states, as MXNet lists them
+        for node in sorted(variables, key=lambda node: id(node) in aux):
+            if node.name in self._input_names or self._params._existing(node.name):
                 continue
             # a weight whose shape the graph declares can be initialized before any call
-            param = (params[node.name] if params is not None and node.name in params else
-                     Parameter(node.name, grad_req="null" if id(node) in aux else "write",
-                               shape=declared_shape(node.extra), allow_deferred_init=True))
-            self._params._add(node.name, param)
+            self._params.get(node.name, grad_req="null" if id(node) in aux else "write",
+                             shape=declared_shape(node.extra), allow_deferred_init=True)
 
     @staticmethod
     def imports(symbol_file, input_names, param_file=None, ctx=None, allow_missing=False,
@@ -55,8 +60,8 @@ class SymbolBlock(HybridBlock):
             block = SymbolBlock(outputs, [sym.var(n) for n in input_names])
         if param_file is not None:
             param_file = params_file_for(symbol_file, recorded, param_file)
-            block.load_parameters(param_file, ctx=ctx, allow_missing=allow_missing,
-                                  ignore_extra=ignore_extra, **limits)
+            block.collect_params().load(param_file, ctx=ctx, allow_missing=allow_missing,
+                                        ignore_extra=ignore_extra, **limits)
         return block
 
     def _arguments(self, args):

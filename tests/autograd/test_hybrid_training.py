@@ -34,7 +34,8 @@ LAYERS = {
 
 def _run_layer(make, x, mode):
     ast_hybrid.random.seed(0)
-    block = make()
+    with ast_hybrid.name.NameManager():    # the same parameter names in every mode
+        block = make()
     block.initialize(ast_hybrid.init.Xavier())
     block(x)
     run = block
@@ -98,7 +99,8 @@ def test_five_steps_same_parameters_in_every_mode(model, shape, optimizer, param
     results = {}
     for mode in MODES:
         ast_hybrid.random.seed(11)
-        net = model()
+        with ast_hybrid.name.NameManager():    # the same parameter names in every mode
+            net = model()
         net.initialize(ast_hybrid.init.Xavier())
         net(x)
         run = net

@@ -298,7 +298,8 @@ def test_five_steps_same_parameters_imperative_and_trace(optimizer, params):
     results = []
     for use_trace in (False, True):
         ast_hybrid.random.seed(11)
-        net = _net()
+        with ast_hybrid.name.NameManager():    # the same parameter names in both runs
+            net = _net()
         net.initialize(ast_hybrid.init.Xavier())
         net(x)
         if use_trace:

@@ -820,7 +820,7 @@ def make_case(program, seed):
     net = load(program.source).Net()
     net.initialize()
     params = {}
-    for key, p in sorted(net.collect_params().items()):
+    for key, p in sorted(net._structural_params().items()):     # the same in every instance
         stream = int(hashlib.sha1(f"{seed}:{key}".encode()).hexdigest()[:8], 16)
         params[key] = (np.random.default_rng(stream).standard_normal(p.shape) * 0.5
                        ).astype(np.float32)
@@ -833,12 +833,13 @@ def output_weights(leaves, index, dtype=np.float32):
 
 
 def _block(program, params, dtype=None):
-    from ast_hybrid import nd
-    net = load(program.source).Net()
+    from ast_hybrid import name, nd
+    with name.NameManager():        # the same parameter names in every mode
+        net = load(program.source).Net()
     net.initialize()
     if dtype is not None:
         net.cast(dtype)
-    for key, p in net.collect_params().items():
+    for key, p in net._structural_params().items():
         p.set_data(nd.array(params[key], dtype=dtype or np.float32))
     return net
 
@@ -898,7 +899,7 @@ def run_mode(program, case, mode):
     net = _block(program, case.params)
     if mode != "imperative":
         net.hybridize(**MODES[mode])
-    params = [p for _, p in sorted(net.collect_params().items())]
+    params = [p for _, p in sorted(net._structural_params().items())]
     result = ModeResult(mode)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -1050,7 +1051,7 @@ def finite_differences(program, case, call, eps=1e-4):
     inputs, _ = case.calls[call]
     params64 = {k: v.astype(np.float64) for k, v in case.params.items()}
     net = _block(program, params64, dtype="float64")
-    named = dict(net.collect_params().items())
+    named = dict(net._structural_params().items())
     weights = None
 
     def loss():

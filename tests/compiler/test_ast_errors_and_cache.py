@@ -164,7 +164,7 @@ def test_load_parameters_and_reinitialization_are_seen_at_once(tmp_path):
     net.hybridize()
     x = nd.random.normal(shape=(2, 512))
     net(x)
-    net.collect_params()["2.bias"].set_data(nd.ones((2,)))
+    net[2].bias.set_data(nd.ones((2,)))
     saved = str(tmp_path / "p.params")
     net.save_parameters(saved)
     expected_after_set = net(x).asnumpy()
@@ -187,7 +187,7 @@ def test_bias_change_shifts_output_exactly():
     net.hybridize()
     x = nd.random.normal(shape=(2, 512))
     before = net(x).asnumpy()
-    bias = net.collect_params()["2.bias"]
+    bias = net[2].bias
     bias.set_data(bias.data().asnumpy() + 1.5)
     np.testing.assert_allclose(net(x).asnumpy(), before + 1.5, rtol=1e-6)
 

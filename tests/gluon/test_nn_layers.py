@@ -10,7 +10,10 @@ from gluontest import array, assert_same, imperative_then_trace
 
 
 def params_of(block):
-    return {key: p.data().asnumpy() for key, p in block.collect_params().items()}
+    """The values by full name, the block's own prefix removed (`weight`, `dense0_weight`)."""
+    prefix = block.prefix
+    return {key[len(prefix):] if key.startswith(prefix) else key: p.data().asnumpy()
+            for key, p in block.collect_params().items()}
 
 
 # ----------------------------------------------------------------- numpy references
@@ -342,8 +345,9 @@ def test_batch_norm_training_updates_running_stats(hybridize):
 
 def test_batch_norm_parameters_and_options():
     net = nn.BatchNorm(scale=False, center=False, use_global_stats=True, axis=-1)
-    assert [k for k in net.collect_params()] == ["gamma", "beta", "running_mean",
-                                                 "running_var"]
+    assert [k for k in net.collect_params()] == ["batchnorm0_gamma", "batchnorm0_beta",
+                                                 "batchnorm0_running_mean",
+                                                 "batchnorm0_running_var"]
     assert net.gamma.grad_req == "null" and net.beta.grad_req == "null"
     assert net.running_mean.grad_req == "null" and net.running_var.grad_req == "null"
     net.initialize()
@@ -400,8 +404,8 @@ def _mlp(container):
 
 def _mlp_reference(net, x):
     p = params_of(net)
-    hidden = relu(x @ p["0.weight"].T + p["0.bias"])
-    return hidden @ p["1.weight"].T + p["1.bias"]
+    hidden = relu(x @ p["dense0_weight"].T + p["dense0_bias"])
+    return hidden @ p["dense1_weight"].T + p["dense1_bias"]
 
 
 def test_hybrid_sequential():
@@ -432,15 +436,15 @@ def test_cnn_stack_against_references():
     x = array(2, 1, 8, 8)
     out = imperative_then_trace(net, x)
     p = params_of(net)
-    h = relu(conv_ref(x.asnumpy(), p["0.weight"], p["0.bias"], (1, 1), (1, 1), (1, 1), 1))
+    h = relu(conv_ref(x.asnumpy(), p["conv0_weight"], p["conv0_bias"], (1, 1), (1, 1), (1, 1),
+                      1))
     h = pool_ref(h, (2, 2), (2, 2), (0, 0), "max")
-    h = conv_ref(h, p["2.weight"], p["2.bias"], (1, 1), (0, 0), (1, 1), 1)
+    h = conv_ref(h, p["conv1_weight"], p["conv1_bias"], (1, 1), (0, 0), (1, 1), 1)
     h = h.mean(axis=(2, 3))
-    assert_same(out, h @ p["5.weight"].T + p["5.bias"], rtol=1e-4, atol=1e-5)
+    assert_same(out, h @ p["dense0_weight"].T + p["dense0_bias"], rtol=1e-4, atol=1e-5)
 
 
 def test_block_names_use_mxnets_word_for_the_layer():
-    # displayed names only (parameter names are structural); MXNet adds a counter: conv0
     assert [b.name for b in (nn.Conv2D(2, 3), nn.MaxPool2D(), nn.AvgPool2D(), nn.Dense(2),
                              nn.Activation("sigmoid"), nn.BatchNorm())] == [
-        "conv", "pool", "pool", "dense", "sigmoid", "batchnorm"]
+        "conv0", "pool0", "pool1", "dense0", "sigmoid0", "batchnorm0"]

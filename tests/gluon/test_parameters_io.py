@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import ast_hybrid
 from ast_hybrid import init, nd
 from ast_hybrid.gluon import HybridBlock, nn
 
@@ -27,16 +28,25 @@ def cnn():
     return net
 
 
-def test_parameter_names_are_deterministic_and_structural():
+def test_full_names_count_per_process_and_saved_names_are_structural(tmp_path):
     first, second = TwoTowers(), TwoTowers()
-    keys = list(first.collect_params())
-    assert keys == list(second.collect_params())
-    assert keys == ["mix", "left.0.weight", "left.0.bias", "left.1.gamma", "left.1.beta",
-                    "left.1.running_mean", "left.1.running_var", "right.weight", "right.bias"]
-    assert list(cnn().collect_params()) == list(cnn().collect_params())
+    assert list(first.collect_params()) == [
+        "twotowers0_mix", "dense0_weight", "dense0_bias", "batchnorm0_gamma", "batchnorm0_beta",
+        "batchnorm0_running_mean", "batchnorm0_running_var", "dense1_weight", "dense1_bias"]
+    assert list(second.collect_params())[:2] == ["twotowers1_mix", "dense2_weight"]
+    with ast_hybrid.name.NameManager():         # fresh counters: the names of a new process
+        assert list(TwoTowers().collect_params()) == list(first.collect_params())
+    saved = []
+    for net in (first, second):
+        _trained(net, array(3, 6))
+        net.save_parameters(str(tmp_path / "net.params"))
+        saved.append(list(np.load(str(tmp_path / "net.params"), allow_pickle=False).files))
+    assert saved[0] == saved[1] == [
+        "mix", "left.0.weight", "left.0.bias", "left.1.gamma", "left.1.beta",
+        "left.1.running_mean", "left.1.running_var", "right.weight", "right.bias"]
     assert list(first.collect_params("running").keys()) == []   # re.match: from the start
-    assert list(first.collect_params("left.1.running.*")) == ["left.1.running_mean",
-                                                               "left.1.running_var"]
+    assert list(first.collect_params(".*running.*")) == ["batchnorm0_running_mean",
+                                                          "batchnorm0_running_var"]
 
 
 def _trained(net, x):
@@ -59,8 +69,8 @@ def test_save_and_load_parameters_round_trip(tmp_path, make, shape):
     fresh = make()                             # deferred shapes: taken from the file
     fresh.load_parameters(path)
     assert_same(fresh(x), want)
-    for key, param in fresh.collect_params().items():
-        assert_same(param.data(), net.collect_params()[key].data())
+    for param, saved in zip(fresh.collect_params().values(), net.collect_params().values()):
+        assert_same(param.data(), saved.data())
     initialized = make()
     initialized.initialize()                   # deferred initialization pending: file wins
     initialized.load_parameters(path)
@@ -107,15 +117,20 @@ def test_load_parameters_after_hybridize_updates_the_program(tmp_path):
 
 def test_load_parameters_reads_an_exported_params_file(tmp_path):
     x = array(2, 2, 6, 6)
-    net = _trained(cnn(), x)
+    with ast_hybrid.name.NameManager():
+        net = _trained(cnn(), x)
     net.hybridize(mode="trace")
     want = net(x)
     symbol_file, params_file = net.export(str(tmp_path / "cnn"))
     keys = set(np.load(params_file, allow_pickle=False).files)
-    assert "aux:1.running_mean" in keys and "arg:0.weight" in keys
-    fresh = cnn()
+    assert "aux:batchnorm0_running_mean" in keys and "arg:conv0_weight" in keys
+    with ast_hybrid.name.NameManager():         # built again with the same names
+        fresh = cnn()
     fresh.load_parameters(params_file)
     assert_same(fresh(x), want)
+    cnn()                                       # named conv0_weight, ... here
+    with pytest.raises(ValueError, match="does not start with: they are not this network's"):
+        cnn().load_parameters(params_file)      # named conv1_weight, ...
 
 
 def test_nd_save_load_round_trip(tmp_path):

@@ -73,7 +73,8 @@ def np_layer(mode, params, x, num_layers, dirs, h0=None, c0=None, layout="TNC"):
 
 
 def _numpy_params(block):
-    return {k: p.data().asnumpy() for k, p in block.collect_params().items()}
+    """The values by MXNet's names without the block's prefix (`l0_i2h_weight`)."""
+    return {k[len(block.prefix):]: p.data().asnumpy() for k, p in block.collect_params().items()}
 
 
 def _init(block, seed=0):
@@ -128,12 +129,12 @@ def test_layer_matches_numpy_in_imperative_and_ast_mode(name, config):
 def test_parameter_names_and_shapes_are_mxnets():
     layer = rnn.LSTM(4, num_layers=2, bidirectional=True, input_size=3)
     shapes = {k: p.shape for k, p in layer.collect_params().items()}
-    assert list(shapes) == [f"{d}{i}_{w}" for i in range(2) for d in "lr"
+    assert list(shapes) == [f"lstm0_{d}{i}_{w}" for i in range(2) for d in "lr"
                             for w in ("i2h_weight", "h2h_weight", "i2h_bias", "h2h_bias")]
-    assert shapes["l0_i2h_weight"] == (16, 3) and shapes["r1_i2h_weight"] == (16, 8)
-    assert shapes["l1_h2h_weight"] == (16, 4) and shapes["l0_h2h_bias"] == (16,)
+    assert shapes["lstm0_l0_i2h_weight"] == (16, 3) and shapes["lstm0_r1_i2h_weight"] == (16, 8)
+    assert shapes["lstm0_l1_h2h_weight"] == (16, 4) and shapes["lstm0_l0_h2h_bias"] == (16,)
     cell = rnn.GRUCell(6)
-    assert {k: p.shape for k, p in cell.collect_params().items()} == {
+    assert {k[len(cell.prefix):]: p.shape for k, p in cell.collect_params().items()} == {
         "i2h_weight": (18, 0), "h2h_weight": (18, 6), "i2h_bias": (18,), "h2h_bias": (18,)}
     assert layer.state_info(2)[0]["shape"] == (4, 2, 4)
     assert [s.shape for s in layer.begin_state(2)] == [(4, 2, 4), (4, 2, 4)]
@@ -241,7 +242,8 @@ def test_sequential_rnn_cell_stacks_states():
 
 def _gradients(make, x, mode, states=None):
     ast_hybrid.random.seed(0)
-    block = make()
+    with ast_hybrid.name.NameManager():     # the same parameter names for every block made
+        block = make()
     block.initialize(ast_hybrid.init.Uniform(0.5))
     states = states or []
     block(x, *states)

@@ -182,7 +182,7 @@ def test_trace_gives_each_array_of_nested_inputs_a_symbol_and_regroups_them():
                                (x.asnumpy() @ weight.T) * h.asnumpy() + c.asnumpy(), rtol=1e-6)
     traced = trace(block, (x, [h, (c,)]))
     assert traced.data_names == ["data0", "data1", "data2"]
-    assert traced.symbol.list_arguments() == ["data0", "weight", "data1", "data2"]
+    assert traced.symbol.list_arguments() == ["data0", block.weight.name, "data1", "data2"]
     arrays, structure = flatten_inputs((x, [h, (c,)], 0.5))
     assert arrays == [x, h, c]
     assert regroup_inputs(structure, ["a", "b", "c"]) == ["a", ["b", ("c",)], 0.5]

@@ -47,7 +47,8 @@ def _alias_tree(package, prefix):
         sys.modules[prefix + info.name[len(package.__name__):]] = module
 
 
-for _name in ("autograd", "context", "initializer", "metric", "random", "base", "optimizer"):
+for _name in ("autograd", "context", "initializer", "metric", "name", "random", "base",
+              "optimizer"):
     sys.modules[__name__ + "." + _name] = importlib.import_module("ast_hybrid." + _name)
 _alias_tree(ast_hybrid.gluon, __name__ + ".gluon")
 _alias_tree(ast_hybrid.ndarray, __name__ + ".ndarray")
@@ -114,7 +115,7 @@ def compare_outputs(expected, actual, rtol=1e-4, atol=1e-5, tolerated=()):
     each number must be within atol + rtol * |MXNet's|, or within one unit of the last
     decimal MXNet printed ('%.4f' rounds differently for a difference in the 7th digit).
     tolerated: (regex, reason) pairs; a line of MXNet's output matching a regex is not
-    compared (an intended difference, such as parameter names with MXNet's counters)."""
+    compared (an intended difference, such as the attributes the symbol JSON writes)."""
     problems = []
     exp_lines = [l for l in expected.splitlines() if l.strip()]
     act_lines = [l for l in actual.splitlines() if l.strip()]

@@ -23,7 +23,7 @@ class Sequential(Block):
     def __getitem__(self, key):
         layers = list(self._children.values())[key]
         if isinstance(layers, list):
-            net = type(self)()
+            net = type(self)(prefix=self._prefix)
             net.add(*layers)
             return net
         return layers
@@ -66,7 +66,7 @@ class Dense(HybridBlock):
         self.bias = (self.params.get("bias", shape=(units,), dtype=dtype,
                                      init=bias_initializer, allow_deferred_init=True)
                      if use_bias else None)
-        self.act = Activation(activation) if activation is not None else None
+        self.act = activation_child(self, activation)
 
     def hybrid_forward(self, F, x, weight, bias=None):
         out = F.FullyConnected(x, weight, bias, no_bias=bias is None, num_hidden=self._units,
@@ -84,8 +84,8 @@ class Dense(HybridBlock):
 
 class Activation(HybridBlock):
     def __init__(self, activation, **kwargs):
+        self._act_type = activation         # before Block.__init__, which counts _alias()
         super().__init__(**kwargs)
-        self._act_type = activation
 
     def _alias(self):
         return self._act_type
@@ -95,6 +95,15 @@ class Activation(HybridBlock):
 
     def __repr__(self):
         return f"Activation({self._act_type})"
+
+
+def activation_child(block, activation):
+    """The Activation a layer applies after its operator, named inside the layer
+    (`dense0_relu_`) as in MXNet; None for no activation."""
+    if activation is None:
+        return None
+    with block.name_scope():
+        return Activation(activation, prefix=activation + "_")
 
 
 class Dropout(HybridBlock):

@@ -5,7 +5,7 @@ one call of a table operator (`Convolution`, `Pooling`) whose attributes are pla
 read from `self`, so the AST front end specializes them away.
 """
 from ..block import HybridBlock
-from .basic_layers import Activation
+from .basic_layers import activation_child
 
 
 def _tuple(value, ndim, what):
@@ -46,7 +46,7 @@ class _Conv(HybridBlock):
         self.bias = (self.params.get("bias", shape=(self._channels,), init=bias_initializer,
                                      allow_deferred_init=True)
                      if use_bias else None)
-        self.act = Activation(activation) if activation is not None else None
+        self.act = activation_child(self, activation)
 
     def _alias(self):
         return "conv"

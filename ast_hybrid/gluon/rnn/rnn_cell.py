@@ -3,7 +3,6 @@
 
 The gate maths is steps.py's, shared with the layers."""
 from ... import ndarray, symbol
-from ...symbol.naming import block_prefix
 from ..block import Block, HybridBlock
 from .steps import gru_step, lstm_step, rnn_step
 
@@ -186,7 +185,7 @@ class _GatedCell(HybridRecurrentCell):
     def _call_symbolic(self, inputs, *states):
         """Traced, the step runs on the parameters' variables (.data() gives arrays)."""
         weights = [self.i2h_weight, self.h2h_weight, self.i2h_bias, self.h2h_bias]
-        with block_prefix(self._alias()):
+        with self.name_scope():
             return self._step(symbol, inputs, _flat_states(symbol, states),
                               *[param.var() for param in weights])
 
