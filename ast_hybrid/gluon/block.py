@@ -30,7 +30,7 @@ class Block:
         object.__setattr__(self, "_reg_params", OrderedDict())
         object.__setattr__(self, "_watchers", None)
         self._empty_prefix = prefix == ""
-        self._prefix, self._params = BlockScope.create(prefix, params, self._hint())
+        self._prefix, self._params = BlockScope.create(prefix, params, self._alias())
         self._name = self._prefix[:-1] if self._prefix.endswith("_") else self._prefix
         self._scope = BlockScope(self)
 
@@ -73,15 +73,6 @@ class Block:
         """The hint a default prefix is counted from: the class name lowercased, or the
         layer's word in MXNet (conv, pool, the activation's name)."""
         return type(self).__name__.lower()
-
-    def _hint(self):
-        """_alias(), read while Block.__init__ runs. An _alias that reads an attribute its
-        class sets only after Block.__init__ (the rnn layers' `_mode`) gives the class
-        name lowercased instead, which is the hint MXNet counts for those layers."""
-        try:
-            return self._alias()
-        except AttributeError:
-            return Block._alias(self)
 
     def name_scope(self):
         """`with block.name_scope():` blocks made inside are named after this one
@@ -135,16 +126,22 @@ class Block:
         for child in self._children.values():
             child._collect_into(result, pattern)
 
-    def _collect_params_with_prefix(self, prefix=""):
+    def _collect_params_with_prefix(self, prefix="", earlier=False):
         """Every parameter of the tree by its structural path (`0.weight`, `encoder.1.bias`),
         as save_parameters names them in MXNet 1.x: the same whatever the prefixes, so a
-        file loads into the network built again; a shared parameter is under each path."""
+        file loads into the network built again; a shared parameter is under each path.
+        `earlier`: the paths earlier versions of this package wrote, where they differ."""
         if prefix:
             prefix += "."
-        result = OrderedDict((prefix + key, param) for key, param in self._own_params())
+        result = OrderedDict((prefix + key, param)
+                             for key, param in self._own_paths(earlier))
         for name, child in self._children.items():
-            result.update(child._collect_params_with_prefix(prefix + name))
+            result.update(child._collect_params_with_prefix(prefix + name, earlier))
         return result
+
+    def _own_paths(self, earlier):
+        """(path, Parameter) of the parameters this block holds itself, below its own path."""
+        return self._own_params()
 
     def _structural_params(self):
         """Each parameter of the tree once, by its first structural path: the compiler
@@ -206,8 +203,12 @@ class Block:
         is inflated; `limits` raise those of ast_hybrid.limits.LoadLimits."""
         def match(names):
             if any("." in name for name in names):
-                return match_names(filename, names, self._collect_params_with_prefix(),
-                                   allow_missing, ignore_extra)
+                paths = self._collect_params_with_prefix()
+                if not set(names) <= set(paths):
+                    earlier = self._collect_params_with_prefix(earlier=True)
+                    if set(names) <= set(earlier):
+                        paths = earlier        # a file an earlier version wrote
+                return match_names(filename, names, paths, allow_missing, ignore_extra)
             params = self.collect_params()
             restore_prefix = "" if any(name in params for name in names) else self.prefix
             return params._match(filename, names, allow_missing, ignore_extra, restore_prefix)

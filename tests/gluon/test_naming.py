@@ -14,7 +14,7 @@ import pytest
 
 import ast_hybrid
 from ast_hybrid import autograd, gluon, nd
-from ast_hybrid.gluon import nn
+from ast_hybrid.gluon import nn, rnn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "data")
@@ -34,24 +34,27 @@ with open(os.path.join(DATA, "mxnet_naming_reference.json")) as _stream:
 
 # the rnn layers' save_parameters names in MXNet 1.9.1 (`_unfused.0.l_cell.i2h_weight`,
 # kept there for files of older MXNet versions) are not produced by gluon.rnn here
-RNN_SAVED_NAMES = {"rnn_names": ["lstm_saved"]}
-
-
 @pytest.mark.parametrize("scenario", REFERENCE.SCENARIOS, ids=lambda s: s.__name__)
 def test_names_are_mxnets(scenario):
     got = REFERENCE.run(ast_hybrid, scenario)
-    want = dict(RECORDED[scenario.__name__])
-    for key in RNN_SAVED_NAMES.get(scenario.__name__, ()):
-        del want[key]
-        del got[key]
-    assert got == want
+    assert got == dict(RECORDED[scenario.__name__])
 
 
-@pytest.mark.xfail(strict=True, reason="gluon.rnn saves its layers' parameters by their "
-                                       "own names (l0_i2h_weight), not MXNet's _unfused paths")
-def test_rnn_layer_files_use_mxnets_structural_names():
+def test_rnn_layer_files_use_mxnets_structural_names(tmp_path):
     got = REFERENCE.run(ast_hybrid, REFERENCE.rnn_names)
     assert got["lstm_saved"] == RECORDED["rnn_names"]["lstm_saved"]
+    # a file an earlier version wrote (the layer's own names below its path) still loads
+    net = nn.HybridSequential()
+    net.add(rnn.LSTM(3, input_size=2, bidirectional=True))
+    net.initialize()
+    earlier = {f"0.{key}": param.data() for key, param in net[0]._own_params()}
+    nd.save(str(tmp_path / "earlier.params"), earlier)
+    again = nn.HybridSequential()
+    again.add(rnn.LSTM(3, input_size=2, bidirectional=True))
+    again.load_parameters(str(tmp_path / "earlier.params"))
+    for key, value in earlier.items():
+        name = key.split(".", 1)[1]
+        np.testing.assert_array_equal(getattr(again[0], name).data().asnumpy(), value.asnumpy())
 
 
 def test_every_scenario_is_recorded():

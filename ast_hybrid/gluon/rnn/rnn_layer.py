@@ -47,8 +47,19 @@ class _RNNLayer(HybridBlock):
     def _register(self, name, shape, init):
         _add_param(self, name, shape, init, self._dtype)
 
-    def _alias(self):
-        return self._mode.split("_")[0]
+    def _own_paths(self, earlier):
+        """MXNet 1.x saves a layer's parameters by the paths of the cells it unfuses into
+        (`_unfused.0.i2h_weight`, `_unfused.0.l_cell.i2h_weight` when bidirectional);
+        earlier versions of this package saved them by their own names (`l0_i2h_weight`)."""
+        own = self._own_params()
+        if earlier:
+            return own
+        paths = []
+        for key, param in own:
+            direction, layer, weight = key[0], key[1:key.index("_")], key[key.index("_") + 1:]
+            cell = f"{direction}_cell." if self._dir == 2 else ""
+            paths.append((f"_unfused.{layer}.{cell}{weight}", param))
+        return paths
 
     def __repr__(self):
         shape = self.l0_i2h_weight.shape
