@@ -14,9 +14,6 @@ class Namer:
         self._used = set(reserved) | set(dir(builtins)) | set(keyword.kwlist)
         self._next_counter = {}   # per base: counters below it are taken (linear, not n^2)
 
-    def reserve(self, name):
-        self._used.add(name)
-
     def fresh(self, hint):
         base = _NOT_IDENTIFIER.sub("_", str(hint)[:40]).strip("_") or "v"
         if base[0].isdigit():

@@ -33,22 +33,6 @@ def no_grad(attrs, inputs, outputs, out_grads):
     return [None] * len(inputs)
 
 
-def identity_grad(attrs, inputs, outputs, out_grads):
-    return [out_grads[0].reshape(inputs[0].shape)]
-
-
 def reshape_grad(attrs, inputs, outputs, out_grads):
     """Operators that only change the shape (reshape, flatten, expand_dims, squeeze)."""
     return [out_grads[0].reshape(inputs[0].shape)] + [None] * (len(inputs) - 1)
-
-
-def complete_attrs(op, attrs):
-    """`attrs` as a gradient expects them: every declared attribute present, defaults filled
-    in for those not given (a compiled program may call a kernel with only the keywords the
-    user wrote, relying on the kernel's own defaults)."""
-    missing = [key for key in op.attrs if key not in attrs]
-    if not missing:
-        return attrs
-    full = {key: spec.default for key, spec in op.attrs.items() if not spec.required}
-    full.update(attrs)
-    return full

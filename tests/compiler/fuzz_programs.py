@@ -56,7 +56,8 @@ STATEMENT_FEATURES = (
     "recurrence_static", "recurrence_runtime", "recurrence_while",
     "if_data", "while_data", "for_static", "for_runtime", "for_rows", "for_enumerate",
     "break", "continue", "print", "print_array", "divmod", "is_training", "early_return",
-    "return_in_loop",
+    "return_in_loop", "nested_def", "lambda", "dict_of_arrays", "rows_comprehension",
+    "list_item_assign", "while_and",
     "error_axis", "error_shape", "error_dot", "error_index", "error_asscalar",
     "error_bool", "error_divmod", "error_round", "error_unused", "error_static",
 )
@@ -556,6 +557,68 @@ class _Generator:
 
     def s_early_return(self, env, ctx, depth):
         return [f"if {self.condition(env, ctx)}:", f"    return {self.output(env)}"]
+
+    def s_nested_def(self, env, ctx, depth):
+        """A function defined in the forward: a closure over a name, a default read at the
+        definition, called twice."""
+        name, a, out = self.fresh("f"), self.fresh("a"), self.fresh()
+        closure = self.choice(env)
+        body = [f"def {name}({a}, scale={self.choice(['0.5', '2.0'])}):",
+                f"    return F.tanh({a}) * scale + {closure} * 0.25"]
+        rebound = [f"{closure} = {closure} * 0.5"] if self.maybe(1) else []
+        env.append(out)
+        return body + rebound + [
+            f"{out} = {name}({self.expression(env[:-1], ctx, 1)}) + {name}({closure}, 1.0)"]
+
+    def s_lambda(self, env, ctx, depth):
+        name, a, out = self.fresh("g"), self.fresh("a"), self.fresh()
+        env.append(out)
+        return [f"{name} = lambda {a}, *rest: F.sin({a}) + len(rest) * 0.1",
+                f"{out} = {name}({self.expression(env[:-1], ctx, 1)}, 1) * 0.5"]
+
+    def s_dict_of_arrays(self, env, ctx, depth):
+        table, out = self.fresh("d"), self.fresh()
+        first, second = self.expression(env, ctx, 1), self.choice(env)
+        lines = [f"{table} = {{'a': {first}, 'b': {second} * 0.5}}",
+                 f"{table}['c'] = {table}['a'] - {table}['b']"]
+        form = self.choice(["values", "items", "get", "comprehension"])
+        if form == "values":
+            lines.append(f"{out} = sum({table}.values())")
+        elif form == "items":
+            lines.append(f"{out} = sum(v * (k == 'a') for k, v in sorted({table}.items()))")
+        elif form == "get":
+            lines.append(f"{out} = {table}.get('b') + {table}.get('z', 0.5) * len({table})")
+        else:
+            lines.append(f"{out} = sum({{k: v * 2 for k, v in {table}.items()}}.values())")
+        env.append(out)
+        return lines
+
+    def s_rows_comprehension(self, env, ctx, depth):
+        lst, row, out = self.fresh("rows"), self.fresh("r"), self.fresh()
+        source = self.choice(env)
+        if self.maybe(2):
+            lines = [f"{lst} = [F.tanh({row}) * 0.5 for {row} in {source}]",
+                     f"{out} = F.stack(*{lst}) + len({lst})"]
+        else:
+            lines = [f"{lst} = [{row} * 2 for {row} in {source} if {row}.sum() > "
+                     f"{self.threshold()}]",
+                     f"{out} = ({source} + sum({lst})) if {lst} else {source} * 0.5"]
+        env.append(out)
+        return lines
+
+    def s_list_item_assign(self, env, ctx, depth):
+        lst, out = self.fresh("lst"), self.fresh()
+        a, b = self.expression(env, ctx, 1), self.choice(env)
+        env.append(out)
+        return [f"{lst} = [{a}, {b}, {b} * 0.5]", f"{lst}[0] = {lst}[-1] + {lst}[1]",
+                f"{lst}[1:2] = [{b} * 2]", f"{out} = {lst}[0] * {lst}[1] + len({lst})"]
+
+    def s_while_and(self, env, ctx, depth):
+        k = self.fresh("k")
+        v = self._target(env)
+        body = self._sub(env, ctx, depth, loop="while", in_loop=True)
+        return [f"{k} = 0", f"while {v}.mean() > {self.threshold()} and {k} < 3:",
+                *_indent([f"{k} += 1", *body, f"{v} = {v} * 0.5 - 0.25"])]
 
     def s_print(self, env, ctx, depth):
         a = self.choice(env)

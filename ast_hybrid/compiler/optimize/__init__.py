@@ -18,7 +18,6 @@ class OptimizeInfo:
     arguments: tuple = ()             # the program's arguments: inputs, then parameters
     parameters: dict = field(default_factory=dict)   # argument identifier -> Parameter
     options: object = None
-    kernel_attrs: dict = field(default_factory=dict)  # specialized identifier -> attrs
     # identifiers of functions the passes introduced (ufuncs called with out=, in-place
     # helpers): no effect but their value and writing their `out=` argument
     pure_calls: set = field(default_factory=set)

@@ -39,7 +39,6 @@ class _Specializer(ast.NodeTransformer):
                 self.by_kernel[id(kernel)] = name
             self.info.namespace[name] = kernel
             self.info.kernel_ops[name] = op
-            self.info.kernel_attrs[name] = attrs
             self.bound[key] = name
         if not name:
             return node

@@ -7,7 +7,6 @@ assignment to the call's result.
 """
 import ast
 import copy
-import inspect
 
 from .values import Static
 
@@ -98,14 +97,3 @@ def bind_arguments(parsed, values, keywords, skip_self):
         raise TypeError(f"{parsed.node.name}() got unexpected keyword arguments "
                         f"{', '.join(extra_keywords)}")
     return bound
-
-
-def method_function(obj, name):
-    """The plain function behind `obj.name` if it is a method defined in Python, else None."""
-    attribute = inspect.getattr_static(obj, name, None)
-    if isinstance(attribute, (staticmethod, classmethod)):
-        return None
-    function = getattr(type(obj), name, None)
-    if inspect.isfunction(function):
-        return function
-    return None

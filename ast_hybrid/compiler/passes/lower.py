@@ -278,8 +278,3 @@ def describe(value):
     if isinstance(value, Seq):
         return f"a {value.container.__name__} of {len(value.items)}"
     return "a run-time value"
-
-
-def transform(lowerer, op_name, args, kwargs):
-    """Entry point: lower one `F.op_name(*args, **kwargs)` application."""
-    return lowerer.call_namespace(op_name, args, kwargs)
