@@ -83,6 +83,7 @@ def build_program(function, leading, args, root_block=None, label=None, options=
                               differentiable=definition)
     if context.guards:
         program.guards = context.guards
+    program.maybe_unbound = frozenset(context.maybe_unbound)
     return program, [param for _, param in context.parameters.values()]
 
 

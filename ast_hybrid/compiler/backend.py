@@ -119,6 +119,7 @@ class Program:
     differentiable: object = None   # the FunctionDef backward programs derive from
     guards: object = None           # values specialized on that no watcher sees (guards.py)
     chains: dict = field(default_factory=dict)      # generated line -> call sites and line
+    maybe_unbound: frozenset = frozenset()          # variables a run-time path leaves unset
     label: str = ""
 
     def __post_init__(self):

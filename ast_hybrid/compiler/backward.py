@@ -18,7 +18,8 @@ class DifferentiatedProgram:
         namespace = {k: v for k, v in forward.namespace.items() if k != "__builtins__"}
         filename = forward.origins and next(iter(forward.origins.values()))[0]
         recording, backward = reverse.transform(definition, forward.kernel_ops, namer, namespace,
-                                                filename or forward.filename)
+                                                filename or forward.filename,
+                                                forward.maybe_unbound)
         label = forward.label + " backward"
         self.program = compile_program([recording, backward], namespace, label)
         self.record = self.program.namespace[recording.name]

@@ -125,6 +125,16 @@ def update_or_rebind(current, result):
 MUTATORS = (setitem, update, update_or_rebind)
 
 
+UNBOUND = object()    # a recording program's variable that no path has set yet
+
+
+def check_bound(value, name):
+    """Reading a recording program's variable: unset, it raises what Python raises."""
+    if value is UNBOUND:
+        raise UnboundLocalError(f"cannot access local variable {name!r} where it is not "
+                                "associated with a value")
+
+
 def raise_error(error_type, args):
     """Raise what evaluating an expression raised while compiling, now that it runs."""
     raise error_type(*args)

@@ -875,3 +875,92 @@ class ExtendedInPlace(nn.HybridBlock):
 def test_list_plus_equals_extends_the_list_every_alias_sees():
     (outputs, _, _), = assert_sound(ExtendedInPlace, (X,))
     np.testing.assert_allclose(outputs[0], X * 3)
+
+
+class GrowsUnderRunTimeCondition(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        items = [x]
+        if x.sum() > 100:
+            items += [x * 2]
+        return len(items) + sum(items)
+
+
+def test_list_plus_equals_under_a_run_time_condition_grows_only_when_taken():
+    """Once grew the list while compiling whichever branch ran: len() was always 2."""
+    (small, _, _), (large, _, _) = assert_sound(GrowsUnderRunTimeCondition, (X,), (X * 100,))
+    np.testing.assert_allclose(small[0], 1 + X)
+    np.testing.assert_allclose(large[0], 2 + 300 * X, rtol=1e-6)
+
+
+class PlainNumpyComparison(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        plain = x.asnumpy()
+        return x * float((plain > 0).sum() + plain.T.sum())
+
+
+def test_comparisons_and_attributes_of_plain_numpy_values_stay_numpy():
+    """Once lowered `plain > 0` as an NDArray operator, so `.sum()` gave a (1,) array."""
+    (outputs, _, _), = assert_sound(PlainNumpyComparison, (X2,))
+    np.testing.assert_allclose(outputs[0], X2 * np.float32((X2 > 0).sum() + X2.sum()),
+                               rtol=1e-6)
+
+
+class BoundOnlyInARunTimeLoop(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        for i in range(x.shape[0] - 1):
+            scale = 5
+        return x * scale
+
+
+class ReadsTheEarlierPass(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        total = x
+        for i in range(x.shape[0]):
+            if i > 0:
+                total = total + previous
+            previous = x * i
+        return total
+
+
+def test_a_name_first_bound_in_a_run_time_loop_is_unbound_until_a_pass_binds_it():
+    """Once took a number bound in the loop as known after it, even when the loop ran no
+    pass (imperatively UnboundLocalError), and a read in a later pass raised instead of
+    seeing the earlier pass's value."""
+    one_row, two_rows = X2[:1], X2
+    results = assert_sound(BoundOnlyInARunTimeLoop, (one_row,), (two_rows,))
+    assert isinstance(results[0], UnboundLocalError)
+    np.testing.assert_allclose(results[1][0][0], two_rows * 5)
+    (outputs, _, _), = assert_sound(ReadsTheEarlierPass, (X2,))
+    np.testing.assert_allclose(outputs[0], X2 + X2 * 0, rtol=1e-6)
+
+
+class DefinesInARunTimeLoop(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        for i in range(x.shape[0] - 2):
+            def double(a):
+                return a * 2
+        return double(x)
+
+
+def test_a_function_defined_in_a_run_time_loop_is_refused_after_it():
+    """Once inlined after a loop that ran no pass, where imperatively it is unbound."""
+    block = DefinesInARunTimeLoop()
+    block.hybridize(fallback=False)
+    with pytest.raises(UnsupportedConstruct, match="defined in the compiled code"):
+        block(nd.array(X2))
+
+
+class BoundOnlyOnABranch(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        if x.sum() > 100:
+            scale = x * 2
+        return x * scale
+
+
+def test_a_name_a_branch_leaves_unset_raises_when_read_while_recording_too():
+    """The recording program starts every variable set (its values tuple reads them all):
+    one a path leaves unset is checked where it is read."""
+    large = np.abs(X2) * 100
+    results = assert_sound(BoundOnlyOnABranch, (X2,), (large,))
+    assert isinstance(results[0], UnboundLocalError)
+    np.testing.assert_allclose(results[1][0][0], large ** 2 * 2, rtol=1e-5)

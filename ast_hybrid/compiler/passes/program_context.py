@@ -17,6 +17,7 @@ class ProgramContext:
         self.kernel_ops = {}        # identifier of a kernel in the program -> its operator
         self.watch = watch
         self.guards = Guards()
+        self.maybe_unbound = set()  # variables some run-time path leaves unset
         self.specializer = None
 
     def constant_ref(self, value, hint):

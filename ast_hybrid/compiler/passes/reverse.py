@@ -43,6 +43,7 @@ def _call(function, *args):
 
 class _Reverser:
     def __init__(self, function, kernel_ops, namer, namespace):
+        self.maybe_unbound = frozenset()    # variables a run-time path leaves unset
         self.function = function
         self.kernel_ops = kernel_ops
         self.namer = namer
@@ -89,6 +90,7 @@ class _Reverser:
                 out.append(statement)
                 continue
             self.check_no_write_into_array(statement)
+            out.extend(self.bound_checks(statement))
             if isinstance(statement, ast.Assign):
                 target = statement.targets[0]
                 if not isinstance(target, ast.Name):
@@ -122,6 +124,18 @@ class _Reverser:
             else:
                 raise self.unsupported(f"a {type(statement).__name__} statement", statement)
         return out
+
+    def bound_checks(self, statement):
+        """Before a statement reads a variable a run-time path may leave unset: the check
+        that raises UnboundLocalError there, as the forward program's read does."""
+        if not self.maybe_unbound:
+            return []
+        read = [getattr(statement, part) for part in ("value", "test", "iter")
+                if isinstance(getattr(statement, part, None), ast.AST)]
+        names = sorted({n.id for part in read for n in ast.walk(part)
+                        if isinstance(n, ast.Name) and n.id in self.maybe_unbound})
+        check = self.helper(runtime.check_bound, "check_bound")
+        return [ast.Expr(_call(check, _name(n), ast.Constant(n))) for n in names]
 
     def check_no_write_into_array(self, statement):
         """While recording, MXNet refuses an in-place write into an array depending on which
@@ -581,7 +595,8 @@ def _assigned_names(body):
     return names
 
 
-def transform(function, kernel_ops, namer, namespace, filename="<program>"):
+def transform(function, kernel_ops, namer, namespace, filename="<program>",
+              maybe_unbound=frozenset()):
     """(recording forward, backward) FunctionDefs for the program `function`.
 
     recording(*arguments) returns (result, stack, final values of every variable);
@@ -594,13 +609,18 @@ def transform(function, kernel_ops, namer, namespace, filename="<program>"):
     reverser.beside_differentiable = _read_beside(normal, reverser.reads_differentiable)
     reverser.numbers = _number_names(normal, reverser.callee)
     reverser.location = (filename, function.lineno if hasattr(function, "lineno") else 0)
+    reverser.maybe_unbound = frozenset(maybe_unbound)
     arguments = [a.arg for a in function.args.args]
     recorded = reverser.record(normal.body)
     variables = [n for n in _assigned_names(recorded) if n not in arguments]
     variables = [v for v in variables if v != reverser.result] + [reverser.result]
     prologue = [_assign(reverser.stack, ast.List([], ast.Load())),
                 _assign(reverser.push, ast.Attribute(_name(reverser.stack), "append", ast.Load()))]
-    prologue += [_assign(v, ast.Constant(None)) for v in variables]
+    # every variable starts set (the values tuple reads them all); one a run-time path may
+    # leave unset starts as runtime.UNBOUND, which reading it checks for
+    unbound = reverser.helper(runtime.UNBOUND, "unbound")
+    prologue += [_assign(v, unbound if v in reverser.maybe_unbound else ast.Constant(None))
+                 for v in variables]
     everything = arguments + variables
     values = ast.Tuple([_name(v) for v in everything], ast.Load())
     record_def = ast.FunctionDef(

@@ -45,7 +45,7 @@ class _Frame:
         # a function defined in the compiled code reads its definer's names, except those
         # it assigns itself (Python's scoping: they are its own, unbound until assigned)
         self.enclosing = enclosing
-        self.own_names = _local_names(parsed.node) if enclosing is not None else set()
+        self.own_names = _local_names(parsed.node)
         self.owned = set()
         self.unbound_on_some_paths = set()   # identifiers a run-time branch may leave unset
         self.dynamic_depth = 0
@@ -69,7 +69,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         self.pending_items = []     # what unrolled loops have still to bind, evaluated already
         self.run_time_lists = []    # lists built here and grown by run-time code, as values
         self.call_sites = []        # (file, line) of each call being inlined, outermost first
-        self.lists_made = {}        # id -> (list, frame, run-time depth) where it was built
+        self.containers_made = {}   # id -> (list or dict, frame, run-time depth) of its making
 
     # ----- frames, emission
     @property
@@ -430,7 +430,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         if not is_static(key):
             raise self.unsupported("a dict item assigned under a key known only at run time",
                                    node=target)
-        if self.frame.dynamic_depth:
+        if not self.made_on_this_path(table):
             raise self.unsupported("a dict item assigned under a run-time condition or loop",
                                    node=target)
         table.items[static_value(key)] = self.as_name(value, "item")
@@ -499,25 +499,37 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         held += [value for frame in self.frames[:-1] for value in frame.env.values()]
         return any(_reads_name(value, identifier) for value in held + self.pending_items)
 
+    def may_be_unbound(self, identifier):
+        """A variable some run-time path leaves unset: reading it there raises."""
+        self.frame.unbound_on_some_paths.add(identifier)
+        self.context.maybe_unbound.add(identifier)
+
     def check_growable(self, seq, node):
         """A list this program builds may grow while compiling; the caller's may not."""
         if seq.external:
             raise self.unsupported("changing a list the caller passed in",
                                    "the caller would not see the change", node=node)
-        made = self.lists_made.get(id(seq))
-        if self.frame.dynamic_depth and not (
-                made is not None and made[0] is seq and made[1:] == (
-                    self.frame, self.frame.dynamic_depth)):
+        if not self.made_on_this_path(seq):
             # a list built before run-time control flow is materialized there; one reaching
             # here was not, so it cannot grow (one built on this same path may)
             raise self.unsupported("growing a list not named by a variable under a run-time "
                                    "condition or loop", node=node)
 
+    def made_on_this_path(self, container):
+        """Whether a list or dict the compiler holds may change now: outside run-time
+        control flow, or on the run-time path that built it."""
+        made = self.containers_made.get(id(container))
+        return not self.frame.dynamic_depth or (
+            made is not None and made[0] is container
+            and made[1:] == (self.frame, self.frame.dynamic_depth))
+
+    def made_here(self, container):
+        """A list or dict the program builds here, which may change on the path that builds it."""
+        self.containers_made[id(container)] = (container, self.frame, self.frame.dynamic_depth)
+        return container
+
     def new_list(self, items):
-        """A list the program builds here, which may grow on the path that builds it."""
-        seq = Seq(items, list)
-        self.lists_made[id(seq)] = (seq, self.frame, self.frame.dynamic_depth)
-        return seq
+        return self.made_here(Seq(items, list))
 
     def materialize_lists(self, statements):
         """Lists that run-time control flow grows (`outs.append(y)` in a loop over arrays)
@@ -668,7 +680,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                 target = self.context.namer.fresh(name)
                 frame.owned.add(target)
             if any(v is None for v in values) or target in frame.unbound_on_some_paths:
-                frame.unbound_on_some_paths.add(target)
+                self.may_be_unbound(target)
             kinds = {v.kind if isinstance(v, Dynamic) else ANY for v in values if v is not None}
             run_time_kinds = {v.kind for v in values if isinstance(v, Dynamic)}
             if NUMPY in run_time_kinds and len(run_time_kinds) > 1:
@@ -779,6 +791,15 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             self.emit(ast.Assign([ast.Name(identifier, ast.Store())], self.expr_of(value)))
             kind = value.kind if isinstance(value, Dynamic) else ANY
             frame.env[name] = Dynamic(ast.Name(identifier, ast.Load()), kind)
+            carried[name] = identifier
+        # names the body binds first are carried too, unbound until a pass binds them: a
+        # read before that raises UnboundLocalError (as after a loop that ran no pass), a
+        # read in a later pass sees the earlier pass's value
+        for name in sorted(_bound_names(node.body) - set(frame.env)):
+            identifier = self.context.namer.fresh(name)
+            frame.owned.add(identifier)
+            self.may_be_unbound(identifier)
+            frame.env[name] = Dynamic(ast.Name(identifier, ast.Load()), ANY)
             carried[name] = identifier
         body_code = []
         frame.loop_carried.append(carried)
@@ -968,11 +989,18 @@ def _assigned_names(statements):
 
 def _local_names(function):
     """The names local to a function by Python's rules: its parameters and every name its
-    own statements bind (not those bound inside nested functions or comprehensions)."""
+    own statements bind."""
     arguments = function.args
     names = {a.arg for a in arguments.args + arguments.posonlyargs + arguments.kwonlyargs}
     names |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
-    pending = list(function.body)
+    return names | _bound_names(function.body)
+
+
+def _bound_names(statements):
+    """The names statements bind (assignments, loop targets, def, import, except ... as),
+    not those bound inside nested functions or comprehensions."""
+    names = set()
+    pending = list(statements)
     while pending:
         node = pending.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

@@ -146,7 +146,7 @@ class CallSpecializer:
             default = args[1] if len(args) == 2 else Static(None)
             return items.get(static_value(args[0]), default)
         if name == "copy" and not args and not kwargs:
-            return Table(dict(items))
+            return self.made_here(Table(dict(items)))
         raise self.unsupported(f".{name}() of a dict holding run-time values", node=node)
 
     def call(self, callee, args, kwargs, node):
@@ -232,7 +232,7 @@ class CallSpecializer:
             order = sorted(range(len(keys)), key=keys.__getitem__)
             return Seq([args[0].items[i] for i in order], list)
         if function is dict and len(args) == 1 and not kwargs and isinstance(args[0], Table):
-            return Table(dict(args[0].items))
+            return self.made_here(Table(dict(args[0].items)))
         if function in (list, tuple, sorted) and len(args) == 1 and not kwargs \
                 and isinstance(args[0], Table):
             keys = [Static(k) for k in args[0].items]

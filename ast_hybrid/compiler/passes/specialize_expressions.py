@@ -195,8 +195,7 @@ class ExpressionSpecializer:
     def expr_Dict(self, node):
         keys = [self.expr(k) if k is not None else None for k in node.keys]
         values = [self.expr(v) for v in node.values]
-        if all(k is not None and is_static(k) for k in keys) and all(is_static(v) for v in values):
-            return Static({static_value(k): static_value(v) for k, v in zip(keys, values)})
+        # a dict written out is the program's own, filled in place (`d = {}; d['a'] = x`)
         if all(k is None and isinstance(v, (Table, Static)) or k is not None and is_static(k)
                for k, v in zip(keys, values)):
             items = {}
@@ -206,7 +205,7 @@ class ExpressionSpecializer:
                                  {k: Static(v) for k, v in value.value.items()})
                 else:
                     items[static_value(key)] = self.as_name(value, "item")
-            return Table(items)
+            return self.made_here(Table(items))
         return Dynamic(ast.Dict([self.expr_of(k) if k is not None else None for k in keys],
                                 [self.expr_of(v) for v in values]), ANY)
 
@@ -426,7 +425,7 @@ class ExpressionSpecializer:
             table[static_value(key)] = self.as_name(value, "item")
         if all(is_static(v) for v in table.values()):
             return Static({k: static_value(v) for k, v in table.items()})
-        return Table(table)
+        return self.made_here(Table(table))
 
     def expr_GeneratorExp(self, node):
         raise self.unsupported("a generator expression here",
