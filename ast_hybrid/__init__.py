@@ -10,3 +10,7 @@ from .context import Context, cpu, current_context, gpu, num_gpus
 from .compiler.ast_front_end import hybrid, to_source
 
 __version__ = "0.1.0"
+
+__all__ = ["autograd", "base", "context", "Context", "cpu", "current_context", "errors",
+           "gluon", "gpu", "hybrid", "init", "initializer", "metric", "MXNetError", "name",
+           "nd", "ndarray", "num_gpus", "random", "sym", "symbol", "to_source"]

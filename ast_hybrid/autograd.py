@@ -58,7 +58,7 @@ def _scope(recording, training):
 
 
 def record(train_mode=True):
-    """Record operations for backward(); train_mode sets is_training() inside (Dropout, BatchNorm)."""
+    """Record operations for backward(); train_mode sets is_training() inside (Dropout...)."""
     return _scope(True, train_mode)
 
 

@@ -249,7 +249,7 @@ def save_and_load(mx, folder):
     """save_parameters writes structural names (`0.weight`), so a file loads into the same
     network built with other prefixes; collect_params().save writes full names (the older
     save_params without the block's prefix), and load_parameters reads those after it."""
-    nn, nd = mx.gluon.nn, mx.nd
+    nn = mx.gluon.nn
 
     def build(prefix=None):
         net = nn.HybridSequential(prefix=prefix)
@@ -411,7 +411,7 @@ def given_prefixes(mx, folder):
 
 def rnn_names(mx, folder):
     """Recurrent layers and cells: the layer's own parameters inside its prefix."""
-    rnn, nd = mx.gluon.rnn, mx.nd
+    rnn = mx.gluon.rnn
     lstm = rnn.LSTM(5, num_layers=2, bidirectional=True, input_size=4)
     gru = rnn.GRU(3, input_size=2)
     plain = rnn.RNN(3, input_size=2)

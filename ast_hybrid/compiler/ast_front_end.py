@@ -1,4 +1,4 @@
-"""The AST front end: hybrid_forward's source -> passes -> one readable program, cached per block."""
+"""The AST front end: hybrid_forward's source -> passes -> one readable program, cached."""
 import ast
 import functools
 import inspect

@@ -1,4 +1,4 @@
-"""Calling a hybridized block: find the cached program for these arguments or build it, then run it."""
+"""Calling a hybridized block: the cached program for these arguments, or a new one, run."""
 import operator
 import threading
 import warnings
@@ -121,7 +121,8 @@ class CompiledEntry:
         try:
             result = self.program.function(*arrays)
         except Exception as error:
-            raise annotate(error, self.program)
+            # the same exception (or the operator's, with its context set), its traceback kept
+            raise annotate(error, self.program)  # noqa: B904
         return self._wrap(result)
 
     def stale(self):
@@ -160,7 +161,7 @@ class CompiledEntry:
         try:
             result, stack, values = derived.record(*arrays)
         except Exception as error:
-            raise annotate(error, derived.program)
+            raise annotate(error, derived.program)  # noqa: B904 (as in __call__)
         outputs = self._wrap(result)
         flat = list(_array_leaves(outputs))
 
@@ -169,7 +170,7 @@ class CompiledEntry:
             try:
                 return list(derived.backward(list(stack), values, gradient, destinations))
             except Exception as error:
-                raise annotate(error, derived.program)
+                raise annotate(error, derived.program)  # noqa: B904 (as in __call__)
 
         # into: the backward program may write a parameter's gradient straight into the
         # buffer autograd offers for it (grad_req 'write', the graph's only use of it)

@@ -6,3 +6,6 @@ from .trainer import Trainer
 from .block import Block, HybridBlock
 from .parameter import Constant, DeferredInitializationError, Parameter, ParameterDict
 from .symbol_block import SymbolBlock
+
+__all__ = ["Block", "Constant", "data", "DeferredInitializationError", "HybridBlock", "loss",
+           "nn", "Parameter", "ParameterDict", "rnn", "SymbolBlock", "Trainer", "utils"]

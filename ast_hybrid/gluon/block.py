@@ -267,7 +267,7 @@ class HybridBlock(Block):
         programs = self._programs
         if programs is not None and type(self).forward is HybridBlock.forward:
             entry = programs.get(cache_key(args))
-            if entry is not None:       # the hot path of a hybridized block: straight to its program
+            if entry is not None:       # a hybridized block's hot path: straight to its program
                 return entry(args)
         return self.forward(*args)
 

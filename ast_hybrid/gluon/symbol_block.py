@@ -1,4 +1,4 @@
-"""SymbolBlock: a block made from a graph (such as an exported `-symbol.json`), runnable and hybridizable."""
+"""SymbolBlock: a block made from a graph (an exported `-symbol.json`), runnable, hybridizable."""
 from .. import autograd
 from .. import symbol as sym
 from ..base import garbage_collection_paused

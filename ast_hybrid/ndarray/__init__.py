@@ -29,3 +29,5 @@ def waitall():
 
 
 populate(globals(), apply_named, apply)
+
+__all__ = ["load", "random", "save"]

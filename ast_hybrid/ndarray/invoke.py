@@ -1,4 +1,4 @@
-"""Running one operator on NDArrays: bind, check shapes, call the kernel, wrap, record for autograd."""
+"""Running one operator on NDArrays: bind, check shapes, call the kernel, wrap, record."""
 import numpy as np
 
 from .. import autograd, ops

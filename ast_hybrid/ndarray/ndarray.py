@@ -1,4 +1,4 @@
-"""NDArray: a numpy array with MXNet's interface; every operation goes through the operator table."""
+"""NDArray: a numpy array with MXNet's interface; every operation is the operator table's."""
 import numpy as np
 
 from .. import autograd, ops
@@ -297,7 +297,8 @@ def _binary(lhs, rhs, family, reflected):
 
 def _binary_method(family, reflected):
     def method(self, other):
-        if not isinstance(other, (NDArray, np.ndarray)) and not ops.python_operators.is_scalar(other):
+        if not isinstance(other, (NDArray, np.ndarray)) \
+                and not ops.python_operators.is_scalar(other):
             return NotImplemented
         return _binary(self, other, family, reflected)
     return method

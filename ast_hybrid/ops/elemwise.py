@@ -1,4 +1,4 @@
-"""Element-wise operators: unary math, binary arithmetic and comparison, scalar forms, add_n, clip, cast."""
+"""Element-wise operators: unary math, binary arithmetic and comparison, scalars, add_n, clip."""
 import numpy as np
 
 from . import attrs as A

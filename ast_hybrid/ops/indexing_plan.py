@@ -1,4 +1,4 @@
-"""Python indexing (`x[1:3, 0]`, `x[idx]`) as a sequence of table operators, for arrays and symbols."""
+"""Python indexing (`x[1:3, 0]`, `x[idx]`) as table operators, for arrays and symbols."""
 from numbers import Integral
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Operators that rearrange elements: reshape, transpose, concat, stack, split, tile, broadcast_to, ..."""
+"""Operators that rearrange elements: reshape, transpose, concat, stack, split, tile, ..."""
 import numpy as np
 
 from . import attrs as A

@@ -134,5 +134,5 @@ def spatial_param(op_name, attrs, key, ndim, fill, shapes):
 
 
 __all__ = ["known", "broadcast_shapes", "same_shape", "elementwise", "broadcasting",
-           "normalize_axis", "normalize_axes", "as_tuple", "reduced_shape", "require", "deduce", "window_out_size",
-           "spatial_param", "OpError"]
+           "normalize_axis", "normalize_axes", "as_tuple", "reduced_shape", "require", "deduce",
+           "window_out_size", "spatial_param", "OpError"]

@@ -7,3 +7,5 @@ from .symbol import Group, Symbol, apply, apply_named, var
 Variable = var
 
 populate(globals(), apply_named, apply)
+
+__all__ = ["GraphFormatError", "Group", "load", "load_json", "random", "Symbol"]

@@ -64,7 +64,8 @@ class Symbol:
 
     def _variables(self):
         variables, aux_ids = self.variable_nodes()
-        return [n for n in variables if id(n) not in aux_ids], [n for n in variables if id(n) in aux_ids]
+        return ([n for n in variables if id(n) not in aux_ids],
+                [n for n in variables if id(n) in aux_ids])
 
     def list_arguments(self):
         return [n.name for n in self._variables()[0]]
@@ -111,7 +112,7 @@ class Symbol:
 
     # ----- shapes
     def infer_shape(self, *args, **kwargs):
-        """(arg_shapes, out_shapes, aux_shapes) as MXNet: (None, None, None) if not enough is known."""
+        """(arg_shapes, out_shapes, aux_shapes) as MXNet: (None, None, None) if too little known."""
         try:
             arg_shapes, out_shapes, aux_shapes = self._infer_shape(args, kwargs)
         except _IncompleteShapes:
@@ -284,7 +285,7 @@ def apply(op_name, inputs, raw_attrs, name=None):
 
 
 def apply_named(op_name, args, kwargs):
-    """Build a node the way users call operators; missing inputs become `{name}_{input}` variables."""
+    """A node built as users call operators; missing inputs become `{name}_{input}` variables."""
     op = ops.get(op_name)
     kwargs = dict(kwargs)
     name = kwargs.pop("name", None)

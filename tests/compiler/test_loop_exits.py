@@ -8,7 +8,6 @@ import textwrap
 import numpy as np
 import pytest
 
-from ast_hybrid import nd
 from ast_hybrid.compiler.passes import inline, loop_exits
 from ast_hybrid.gluon import nn
 

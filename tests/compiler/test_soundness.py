@@ -917,7 +917,7 @@ class ReadsTheEarlierPass(nn.HybridBlock):
         total = x
         for i in range(x.shape[0]):
             if i > 0:
-                total = total + previous
+                total = total + previous     # noqa: F821 (bound by the earlier pass)
             previous = x * i
         return total
 

@@ -1,4 +1,4 @@
-"""Shared analyses for the optimization passes: names read, purity, liveness over structured code."""
+"""Analyses the optimization passes share: names read, purity, liveness over structured code."""
 import ast
 
 from ..backend import _MARKER

@@ -1,4 +1,4 @@
-"""Constant folding: arithmetic, comparisons and boolean logic on number literals become literals."""
+"""Constant folding: arithmetic, comparisons and logic on number literals become literals."""
 import ast
 import math
 import operator

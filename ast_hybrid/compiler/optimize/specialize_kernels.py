@@ -1,5 +1,5 @@
 """Kernel specialization: a kernel call with literal attributes becomes a call of the kernel its
-operator binds to those attributes (Op.specialize), e.g. Activation(x, act_type='relu') -> relu(x)."""
+operator binds to those attributes (Op.specialize): Activation(x, act_type='relu') -> relu(x)."""
 import ast
 
 from .analysis import kernel_op

@@ -1,1 +1,1 @@
-"""The AST front end's passes, applied in order: source, fence, specialize (with inline and lower)."""
+"""The AST front end's passes in order: source, fence, loop_exits, specialize (inline, lower)."""

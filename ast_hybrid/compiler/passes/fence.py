@@ -17,7 +17,7 @@ if hasattr(ast, "TryStar"):
 
 
 def transform(parsed):
-    """Return `parsed` unchanged, or raise UnsupportedConstruct for its first unhandled construct."""
+    """`parsed` unchanged, or UnsupportedConstruct for its first construct not handled."""
     for node in ast.walk(parsed.node):
         if node is parsed.node:
             continue

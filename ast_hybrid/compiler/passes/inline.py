@@ -65,8 +65,8 @@ def bind_arguments(parsed, values, keywords, skip_self):
     default_values = parsed.default_values
     if default_values is None:
         default_values = [Static(d) for d in parsed.function.__defaults__ or ()]
-    defaults = dict(zip([a.arg for a in arguments.args][len(arguments.args) - len(arguments.defaults):],
-                        default_values))
+    with_defaults = [a.arg for a in arguments.args][len(arguments.args) - len(arguments.defaults):]
+    defaults = dict(zip(with_defaults, default_values))
     bound = {}
     positional = list(values)
     for name in names:

@@ -79,7 +79,7 @@ class Lowerer:
 
     # ----- operators
     def apply(self, op_name, inputs, attrs):
-        """Kernel call for `op_name` on run-time inputs with attrs (parsed values or Placeholders)."""
+        """Kernel call for `op_name` on run-time inputs, attrs parsed values or Placeholders."""
         op = ops.get(op_name)
         args = [self.input_expr(v, op_name) for v in inputs]
         defaults = kernel_defaults(op)

@@ -1,4 +1,4 @@
-"""What one program being built shares: fresh names, the constant pool, parameters, the training flag."""
+"""What one program being built shares: names, constants, parameters, the training flag."""
 import ast
 
 from ..guards import Guards

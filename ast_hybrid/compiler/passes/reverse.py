@@ -184,7 +184,8 @@ class _Reverser:
         if isinstance(statement, ast.While):
             loop = ast.While(statement.test, body, [])
         else:
-            if not (isinstance(statement.iter, ast.Call) and isinstance(statement.iter.func, ast.Name)
+            if not (isinstance(statement.iter, ast.Call)
+                    and isinstance(statement.iter.func, ast.Name)
                     and statement.iter.func.id == "range"):
                 raise self.unsupported("a loop over values other than range()", statement)
             item = self.namer.fresh("item")
@@ -284,7 +285,8 @@ class _Reverser:
             code = [_assign(pair, _call(vjp, ast.Constant(operator_name), value.left,
                                         value.right, _name(self.output_value), g))]
             code += self.add_to(value.left, ast.Subscript(_name(pair), ast.Constant(0), ast.Load()))
-            code += self.add_to(value.right, ast.Subscript(_name(pair), ast.Constant(1), ast.Load()))
+            code += self.add_to(value.right,
+                                ast.Subscript(_name(pair), ast.Constant(1), ast.Load()))
             return code
         if isinstance(value, ast.UnaryOp):
             if isinstance(value.op, ast.USub):

@@ -402,7 +402,8 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                 raise self.compile_error(f"not enough values to unpack (expected at least "
                                          f"{before + after}, got {len(items)})", target)
             rest = Seq(list(items[before:len(items) - after]), list)
-            for element, item in zip(target.elts, items[:before] + [rest] + items[len(items) - after:]):
+            spread = items[:before] + [rest] + items[len(items) - after:]
+            for element, item in zip(target.elts, spread):
                 self.assign(element.value if isinstance(element, ast.Starred) else element, item)
         elif isinstance(target, ast.Subscript):
             base = self.expr(target.value)

@@ -52,8 +52,8 @@ class ExpressionSpecializer:
         """What evaluating an expression now raised is raised when the program reaches it, as
         imperative mode raises it there (on a branch not taken, never)."""
         raiser = self.context.constant_ref(runtime.raise_error, "raise_error")
-        return Dynamic(ast.Call(raiser, [self.context.constant_ref(type(error), type(error).__name__),
-                                         self.expr_of(Static(error.args))], []), ANY)
+        error_type = self.context.constant_ref(type(error), type(error).__name__)
+        return Dynamic(ast.Call(raiser, [error_type, self.expr_of(Static(error.args))], []), ANY)
 
     def expr_Constant(self, node):
         return Static(node.value)
