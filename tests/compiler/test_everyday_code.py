@@ -357,23 +357,26 @@ def test_a_sequential_of_two_thousand_layers():
     assert "for " not in ast_hybrid.to_source(net)        # unrolled, every layer inlined
 
 
-def test_text_of_arrays_is_what_imperative_prints(capsys):
+def test_text_of_arrays_is_what_imperative_prints(capsys, caplog):
     class Texts(nn.HybridBlock):
         def hybrid_forward(self, F, x):
+            import logging
             y = x * 2
             print("%s" % y, "%s|%s" % (y, y.shape), "%r" % (y,))
             print(str(y), repr(y), format(y), y.dtype, "{}".format(y), "{!r}".format(y))
             print("{:}".format(y.sum()), y.dtype == np.float32, type(y.dtype))
+            logging.getLogger("everyday").warning("%s has %s", y, y.dtype)
             return y
 
     block = Texts()
     block(nd.array(X))
-    want = capsys.readouterr().out
+    want = capsys.readouterr().out, caplog.messages[-1]
     strict(block)
     for _ in range(2):
+        caplog.clear()
         block(nd.array(X))
-        assert capsys.readouterr().out == want
-    assert "<NDArray 2x3 @cpu(0)>" in want
+        assert (capsys.readouterr().out, caplog.messages[-1]) == want
+    assert "<NDArray 2x3 @cpu(0)>" in want[0] and "<NDArray 2x3 @cpu(0)>" in want[1]
 
 
 def test_trace_mode_takes_list_inputs_with_one_program():
