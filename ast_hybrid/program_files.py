@@ -17,8 +17,13 @@ def _the_folder():
     with _lock:
         if _folder is None or not os.path.isdir(_folder):
             _folder = tempfile.mkdtemp(prefix="ast_hybrid-programs-")
-            atexit.register(shutil.rmtree, _folder, True)
+            atexit.register(_remove_folder, _folder, os.getpid())
         return _folder
+
+
+def _remove_folder(folder, owner):
+    if os.getpid() == owner:        # not from a forked child, whose parent still runs
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def write(label, number, source):
