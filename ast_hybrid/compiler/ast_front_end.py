@@ -71,7 +71,8 @@ def build_program(function, leading, args, root_block=None, label=None, options=
                                  context.training_setup() + body, [], None)
     pseudo_file = f"{label}.{function.__name__}" if label else function.__name__
     optimized = definition
-    if options is None or options.optimize:
+    # the optimization passes do not model a `with` (its body runs under another mode)
+    if (options is None or options.optimize) and not context.has_with:
         from .optimize import OptimizeInfo, optimize
         info = OptimizeInfo(dict(context.kernel_ops), context.namespace, namer,
                             tuple(a.arg for a in arguments),

@@ -494,3 +494,52 @@ def test_comprehension_and_for_else_over_an_arrays_rows():
 
     expected = assert_sound(Rows, [X], [X[:1]])
     np.testing.assert_allclose(expected[0][0][0], 2 * X + 2 + 10 * X.sum(), rtol=1e-5)
+
+
+class ModalBlocks(nn.HybridBlock):
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.5)
+
+    def hybrid_forward(self, F, x):
+        import warnings
+        with autograd.pause():
+            paused = self.drop(x) + autograd.is_training()
+        with warnings.catch_warnings(), np.errstate(divide="ignore"):
+            quiet = (x / 0.0 > 0) + 1
+        with autograd.train_mode():
+            training = autograd.is_training() + self.drop(x * 0 + 1).sum()
+        return paused + quiet + training
+
+
+@pytest.mark.parametrize("train", [False, True], ids=["predict", "train"])
+def test_with_statements_run_their_bodies_under_the_managers_mode(train):
+    block = ModalBlocks()
+    mode = autograd.train_mode if train else autograd.predict_mode
+    ast_hybrid.random.seed(3)
+    with mode():
+        want = block(nd.array(X)).asnumpy()
+    strict(block)
+    for _ in range(2):
+        ast_hybrid.random.seed(3)
+        with mode():
+            np.testing.assert_array_equal(block(nd.array(X)).asnumpy(), want)
+    # pause(): no dropout whatever the mode; train_mode(): dropout, as imperatively
+    assert np.isfinite(want).all()
+
+
+def test_a_with_statement_is_refused_while_recording_and_on_other_managers():
+    block = strict(ModalBlocks())
+    with pytest.raises(UnsupportedConstruct, match="with statement"):
+        with autograd.record():
+            block(nd.array(X))
+
+    class Suppresses(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            import contextlib
+            with contextlib.suppress(ValueError):
+                x = x * 2
+            return x
+
+    with pytest.raises(UnsupportedConstruct, match="may swallow"):
+        strict(Suppresses())(nd.array(X))

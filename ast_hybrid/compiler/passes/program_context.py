@@ -18,6 +18,7 @@ class ProgramContext:
         self.watch = watch
         self.guards = Guards()
         self.maybe_unbound = set()  # variables some run-time path leaves unset
+        self.has_with = False       # the program holds a `with` (the optimizer leaves it)
         self.specializer = None
 
     def constant_ref(self, value, hint):
@@ -44,6 +45,19 @@ class ProgramContext:
         if self._training is None:
             self._training = self.namer.fresh("training")
         return ast.Name(self._training, ast.Load())
+
+    def fresh_training_flag(self):
+        """Inside a `with` that changes autograd's training mode, operators read a flag of
+        their own; returns what restore_training_flag needs."""
+        saved, self._training = self._training, None
+        return saved
+
+    def restore_training_flag(self, saved):
+        """The statements that set the inner flag (none if nothing read it), the outer
+        flag back in place."""
+        setup = self.training_setup()
+        self._training = saved
+        return setup
 
     def training_setup(self):
         if self._training is None:

@@ -121,6 +121,11 @@ class _Reverser:
                 out.append(statement)
             elif isinstance(statement, (ast.Pass, ast.Assert, ast.Raise)):
                 out.append(statement)
+            elif isinstance(statement, ast.With):
+                # autograd.pause() stops recording in its body: the reverse pass would have
+                # to leave exactly its operators out, which it does not model
+                raise self.unsupported("a with statement (the operators its body records)",
+                                       statement)
             else:
                 raise self.unsupported(f"a {type(statement).__name__} statement", statement)
         return out

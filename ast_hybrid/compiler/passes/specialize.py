@@ -592,6 +592,51 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             frame.result = Dynamic(ast.Name(frame.result_name, ast.Load()), kind)
         return "return"
 
+    def stmt_With(self, node):
+        """`with m:` for the context managers known not to swallow an exception of their
+        body (autograd's modes, warnings.catch_warnings, numpy.errstate): the manager made
+        and entered where Python makes it, the body inlined in the program's `with`. Under
+        autograd's modes, operators inside read the training mode anew."""
+        items, modal = [], False
+        for item in node.items:
+            expr = item.context_expr
+            callee = self.expr(expr.func) if isinstance(expr, ast.Call) else None
+            if not isinstance(callee, Static) or not any(
+                    callee.value is m for m in _NON_SUPPRESSING_MANAGERS()):
+                raise self.unsupported("a with statement on this context manager",
+                                       "only autograd.pause/train_mode/predict_mode/record, "
+                                       "warnings.catch_warnings and numpy.errstate are "
+                                       "compiled: another may swallow its body's exception",
+                                       node)
+            modal = modal or callee.value.__module__.endswith("autograd")
+            # made as the program runs: a manager is entered once
+            args, kwargs = self.call_arguments(expr)
+            manager = ast.Call(self.expr_of(callee), [self.expr_of(a) for a in args],
+                               [ast.keyword(k, self.expr_of(v)) for k, v in kwargs.items()])
+            target = None
+            if item.optional_vars is not None:
+                if not isinstance(item.optional_vars, ast.Name):
+                    raise self.unsupported("a with target other than a name", node=node)
+                identifier = self.context.namer.fresh(item.optional_vars.id)
+                self.frame.owned.add(identifier)
+                self.frame.env[item.optional_vars.id] = Dynamic(ast.Name(identifier, ast.Load()),
+                                                                ANY)
+                target = ast.Name(identifier, ast.Store())
+            items.append(ast.withitem(manager, target))
+        self.context.has_with = True
+        body = []
+        self.bodies.append(body)
+        saved_flag = self.context.fresh_training_flag() if modal else None
+        try:
+            ending = self.block(node.body)
+        finally:
+            self.bodies.pop()
+            if modal:
+                body[:0] = self.context.restore_training_flag(saved_flag)
+        self.line = node.lineno
+        self.emit(ast.With(items, body or [ast.Pass()]))
+        return ending
+
     def stmt_Raise(self, node):
         if node.exc is None:
             raise self.unsupported("a bare raise", node=node)
@@ -933,6 +978,13 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         return ending
 
     # ----- expressions
+
+
+def _NON_SUPPRESSING_MANAGERS():
+    import warnings
+    from ... import autograd
+    return (autograd.pause, autograd.train_mode, autograd.predict_mode, autograd.record,
+            warnings.catch_warnings, np.errstate)
 
 
 class _TestNeedsStatements(Exception):
