@@ -2,6 +2,7 @@
 import ast
 import functools
 import inspect
+import weakref
 
 from ..gluon.block import Block
 from .backend import compile_program
@@ -71,8 +72,9 @@ def build_program(function, leading, args, root_block=None, label=None, options=
                                  context.training_setup() + body, [], None)
     pseudo_file = f"{label}.{function.__name__}" if label else function.__name__
     optimized = definition
-    # the optimization passes do not model a `with` (its body runs under another mode)
-    if (options is None or options.optimize) and not context.has_with:
+    # the optimization passes do not model `with` (its body runs under another mode) or
+    # `try` (its body may stop anywhere)
+    if (options is None or options.optimize) and not context.unoptimizable:
         from .optimize import OptimizeInfo, optimize
         info = OptimizeInfo(dict(context.kernel_ops), context.namespace, namer,
                             tuple(a.arg for a in arguments),
@@ -85,6 +87,9 @@ def build_program(function, leading, args, root_block=None, label=None, options=
     if context.guards:
         program.guards = context.guards
     program.maybe_unbound = frozenset(context.maybe_unbound)
+    if context.self_reference is not None:
+        # a handler converts what it caught through the program's own source (no cycle)
+        program.namespace[context.self_reference] = weakref.ref(program)
     return program, [param for _, param in context.parameters.values()]
 
 

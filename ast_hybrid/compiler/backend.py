@@ -228,15 +228,21 @@ def annotate(error, program):
     entry = _innermost_entry(program, error.__traceback__)
     if entry is None or getattr(error, "_ast_hybrid_annotated", False):
         return error
-    replacement = imperative_error(program, entry, error)
-    if replacement is not None:
-        error = _instead_of(error, replacement, entry)
+    error = operator_error_of(program, error)
     _add_note(error, _note(program, entry.tb_lineno))
     try:
         error._ast_hybrid_annotated = True
     except AttributeError:
         pass
     return error
+
+
+def operator_error_of(program, error):
+    """The error imperative mode raises instead of `error`, raised inside `program` and
+    caught there (by a `try` of the user's code), or `error` itself."""
+    entry = _innermost_entry(program, error.__traceback__)
+    replacement = imperative_error(program, entry, error) if entry is not None else None
+    return error if replacement is None else _instead_of(error, replacement, entry)
 
 
 def _note(program, generated_line):

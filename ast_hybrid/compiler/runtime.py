@@ -125,6 +125,14 @@ def update_or_rebind(current, result):
 MUTATORS = (setitem, update, update_or_rebind)
 
 
+def operator_error(program_ref, error):
+    """What an `except` of the user's code catches: the operator's own error where
+    imperative mode raises one for the failing expression (see operator_errors), else
+    `error` itself."""
+    from .backend import operator_error_of
+    return operator_error_of(program_ref(), error)
+
+
 UNBOUND = object()    # a recording program's variable that no path has set yet
 
 

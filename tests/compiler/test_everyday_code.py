@@ -11,6 +11,7 @@ from ast_hybrid import autograd, nd
 from ast_hybrid.compiler.dispatch import HybridizeFallbackWarning
 from ast_hybrid.compiler.passes.errors import UnsupportedConstruct
 from ast_hybrid.gluon import nn
+from ast_hybrid.ops import OpError
 
 from soundness import assert_sound, numeric_input_gradient
 
@@ -543,3 +544,58 @@ def test_a_with_statement_is_refused_while_recording_and_on_other_managers():
 
     with pytest.raises(UnsupportedConstruct, match="may swallow"):
         strict(Suppresses())(nd.array(X))
+
+
+class Tries(nn.HybridBlock):
+    def hybrid_forward(self, F, x, y):
+        total = x
+        steps = []
+        try:
+            total = total * 2
+            steps.append(1)
+            product = F.dot(total, y)          # fails when y does not fit
+            total = total + product.sum()
+        except OpError as error:
+            total = total - len(str(error)) * 0 - 1
+        except ValueError:
+            total = total * 100
+        else:
+            total = total + 0.5
+        finally:
+            total = total + len(steps)
+        try:
+            if total.sum() > 1000:
+                raise KeyError("large")
+        except KeyError:
+            total = total / 2
+        return total
+
+
+def test_try_except_else_finally_with_the_operators_own_error():
+    fits, misfits = np.ones((3, 2), np.float32), np.ones((2, 2), np.float32)
+    for y in (fits, misfits):
+        block = Tries()
+        want = block(nd.array(X), nd.array(y)).asnumpy()
+        strict(block)
+        for _ in range(2):
+            np.testing.assert_allclose(block(nd.array(X), nd.array(y)).asnumpy(), want)
+    # the misfit was caught as the OpError imperative mode raises: x * 2 - 1 + 1
+    np.testing.assert_allclose(want, X * 2, rtol=1e-6)
+
+
+def test_a_bare_raise_in_a_handler_raises_what_it_caught():
+    class Reraises(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            try:
+                y = F.dot(x, x)
+            except OpError:
+                print("cleaning up")
+                raise
+            return y
+
+    block = strict(Reraises())
+    with pytest.raises(OpError, match="dot"):
+        block(nd.array(X))
+    with pytest.raises(UnsupportedConstruct, match="Try"):
+        with autograd.record():
+            strict(Tries())(nd.array(X), nd.ones((3, 2)))

@@ -7,7 +7,7 @@ _REJECTED = {
     ast.AsyncFunctionDef: "async functions", ast.Await: "await", ast.Yield: "yield",
     ast.YieldFrom: "yield from", ast.Global: "a global statement",
     ast.Nonlocal: "a nonlocal statement", ast.ClassDef: "a class definition",
-    ast.Try: "try/except", ast.AsyncWith: "async with",
+    ast.AsyncWith: "async with",
     ast.AsyncFor: "async for",
     ast.Delete: "del", ast.NamedExpr: "an assignment expression (:=)",
     ast.Match: "a match statement",

@@ -18,7 +18,8 @@ class ProgramContext:
         self.watch = watch
         self.guards = Guards()
         self.maybe_unbound = set()  # variables some run-time path leaves unset
-        self.has_with = False       # the program holds a `with` (the optimizer leaves it)
+        self.unoptimizable = False  # it holds a `with` or `try`, which the optimizer leaves
+        self.self_reference = None  # the name a weak reference to the program will have
         self.specializer = None
 
     def constant_ref(self, value, hint):
@@ -28,6 +29,12 @@ class ProgramContext:
             self.namespace[name] = value
             self._pooled[key] = (name, value)
         return ast.Name(self._pooled[key][0], ast.Load())
+
+    def program_ref(self):
+        """The name of a weak reference to the program being built (set once compiled)."""
+        if self.self_reference is None:
+            self.self_reference = self.namer.fresh("this_program")
+        return ast.Name(self.self_reference, ast.Load())
 
     def kernel_ref(self, op):
         """The name a kernel is called by; the operator is remembered for differentiation."""

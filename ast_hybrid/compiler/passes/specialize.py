@@ -70,6 +70,8 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         self.run_time_lists = []    # lists built here and grown by run-time code, as values
         self.call_sites = []        # (file, line) of each call being inlined, outermost first
         self.containers_made = {}   # id -> (list or dict, frame, run-time depth) of its making
+        self.handling = []          # the caught exception's variable, in an except clause
+        self.raised = False         # the block at hand ended in a raise
 
     # ----- frames, emission
     @property
@@ -623,7 +625,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                                                                 ANY)
                 target = ast.Name(identifier, ast.Store())
             items.append(ast.withitem(manager, target))
-        self.context.has_with = True
+        self.context.unoptimizable = True
         body = []
         self.bodies.append(body)
         saved_flag = self.context.fresh_training_flag() if modal else None
@@ -637,9 +639,151 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         self.emit(ast.With(items, body or [ast.Pass()]))
         return ending
 
+    def stmt_Try(self, node):
+        """`try` as Python runs it. The body may stop after any statement, so every name it
+        or a handler binds lives in one variable that each statement of the body leaves
+        current (as in a run-time loop), lists they grow are run-time lists, and what a
+        handler catches is first made the operator's own error, as imperative mode raises
+        it. A `return`, `break` or `continue` inside is refused."""
+        frame = self.frame
+        statements = node.body + node.orelse + node.finalbody + [
+            s for handler in node.handlers for s in handler.body]
+        for inner in statements:
+            for n in ast.walk(inner):
+                if isinstance(n, (ast.Return, ast.Break, ast.Continue)):
+                    raise self.unsupported(f"{type(n).__name__.lower()} inside try",
+                                           node=n)
+        self.context.unoptimizable = True
+        self.materialize_lists(statements)
+        for handler in node.handlers:
+            if handler.name and handler.name in frame.env:
+                raise self.unsupported(f"except ... as {handler.name}, a name bound before",
+                                       "Python unbinds it after the handler, only if it ran",
+                                       handler)
+        carried = self.carry(_bound_names(statements)
+                             - {h.name for h in node.handlers if h.name})
+        line = node.lineno
+        paths = []          # the carried names' kinds at the end of each path
+        frame.dynamic_depth += 1
+        try:
+            self.raised = False
+            body = self.carried_block(node.body, carried)
+            orelse = self.carried_block(node.orelse, carried)
+            if not self.raised:
+                paths.append(self.kinds(carried))
+            caught = self.context.namer.fresh("caught")
+            frame.owned.add(caught)
+            handlers = self.handlers(node.handlers, caught, carried, paths)
+        finally:
+            frame.dynamic_depth -= 1
+        for name, identifier in carried.items():
+            kinds = {path[name] for path in paths}
+            frame.env[name] = Dynamic(ast.Name(identifier, ast.Load()),
+                                      kinds.pop() if len(kinds) == 1 else ANY)
+        self.raised = False
+        finalbody = self.carried_block(node.finalbody, carried)
+        flows = paths and not self.raised
+        self.line = line
+        try_node = ast.Try(body or [ast.Pass()], handlers, orelse, finalbody)
+        if not handlers and not finalbody:
+            try_node.finalbody = [ast.Pass()]
+        self.emit(try_node)
+        return None if flows else "return"     # every path raises: nothing after runs
+
+    def carry(self, names):
+        """{name: identifier} for names whose value must stay in one variable."""
+        frame = self.frame
+        carried = {}
+        for name in sorted(names):
+            value = frame.env.get(name)
+            if isinstance(value, Dynamic) and isinstance(value.expr, ast.Name) \
+                    and value.expr.id in frame.owned and not self.aliased(value.expr.id, name):
+                carried[name] = value.expr.id
+                continue
+            identifier = self.context.namer.fresh(name)
+            frame.owned.add(identifier)
+            if value is None:
+                self.may_be_unbound(identifier)
+            else:
+                self.emit(ast.Assign([ast.Name(identifier, ast.Store())], self.expr_of(value)))
+            kind = value.kind if isinstance(value, Dynamic) else ANY
+            frame.env[name] = Dynamic(ast.Name(identifier, ast.Load()), kind)
+            carried[name] = identifier
+        return carried
+
+    def carried_block(self, statements, carried):
+        """Statements emitted apart, each followed by the moves that put the carried
+        names' values back in their variables."""
+        code = []
+        self.bodies.append(code)
+        try:
+            for statement in statements:
+                self.line = statement.lineno
+                ending = self.statement(statement)
+                if ending is not None:
+                    if not isinstance(statement, ast.Raise):
+                        raise self.unsupported("an exit inside try", node=statement)
+                    self.raised = True
+                    break           # what follows a raise never runs
+                self.reconcile(carried)
+        finally:
+            self.bodies.pop()
+        return code
+
+    def kinds(self, carried):
+        env = self.frame.env
+        return {name: env[name].kind if isinstance(env.get(name), Dynamic) else ANY
+                for name in carried}
+
+    def handlers(self, handlers, caught, carried, paths):
+        """The program's one handler: what it caught, made the operator's error, goes to
+        the first of the user's handlers whose types match it, or is raised again."""
+        if not handlers:
+            return []
+        convert = self.context.constant_ref(runtime.operator_error, "operator_error")
+        chain = [ast.Raise(ast.Name(caught, ast.Load()), None)]
+        at_exception = dict(self.frame.env)
+        for handler in reversed(handlers):
+            self.frame.env = dict(at_exception)
+            self.line = handler.lineno
+            code = []
+            if handler.name:
+                self.frame.env[handler.name] = Dynamic(ast.Name(caught, ast.Load()), ANY)
+            self.handling.append(caught)
+            self.raised = False
+            try:
+                code += self.carried_block(handler.body, carried)
+            finally:
+                self.handling.pop()
+            if not self.raised:
+                paths.append(self.kinds(carried))
+            if handler.name:
+                self.frame.env.pop(handler.name, None)    # Python unbinds it after the handler
+            if handler.type is None:
+                chain = code or [ast.Pass()]
+                continue
+            types = self.expr(handler.type)
+            if not is_static(types):
+                raise self.unsupported("an except clause whose types are known only at run "
+                                       "time", node=handler)
+            test = ast.Call(ast.Name("isinstance", ast.Load()),
+                            [ast.Name(caught, ast.Load()), self.expr_of(types)], [])
+            chain = [ast.If(test, code or [ast.Pass()], chain)]
+        first = handlers[0]
+        self.line = first.lineno
+        program = self.context.program_ref()
+        conversion = ast.Assign([ast.Name(caught, ast.Store())],
+                                ast.Call(convert, [program, ast.Name(caught, ast.Load())], []))
+        return [ast.ExceptHandler(ast.Name("BaseException", ast.Load()), caught,
+                                  [conversion] + chain)]
+
     def stmt_Raise(self, node):
+        if node.exc is None and self.handling:
+            # in a handler: what it caught, raised again
+            self.emit(ast.Raise(ast.Name(self.handling[-1], ast.Load()), None))
+            return "return"
         if node.exc is None:
-            raise self.unsupported("a bare raise", node=node)
+            raise self.unsupported("a bare raise outside an except clause", node=node)
         self.emit(ast.Raise(self.expr_of(self.expr(node.exc)), None))
         return "return"
 
