@@ -964,3 +964,21 @@ def test_a_name_a_branch_leaves_unset_raises_when_read_while_recording_too():
     results = assert_sound(BoundOnlyOnABranch, (X2,), (large,))
     assert isinstance(results[0], UnboundLocalError)
     np.testing.assert_allclose(results[1][0][0], large ** 2 * 2, rtol=1e-5)
+
+
+class BoundInALoopThatMayNotRun(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        if x.max() > 1.0:
+            count = 0
+            while count < 3 and x.mean() > 1.0:
+                count += 1
+                unused = x * 2
+                x = x * 0.5 - 0.25
+        return x
+
+
+def test_a_name_bound_only_in_a_loop_that_ran_no_pass_is_not_read_at_a_merge():
+    """Once moved at the branch's merge as if the loop had bound it: UnboundLocalError
+    where imperative mode, which never reads it, returns."""
+    assert_sound(BoundInALoopThatMayNotRun, (np.array([[3.0, 0.0], [0.0, 0.0]], np.float32),),
+                 (np.full((2, 2), 3.0, np.float32),), (X2,))

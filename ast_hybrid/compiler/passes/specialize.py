@@ -662,6 +662,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                                        handler)
         carried = self.carry(_bound_names(statements)
                              - {h.name for h in node.handlers if h.name})
+        unset_before = [i for i in carried.values() if i in frame.unbound_on_some_paths]
         line = node.lineno
         paths = []          # the carried names' kinds at the end of each path
         frame.dynamic_depth += 1
@@ -683,6 +684,8 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         self.raised = False
         finalbody = self.carried_block(node.finalbody, carried)
         flows = paths and not self.raised
+        for identifier in unset_before:
+            self.may_be_unbound(identifier)     # still, if the body stopped before binding it
         self.line = line
         try_node = ast.Try(body or [ast.Pass()], handlers, orelse, finalbody)
         if not handlers and not finalbody:
@@ -991,6 +994,8 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             self.may_be_unbound(identifier)
             frame.env[name] = Dynamic(ast.Name(identifier, ast.Load()), ANY)
             carried[name] = identifier
+        # unset before the loop: still so after it, if it ran no pass
+        unset_before = [i for i in carried.values() if i in frame.unbound_on_some_paths]
         body_code = []
         frame.loop_carried.append(carried)
         frame.dynamic_depth += 1
@@ -1018,6 +1023,8 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             self.bodies.pop()
             frame.dynamic_depth -= 1
             frame.loop_carried.pop()
+        for identifier in unset_before:
+            self.may_be_unbound(identifier)
         if test_in_body:
             return self.block(self.with_test_in_body(node))
         for name, identifier in carried.items():
