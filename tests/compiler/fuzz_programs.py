@@ -57,7 +57,7 @@ STATEMENT_FEATURES = (
     "if_data", "while_data", "for_static", "for_runtime", "for_rows", "for_enumerate",
     "break", "continue", "print", "print_array", "divmod", "is_training", "early_return",
     "return_in_loop", "nested_def", "lambda", "dict_of_arrays", "rows_comprehension",
-    "list_item_assign", "while_and",
+    "list_item_assign", "while_and", "try_except", "with_manager",
     "error_axis", "error_shape", "error_dot", "error_index", "error_asscalar",
     "error_bool", "error_divmod", "error_round", "error_unused", "error_static",
 )
@@ -619,6 +619,36 @@ class _Generator:
         body = self._sub(env, ctx, depth, loop="while", in_loop=True)
         return [f"{k} = 0", f"while {v}.mean() > {self.threshold()} and {k} < 3:",
                 *_indent([f"{k} += 1", *body, f"{v} = {v} * 0.5 - 0.25"])]
+
+    def s_try_except(self, env, ctx, depth):
+        """A try whose body may fail part-way (a misfit operator, a bad index), with the
+        forms users write: typed handlers, `as`, else, finally, a bare raise."""
+        v = self._target(env)
+        risky = self.choice([f"F.dot({self.choice(env)}, {self.choice(env)})",
+                             f"F.sum({self.choice(env)}, axis=5)",
+                             f"[{self.choice(env)}][{self.integer(0, 1)}]",
+                             f"{self.choice(env)} * 2"])
+        body = [f"{v} = {v} * 0.5", *self.body(env, ctx, 1, 0)[0], f"{v} = {v} + {risky} * 0"]
+        kind = self.choice(["ValueError", "Exception", "(IndexError, ValueError)", "KeyError"])
+        error = self.fresh("error")
+        handler = [f"{v} = {v} - 1", f"print('caught', type({error}).__name__)"]
+        if kind == "KeyError" and self.maybe(2):
+            handler.append("raise")
+        lines = ["try:", *_indent(body), f"except {kind} as {error}:", *_indent(handler)]
+        if self.maybe(2):
+            lines += ["else:", *_indent([f"{v} = {v} + 0.25"])]
+        if self.maybe(2):
+            lines += ["finally:", *_indent([f"{v} = {v} * 1.5"])]
+        return lines
+
+    def s_with_manager(self, env, ctx, depth):
+        v = self._target(env)
+        manager = self.choice(["autograd.pause()", "autograd.train_mode()",
+                               "autograd.predict_mode()"])
+        # Dropout only where it is the identity (no random draws to compare)
+        dropped = v if manager == "autograd.train_mode()" else f"F.Dropout({v}, p=0.5)"
+        return [f"with {manager}:",
+                *_indent([f"{v} = {dropped} * (1 + autograd.is_training())"])]
 
     def s_print(self, env, ctx, depth):
         a = self.choice(env)
