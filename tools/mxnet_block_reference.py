@@ -1,6 +1,7 @@
 """Record MXNet 1.9.1's Block behaviours that users' code relies on (forward hooks, apply
 order, the warnings for unregistered containers and for hooks on hybridized blocks,
-hybridize's options, plain attributes set before Block.__init__, initializer equality)
+hybridize's options, plain attributes set before Block.__init__, initializer equality,
+parameters' contexts, variables, casts and dtype rules of loading)
 into a JSON file that tests/gluon/test_block_api.py reads without mxnet.
 
 Run under MXNet's own interpreter:
@@ -150,10 +151,64 @@ def initializer_equality():
     return record
 
 
+def _outcome(run):
+    """What `run()` gives, or the kind and message of what it raises."""
+    try:
+        return {"value": run()}
+    except Exception as error:      # recorded, not raised: the record says what MXNet did
+        return {"error": type(error).__name__, "message": str(error)}
+
+
+def parameters():
+    gluon = mx.gluon
+    fresh = gluon.Parameter("w", shape=(2, 3))
+    record = {"list_ctx_before_init": _outcome(lambda: fresh.list_ctx()),
+              "reset_ctx_before_init": _outcome(lambda: fresh.reset_ctx(mx.cpu(1)))}
+    param = gluon.Parameter("w", shape=(2, 3))
+    param.initialize(ctx=mx.cpu(0))
+    record["list_ctx"] = [str(ctx) for ctx in param.list_ctx()]
+    record["list_data"] = len(param.list_data())
+    record["list_grad"] = len(param.list_grad())
+    record["storage_types"] = [param._stype, param._grad_stype]
+    record["data_elsewhere"] = _outcome(lambda: param.data(mx.cpu(1)))
+    record["grad_elsewhere"] = _outcome(lambda: param.grad(mx.cpu(1)))
+    param.reset_ctx(mx.cpu(1))
+    record["list_ctx_after_reset"] = [str(ctx) for ctx in param.list_ctx()]
+    record["data_after_reset"] = list(param.data(mx.cpu(1)).shape)
+    record["var_once"] = param.var() is param.var()
+    record["var_name"] = param.var().name
+    param.cast("float16")
+    record["cast"] = [str(param.dtype), param.data().dtype.__name__, param.grad().dtype.__name__]
+    record["bad_stype"] = _outcome(lambda: gluon.Parameter("s", stype="bad"))
+    return record
+
+
+def loading(folder):
+    """The dtype each load leaves, from a float16 file into a float32 network."""
+    import os
+    saved = nn.Dense(2, in_units=3, dtype="float16")
+    saved.initialize()
+    path = os.path.join(folder, "half.params")
+    saved.save_parameters(path)
+    record = {}
+    for name, kwargs in (("no_cast", {}), ("cast_current", {"cast_dtype": True}),
+                         ("cast_saved", {"cast_dtype": True, "dtype_source": "saved"})):
+        net = nn.Dense(2, in_units=3)
+        net.initialize()
+        outcome = _outcome(lambda net=net, kwargs=kwargs: net.load_parameters(path, **kwargs))
+        outcome.pop("message", None)    # MXNet's assertion text names its own file format
+        outcome["dtype"] = net.weight.data().dtype.__name__
+        record[name] = outcome
+    return record
+
+
 def main(path):
     record = {"mxnet": mx.__version__, "hooks": hooks(), "apply": apply_order(),
               "containers": containers(), "hybridize": hybridize_options(),
-              "initializer_equality": initializer_equality()}
+              "initializer_equality": initializer_equality(), "parameters": parameters()}
+    import tempfile
+    with tempfile.TemporaryDirectory() as folder:
+        record["loading"] = loading(folder)
     with open(path, "w") as file:
         json.dump(record, file, indent=1, sort_keys=True)
         file.write("\n")

@@ -263,7 +263,8 @@ class Block:
             restore_prefix = "" if any(name in params for name in names) else self.prefix
             return params._match(filename, names, allow_missing, ignore_extra, restore_prefix)
 
-        load_parameter_file(filename, LoadLimits.given(limits), match, cast_dtype)
+        load_parameter_file(filename, LoadLimits.given(limits), match, cast_dtype,
+                            dtype_source)
 
     def save_params(self, filename):
         """MXNet 1.x's older save: full names without this block's prefix, which
