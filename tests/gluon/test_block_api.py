@@ -208,3 +208,20 @@ def test_hybridize_clear_false_keeps_the_programs_of_the_same_options():
 def test_initializers_compare_as_in_mxnet(name, a, b):
     assert (a == b) == REFERENCE["initializer_equality"][name]
     assert (a != b) != REFERENCE["initializer_equality"][name]
+
+
+def test_an_inlined_childs_hook_never_runs_once_shapes_are_known():
+    from ast_hybrid import autograd
+    net = nn.HybridSequential()
+    net.add(nn.Dense(3, in_units=4), nn.Dense(2, in_units=3))
+    net.initialize()
+    seen = []
+    net[0].register_forward_hook(lambda block, inputs, output: seen.append("child"))
+    net.register_forward_hook(lambda block, inputs, output: seen.append(output.shape))
+    with pytest.warns(UserWarning, match="hooks will not take effect"):
+        net.hybridize()
+    x = nd.ones((5, 4))
+    net(x)
+    with autograd.record():
+        net(x)
+    assert seen == [(5, 2), (5, 2)]
