@@ -14,6 +14,18 @@ class Initializer:
     def __repr__(self):
         return f"{type(self).__name__}()"
 
+    def _kwargs(self):
+        """The arguments it was made with, by name: what equality compares."""
+        return {}
+
+    def __eq__(self, other):
+        # MXNet's rule: of one class and made with equal arguments
+        if not isinstance(other, Initializer):
+            return NotImplemented
+        return type(self) is type(other) and self._kwargs() == other._kwargs()
+
+    __hash__ = None      # equal initializers would need equal hashes of mutable arguments
+
 
 class Zero(Initializer):
     def _init_weight(self, name, array):
@@ -29,6 +41,9 @@ class Constant(Initializer):
     def __init__(self, value):
         self.value = value
 
+    def _kwargs(self):
+        return {"value": self.value}
+
     def _init_weight(self, name, array):
         array[...] = np.asarray(self.value.asnumpy() if hasattr(self.value, "asnumpy")
                                 else self.value)
@@ -38,6 +53,9 @@ class Uniform(Initializer):
     def __init__(self, scale=0.07):
         self.scale = scale
 
+    def _kwargs(self):
+        return {"scale": self.scale}
+
     def _init_weight(self, name, array):
         array[...] = generator().uniform(-self.scale, self.scale, array.shape)
 
@@ -45,6 +63,9 @@ class Uniform(Initializer):
 class Normal(Initializer):
     def __init__(self, sigma=0.01):
         self.sigma = sigma
+
+    def _kwargs(self):
+        return {"sigma": self.sigma}
 
     def _init_weight(self, name, array):
         array[...] = generator().normal(0.0, self.sigma, array.shape)
@@ -55,6 +76,10 @@ class Xavier(Initializer):
         if rnd_type not in ("uniform", "gaussian") or factor_type not in ("avg", "in", "out"):
             raise ValueError(f"Xavier: bad rnd_type {rnd_type!r} or factor_type {factor_type!r}")
         self.rnd_type, self.factor_type, self.magnitude = rnd_type, factor_type, float(magnitude)
+
+    def _kwargs(self):
+        return {"rnd_type": self.rnd_type, "factor_type": self.factor_type,
+                "magnitude": self.magnitude}
 
     def _init_weight(self, name, array):
         shape = array.shape
@@ -73,6 +98,10 @@ class Xavier(Initializer):
 class MSRAPrelu(Xavier):
     def __init__(self, factor_type="avg", slope=0.25):
         super().__init__("gaussian", factor_type, 2.0 / (1 + slope ** 2))
+        self.slope = slope
+
+    def _kwargs(self):
+        return {"factor_type": self.factor_type, "slope": self.slope}
 
 
 def create(init):

@@ -1,5 +1,7 @@
 """Block, HybridBlock: the layers users compose; compiling them is asked of ast_hybrid.compiler."""
 import re
+import warnings
+import weakref
 from collections import OrderedDict
 
 from .. import initializer
@@ -13,7 +15,35 @@ from .parameter import (DeferredInitializationError, Parameter, ParameterDict, s
 from .parameter_files import load_parameter_file, match_names
 
 HYBRIDIZE_MODES = ("ast", "trace")
-HYBRIDIZE_OPTIONS = ("mode", "static_alloc", "static_shape", "fallback", "check", "optimize")
+
+
+def _checked_mode(mode):
+    if mode not in HYBRIDIZE_MODES:
+        raise ValueError(f"hybridize: mode must be one of {HYBRIDIZE_MODES}, not {mode!r}")
+    return mode
+
+
+class HookHandle:
+    """What register_forward_hook and register_forward_pre_hook return: `detach()` removes
+    the hook (a second detach does nothing); `with handle:` detaches it on leaving.
+    Hooks are keyed by the function's id, as in MXNet: a function registered twice on one
+    block runs once, and detaching either handle removes it."""
+
+    def __init__(self, hooks, hook):
+        self._id = id(hook)
+        hooks[self._id] = hook
+        self._hooks_ref = weakref.ref(hooks)
+
+    def detach(self):
+        hooks = self._hooks_ref()
+        if hooks is not None:
+            hooks.pop(self._id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.detach()
 
 
 class Block:
@@ -29,6 +59,8 @@ class Block:
         object.__setattr__(self, "_children", OrderedDict())
         object.__setattr__(self, "_reg_params", OrderedDict())
         object.__setattr__(self, "_watchers", None)
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
         self._empty_prefix = prefix == ""
         self._prefix, self._params = BlockScope.create(prefix, params, self._alias())
         self._name = self._prefix[:-1] if self._prefix.endswith("_") else self._prefix
@@ -116,9 +148,32 @@ class Block:
         """This block's and its descendants' parameters, keyed by full name
         (`hybridsequential0_dense0_weight`); with `select`, those whose name a regular
         expression matches from its start (`'.*weight|.*bias'`)."""
+        self._warn_unregistered_containers()
         result = ParameterDict(self._params.prefix)
         self._collect_into(result, re.compile(select) if select else None)
         return result
+
+    def _warn_unregistered_containers(self):
+        """MXNet's warning for each attribute (of this block or a descendant) that is a list,
+        tuple or dict holding a block that is not a child: its parameters are not collected."""
+        for block in self._tree():
+            children = {id(child) for child in block._children.values()}
+            for key, value in block.__dict__.items():
+                if key.startswith("__") or key == "_children" or \
+                        not isinstance(value, (list, tuple, dict)):
+                    continue
+                if _holds_unregistered_block(value, children):
+                    warnings.warn(
+                        f'"{type(block).__name__}.{key}" is an unregistered container with '
+                        "Blocks. Note that Blocks inside the list, tuple or dict will not be "
+                        "registered automatically. Make sure to register them using "
+                        "register_child() or switching to nn.Sequential/nn.HybridSequential "
+                        "instead. ", stacklevel=3)
+
+    def _tree(self):
+        yield self
+        for child in self._children.values():
+            yield from child._tree()
 
     def _collect_into(self, result, pattern):
         result.update({name: param for name, param in self._params.items()
@@ -156,6 +211,7 @@ class Block:
         self.collect_params().initialize(init, ctx, verbose, force_reinit)
 
     def apply(self, fn):
+        """`fn(block)` on every block of the tree, children before their parent; returns self."""
         for child in self._children.values():
             child.apply(fn)
         fn(self)
@@ -172,13 +228,7 @@ class Block:
 
     def hybridize(self, active=True, **kwargs):
         """Hybridize every HybridBlock below; takes HybridBlock.hybridize's options."""
-        unknown = sorted(set(kwargs) - set(HYBRIDIZE_OPTIONS))
-        if unknown:
-            raise TypeError(f"hybridize() got unexpected option(s) {', '.join(unknown)}; "
-                            f"it takes active, {', '.join(HYBRIDIZE_OPTIONS)}")
-        if kwargs.get("mode", "ast") not in HYBRIDIZE_MODES:
-            raise ValueError(f"hybridize: mode must be one of {HYBRIDIZE_MODES}, "
-                             f"not {kwargs['mode']!r}")
+        _checked_mode(kwargs.get("mode", "ast"))
         for child in self._children.values():
             child.hybridize(active, **kwargs)
 
@@ -213,7 +263,8 @@ class Block:
             restore_prefix = "" if any(name in params for name in names) else self.prefix
             return params._match(filename, names, allow_missing, ignore_extra, restore_prefix)
 
-        load_parameter_file(filename, LoadLimits.given(limits), match, cast_dtype)
+        load_parameter_file(filename, LoadLimits.given(limits), match, cast_dtype,
+                            dtype_source)
 
     def save_params(self, filename):
         """MXNet 1.x's older save: full names without this block's prefix, which
@@ -223,11 +274,36 @@ class Block:
     load_params = load_parameters
 
     # ----- running
+    def register_forward_pre_hook(self, hook):
+        """`hook(block, inputs)` before each call of this block (`inputs`: the tuple of
+        positional arguments); returns a HookHandle."""
+        return HookHandle(self._forward_pre_hooks, hook)
+
+    def register_forward_hook(self, hook):
+        """`hook(block, inputs, output)` after each call of this block; returns a HookHandle.
+        A hybridized block runs its own hooks around its program; a child's hooks do not
+        run when its hybridized parent's program (which inlines the child) runs."""
+        return HookHandle(self._forward_hooks, hook)
+
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        for hook in list(self._forward_pre_hooks.values()):
+            hook(self, args)
+        output = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            hook(self, args, output)
+        return output
 
     def forward(self, *args):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+
+def _holds_unregistered_block(value, children):
+    """Whether a (nested) list, tuple or dict holds a block whose id is not in `children`."""
+    if isinstance(value, (list, tuple)):
+        return any(_holds_unregistered_block(item, children) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_unregistered_block(item, children) for item in value.values())
+    return isinstance(value, Block) and id(value) not in children
 
 
 class HybridBlock(Block):
@@ -247,23 +323,43 @@ class HybridBlock(Block):
                 "HybridSequential instead.")
         return super().register_child(block, name)
 
-    def hybridize(self, active=True, mode="ast", static_alloc=False, static_shape=False,
-                  fallback=True, check=False, optimize=True):
+    def hybridize(self, active=True, backend=None, clear=True, static_alloc=False,
+                  static_shape=False, inline_limit=2, forward_bulk_size=None,
+                  backward_bulk_size=None, mode="ast", fallback=True, check=False,
+                  optimize=True, **backend_options):
         """Compile hybrid_forward on the next call. mode='ast' rewrites its source into a
-        program; mode='trace' traces it with symbols as MXNet does."""
-        if mode not in HYBRIDIZE_MODES:
-            raise ValueError(f"hybridize: mode must be one of {HYBRIDIZE_MODES}, not {mode!r}")
+        program; mode='trace' traces it with symbols as MXNet does. MXNet 1.9.1's options
+        are taken in its order: `clear=False` keeps the programs built with the same
+        options; `inline_limit` and the bulk sizes tune MXNet's engine, which numpy has
+        not; `backend` and other keywords (MXNet's options of the backend's
+        optimize_for) are taken and ignored with a warning, as there are no subgraph
+        backends. fallback, check and optimize are this package's own."""
         from ..compiler.options import HybridizeOptions
+        if backend is not None or backend_options:
+            given = ([f"backend={backend!r}"] if backend is not None else []) + sorted(
+                backend_options)
+            warnings.warn(f"{type(self).__name__}.hybridize: {', '.join(given)} ignored: "
+                          "ast_hybrid has no subgraph backends", stacklevel=2)
+        options = HybridizeOptions(_checked_mode(mode), bool(static_alloc),
+                                   bool(static_shape), bool(fallback), bool(check),
+                                   bool(optimize))
+        if clear or options != self._options:
+            object.__setattr__(self, "_programs", None)
         object.__setattr__(self, "_active", bool(active))
-        object.__setattr__(self, "_options", HybridizeOptions(
-            mode, bool(static_alloc), bool(static_shape), bool(fallback), bool(check),
-            bool(optimize)))
-        object.__setattr__(self, "_programs", None)
-        super().hybridize(active, mode=mode, static_alloc=static_alloc,
-                          static_shape=static_shape, fallback=fallback, check=check,
-                          optimize=optimize)
+        object.__setattr__(self, "_options", options)
+        if active and (self._forward_hooks or self._forward_pre_hooks):
+            warnings.warn(f'"{self}" is being hybridized while still having forward '
+                          f'hook/pre-hook. If "{self}" is a child of HybridBlock, the hooks '
+                          "will not take effect.", stacklevel=2)
+        super().hybridize(active, clear=clear, static_alloc=static_alloc,
+                          static_shape=static_shape, inline_limit=inline_limit,
+                          forward_bulk_size=forward_bulk_size,
+                          backward_bulk_size=backward_bulk_size, mode=mode,
+                          fallback=fallback, check=check, optimize=optimize)
 
     def __call__(self, *args):
+        if self._forward_pre_hooks or self._forward_hooks:
+            return super().__call__(*args)
         programs = self._programs
         if programs is not None and type(self).forward is HybridBlock.forward:
             entry = programs.get(cache_key(args))

@@ -37,6 +37,25 @@ def set_trace_names(names):
     return previous
 
 
+STORAGE_TYPES = ("default", "row_sparse", "csr")
+
+
+def _contexts(name, ctx):
+    """The list of contexts `ctx` names (None: the current one); one copy of each parameter
+    is all there is, so several distinct contexts are refused rather than aliased (each
+    copy's gradient would overwrite the others')."""
+    from ..context import Context, current_context
+    if ctx is None:
+        ctx = current_context()
+    contexts = [ctx] if isinstance(ctx, Context) else list(ctx)
+    if len(set(contexts)) > 1:
+        raise NotImplementedError(
+            f"Parameter {name!r}: a copy on each of several contexts ({contexts}) is not "
+            "supported; ast_hybrid runs everything on the CPU with one copy of each "
+            "parameter: give one context")
+    return contexts[:1]
+
+
 class Parameter:
     def __init__(self, name="weight", grad_req="write", shape=None, dtype=np.float32,
                  lr_mult=1.0, wd_mult=1.0, init=None, allow_deferred_init=False,
@@ -49,6 +68,14 @@ class Parameter:
         self.init = init
         self.allow_deferred_init = allow_deferred_init
         self._grad_req = grad_req if differentiable else "null"
+        for kind, value in (("stype", stype), ("grad_stype", grad_stype)):
+            if value not in STORAGE_TYPES:
+                raise ValueError(f"{kind} for Parameter {name!r} must be one of 'default', "
+                                 f"'row_sparse', or 'csr', but got {value!r}")
+        # kept for what reads them, as MXNet's; values are held dense whatever the type
+        self._stype, self._grad_stype = stype, grad_stype
+        self._ctx_list = None
+        self._var = None
         self._data = None
         self._deferred_init = None
         self.version = 0
@@ -96,6 +123,7 @@ class Parameter:
                    force_reinit=False):
         if self._data is not None and not force_reinit:
             return
+        self._ctx_list = _contexts(self.name, ctx)
         chosen = initializer.create(self.init) or initializer.create(init) or default_init
         if not self.shape_known:
             if self.allow_deferred_init:
@@ -116,6 +144,8 @@ class Parameter:
             self._init_with(self._deferred_init)
 
     def _set_array(self, array):
+        if self._ctx_list is None:      # set or loaded without initialize
+            self._ctx_list = _contexts(self.name, None)
         if self._data is None or self._data.shape != array.shape:
             self._data = NDArray(array)
             if self._grad_req != "null":
@@ -134,15 +164,23 @@ class Parameter:
         raise RuntimeError(f"Parameter {self.name!r} has not been initialized; call "
                            "initialize() on the block or the parameter first")
 
-    def data(self, ctx=None):
+    def _check_context(self, ctx):
         self._check_initialized()
+        if ctx is not None and ctx not in self._ctx_list:
+            raise RuntimeError(f"Parameter {self.name!r} was not initialized on context {ctx}. "
+                               f"It was only initialized on {self._ctx_list}.")
+
+    def data(self, ctx=None):
+        """The value (on `ctx`: one of list_ctx(), or None for the first)."""
+        self._check_context(ctx)
         return self._data
 
     def list_data(self):
+        """The value on each of list_ctx()."""
         return [self.data()]
 
     def grad(self, ctx=None):
-        self._check_initialized()
+        self._check_context(ctx)
         if self._data.grad is None:
             raise RuntimeError(f"Parameter {self.name!r} has grad_req='null': no gradient")
         return self._data.grad
@@ -151,8 +189,10 @@ class Parameter:
         return [self.grad()]
 
     def list_ctx(self):
-        from ..context import cpu
-        return [cpu()]
+        """The contexts it was initialized on (those it will be, while deferred)."""
+        if self._data is None and self._deferred_init is None:
+            raise RuntimeError(f"Parameter {self.name!r} has not been initialized")
+        return list(self._ctx_list)
 
     def zero_grad(self):
         if self._data is not None and self._data.grad is not None:
@@ -178,11 +218,16 @@ class Parameter:
         self.version += 1
 
     def reset_ctx(self, ctx):
-        return None
+        """Move it to `ctx` (its value is kept)."""
+        if self._data is None and self._deferred_init is None:
+            raise ValueError(f"Cannot reset context for Parameter {self.name!r} because it "
+                             "has not been initialized.")
+        self._ctx_list = _contexts(self.name, ctx)
 
     def cast(self, dtype):
         self.dtype = np.dtype(dtype).type
         self._dtype_as_given = dtype
+        self._var = None
         if self._data is not None:
             self._data = NDArray(self._data._data.astype(self.dtype))
             if self._grad_req != "null":
@@ -190,16 +235,18 @@ class Parameter:
             self.version += 1
 
     def var(self):
+        """Its variable: while tracing, the graph's; otherwise one made once, as MXNet's."""
         from .. import symbol
         names, variables = _trace_names.names, _trace_names.variables
-        if variables is not None and id(self) in variables:
-            return variables[id(self)]
-        name = names.get(id(self), self.name) if names is not None else self.name
         shape = self._shape if self.shape_known else None
-        variable = symbol.var(name, shape=shape, dtype=self.dtype)
-        if variables is not None:
-            variables[id(self)] = variable
-        return variable
+        if names is None:
+            if self._var is None:
+                self._var = symbol.var(self.name, shape=shape, dtype=self.dtype)
+            return self._var
+        if id(self) not in variables:
+            variables[id(self)] = symbol.var(names.get(id(self), self.name), shape=shape,
+                                             dtype=self.dtype)
+        return variables[id(self)]
 
 
 class Constant(Parameter):
@@ -356,11 +403,15 @@ class ParameterDict:
             param.zero_grad()
 
     def reset_ctx(self, ctx):
-        return None
+        for param in self._params.values():
+            param.reset_ctx(ctx)
 
     def list_ctx(self):
-        from ..context import cpu
-        return [cpu()] if self._params else []
+        """The contexts of its parameters, each once, in order."""
+        contexts = []
+        for param in self._params.values():
+            contexts += [ctx for ctx in param.list_ctx() if ctx not in contexts]
+        return contexts
 
     def setattr(self, name, value):
         for param in self._params.values():
@@ -383,7 +434,8 @@ class ParameterDict:
         read after `restore_prefix`; the names are checked before any array is inflated.
         `limits` raise those of ast_hybrid.limits.LoadLimits."""
         load_parameter_file(filename, LoadLimits.given(limits), lambda names: self._match(
-            filename, names, allow_missing, ignore_extra, restore_prefix), cast_dtype)
+            filename, names, allow_missing, ignore_extra, restore_prefix), cast_dtype,
+            dtype_source)
 
     def load_dict(self, param_dict, ctx=None, allow_missing=False, ignore_extra=False,
                   restore_prefix="", filename=None, cast_dtype=False, dtype_source="current"):
@@ -391,7 +443,8 @@ class ParameterDict:
         each read after `restore_prefix`."""
         source = filename or "param_dict"
         set_values(source, param_dict, lambda names: self._match(
-            source, names, allow_missing, ignore_extra, restore_prefix), cast_dtype)
+            source, names, allow_missing, ignore_extra, restore_prefix), cast_dtype,
+            dtype_source)
 
     def _match(self, source, names, allow_missing, ignore_extra, restore_prefix):
         """{name in `source`: its Parameter}, each name read after `restore_prefix`."""
