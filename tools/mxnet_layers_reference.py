@@ -52,6 +52,8 @@ OP_CASES = {
     "deconv_bias_groups": ("Deconvolution", [(1, 4, 3, 4), (4, 1, 2, 2), (2,)],
                            dict(kernel=(2, 2), stride=(2, 1), pad=(0, 1), num_filter=2,
                                 num_group=2, no_bias=False)),
+    "group_norm_mean_var": ("GroupNorm", [(2, 6, 3), (3,), (3,)],
+                            dict(num_groups=3, eps=1e-3, output_mean_var=True)),
     "pad_constant": ("pad", [(1, 2, 3, 4)], dict(mode="constant", constant_value=1.5,
                                                  pad_width=(0, 0, 0, 0, 1, 2, 0, 1))),
     "pad_edge": ("pad", [(1, 2, 3, 2, 2)], dict(mode="edge",
@@ -128,9 +130,12 @@ def run_op_case(mx, name):
         array.attach_grad()
     with autograd.record():
         y = getattr(nd, op)(*inputs, **attrs)
-    head = _values(rng, y.shape)
-    y.backward(nd.array(head))
-    return {"inputs": [a.asnumpy().tolist() for a in inputs], "output": y.asnumpy().tolist(),
+    outputs = list(y) if isinstance(y, (list, tuple)) else [y]
+    head = _values(rng, outputs[0].shape)
+    outputs[0].backward(nd.array(head))    # the gradient through the first output
+    return {"inputs": [a.asnumpy().tolist() for a in inputs],
+            "output": outputs[0].asnumpy().tolist(),
+            "extra_outputs": [o.asnumpy().tolist() for o in outputs[1:]],
             "head": head.tolist(), "grads": [a.grad.asnumpy().tolist() for a in inputs]}
 
 

@@ -29,9 +29,14 @@ def _normalize_groups(name, data, gamma, beta, given):
     attrs = REGISTRY[name].parse_attrs(given)
     check_arrays(name, attrs, (data, gamma, beta))
     groups = data.shape[1] if name == "InstanceNorm" else attrs["num_groups"]
-    normalized, _ = _normalize(data, groups, attrs["eps"])
+    normalized, std = _normalize(data, groups, attrs["eps"])
     out = normalized * gamma.reshape(1, groups, 1) + beta.reshape(1, groups, 1)
-    return out.reshape(data.shape).astype(data.dtype, copy=False)
+    out = out.reshape(data.shape).astype(data.dtype, copy=False)
+    if attrs.get("output_mean_var"):
+        # MXNet's: each group's mean and standard deviation (eps included), (N, num_groups)
+        mean = np.mean(_grouped(data, groups), axis=2)
+        return out, mean.astype(data.dtype, copy=False), std[:, :, 0].astype(data.dtype)
+    return out
 
 
 def _instance_norm(data, gamma, beta, *, eps=1e-3):
@@ -54,6 +59,11 @@ def _grad(groups_of):
         d_norm = g * gamma.reshape(1, groups, 1)
         d_data = (d_norm - np.mean(d_norm, axis=2, keepdims=True)
                   - normalized * np.mean(d_norm * normalized, axis=2, keepdims=True)) / std
+        if len(out_grads) == 3:       # through the mean and standard deviation outputs
+            size = normalized.shape[2]
+            for g_stat, along in zip(out_grads[1:], (1.0, normalized)):
+                if g_stat is not None:
+                    d_data = d_data + g_stat.reshape(g_stat.shape + (1,)) * along / size
         return [d_data.reshape(data.shape).astype(data.dtype, copy=False),
                 d_gamma.astype(gamma.dtype, copy=False), d_beta.astype(beta.dtype, copy=False)]
     return grad
@@ -67,9 +77,10 @@ def _shape(name, groups_of):
         groups = groups_of(attrs, data)
         require(groups > 0 and data[1] % groups == 0, name, f"num_groups={groups} must divide "
                 f"the {data[1]} channels", in_shapes)
-        require(not attrs.get("output_mean_var"), name, "output_mean_var=True is not "
-                "supported", in_shapes)
-        return deduce(name, in_shapes, [None, (groups,), (groups,)], _INPUTS), [data]
+        outs = [data]
+        if attrs.get("output_mean_var"):
+            outs += [(data[0], groups), (data[0], groups)]
+        return deduce(name, in_shapes, [None, (groups,), (groups,)], _INPUTS), outs
     return shape
 
 
@@ -87,5 +98,6 @@ register(Op("InstanceNorm", _instance_norm,
 
 register(Op("GroupNorm", _group_norm, _shape("GroupNorm", _num_groups),
             inputs=_INPUTS, grad=_grad(_num_groups),
+            num_outputs=lambda attrs: 3 if attrs["output_mean_var"] else 1,
             attrs={"num_groups": A.Int(1), "eps": A.Float(1e-5),
                    "output_mean_var": A.Bool(False)}))

@@ -209,6 +209,8 @@ case("Deconvolution", [r(1, 2, 3, 2), r(2, 2, 3, 3, seed=1)],
      label="Deconvolution-2d-target-shape")
 case("InstanceNorm", [r(2, 3, 4), r(3, seed=1), r(3, seed=2)], {"eps": 1e-3})
 case("GroupNorm", [r(2, 4, 3, 2), r(2, seed=1), r(2, seed=2)], {"num_groups": 2})
+case("GroupNorm", [r(2, 6, 4), r(3, seed=1), r(3, seed=2)],
+     {"num_groups": 3, "output_mean_var": True}, label="GroupNorm-mean-var")
 for _mode in ("constant", "edge", "reflect"):
     case("Pad", [r(1, 2, 3, 4)], {"mode": _mode, "pad_width": (0, 0, 0, 0, 2, 1, 1, 3)},
          label=f"Pad-{_mode}")

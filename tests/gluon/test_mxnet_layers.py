@@ -83,6 +83,9 @@ def test_operator_matches_mxnet(name):
         pytest.skip(f"MXNet 1.9.1 on CPU refuses it ({want['error']}); see test_deconv_ops")
     got = TOOL.run_op_case(ast_hybrid, name)
     close(got["output"], want["output"])
+    assert len(got["extra_outputs"]) == len(want["extra_outputs"])
+    for g, w in zip(got["extra_outputs"], want["extra_outputs"]):
+        close(g, w)
     for g, w in zip(got["grads"], want["grads"]):
         close(g, w, atol=1e-4)
 
