@@ -80,7 +80,8 @@ def test_layer_refused_as_mxnet_refuses_it(name):
 def test_operator_matches_mxnet(name):
     want = REFERENCE["ops"][name]
     if "error" in want:
-        pytest.skip(f"MXNet 1.9.1 on CPU refuses it ({want['error']}); see test_deconv_ops")
+        pytest.skip(f"MXNet 1.9.1 on CPU refuses it ({want['error']}); checked in "
+                    "tests/ops/test_deconv_norm_pad_ops.py")
     got = TOOL.run_op_case(ast_hybrid, name)
     close(got["output"], want["output"])
     assert len(got["extra_outputs"]) == len(want["extra_outputs"])
@@ -135,3 +136,43 @@ def test_norm_layers_repr_and_parameters_as_mxnet():
     group = nn.GroupNorm(num_groups=4)
     assert repr(group) == "GroupNorm(eps=1e-05, num_groups=4, center=True, scale=True)"
     assert group.gamma.shape == (4,) and group.beta.shape == (4,)
+
+
+def _generator():
+    net = nn.HybridSequential(prefix="g_")
+    with net.name_scope():
+        net.add(nn.Conv2DTranspose(8, 4, 1, 0, use_bias=False), nn.BatchNorm(),
+                nn.Activation("relu"), nn.Conv2DTranspose(4, 4, 2, 1, use_bias=False),
+                nn.InstanceNorm(), nn.ReflectionPad2D(1), nn.Conv2D(3, 3), nn.GroupNorm(3),
+                nn.MaxPool2D(2, layout="NHWC"), nn.Activation("tanh"))
+    net.initialize()
+    return net
+
+
+def test_generator_trains_alike_imperatively_and_hybridized():
+    """A DCGAN-style stack of the new layers: the same losses after Adam steps in every mode,
+    and the deferred shapes (in_channels) learnt from the first call."""
+    from ast_hybrid import autograd, gluon
+    x = nd.array(np.random.default_rng(0).normal(size=(2, 5, 1, 1)).astype(np.float32))
+    runs = []
+    for options in MODES.values():
+        net = _generator()
+        net(x)
+        for i, param in enumerate(net.collect_params().values()):
+            values = np.random.default_rng(i).uniform(-0.5, 0.5, param.shape)
+            param.set_data(nd.array(values + (1.0 if "var" in param.name else 0.0)))
+        if options is not None:
+            net.hybridize(**options)
+        trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 0.01})
+        losses = []
+        for _ in range(3):
+            with autograd.record():
+                loss = (net(x) ** 2).mean()
+            loss.backward()
+            trainer.step(2)
+            losses.append(loss.asscalar())
+        runs.append(losses)
+        assert net[0].weight.shape == (5, 8, 4, 4) and net[4].gamma.shape == (4,)
+        assert net(x).shape == (2, 1, 4, 8)      # NHWC pooling of (2, 3, 8, 8): H=3, C=8
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-5)
+    np.testing.assert_allclose(runs[2], runs[0], rtol=1e-5)
