@@ -100,20 +100,22 @@ def run_case(mx, name, hybridize=None):
               "param_grads": {k: params[k].grad().asnumpy().tolist() for k in names
                               if params[k].grad_req != "null"}}
     if hybridize is None:
-        result["nodes"] = _exported_nodes(net, x)
+        result["nodes"], result["symbol_json"] = _exported(net, x)
     return result
 
 
-def _exported_nodes(net, x):
+def _exported(net, x):
+    """The exported graph's operator nodes [op, attrs], and the graph's text."""
     net.hybridize()
     net(x)
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "net")
         net.export(path)
         with open(path + "-symbol.json") as stream:
-            graph = json.load(stream)
+            text = stream.read()
+    graph = json.loads(text)
     return [[node["op"], node.get("attrs", {})] for node in graph["nodes"]
-            if node["op"] != "null"]
+            if node["op"] != "null"], text
 
 
 def run_op_case(mx, name):

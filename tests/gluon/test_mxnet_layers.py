@@ -61,6 +61,25 @@ def test_layer_matches_mxnet(name, mode):
         _same_nodes(got["nodes"], want["nodes"])
 
 
+@pytest.mark.parametrize("name", ACCEPTED)
+def test_mxnets_exported_graph_imports_and_runs(tmp_path, name):
+    """The graph MXNet 1.9.1 exported for the layer, given the recorded parameter values,
+    computes MXNet's output here (imperatively and hybridized)."""
+    want = REFERENCE["layers"][name]
+    path = tmp_path / "mxnet-symbol.json"
+    path.write_text(want["symbol_json"])
+    block = SymbolBlock.imports(str(path), ["data"])
+    params = block.collect_params()
+    assert sorted(params.keys()) == sorted(want["params"])
+    block.initialize()
+    for key, values in want["param_values"].items():
+        params[key].set_data(nd.array(np.asarray(values, dtype=np.float32)))
+    x = nd.array(np.asarray(want["input"], dtype=np.float32))
+    close(block(x).asnumpy(), want["output"])
+    block.hybridize()
+    close(block(x).asnumpy(), want["output"])
+
+
 def _same_nodes(got, want):
     """Each MXNet operator node in order, with every attribute MXNet wrote as it wrote it
     (ast_hybrid also writes the defaults)."""
