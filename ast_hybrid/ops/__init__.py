@@ -1,6 +1,7 @@
 """The operator table; importing this package registers every operator."""
 from . import elemwise, nn, reduce, matrix, shape_ops, indexing  # noqa: F401  (registration)
-from . import normalization, conv, creation, ordering  # noqa: F401  (registration side effects)
+from . import normalization, conv, deconv, creation, ordering  # noqa: F401  (registration)
+from . import group_norm, pad  # noqa: F401  (registration side effects)
 from .registry import REGISTRY, Op, OpError, get, bind, register, VARIADIC
 
 __all__ = ["REGISTRY", "Op", "OpError", "get", "bind", "register", "VARIADIC"]

@@ -2,11 +2,13 @@
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..base import MXNetError
 from . import attrs as A
-from .registry import REGISTRY, Op, check_arrays, register, shape_error
+from .registry import REGISTRY, Op, OpError, check_arrays, register, shape_error
 from .shapes import deduce, known, require, spatial_param, window_out_size
 
 _LAYOUTS = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
+_CHANNEL_LAST = {1: "NWC", 2: "NHWC", 3: "NDHWC"}
 _POOL_TYPES = ("max", "avg", "sum")             # of the declared ones, those computed here
 _POOL_CONVENTIONS = ("valid", "full")
 
@@ -14,8 +16,25 @@ _POOL_CONVENTIONS = ("valid", "full")
 def _check_layout(op_name, layout, ndim, shapes):
     require(ndim in _LAYOUTS, op_name, f"kernel must have 1, 2 or 3 dimensions, not {ndim}",
             shapes)
+    if layout == _CHANNEL_LAST[ndim]:
+        # MXNet 1.9.1's CPU operators refuse channel-last convolutions with an MXNetError
+        raise MXNetError(f"{op_name}: layout {layout!r} is not supported on CPU (only "
+                         f"{_LAYOUTS[ndim]}), as in MXNet 1.9.1")
     require(layout is None or layout == _LAYOUTS[ndim], op_name,
             f"layout {layout!r} is not supported (only {_LAYOUTS[ndim]})", shapes)
+
+
+def _channel_last(layout, ndim):
+    """Whether Pooling's `layout` puts the channels last (NWC, NHWC, NDHWC)."""
+    return layout is not None and layout == _CHANNEL_LAST.get(ndim)
+
+
+def _to_channel_first(shape):
+    return shape[:1] + shape[-1:] + shape[1:-1]
+
+
+def _to_channel_last(shape):
+    return shape[:1] + shape[2:] + shape[1:2]
 
 
 def _pad(data, pad, value=0, extra=None):
@@ -176,43 +195,69 @@ def _convolution_grad(attrs, inputs, outputs, out_grads):
     """Gradients through im2col: the weight's from the windows and the output's gradient,
     the data's by scattering the columns' gradient back onto the (padded) input (col2im)."""
     data, weight = inputs[0], inputs[1]
-    kernel, num_filter, g_count = tuple(attrs["kernel"]), attrs["num_filter"], attrs["num_group"]
+    kernel = tuple(attrs["kernel"])
     stride, dilate, pad = _conv_params(kernel, attrs["stride"], attrs["dilate"], attrs["pad"])
+    g = out_grads[0]
+    grads = [conv_data_grad(g, weight, data.shape, data.dtype, kernel, stride, dilate, pad,
+                            attrs["num_group"]),
+             conv_weight_grad(data, weight, g, kernel, stride, dilate, pad, attrs["num_group"])]
+    if len(inputs) > 2:
+        grads.append(g.sum(axis=(0,) + tuple(range(2, 2 + len(kernel)))).astype(inputs[2].dtype))
+    return grads
+
+
+def conv_weight_grad(data, weight, g, kernel, stride, dilate, pad, groups):
+    """The gradient of a convolution's weight (F, C/groups, *kernel) given its unpadded input
+    `data` and the gradient `g` of its output."""
     ndim = len(kernel)
     padded = _pad(data, pad)
     n, channels = padded.shape[:2]
-    g = out_grads[0]
+    num_filter = weight.shape[0]
     out = g.shape[2:]
-    cg, fg = channels // g_count, num_filter // g_count
+    cg, fg = channels // groups, num_filter // groups
     positions = int(np.prod(out, dtype=np.int64))
     ksize = int(np.prod(kernel, dtype=np.int64))
     windows = _windows(padded, kernel, stride, dilate, out).reshape(
-        (n, g_count, cg) + out + kernel)
+        (n, groups, cg) + out + kernel)
     order = (1, 0) + tuple(range(3, 3 + ndim)) + (2,) + tuple(range(3 + ndim, 3 + 2 * ndim))
-    cols = windows.transpose(order).reshape(g_count, n * positions, cg * ksize)
-    # output gradient (N, F, *out) -> (G, N*P, F/G)
-    g_cols = g.reshape(n, g_count, fg, positions).transpose(1, 0, 3, 2).reshape(
-        g_count, n * positions, fg)
-    w = weight.reshape(g_count, fg, cg * ksize)
+    cols = windows.transpose(order).reshape(groups, n * positions, cg * ksize)
+    g_cols = g.reshape(n, groups, fg, positions).transpose(1, 0, 3, 2).reshape(
+        groups, n * positions, fg)
     d_weight = np.matmul(g_cols.transpose(0, 2, 1), cols).reshape(weight.shape)
+    return d_weight.astype(weight.dtype, copy=False)
+
+
+def conv_data_grad(g, weight, data_shape, dtype, kernel, stride, dilate, pad, groups):
+    """The gradient of a convolution's input of shape `data_shape` given the weight and the
+    gradient `g` of its output: the columns' gradient scattered back (col2im). Positions no
+    window reaches (the padding, a remainder the stride skips) get zeros."""
+    kernel = tuple(kernel)
+    ndim = len(kernel)
+    n, channels = data_shape[:2]
+    padded_shape = (n, channels) + tuple(s + 2 * p for s, p in zip(data_shape[2:], pad))
+    num_filter = weight.shape[0]
+    out = g.shape[2:]
+    cg, fg = channels // groups, num_filter // groups
+    positions = int(np.prod(out, dtype=np.int64))
+    ksize = int(np.prod(kernel, dtype=np.int64))
+    # output gradient (N, F, *out) -> (G, N*P, F/G)
+    g_cols = g.reshape(n, groups, fg, positions).transpose(1, 0, 3, 2).reshape(
+        groups, n * positions, fg)
+    w = weight.reshape(groups, fg, cg * ksize)
     d_cols = np.matmul(g_cols, w)                              # (G, N*P, Cg*K)
     # (G, N, *out, Cg, *k) -> (N, G, Cg, *out, *k) -> (N, C, *out, *k)
-    d_cols = d_cols.reshape((g_count, n) + out + (cg,) + kernel)
+    d_cols = d_cols.reshape((groups, n) + out + (cg,) + kernel)
     back = (1, 0, 2 + ndim) + tuple(range(2, 2 + ndim)) + tuple(range(3 + ndim, 3 + 2 * ndim))
     d_cols = d_cols.transpose(back).reshape((n, channels) + out + kernel)
-    d_padded = np.zeros(padded.shape, dtype=np.result_type(data, g))
+    d_padded = np.zeros(padded_shape, dtype=np.result_type(dtype, g))
     for offset in np.ndindex(*kernel):
         key = (slice(None), slice(None)) + tuple(
             slice(i * d, i * d + (o - 1) * st + 1, st)
             for i, d, o, st in zip(offset, dilate, out, stride))
         d_padded[key] += d_cols[(Ellipsis,) + offset]
     unpad = (slice(None), slice(None)) + tuple(slice(p, p + s) for p, s in
-                                               zip(pad, data.shape[2:]))
-    grads = [d_padded[unpad].astype(data.dtype, copy=False),
-             d_weight.astype(weight.dtype, copy=False)]
-    if len(inputs) > 2:
-        grads.append(g.sum(axis=(0,) + tuple(range(2, 2 + ndim))).astype(inputs[2].dtype))
-    return grads
+                                               zip(pad, data_shape[2:]))
+    return d_padded[unpad].astype(dtype, copy=False)
 
 
 def _convolution_specialize(attrs):
@@ -369,6 +414,13 @@ def _pooling(data, *, kernel=(), pool_type="max", global_pool=False, cudnn_off=F
              pooling_convention="valid", stride=(), pad=(), p_value=None,
              count_include_pad=None, layout=None):
     ndim = data.ndim - 2
+    if _channel_last(layout, ndim):
+        # channel-last pooling (MXNet takes it on CPU): pool the channel-first view
+        result = _pooling(np.moveaxis(data, -1, 1), kernel=kernel, pool_type=pool_type,
+                          global_pool=global_pool, pooling_convention=pooling_convention,
+                          stride=stride, pad=pad, p_value=p_value,
+                          count_include_pad=count_include_pad, layout=_LAYOUTS[ndim])
+        return np.ascontiguousarray(np.moveaxis(result, 1, -1))
     attrs = (kernel, pool_type, global_pool, pooling_convention, stride, pad, layout)
     if layout not in (None, _LAYOUTS.get(ndim)) or pool_type not in _POOL_TYPES \
             or pooling_convention not in _POOL_CONVENTIONS \
@@ -418,6 +470,14 @@ def _pooling_shape(attrs, in_shapes):
     name = "Pooling"
     data = known(name, in_shapes)[0]
     ndim = len(data) - 2
+    if _channel_last(attrs["layout"], ndim):
+        first = dict(attrs, layout=_LAYOUTS[ndim])
+        try:
+            _, (out,) = _pooling_shape(first, [_to_channel_first(tuple(data))])
+        except OpError as err:     # the message names the shapes as given
+            raise shape_error(name, str(err).split(": ", 1)[1].rsplit(" (input", 1)[0],
+                              in_shapes) from None
+        return [data], [_to_channel_last(out)]
     _check_layout(name, attrs["layout"], ndim, in_shapes)
     require(attrs["pool_type"] in _POOL_TYPES, name,
             f"pool_type={attrs['pool_type']!r} is not supported", in_shapes)
@@ -439,6 +499,11 @@ def _pooling_shape(attrs, in_shapes):
 
 def _pooling_grad(attrs, inputs, outputs, out_grads):
     data, y, g = inputs[0], outputs[0], out_grads[0]
+    if _channel_last(attrs["layout"], data.ndim - 2):
+        first = dict(attrs, layout=_LAYOUTS[data.ndim - 2])
+        (grad,) = _pooling_grad(first, [np.moveaxis(data, -1, 1)], [np.moveaxis(y, -1, 1)],
+                                [np.moveaxis(g, -1, 1)])
+        return [np.ascontiguousarray(np.moveaxis(grad, 1, -1))]
     pool_type = attrs["pool_type"]
     if attrs["global_pool"]:
         if pool_type == "max":

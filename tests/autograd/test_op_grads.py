@@ -199,6 +199,25 @@ case("argsort", [r(3, 4)])
 case("topk", [r(3, 4)], {"k": 2, "ret_typ": "value"}, label="topk-value")
 case("topk", [r(3, 4)], {"k": 2, "axis": 0, "ret_typ": "both"}, label="topk-both")
 case("topk", [r(3, 4)], {"k": 2}, label="topk-indices")
+case("Deconvolution", [r(2, 3, 4), r(3, 2, 3, seed=1)], {"kernel": (3,), "num_filter": 2,
+     "stride": (2,), "pad": (1,), "adj": (1,)}, label="Deconvolution-1d")
+case("Deconvolution", [r(1, 4, 3, 3), r(4, 2, 2, 3, seed=1), r(4, seed=2)],
+     {"kernel": (2, 3), "num_filter": 4, "num_group": 2, "stride": (2, 1), "dilate": (1, 2),
+      "no_bias": False}, label="Deconvolution-2d-groups-bias")
+case("Deconvolution", [r(1, 2, 3, 2), r(2, 2, 3, 3, seed=1)],
+     {"kernel": (3, 3), "num_filter": 2, "stride": (2, 2), "target_shape": (6, 4)},
+     label="Deconvolution-2d-target-shape")
+case("InstanceNorm", [r(2, 3, 4), r(3, seed=1), r(3, seed=2)], {"eps": 1e-3})
+case("GroupNorm", [r(2, 4, 3, 2), r(2, seed=1), r(2, seed=2)], {"num_groups": 2})
+case("GroupNorm", [r(2, 6, 4), r(3, seed=1), r(3, seed=2)],
+     {"num_groups": 3, "output_mean_var": True}, label="GroupNorm-mean-var")
+for _mode in ("constant", "edge", "reflect"):
+    case("Pad", [r(1, 2, 3, 4)], {"mode": _mode, "pad_width": (0, 0, 0, 0, 2, 1, 1, 3)},
+         label=f"Pad-{_mode}")
+case("Pooling", [r(1, 4, 5, 2)], {"kernel": (2, 2), "pool_type": "avg", "layout": "NHWC",
+     "pad": (1, 0)}, label="Pooling-avg-nhwc")
+case("Pooling", [away(1, 4, 4, 3)], {"kernel": (2, 2), "layout": "NHWC"},
+     label="Pooling-max-nhwc")
 case("zeros_like", [r(2, 3)])
 case("ones_like", [r(2, 3)])
 

@@ -115,6 +115,17 @@ _BATCH_NORM = [r(4, 3, 2), r(3, low=0.5, high=1.5, seed=1), r(3, seed=2), r(3, s
 example("BatchNorm", _BATCH_NORM, fix_gamma=False)
 example("BatchNorm", _BATCH_NORM, output_mean_var=True, axis=-2)
 example("LayerNorm", [r(3, 4), r(4, seed=1), r(4, seed=2)])
+example("InstanceNorm", [r(2, 3, 4), r(3, seed=1), r(3, seed=2)], eps=1e-3)
+example("GroupNorm", [r(2, 4, 3), r(2, seed=1), r(2, seed=2)], num_groups=2)
+example("GroupNorm", [r(2, 4, 3), r(2, seed=1), r(2, seed=2)], num_groups=2,
+        output_mean_var=True)
+example("Deconvolution", [r(1, 2, 3, 3), r(2, 3, 3, 3, seed=1), r(3, seed=2)], kernel=(3, 3),
+        num_filter=3, stride=(2, 2), pad=(1, 1), adj=(1, 0), no_bias=False)
+example("Deconvolution", [r(1, 4, 3), r(4, 1, 2, seed=1)], kernel=(2,), num_filter=2,
+        num_group=2, target_shape=(5,))
+example("Pad", [r(1, 2, 3, 4)], mode="reflect", pad_width=(0, 0, 0, 0, 1, 2, 2, 1))
+example("Pad", [r(1, 2, 3, 4)], mode="constant", pad_width=(0, 0, 0, 0, 1, 0, 0, 1),
+        constant_value=2.0)
 example("Convolution", [r(1, 2, 5, 5), r(3, 2, 3, 3, seed=1), r(3, seed=2)], kernel=(3, 3),
         num_filter=3, stride=(2, 1), pad=(1, 1))
 example("Convolution", [r(1, 4, 4, 4), r(4, 1, 3, 3, seed=1)], kernel=(3, 3), num_filter=4,
