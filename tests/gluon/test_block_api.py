@@ -225,3 +225,14 @@ def test_an_inlined_childs_hook_never_runs_once_shapes_are_known():
     with autograd.record():
         net(x)
     assert seen == [(5, 2), (5, 2)]
+
+
+def test_hybridize_on_a_sequential_of_hybrid_blocks_warns_as_mxnet():
+    from ast_hybrid import name
+    with name.NameManager():
+        sequential = nn.Sequential()
+    sequential.add(nn.Dense(2))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sequential.hybridize()
+    assert [str(w.message) for w in caught] == REFERENCE["hybridize"]["sequential_of_hybrid"]

@@ -423,7 +423,8 @@ def test_sequential_runs_children_and_hybridizes_them():
     out = net(x)
     want = _mlp_reference(net, x.asnumpy())
     assert_same(out, want, rtol=1e-5)
-    net.hybridize(mode="trace")
+    with pytest.warns(UserWarning, match="Consider using HybridSequential"):
+        net.hybridize(mode="trace")
     assert_same(net(x), want, rtol=1e-5)
     assert all(child._programs for child in net._children.values())
 

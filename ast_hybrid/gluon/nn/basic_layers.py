@@ -1,5 +1,7 @@
 """Basic layers: Sequential containers, Dense, Activation, Dropout, Flatten, Lambda,
 BatchNorm, LayerNorm and Embedding (MXNet 1.x Gluon's names, signatures and defaults)."""
+import warnings
+
 import numpy as np
 
 from ..block import Block, HybridBlock
@@ -19,6 +21,15 @@ class Sequential(Block):
             if isinstance(x, (tuple, list)):
                 x, args = x[0], tuple(x[1:])
         return x if not args else (x,) + args
+
+    def hybridize(self, active=True, **kwargs):
+        """As Block.hybridize, with MXNet's hint when every child could be one program."""
+        children = list(self._children.values())
+        if active and children and all(isinstance(c, HybridBlock) for c in children):
+            warnings.warn(f"All children of this Sequential layer '{self.prefix}' are "
+                          "HybridBlocks. Consider using HybridSequential for the best "
+                          "performance.", stacklevel=2)
+        super().hybridize(active, **kwargs)
 
     def __getitem__(self, key):
         layers = list(self._children.values())[key]
