@@ -599,3 +599,21 @@ def test_a_bare_raise_in_a_handler_raises_what_it_caught():
     with pytest.raises(UnsupportedConstruct, match="Try"):
         with autograd.record():
             strict(Tries())(nd.array(X), nd.ones((3, 2)))
+
+
+def test_a_try_in_a_run_time_loop():
+    class Retries(nn.HybridBlock):
+        def hybrid_forward(self, F, x, y):
+            total = x
+            for i in range(x.shape[0]):
+                try:
+                    total = total + F.dot(total, y) * 0
+                except OpError as error:
+                    total = total - 1
+                    message = str(error)
+            return total
+
+    for y in (np.ones((3, 3), np.float32), np.ones((2, 2), np.float32)):
+        block = Retries()
+        want = block(nd.array(X), nd.array(y)).asnumpy()
+        np.testing.assert_allclose(strict(block)(nd.array(X), nd.array(y)).asnumpy(), want)

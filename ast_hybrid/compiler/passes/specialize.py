@@ -656,7 +656,10 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         self.context.unoptimizable = True
         self.materialize_lists(statements)
         for handler in node.handlers:
-            if handler.name and handler.name in frame.env:
+            value = frame.env.get(handler.name) if handler.name else None
+            placeholder = isinstance(value, Dynamic) and isinstance(value.expr, ast.Name) \
+                and value.expr.id in frame.unbound_on_some_paths   # a loop's, still unset
+            if value is not None and not placeholder:
                 raise self.unsupported(f"except ... as {handler.name}, a name bound before",
                                        "Python unbinds it after the handler, only if it ran",
                                        handler)
