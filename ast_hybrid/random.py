@@ -1,6 +1,6 @@
-"""`mx.random`: seeding the generator behind every sampler, initializer and Dropout."""
-from .ops.random_state import seed as _seed
+"""`mx.random`: nd.random's samplers (`mx.random.uniform(0, 1, shape=(2, 3))`, as in MXNet
+1.x, where they are the same functions) and seeding the generator behind every sampler,
+initializer and Dropout."""
+from .ndarray.random import normal, randn, seed, uniform
 
-
-def seed(seed_state, ctx="all"):
-    _seed(seed_state)
+__all__ = ["normal", "randn", "seed", "uniform"]

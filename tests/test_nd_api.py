@@ -61,3 +61,16 @@ def test_linspace_eye_flip_sort_topk():
     assert x.topk(k=2).asnumpy().tolist() == [[0, 2]]
     assert nd.argsort(x).asnumpy().tolist() == [[1, 2, 0]]
     assert sym.linspace(0, 1, 3).infer_shape()[1] == [(3,)]
+
+
+def test_mx_random_has_nd_randoms_samplers_as_in_mxnet():
+    """MXNet 1.x: `mx.random.uniform is mx.nd.random.uniform`."""
+    import ast_hybrid
+    for name in ("uniform", "normal", "randn", "seed"):
+        assert getattr(ast_hybrid.random, name) is getattr(ast_hybrid.nd.random, name)
+    ast_hybrid.random.seed(5)
+    first = ast_hybrid.random.uniform(-1, 1, shape=(3, 2)).asnumpy()
+    ast_hybrid.random.seed(5)
+    np.testing.assert_array_equal(ast_hybrid.nd.random.uniform(-1, 1, shape=(3, 2)).asnumpy(),
+                                  first)
+    assert first.shape == (3, 2) and ((-1 <= first) & (first < 1)).all()
