@@ -518,10 +518,14 @@ class _Generator:
         return lines
 
     def s_while_data(self, env, ctx, depth):
+        return self._counted_while(env, ctx, depth, "{k} < 3 and {v}.mean() > {t}")
+
+    def _counted_while(self, env, ctx, depth, test):
+        """A while loop on a counter and an array's values, `test` naming them {k}, {v}, {t}."""
         k = self.fresh("k")
         v = self._target(env)
         body = self._sub(env, ctx, depth, loop="while", in_loop=True)
-        return [f"{k} = 0", f"while {k} < 3 and {v}.mean() > {self.threshold()}:",
+        return [f"{k} = 0", f"while {test.format(k=k, v=v, t=self.threshold())}:",
                 *_indent([f"{k} += 1", *body, f"{v} = {v} * 0.5 - 0.25"])]
 
     def _for(self, env, ctx, depth, kind):
@@ -614,11 +618,7 @@ class _Generator:
                 f"{lst}[1:2] = [{b} * 2]", f"{out} = {lst}[0] * {lst}[1] + len({lst})"]
 
     def s_while_and(self, env, ctx, depth):
-        k = self.fresh("k")
-        v = self._target(env)
-        body = self._sub(env, ctx, depth, loop="while", in_loop=True)
-        return [f"{k} = 0", f"while {v}.mean() > {self.threshold()} and {k} < 3:",
-                *_indent([f"{k} += 1", *body, f"{v} = {v} * 0.5 - 0.25"])]
+        return self._counted_while(env, ctx, depth, "{v}.mean() > {t} and {k} < 3")
 
     def s_try_except(self, env, ctx, depth):
         """A try whose body may fail part-way (a misfit operator, a bad index), with the

@@ -697,7 +697,9 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         return None if flows else "return"     # every path raises: nothing after runs
 
     def carry(self, names):
-        """{name: identifier} for names whose value must stay in one variable."""
+        """{name: identifier} for names whose value must stay in one variable (through a
+        run-time loop or a try): the variable a name is already in where nothing else reads
+        it, else a new one given its value, or left unset for a name with none yet."""
         frame = self.frame
         carried = {}
         for name in sorted(names):
@@ -972,31 +974,14 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         frame = self.frame
         line = self.line
         self.materialize_lists(node.body)
-        carried = {}
-        for name in sorted(_assigned_names(node.body) | _assigned_names([node.target])
-                           if isinstance(node, ast.For) else _assigned_names(node.body)):
-            value = frame.env.get(name)
-            if value is None:
-                continue
-            if isinstance(value, Dynamic) and isinstance(value.expr, ast.Name) \
-                    and value.expr.id in frame.owned and not self.aliased(value.expr.id, name):
-                carried[name] = value.expr.id
-                continue
-            identifier = self.context.namer.fresh(name)
-            frame.owned.add(identifier)
-            self.emit(ast.Assign([ast.Name(identifier, ast.Store())], self.expr_of(value)))
-            kind = value.kind if isinstance(value, Dynamic) else ANY
-            frame.env[name] = Dynamic(ast.Name(identifier, ast.Load()), kind)
-            carried[name] = identifier
+        assigned = _assigned_names(node.body)
+        if isinstance(node, ast.For):
+            assigned |= _assigned_names([node.target])
         # names the body binds first are carried too, unbound until a pass binds them: a
         # read before that raises UnboundLocalError (as after a loop that ran no pass), a
         # read in a later pass sees the earlier pass's value
-        for name in sorted(_bound_names(node.body) - set(frame.env)):
-            identifier = self.context.namer.fresh(name)
-            frame.owned.add(identifier)
-            self.may_be_unbound(identifier)
-            frame.env[name] = Dynamic(ast.Name(identifier, ast.Load()), ANY)
-            carried[name] = identifier
+        carried = self.carry({n for n in assigned if n in frame.env}
+                             | (_bound_names(node.body) - set(frame.env)))
         # unset before the loop: still so after it, if it ran no pass
         unset_before = [i for i in carried.values() if i in frame.unbound_on_some_paths]
         body_code = []

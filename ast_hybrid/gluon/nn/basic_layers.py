@@ -233,6 +233,16 @@ class BatchNorm(HybridBlock):
                 f"in_channels={in_channels if in_channels else None})")
 
 
+def _add_gamma_beta(block, size, center, scale, gamma_initializer, beta_initializer):
+    """A normalization layer's gamma (learned if `scale`) and beta (learned if `center`),
+    `size` entries each (0: learned from the first input)."""
+    block.gamma = block.params.get("gamma", grad_req="write" if scale else "null",
+                                   shape=(size,), init=gamma_initializer,
+                                   allow_deferred_init=True)
+    block.beta = block.params.get("beta", grad_req="write" if center else "null",
+                                  shape=(size,), init=beta_initializer, allow_deferred_init=True)
+
+
 class LayerNorm(HybridBlock):
     """Layer normalization along `axis`: (x - mean) / sqrt(var + epsilon) * gamma + beta."""
 
@@ -240,12 +250,7 @@ class LayerNorm(HybridBlock):
                  beta_initializer="zeros", gamma_initializer="ones", in_channels=0, **kwargs):
         super().__init__(**kwargs)
         self._axis, self._epsilon, self._center, self._scale = axis, epsilon, center, scale
-        self.gamma = self.params.get("gamma", grad_req="write" if scale else "null",
-                                     shape=(in_channels,), init=gamma_initializer,
-                                     allow_deferred_init=True)
-        self.beta = self.params.get("beta", grad_req="write" if center else "null",
-                                    shape=(in_channels,), init=beta_initializer,
-                                    allow_deferred_init=True)
+        _add_gamma_beta(self, in_channels, center, scale, gamma_initializer, beta_initializer)
 
     def hybrid_forward(self, F, data, gamma, beta):
         return F.LayerNorm(data, gamma, beta, axis=self._axis, eps=self._epsilon, name="fwd")
@@ -286,12 +291,7 @@ class InstanceNorm(HybridBlock):
         super().__init__(**kwargs)
         self._kwargs = {"eps": epsilon, "axis": axis, "center": center, "scale": scale}
         self._axis, self._epsilon = axis, epsilon
-        self.gamma = self.params.get("gamma", grad_req="write" if scale else "null",
-                                     shape=(in_channels,), init=gamma_initializer,
-                                     allow_deferred_init=True)
-        self.beta = self.params.get("beta", grad_req="write" if center else "null",
-                                    shape=(in_channels,), init=beta_initializer,
-                                    allow_deferred_init=True)
+        _add_gamma_beta(self, in_channels, center, scale, gamma_initializer, beta_initializer)
 
     def hybrid_forward(self, F, x, gamma, beta):
         if self._axis == 1:
@@ -317,12 +317,7 @@ class GroupNorm(HybridBlock):
                         "scale": scale}
         self._num_groups, self._epsilon = num_groups, epsilon
         self._center, self._scale = center, scale
-        self.gamma = self.params.get("gamma", grad_req="write" if scale else "null",
-                                     shape=(num_groups,), init=gamma_initializer,
-                                     allow_deferred_init=True)
-        self.beta = self.params.get("beta", grad_req="write" if center else "null",
-                                    shape=(num_groups,), init=beta_initializer,
-                                    allow_deferred_init=True)
+        _add_gamma_beta(self, num_groups, center, scale, gamma_initializer, beta_initializer)
 
     def hybrid_forward(self, F, data, gamma, beta):
         return F.GroupNorm(data, gamma=gamma, beta=beta, num_groups=self._num_groups,
