@@ -71,7 +71,6 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         self.call_sites = []        # (file, line) of each call being inlined, outermost first
         self.containers_made = {}   # id -> (list or dict, frame, run-time depth) of its making
         self.handling = []          # the caught exception's variable, in an except clause
-        self.raised = False         # the block at hand ended in a raise
 
     # ----- frames, emission
     @property
@@ -604,7 +603,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             expr = item.context_expr
             callee = self.expr(expr.func) if isinstance(expr, ast.Call) else None
             if not isinstance(callee, Static) or not any(
-                    callee.value is m for m in _NON_SUPPRESSING_MANAGERS()):
+                    callee.value is m for m in _non_suppressing_managers()):
                 raise self.unsupported("a with statement on this context manager",
                                        "only autograd.pause/train_mode/predict_mode/record, "
                                        "warnings.catch_warnings and numpy.errstate are "
@@ -670,10 +669,9 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         paths = []          # the carried names' kinds at the end of each path
         frame.dynamic_depth += 1
         try:
-            self.raised = False
-            body = self.carried_block(node.body, carried)
-            orelse = self.carried_block(node.orelse, carried)
-            if not self.raised:
+            body, body_flows = self.carried_block(node.body, carried)
+            orelse, orelse_flows = self.carried_block(node.orelse, carried)
+            if body_flows and orelse_flows:
                 paths.append(self.kinds(carried))
             caught = self.context.namer.fresh("caught")
             frame.owned.add(caught)
@@ -684,9 +682,8 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             kinds = {path[name] for path in paths}
             frame.env[name] = Dynamic(ast.Name(identifier, ast.Load()),
                                       kinds.pop() if len(kinds) == 1 else ANY)
-        self.raised = False
-        finalbody = self.carried_block(node.finalbody, carried)
-        flows = paths and not self.raised
+        finalbody, final_flows = self.carried_block(node.finalbody, carried)
+        flows = paths and final_flows
         for identifier in unset_before:
             self.may_be_unbound(identifier)     # still, if the body stopped before binding it
         self.line = line
@@ -720,8 +717,9 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         return carried
 
     def carried_block(self, statements, carried):
-        """Statements emitted apart, each followed by the moves that put the carried
-        names' values back in their variables."""
+        """(code, whether it flows on, not ending in a raise): the statements emitted apart,
+        each followed by the moves that put the carried names' values back in their
+        variables."""
         code = []
         self.bodies.append(code)
         try:
@@ -731,12 +729,11 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                 if ending is not None:
                     if not isinstance(statement, ast.Raise):
                         raise self.unsupported("an exit inside try", node=statement)
-                    self.raised = True
-                    break           # what follows a raise never runs
+                    return code, False      # what follows a raise never runs
                 self.reconcile(carried)
         finally:
             self.bodies.pop()
-        return code
+        return code, True
 
     def kinds(self, carried):
         env = self.frame.env
@@ -758,12 +755,12 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
             if handler.name:
                 self.frame.env[handler.name] = Dynamic(ast.Name(caught, ast.Load()), ANY)
             self.handling.append(caught)
-            self.raised = False
             try:
-                code += self.carried_block(handler.body, carried)
+                handled, flows = self.carried_block(handler.body, carried)
             finally:
                 self.handling.pop()
-            if not self.raised:
+            code += handled
+            if flows:
                 paths.append(self.kinds(carried))
             if handler.name:
                 self.frame.env.pop(handler.name, None)    # Python unbinds it after the handler
@@ -1119,7 +1116,8 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
     # ----- expressions
 
 
-def _NON_SUPPRESSING_MANAGERS():
+def _non_suppressing_managers():
+    """Context managers that never swallow an exception of their body."""
     import warnings
     from ... import autograd
     return (autograd.pause, autograd.train_mode, autograd.predict_mode, autograd.record,
