@@ -1,9 +1,11 @@
 """Neural-network layer operators: FullyConnected, Dropout, softmax, LeakyReLU, Embedding."""
+import weakref
+
 import numpy as np
 
 from . import attrs as A
 from .random_state import generator
-from .registry import Op, check_arrays, register, shape_error
+from .registry import Op, OpError, check_arrays, register, shape_error
 from .shapes import known, normalize_axes, normalize_axis, require
 
 
@@ -128,24 +130,45 @@ register(Op("FullyConnected", _fully_connected, _fully_connected_shape, inputs=_
             attrs={"num_hidden": A.Int(), "no_bias": A.Bool(False), "flatten": A.Bool(True)}))
 
 
-def _dropout(data, *, p=0.5, mode="training", axes=(), training=False):
+# Each training output's mask, by the output array's identity: the gradient needs the mask,
+# which the output cannot tell where the input was zero (a kept zero and a dropped one are
+# both 0). Entries go with their output array.
+_dropout_masks = {}
+
+
+def _forget_mask(key):
+    _dropout_masks.pop(key, None)
+
+
+def _dropout(data, *, p=0.5, mode="training", axes=(), cudnn_off=False, training=False):
     if axes:
         axes = normalize_axes("Dropout", axes, data.ndim, (data,))
     if p <= 0 or (mode == "training" and not training):
         return data
     mask_shape = tuple(1 if i in axes else n for i, n in enumerate(data.shape))
-    keep = generator().random(mask_shape) >= p
-    return data * (keep / (1.0 - p)).astype(data.dtype)
+    scaled_mask = ((generator().random(mask_shape) >= p) / (1.0 - p)).astype(data.dtype)
+    output = data * scaled_mask
+    _dropout_masks[id(output)] = (weakref.ref(output), scaled_mask)
+    weakref.finalize(output, _forget_mask, id(output))
+    return output
 
 
 def _dropout_grad(attrs, inputs, outputs, out_grads):
-    """The kept elements are those the output did not zero (a zero input has zero gradient
-    through relu-like layers anyway), each scaled by 1/(1-p) as in the forward."""
     p = attrs["p"]
     g = out_grads[0]
     if p <= 0 or (attrs["mode"] == "training" and not attrs.get("training", False)):
         return [g]
-    return [g * ((outputs[0] != 0) / (1.0 - p)).astype(g.dtype)]
+    entry = _dropout_masks.get(id(outputs[0]))
+    if entry is not None and entry[0]() is outputs[0]:
+        return [g * entry[1]]
+    # the output without its mask: where the input is not zero, the output says whether the
+    # element was kept; where it is, nothing does, so the gradient is not known there
+    data, output = inputs[0], outputs[0]
+    if np.any(data == 0):
+        raise OpError("Dropout: the gradient needs the mask of this output, which was not "
+                      "kept with it (the output was copied) and cannot be told from the "
+                      "output where the input is zero")
+    return [g * ((output != 0) / (1.0 - p)).astype(g.dtype)]
 
 
 def _dropout_shape(attrs, in_shapes):
@@ -156,7 +179,7 @@ def _dropout_shape(attrs, in_shapes):
 
 register(Op("Dropout", _dropout, _dropout_shape, mode_dependent=True, grad=_dropout_grad,
             attrs={"p": A.Float(0.5), "mode": A.Str("training", ("training", "always")),
-                   "axes": A.Shape(())}))
+                   "axes": A.Shape(()), "cudnn_off": A.Bool(False)}))
 
 
 def _softmax_input(data, axis, temperature):

@@ -5,6 +5,7 @@ import pytest
 import ast_hybrid
 from ast_hybrid import autograd, nd
 from ast_hybrid.base import MXNetError
+from ast_hybrid.errors import OpError
 from ast_hybrid.gluon import nn
 
 
@@ -244,6 +245,36 @@ def test_dropout_gradient_matches_mask():
     y.backward()
     kept = y.asnumpy() != 0
     np.testing.assert_allclose(x.grad.asnumpy(), kept / 0.7, rtol=1e-6)
+
+
+def test_dropout_gradient_flows_through_kept_zero_inputs():
+    # a kept element whose input is zero has output 0, as a dropped one has: the gradient
+    # (1/(1-p) there, as MXNet 1.9.1 gives) must come from the mask, not from the output
+    data = np.zeros((40, 5), dtype=np.float32)
+    data[::3] = 1.5
+    ast_hybrid.random.seed(4)
+    scaled_mask = nd.Dropout(nd.ones(data.shape), p=0.5, mode="always").asnumpy()
+    x = nd.array(data)
+    x.attach_grad()
+    ast_hybrid.random.seed(4)
+    with autograd.record():
+        y = nd.Dropout(x, p=0.5)
+    y.backward()
+    assert 0 < (scaled_mask[data == 0] != 0).mean() < 1
+    np.testing.assert_allclose(x.grad.asnumpy(), scaled_mask)
+    np.testing.assert_allclose(y.asnumpy(), data * scaled_mask)
+
+
+def test_dropout_gradient_refuses_a_mask_it_cannot_know():
+    from ast_hybrid.ops import get
+    op = get("Dropout")
+    attrs = dict(op.parse_attrs({"p": 0.5}), training=True)
+    data = np.array([0.0, 1.0, 2.0, 0.0], dtype=np.float32)
+    copied = op.kernel(data, **attrs).copy()        # not the array the kernel returned
+    with pytest.raises(OpError, match="mask"):
+        op.grad(attrs, [data], [copied], [np.ones_like(copied)])
+    (grad,) = op.grad(attrs, [data[1:3]], [copied[1:3] * 0 + 3.0], [np.ones(2, np.float32)])
+    np.testing.assert_allclose(grad, [2.0, 2.0])     # no zero input: the output tells
 
 
 def test_batchnorm_follows_modes_and_updates_running_stats():

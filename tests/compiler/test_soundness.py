@@ -982,3 +982,32 @@ def test_a_name_bound_only_in_a_loop_that_ran_no_pass_is_not_read_at_a_merge():
     where imperative mode, which never reads it, returns."""
     assert_sound(BoundInALoopThatMayNotRun, (np.array([[3.0, 0.0], [0.0, 0.0]], np.float32),),
                  (np.full((2, 2), 3.0, np.float32),), (X2,))
+
+
+class DropoutOnSparseInput(nn.HybridBlock):
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.5)
+
+    def hybrid_forward(self, F, x):
+        return self.drop(x) * 3
+
+
+def test_dropout_on_zero_inputs_differentiates_through_its_mask_in_every_mode():
+    """A kept zero input has gradient 1/(1-p), as in MXNet 1.9.1: the mask decides, not the
+    output (which is zero for kept and dropped zeros alike)."""
+    data = np.zeros((30, 4), dtype=np.float32)
+    data[::4] = 2.0
+    ast_hybrid.random.seed(9)
+    want = nd.Dropout(nd.ones(data.shape), p=0.5, mode="always").asnumpy() * 3
+    for mode in (None, "ast", "trace"):
+        block = DropoutOnSparseInput()
+        if mode:
+            block.hybridize(mode=mode, fallback=False)
+        x = nd.array(data)
+        x.attach_grad()
+        ast_hybrid.random.seed(9)
+        with autograd.record():
+            y = block(x)
+        y.backward()
+        np.testing.assert_allclose(x.grad.asnumpy(), want, err_msg=str(mode))
