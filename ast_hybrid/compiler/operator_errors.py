@@ -122,7 +122,8 @@ def _checked_part(statement):
 def _operator_of(function):
     """The operator whose kernel `function` is (the first declared where operators share a
     kernel), or None: a call of anything else is not an operator application."""
-    return next((op for op in ops.REGISTRY.values() if op.kernel is function), None)
+    return next((op for op in ops.REGISTRY.values()
+                 if function is op.kernel or function is op.view_kernel), None)
 
 
 class _Shapes:

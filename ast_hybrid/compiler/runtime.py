@@ -44,7 +44,7 @@ def getitem(data, key):
         return data[key]
     for op, attrs, extra in _index_steps(data, key):
         op.infer_shape(attrs, [data.shape] + [e.shape for e in extra])
-        data = op.kernel(data, *extra, **attrs)
+        data = op.view_kernel(data, *extra, **attrs)    # views, as NDArray indexing gives
     return data
 
 

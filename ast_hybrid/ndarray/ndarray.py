@@ -100,7 +100,16 @@ class NDArray:
             shape = tuple(shape[0])
         if shape:
             kwargs["shape"] = shape
-        return _invoke.apply_named("reshape", [self], kwargs)
+        return _invoke.apply_named("reshape", [self], kwargs, views=True)   # as MXNet's
+
+    def squeeze(self, axis=None, inplace=False):
+        """The squeeze operator: a new array, or with `inplace` a view, as MXNet's."""
+        return _invoke.apply_named("squeeze", [self], {} if axis is None else {"axis": axis},
+                                   views=inplace)
+
+    def expand_dims(self, axis, inplace=False):
+        """The expand_dims operator: a new array, or with `inplace` a view, as MXNet's."""
+        return _invoke.apply_named("expand_dims", [self], {"axis": axis}, views=inplace)
 
     def __bool__(self):
         if self._data.size != 1:

@@ -1,14 +1,19 @@
 """The operator table: each operator declared once, read by nd, sym, the compilers and export."""
+import functools
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
+import numpy as np
+
+from ..base import MXNetError
 from .attrs import AttrError
 
 VARIADIC = ("*args",)
 
 
-class OpError(ValueError):
-    """An operator applied to inputs or attributes it cannot take."""
+class OpError(ValueError, MXNetError):
+    """An operator applied to inputs or attributes it cannot take: an MXNetError, as MXNet's
+    operator checks raise, and a ValueError, as the bad values are the caller's."""
 
 
 @dataclass
@@ -37,6 +42,8 @@ class Op:
     fluent: bool = False
     doc: str = ""
     specialize: Optional[Callable] = None
+    # the kernel as declared, whose outputs may be views of its inputs (see register)
+    view_kernel: Optional[Callable] = field(default=None, init=False, repr=False)
 
     def specialized_kernel(self, attrs):
         """The kernel bound to `attrs` (see `specialize`), or None."""
@@ -131,7 +138,32 @@ def shape_error(op_name, message, shapes):
 REGISTRY: dict[str, Op] = {}
 
 
+def _fresh(result, arrays):
+    for array in arrays:
+        if isinstance(array, np.ndarray) and np.may_share_memory(result, array):
+            return result.copy()
+    return result
+
+
+def fresh_outputs(kernel):
+    """`kernel` whose outputs never share memory with its inputs: MXNet's operators write
+    new arrays, so a later write into an input or an output shows in no other array (numpy's
+    reshape, transpose or slice would return views)."""
+    @functools.wraps(kernel)
+    def kernel_with_fresh_outputs(*arrays, **attrs):
+        result = kernel(*arrays, **attrs)
+        if isinstance(result, tuple):
+            return tuple(_fresh(item, arrays) for item in result)
+        return _fresh(result, arrays)
+    return kernel_with_fresh_outputs
+
+
 def register(op: Op) -> Op:
+    """Add `op` to the table; its `kernel` gives fresh outputs, `view_kernel` is the one
+    declared (for what shares memory in MXNet too: NDArray.reshape, basic indexing)."""
+    op.view_kernel = op.kernel
+    if not isinstance(op.kernel, np.ufunc):     # a ufunc's outputs are new arrays already
+        op.kernel = fresh_outputs(op.kernel)
     for key in (op.name,) + tuple(op.aliases):
         if key in REGISTRY:
             raise RuntimeError(f"operator {key!r} is declared twice")

@@ -319,7 +319,7 @@ def test_specialized_kernels_come_from_the_operator_table():
     info = _info([])
     definition = optimize(ast.parse(source).body[0], info, (specialize_kernels,))
     called = [n.func.id for n in ast.walk(definition) if isinstance(n, ast.Call)]
-    assert info.namespace[called[0]] is ops.get("relu").kernel
+    assert info.namespace[called[0]] is ops.get("relu").view_kernel
     assert info.kernel_ops[called[1]] is ops.get("FullyConnected")
 
 

@@ -55,7 +55,8 @@ def _unary_kind(call, info):
             and not isinstance(call.args[0], ast.Starred) and not call.keywords):
         return None
     kernel = info.namespace.get(call.func.id)
-    if kernel is ops.get("relu").kernel:
+    kernel = getattr(kernel, "__wrapped__", kernel)     # as declared, before fresh_outputs
+    if kernel is ops.get("relu").view_kernel:
         return "relu"
     if kernel is _sigmoid:
         return "sigmoid"

@@ -78,8 +78,9 @@ class Lowerer:
         return constant(value)
 
     # ----- operators
-    def apply(self, op_name, inputs, attrs):
-        """Kernel call for `op_name` on run-time inputs, attrs parsed values or Placeholders."""
+    def apply(self, op_name, inputs, attrs, views=False):
+        """Kernel call for `op_name` on run-time inputs, attrs parsed values or Placeholders
+        (the kernel whose outputs may be views of its inputs with `views`, as invoke.run)."""
         op = ops.get(op_name)
         args = [self.input_expr(v, op_name) for v in inputs]
         defaults = kernel_defaults(op)
@@ -87,7 +88,7 @@ class Lowerer:
                     if isinstance(v, Placeholder) or k not in defaults or not _same(defaults[k], v)]
         if op.mode_dependent:
             keywords.append(ast.keyword("training", self.context.training_flag()))
-        call = ast.Call(self.context.kernel_ref(op), args, keywords)
+        call = ast.Call(self.context.kernel_ref(op, views), args, keywords)
         count = op.output_count({k: (v.value if isinstance(v, Placeholder) else v)
                                  for k, v in attrs.items()})
         if count == 1:
@@ -96,7 +97,7 @@ class Lowerer:
         return Seq([Dynamic(ast.Subscript(holder, ast.Constant(i), ast.Load()), ARRAY)
                     for i in range(count)], list)
 
-    def call_operator(self, op_name, args, kwargs):
+    def call_operator(self, op_name, args, kwargs, views=False):
         """`F.op(*args, **kwargs)` as the user wrote it."""
         op = ops.get(op_name)
         out = kwargs.get("out")
@@ -119,7 +120,7 @@ class Lowerer:
             if value is None:
                 raise TypeError(f"{op_name}: input {name!r} is missing")
             inputs.append(value)
-        return self.apply(op_name, inputs, attrs)
+        return self.apply(op_name, inputs, attrs, views)
 
     def variadic(self, op_name, items, kwargs):
         """An operator of any number of inputs on a run-time list of them, through the
@@ -173,7 +174,7 @@ class Lowerer:
             elif args:
                 kwargs = dict(kwargs, shape=Seq(list(args), tuple))
                 args = ()
-            return self.call_operator("reshape", (receiver,), kwargs)
+            return self.call_operator("reshape", (receiver,), kwargs, views=True)
         if name == "astype":
             dtype = args[0] if args else kwargs["dtype"]
             if not isinstance(dtype, Static):

@@ -36,9 +36,9 @@ class ProgramContext:
             self.self_reference = self.namer.fresh("this_program")
         return ast.Name(self.self_reference, ast.Load())
 
-    def kernel_ref(self, op):
+    def kernel_ref(self, op, views=False):
         """The name a kernel is called by; the operator is remembered for differentiation."""
-        name = self.constant_ref(op.kernel, op.name.lstrip("_"))
+        name = self.constant_ref(op.view_kernel if views else op.kernel, op.name.lstrip("_"))
         self.kernel_ops[name.id] = op
         return name
 
