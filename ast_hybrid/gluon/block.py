@@ -7,6 +7,7 @@ from collections import OrderedDict
 from .. import initializer
 from ..compiler.dispatch import cache_key, call_compiled
 from ..limits import LoadLimits
+from ..ndarray import NDArray
 from ..ndarray.io import save_arrays
 from ..symbol import Symbol
 from .block_scope import BlockScope
@@ -306,6 +307,26 @@ def _holds_unregistered_block(value, children):
     return isinstance(value, Block) and id(value) not in children
 
 
+def _input_kind(args):
+    """NDArray or Symbol: the kind of array among (nested lists of) the inputs, refused as
+    MXNet refuses them where there is none or both."""
+    kinds = set()
+    pending = list(args)
+    while pending:
+        value = pending.pop()
+        if isinstance(value, (list, tuple)):
+            pending.extend(value)
+        elif isinstance(value, (NDArray, Symbol)):
+            kinds.add(Symbol if isinstance(value, Symbol) else NDArray)
+    if not kinds:
+        raise ValueError("In HybridBlock, there must be one NDArray or one Symbol in the "
+                         "input. Please check the type of the args.")
+    if len(kinds) > 1:
+        raise ValueError("In HybridBlock, we do not support mixed NDArrays and Symbols types "
+                         "for the input. Please check the type of the args.")
+    return kinds.pop()
+
+
 class HybridBlock(Block):
     """A block whose `hybrid_forward(F, x, ...)` runs with F=nd, or compiled once hybridized."""
 
@@ -368,7 +389,7 @@ class HybridBlock(Block):
         return self.forward(*args)
 
     def forward(self, x, *args):
-        if isinstance(x, Symbol):
+        if _input_kind((x,) + args) is Symbol:
             if trace_names_active():
                 return self._call_symbolic(x, *args)
             # called on a symbol by the user (net(sym.var('data'))): parameters become

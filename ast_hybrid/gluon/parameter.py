@@ -69,8 +69,8 @@ class Parameter:
         self.allow_deferred_init = allow_deferred_init
         self._grad_req = grad_req if differentiable else "null"
         for kind, value in (("stype", stype), ("grad_stype", grad_stype)):
-            if value not in STORAGE_TYPES:
-                raise ValueError(f"{kind} for Parameter {name!r} must be one of 'default', "
+            if value not in STORAGE_TYPES:     # an assertion in MXNet, so AssertionError
+                raise AssertionError(f"{kind} for Parameter {name!r} must be one of 'default', "
                                  f"'row_sparse', or 'csr', but got {value!r}")
         # kept for what reads them, as MXNet's; values are held dense whatever the type
         self._stype, self._grad_stype = stype, grad_stype

@@ -75,6 +75,8 @@ class SymbolBlock(HybridBlock):
 
     def _call_imperative(self, *args):
         values = self._arguments(args)
+        if any(param._deferred_init is not None for param in self._params.values()):
+            self.infer_and_initialize(args)
         for key, param in self._params.items():
             values[key] = param.data()
         return self._outputs_as(evaluate(self._graph, values))
