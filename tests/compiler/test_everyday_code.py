@@ -262,6 +262,24 @@ def test_two_hybrid_lambdas_on_one_line():
     np.testing.assert_allclose(expected[0][0][0], np.maximum(X, 0) - 3 * X, rtol=1e-6)
 
 
+def test_a_hybrid_lambda_on_a_continuation_line():
+    """Its lines alone do not parse (`..., nn.HybridLambda(lambda ...)))`): found in the file."""
+    class Chain(nn.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.HybridSequential()
+            self.net.add(nn.HybridLambda("tanh"),
+                         nn.HybridLambda(lambda F, x, *args: F.LeakyReLU(x, *args, slope=0.1)))
+
+        def hybrid_forward(self, F, x):
+            return self.net(x)
+
+    for _ in range(2):          # the file's tree, cached, is not rewritten by a compilation
+        expected = assert_sound(Chain, [X])
+        t = np.tanh(X)
+        np.testing.assert_allclose(expected[0][0][0], np.where(t > 0, t, 0.1 * t), rtol=1e-6)
+
+
 def test_no_fallback_warning_for_these_blocks():
     with warnings.catch_warnings():
         warnings.simplefilter("error", HybridizeFallbackWarning)

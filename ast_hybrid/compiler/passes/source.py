@@ -1,6 +1,9 @@
 """Pass 1: the source of a function as an AST, with its origin (file, lines) and scopes."""
 import ast
+import copy
+import functools
 import inspect
+import linecache
 import textwrap
 from dataclasses import dataclass
 
@@ -29,18 +32,22 @@ def transform(function):
                                    code.co_firstlineno, str(error)) from None
     text = textwrap.dedent("".join(lines))
     tree = _parse_indented(text)
-    if function.__name__ == "<lambda>":
-        dedented = len(lines[0]) - len(lines[0].lstrip()) - (
-            len(text) - len(text.lstrip(" \t")))
-        node = _lambda_as_function(tree, text, filename, first_line,
-                                   _body_span(code, first_line, dedented))
-        tree = ast.Module([node], [])
+    found = _lambda_in_file(code, filename) if function.__name__ == "<lambda>" else None
+    if found is not None:
+        node = _as_function(found)      # its lines are the file's already
     else:
-        node = tree.body[0] if tree is not None else None
-    if not isinstance(node, ast.FunctionDef):
-        raise UnsupportedConstruct(type(node).__name__, filename, first_line,
-                                   "only plain `def` functions can be compiled")
-    ast.increment_lineno(tree, first_line - 1)
+        if function.__name__ == "<lambda>":
+            dedented = len(lines[0]) - len(lines[0].lstrip()) - (
+                len(text) - len(text.lstrip(" \t")))
+            node = _lambda_as_function(tree, text, filename, first_line,
+                                       _body_span(code, first_line, dedented))
+            tree = ast.Module([node], [])
+        else:
+            node = tree.body[0] if tree is not None else None
+        if not isinstance(node, ast.FunctionDef):
+            raise UnsupportedConstruct(type(node).__name__, filename, first_line,
+                                       "only plain `def` functions can be compiled")
+        ast.increment_lineno(tree, first_line - 1)
     node.decorator_list = []
     closure = {}
     if function.__closure__:
@@ -66,6 +73,35 @@ def _parse_indented(text):
         return None
     ast.increment_lineno(holder, -1)
     return ast.Module(holder.body[0].body, [])
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_file(text):
+    try:
+        return ast.parse(text)
+    except SyntaxError:
+        return None
+
+
+def _lambda_in_file(code, filename):
+    """The lambda whose code `code` is, found in its whole file (so a lambda on a
+    continuation line, whose lines alone do not parse, is found too): the one whose body is
+    where Python's positions for the code put it; None where the file does not tell."""
+    module = _parse_file("".join(linecache.getlines(filename)))
+    span = _body_span(code, 1, 0)
+    if module is None or span is None:
+        return None
+    matches = [n for n in ast.walk(module) if isinstance(n, ast.Lambda)
+               and ((n.body.lineno, n.body.col_offset),
+                    (n.body.end_lineno, n.body.end_col_offset)) == span]
+    # a copy: the passes rewrite the tree they are given, and the file's stays cached
+    return copy.deepcopy(matches[0]) if len(matches) == 1 else None
+
+
+def _as_function(found):
+    node = ast.FunctionDef("_lambda", found.args, [ast.Return(found.body, lineno=found.lineno)],
+                           [], None, lineno=found.lineno)
+    return ast.fix_missing_locations(node)
 
 
 def _body_span(code, first_line, dedented):
@@ -101,7 +137,4 @@ def _lambda_as_function(tree, text, filename, first_line, body_span=None):
     if len(lambdas) != 1:
         raise UnsupportedConstruct("a lambda that cannot be told apart from others on its line",
                                    filename, first_line)
-    found = lambdas[0]
-    node = ast.FunctionDef("_lambda", found.args, [ast.Return(found.body, lineno=found.lineno)],
-                           [], None, lineno=found.lineno)
-    return ast.fix_missing_locations(node)
+    return _as_function(lambdas[0])
