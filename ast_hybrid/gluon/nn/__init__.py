@@ -9,6 +9,7 @@ from .conv_layers import (AvgPool1D, AvgPool2D, AvgPool3D, Conv1D, Conv1DTranspo
                           GlobalMaxPool2D, GlobalMaxPool3D, MaxPool1D, MaxPool2D, MaxPool3D,
                           ReflectionPad2D)
 from ..block import Block, HybridBlock  # noqa: F401  (MXNet scripts use nn.HybridBlock)
+from ..symbol_block import SymbolBlock  # noqa: F401  (and nn.SymbolBlock, as MXNet 1.x has)
 
 __all__ = ["Activation", "AvgPool1D", "AvgPool2D", "AvgPool3D", "BatchNorm", "Conv1D",
            "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Conv3D", "Conv3DTranspose",
