@@ -5,6 +5,7 @@ from . import ndarray as nd
 from . import symbol as sym
 from . import base, gluon, name
 from . import errors   # after gluon: gluon and the compiler still import each other
+from . import test_utils
 from .base import MXNetError
 from .context import Context, cpu, current_context, gpu, num_gpus
 from .compiler.ast_front_end import hybrid, to_source
@@ -14,4 +15,4 @@ __version__ = "0.1.0"
 __all__ = ["autograd", "base", "context", "Context", "cpu", "current_context", "errors",
            "gluon", "gpu", "hybrid", "init", "initializer", "lr_scheduler", "metric",
            "MXNetError", "name", "nd", "ndarray", "num_gpus", "random", "sym", "symbol",
-           "to_source"]
+           "test_utils", "to_source"]
