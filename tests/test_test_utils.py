@@ -82,6 +82,32 @@ def test_symbol_checks_match_mxnet(check):
         assert _normalized(json.dumps(got)) == _normalized(json.dumps(want))
 
 
+def test_numeric_gradient_of_batch_norm_with_auxiliary_states():
+    data = ast_hybrid.sym.var("data")
+    norm = ast_hybrid.sym.BatchNorm(data, name="bn", fix_gamma=False)
+    rng = np.random.RandomState(0)
+    ast_hybrid.test_utils.check_numeric_gradient(
+        norm, [rng.randn(4, 3), rng.rand(3) + 0.5, rng.randn(3)],
+        aux_states=[np.zeros(3), np.ones(3)], numeric_eps=1e-2, rtol=0.05, atol=1e-2)
+
+
+def test_check_consistency_catches_configurations_that_disagree(capsys):
+    # float16 against float64 under float64's own tolerance: they cannot agree
+    data = ast_hybrid.sym.var("data")
+    configs = [{"ctx": ast_hybrid.cpu(0), "data": (2, 3), "type_dict": {"data": dtype}}
+               for dtype in (np.float64, np.float16)]
+    exp = ast_hybrid.sym.exp(data)
+    np.random.seed(0)
+    with pytest.raises(AssertionError, match="exceeds tolerance"):
+        ast_hybrid.test_utils.check_consistency(exp, configs, rtol=1e-9, atol=0)
+    assert "Predict Err: ctx 1 vs ctx 0" in capsys.readouterr().out
+    truth = ast_hybrid.test_utils.check_consistency(exp, configs, rtol=1e-9, atol=0,
+                                                    raise_on_err=False)
+    assert "Train Err: float16 cpu(0) ctx 1 vs float64 cpu(0) ctx 0" in capsys.readouterr().out
+    assert sorted(truth) == sorted(exp.list_outputs() + ["data"])
+    assert truth["data"].dtype == np.float64
+
+
 def test_rand_ndarray_refuses_sparse_storage():
     with pytest.raises(NotImplementedError, match="'csr' is not supported"):
         rand_ndarray((2, 3), stype="csr")

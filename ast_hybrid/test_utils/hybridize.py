@@ -237,7 +237,8 @@ def _compare(mode, reference_mode, results, reference, batch_sizes, rtol, atol):
                                      got.shape)
             raise HybridizeMismatch(
                 f"{where}: max abs difference {float(difference[worst]):.6g} at index "
-                f"{tuple(int(i) for i in worst)} ({got[worst]!r} vs {want[worst]!r}; "
+                f"{tuple(int(i) for i in worst)} ({float(got[worst]):.8g} vs "
+                f"{float(want[worst]):.8g}; "
                 f"rtol={rtol}, atol={atol})")
         if got.size:
             difference = float(np.nanmax(np.abs(got.astype(np.float64) - want)))
