@@ -220,6 +220,20 @@ def test_check_hybridize_names_a_wrong_gradient(monkeypatch):
         check_hybridize(_mlp(), _batch(), modes=("imperative", "ast"))
 
 
+def test_check_hybridize_runs_the_programs_a_block_holds():
+    net = _mlp()
+    x = _batch()
+    net.hybridize()
+    net(x)
+    entry = next(iter(net._programs.values()))     # the cached AST program of net(x)
+    function = entry.program.function
+    entry.program.function = lambda *arrays: function(*arrays) * 2
+    with pytest.raises(HybridizeMismatch, match="ast mode differs from imperative mode at "
+                       "batch size 4: output 0: "):
+        check_hybridize(net, x)
+    assert next(iter(net._programs.values())) is entry     # the block's cache, as it was
+
+
 def test_check_hybridize_reports_a_mode_that_raises(monkeypatch):
     def broken(entry):
         def fail(*arrays):

@@ -42,7 +42,9 @@ def check_hybridize(block, *inputs, modes=MODES, grad=True, rtol=1e-5, atol=1e-6
     sample doubled) in each of `modes`, and compare with the first mode: the outputs, and
     with grad=True, the outputs recorded under autograd.record(), the gradients of the
     floating-point inputs and of the parameters (from fixed random head gradients), and the
-    parameters' values after that call (running statistics). Raises HybridizeMismatch
+    parameters' values after that call (running statistics). A block already hybridized
+    runs the programs it holds in the mode and options they were built with, so a wrong
+    cached program is caught too. Raises HybridizeMismatch
     naming the first quantity that differs and by how much; a mode that raises where the
     reference ran is a mismatch too, except tracing, which is skipped with a
     HybridizeCheckSkipped warning, since tracing cannot run every block (a branch on array
@@ -68,7 +70,7 @@ def check_hybridize(block, *inputs, modes=MODES, grad=True, rtol=1e-5, atol=1e-6
         reference = None
         for mode in modes:
             results = _run_mode(block, mode, batches, params, saved_values, grad, seed,
-                                report, reference is None)
+                                report, reference is None, saved_settings)
             if results is None:
                 continue
             report.compared.append(mode)
@@ -109,11 +111,16 @@ def _restore_settings(settings):
             object.__setattr__(b, "_programs", programs)
 
 
-def _set_mode(block, mode):
+def _set_mode(block, mode, saved_settings=()):
+    """Put the block tree in `mode`; a block that held programs built with these same
+    options gets them back, so the check runs what the block would run."""
     if mode == "imperative":
         block.hybridize(active=False)
-    else:
-        block.hybridize(mode=mode)
+        return
+    block.hybridize(mode=mode)
+    for b, _, options, programs in saved_settings:
+        if programs and options == b.__dict__.get("_options"):
+            object.__setattr__(b, "_programs", programs)
 
 
 def _batch_size(batch):
@@ -149,12 +156,13 @@ def _second_batch(inputs):
     return [resized(v) for v in inputs]
 
 
-def _run_mode(block, mode, batches, params, values, grad, seed, report, is_reference):
+def _run_mode(block, mode, batches, params, values, grad, seed, report, is_reference,
+              saved_settings):
     """{(batch index, what): numpy array} for one mode, or None if it was skipped."""
     results, failure = {}, None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", HybridizeFallbackWarning)
-        _set_mode(block, mode)
+        _set_mode(block, mode, saved_settings)
         try:
             for index, batch in enumerate(batches):
                 results.update({(index, what): value for what, value in _run_batch(
