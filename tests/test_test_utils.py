@@ -271,3 +271,52 @@ def test_check_hybridize_leaves_no_fresh_gradient_for_the_trainer():
     check_hybridize(net, x)
     with pytest.raises(UserWarning, match="has not been updated by backward since last"):
         trainer.step(4)
+
+
+def test_check_gluon_hybridize_consistency():
+    check = ast_hybrid.test_utils.check_gluon_hybridize_consistency
+
+    def scaled_tanh(prefix):
+        return nn.HybridLambda(lambda F, x: F.tanh(x) * 2, prefix=prefix)
+
+    def dense(prefix):
+        return nn.Dense(3, prefix=prefix)
+
+    data = [_batch()]
+    check(scaled_tanh, data, numpy_func=lambda x: np.tanh(x) * 2)
+    check(dense, data)
+    with pytest.raises(AssertionError, match="exceeds tolerance"):
+        check(scaled_tanh, data, numpy_func=lambda x: np.tanh(x) * 3)
+
+
+def test_check_gluon_hybridize_consistency_catches_a_wrong_program(monkeypatch):
+    def shifted(entry):
+        function = entry.program.function
+        entry.program.function = lambda *arrays: function(*arrays) + 1
+    _patched_ast_programs(monkeypatch, shifted)
+    with pytest.raises(AssertionError, match="exceeds tolerance"):
+        ast_hybrid.test_utils.check_gluon_hybridize_consistency(
+            lambda prefix: nn.Dense(3, prefix=prefix), [_batch()], test_grad=False)
+
+
+def test_retry_runs_until_the_test_passes():
+    attempts = []
+
+    @ast_hybrid.test_utils.retry(3)
+    def flaky():
+        attempts.append(1)
+        assert len(attempts) == 2
+    flaky()
+    assert len(attempts) == 2
+
+    @ast_hybrid.test_utils.retry(2)
+    def failing():
+        attempts.append(1)
+        raise AssertionError("always")
+    with pytest.raises(AssertionError, match="always"):
+        failing()
+    assert len(attempts) == 4
+
+
+def test_no_gpus():
+    assert ast_hybrid.test_utils.list_gpus() == []

@@ -1,12 +1,14 @@
-"""The test context, environment variables for a block of code, and numpy mode's decorator."""
+"""The test context, environment variables for a block of code, retries, and numpy mode's
+decorator."""
 import contextlib
+import functools
 import os
 
 from .. import ndarray as nd
 from ..context import current_context
 
-__all__ = ["default_context", "set_default_context", "default_dtype", "environment",
-           "use_np"]
+__all__ = ["default_context", "set_default_context", "default_dtype", "list_gpus",
+           "environment", "retry", "use_np"]
 
 _default = []   # the context set_default_context chose, if any
 
@@ -19,6 +21,28 @@ def default_context():
 
 def set_default_context(ctx):
     _default[:] = [ctx]
+
+
+def list_gpus():
+    """The GPUs' ids: none, everything runs on the CPU."""
+    return []
+
+
+def retry(n):
+    """Decorate a stochastic test to run up to n times until it raises no AssertionError."""
+    assert n > 0
+
+    def decorate(test):
+        @functools.wraps(test)
+        def run(*args, **kwargs):
+            for attempt in range(n):
+                try:
+                    return test(*args, **kwargs)
+                except AssertionError:
+                    if attempt == n - 1:
+                        raise
+        return run
+    return decorate
 
 
 def default_dtype():

@@ -9,10 +9,12 @@ from .. import autograd
 from .. import ndarray as nd
 from ..compiler.dispatch import HybridizeFallbackWarning
 from ..ndarray import NDArray
+from ..initializer import Initializer
 from ..ndarray.random import seed as seed_random
+from .compare import assert_almost_equal
 
 __all__ = ["check_hybridize", "HybridizeMismatch", "HybridizeReport",
-           "HybridizeCheckSkipped"]
+           "HybridizeCheckSkipped", "check_gluon_hybridize_consistency"]
 
 MODES = ("imperative", "trace", "ast")
 
@@ -44,12 +46,13 @@ def check_hybridize(block, *inputs, modes=MODES, grad=True, rtol=1e-5, atol=1e-6
     floating-point inputs and of the parameters (from fixed random head gradients), and the
     parameters' values after that call (running statistics). A block already hybridized
     runs the programs it holds in the mode and options they were built with, so a wrong
-    cached program is caught too. Raises HybridizeMismatch
-    naming the first quantity that differs and by how much; a mode that raises where the
-    reference ran is a mismatch too, except tracing, which is skipped with a
-    HybridizeCheckSkipped warning, since tracing cannot run every block (a branch on array
-    values). The block's parameters and hybridize settings are restored afterwards.
-    Returns a HybridizeReport."""
+    cached program is caught too.
+
+    Raises HybridizeMismatch naming the first quantity that differs and by how much; a
+    mode that raises where the reference ran is a mismatch too, except tracing, which is
+    skipped with a HybridizeCheckSkipped warning, since tracing cannot run every block (a
+    branch on array values). The block's parameters, gradients and hybridize settings are
+    restored afterwards. Returns a HybridizeReport."""
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise ValueError(f"check_hybridize: unknown mode(s) {unknown}; the modes are {MODES}")
@@ -257,3 +260,57 @@ def _compare(mode, reference_mode, results, reference, batch_sizes, rtol, atol):
         raise HybridizeMismatch(f"{mode} mode computed {extra[0]}, which {reference_mode} "
                                 "mode did not")
     return largest
+
+
+class _SavedWeights(Initializer):
+    """Initializes each weight with the value saved under its full name."""
+
+    def __init__(self, values):
+        self._values = values
+
+    def _init_weight(self, name, array):
+        array[...] = self._values[name]
+
+
+def check_gluon_hybridize_consistency(net_builder, data_l, numpy_func=None, test_grad=True,
+                                      rtol=1e-4, atol=1e-4):
+    """MXNet's check: `net_builder(prefix='net_')` built afresh, imperatively and then
+    hybridized (each with and without autograd), on copies of `data_l`, gives the first
+    build's output and input gradients (from `out.backward(out)`); and numpy_func, if
+    given, computes that output from the data as numpy arrays. The network must not draw
+    random numbers."""
+    saved_output = saved_grads = weights = None
+    for hybridized in (False, True):
+        for use_autograd in ((False, True) if test_grad else (False,)):
+            net = net_builder(prefix="net_")
+            net.initialize(_SavedWeights(weights) if weights is not None else None)
+            data = [x.copy() for x in data_l]
+            if hybridized:
+                net.hybridize()
+                # a first call that finishes deferred shapes runs imperatively: this one,
+                # predicting (no state changes), leaves the compiled program for the next
+                with autograd.pause():
+                    net(*data)
+            if use_autograd:
+                for x in data:
+                    x.attach_grad()
+                with autograd.record():
+                    out = net(*data)
+                out.backward(out)
+            else:
+                out = net(*data)
+            if weights is None:
+                weights = {k: v.data().asnumpy() for k, v in net.collect_params().items()}
+            if saved_output is None:
+                saved_output = out.asnumpy()
+            else:
+                assert_almost_equal(out.asnumpy(), saved_output, rtol=rtol, atol=atol)
+            if use_autograd:
+                if saved_grads is None:
+                    saved_grads = [x.grad.asnumpy() for x in data]
+                else:
+                    for x, saved in zip(data, saved_grads):
+                        assert_almost_equal(x.grad.asnumpy(), saved, rtol=rtol, atol=atol)
+    if numpy_func is not None:
+        assert_almost_equal(saved_output, numpy_func(*[x.asnumpy() for x in data_l]),
+                            rtol=rtol, atol=atol)
