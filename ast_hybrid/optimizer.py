@@ -44,8 +44,8 @@ class Optimizer:
         self.rescale_grad = rescale_grad
         self.clip_gradient = clip_gradient
         self.lr_scheduler = lr_scheduler
-        # a rate given beside a scheduler becomes the scheduler's, announced on stdout with
-        # MXNet 1.9.1's words (it prints the warning rather than warning)
+        # a rate given beside a scheduler becomes the scheduler's, announced on stdout in
+        # MXNet 1.9.1's words (MXNet prints a UserWarning object instead of issuing it)
         if lr_scheduler is not None and learning_rate is not None and \
                 lr_scheduler.base_lr != learning_rate:
             print(UserWarning("learning rate from ``lr_scheduler`` has been overwritten by "
