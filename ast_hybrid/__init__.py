@@ -1,10 +1,11 @@
 """ast_hybrid: MXNet Gluon's API on numpy, whose hybridize() compiles hybrid_forward's source."""
-from . import autograd, context, initializer, metric, ndarray, random, symbol
+from . import autograd, context, initializer, lr_scheduler, metric, ndarray, random, symbol
 from . import initializer as init
 from . import ndarray as nd
 from . import symbol as sym
 from . import base, gluon, name
 from . import errors   # after gluon: gluon and the compiler still import each other
+from . import test_utils
 from .base import MXNetError
 from .context import Context, cpu, current_context, gpu, num_gpus
 from .compiler.ast_front_end import hybrid, to_source
@@ -12,5 +13,6 @@ from .compiler.ast_front_end import hybrid, to_source
 __version__ = "0.1.0"
 
 __all__ = ["autograd", "base", "context", "Context", "cpu", "current_context", "errors",
-           "gluon", "gpu", "hybrid", "init", "initializer", "metric", "MXNetError", "name",
-           "nd", "ndarray", "num_gpus", "random", "sym", "symbol", "to_source"]
+           "gluon", "gpu", "hybrid", "init", "initializer", "lr_scheduler", "metric",
+           "MXNetError", "name", "nd", "ndarray", "num_gpus", "random", "sym", "symbol",
+           "test_utils", "to_source"]

@@ -30,21 +30,29 @@ def create(name, **kwargs):
 
 
 class Optimizer:
-    def __init__(self, learning_rate=0.01, wd=0.0, rescale_grad=1.0, clip_gradient=None,
+    def __init__(self, learning_rate=None, wd=0.0, rescale_grad=1.0, clip_gradient=None,
                  lr_scheduler=None, multi_precision=False, param_dict=None, begin_num_update=0,
                  **unused):
         unknown = sorted(set(unused) - {"param_idx2name", "sym", "aggregate_num",
                                         "use_fused_step"})
         if unknown:
             raise TypeError(f"{type(self).__name__}: unexpected option(s) {', '.join(unknown)}")
+        if lr_scheduler is None and learning_rate is None:
+            learning_rate = 0.01
         self.lr = learning_rate
         self.wd = wd
         self.rescale_grad = rescale_grad
         self.clip_gradient = clip_gradient
         self.lr_scheduler = lr_scheduler
-        if lr_scheduler is not None and hasattr(lr_scheduler, "base_lr"):
+        # a rate given beside a scheduler becomes the scheduler's, announced on stdout in
+        # MXNet 1.9.1's words (MXNet prints a UserWarning object instead of issuing it)
+        if lr_scheduler is not None and learning_rate is not None and \
+                lr_scheduler.base_lr != learning_rate:
+            print(UserWarning("learning rate from ``lr_scheduler`` has been overwritten by "
+                              "``learning_rate`` in optimizer."))
             lr_scheduler.base_lr = learning_rate
         self.param_dict = param_dict or {}
+        self.begin_num_update = begin_num_update
         self.num_update = begin_num_update
         self._index_update_count = {}
 
@@ -66,7 +74,7 @@ class Optimizer:
         return None
 
     def _update_count(self, index):
-        count = self._index_update_count.get(index, 0) + 1
+        count = self._index_update_count.get(index, self.begin_num_update) + 1
         self._index_update_count[index] = count
         self.num_update = max(self.num_update, count)
         return count
@@ -134,17 +142,20 @@ class SGD(_Momentum):
 
 @register
 class NAG(_Momentum):
-    """Nesterov momentum: mom = momentum * mom + g; weight -= lr * (g + momentum * mom),
-    where g = clip(rescale * grad) + wd * weight."""
+    """Nesterov momentum as MXNet 1.9.1's nag_mom_update: mom = momentum * mom - lr * g;
+    weight += momentum * mom - lr * g, where g = clip(rescale * grad) + wd * weight. The
+    momentum holds steps already scaled by their own rate, which matters once a scheduler
+    changes the rate."""
 
     def update(self, index, weight, grad, state):
         lr, step = self._regularized(index, weight, grad)
+        step *= lr
         if state is None:
-            weight -= lr * step
+            weight -= step
         else:
             state *= self.momentum
-            state += step
-            weight -= lr * (step + self.momentum * state)
+            state -= step
+            weight += self.momentum * state - step
 
 
 @register
