@@ -12,7 +12,7 @@ import numpy as np
 
 from ... import ops
 from ...ndarray import NDArray
-from ...ops.namespace import BINARY_HELPERS
+from ...ops.namespace import BINARY_HELPERS, operator_name
 from ...ops.python_operators import resolve_binary
 from ...ops.indexing_plan import plan_getitem
 from ...ops.registry import all_input_names
@@ -138,8 +138,8 @@ class Lowerer:
 
     def call_namespace(self, path, args, kwargs):
         """A name reached through F: an operator, a scalar-aware helper or a constructor."""
-        if path in ops.REGISTRY:
-            return self.call_operator(path, args, kwargs)
+        if operator_name(path) is not None:
+            return self.call_operator(operator_name(path), args, kwargs)
         if path in BINARY_HELPERS and len(args) == 2 and not kwargs:
             return self.binary(BINARY_HELPERS[path], args[0], args[1])
         if path in _CREATION:
