@@ -259,10 +259,12 @@ def _unscale(dx, attrs):
     return dx
 
 
-for _name, _kernel, _grad in (("softmax", _softmax, _softmax_grad),
-                              ("log_softmax", _log_softmax, _log_softmax_grad)):
+# MXNet 1.9.1's log_softmax takes no length, so its second positional argument is the axis
+for _name, _kernel, _grad, _keyword_inputs in (
+        ("softmax", _softmax, _softmax_grad, ()),
+        ("log_softmax", _log_softmax, _log_softmax_grad, ("length",))):
     register(Op(_name, _kernel, _softmax_shape(_name), inputs=_softmax_inputs, fluent=True,
-                grad=_grad,
+                grad=_grad, keyword_inputs=_keyword_inputs,
                 attrs={"axis": A.Int(-1), "temperature": A.OptFloat(),
                        "dtype": A.OptStr(None, ("float16", "float32", "float64")),
                        "use_length": A.Bool(False)}))

@@ -47,7 +47,8 @@ class Sequences(nn.HybridBlock):
         masked = F.SequenceMask(x, lengths, use_sequence_length=True, value=0.5)
         reversed_ = F.SequenceReverse(masked * 2, lengths, use_sequence_length=True)
         last = F.SequenceLast(reversed_, lengths, use_sequence_length=True)
-        return last + F.SequenceLast(x)
+        scores = F.log_softmax(last, length=F.ones_like(lengths) * 2, use_length=True)
+        return last + F.SequenceLast(x) + scores + F.log_softmax(last, 0)
 
 
 class Images(nn.HybridBlock):

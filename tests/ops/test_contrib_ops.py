@@ -274,6 +274,15 @@ def test_softmax_with_length(name, axis):
     assert input_grads(name, [x, lengths], axis=axis, use_length=True)[1] is None
 
 
+def test_log_softmax_takes_its_axis_second_and_length_by_keyword_as_mxnet_signature():
+    x = nd.array(rand(2, 3))
+    np.testing.assert_allclose(nd.log_softmax(x, 0).asnumpy(),
+                               nd.log_softmax(x, axis=0).asnumpy())
+    masked = nd.log_softmax(x, length=nd.array([1, 3]), use_length=True).asnumpy()
+    assert masked[0, 0] == 0 and masked[0, 1:].tolist() == [0, 0]
+    assert nd.softmax(x, nd.array([1, 3]), use_length=True).asnumpy()[0].tolist() == [1, 0, 0]
+
+
 def test_softmax_length_shape():
     shape_fails("softmax", [(2, 3, 4), (2, 4)], r"length must have shape \(2, 3\)",
                 use_length=True)
