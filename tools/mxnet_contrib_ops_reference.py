@@ -138,10 +138,55 @@ def scenario(mx, name):
             "gradients": [a.grad.asnumpy().tolist() for a in differentiable]}
 
 
+def graph_inputs():
+    """The inputs of the graph MXNet writes: name -> (values, dtype)."""
+    rng = np.random.RandomState(7)
+    return {"qkv": (rng.uniform(-1, 1, (4, 2, 18)).tolist(), "float32"),
+            "scores_length": ([[4, 1, 2, 3], [2, 2, 4, 1], [3, 4, 4, 4], [1, 2, 3, 4]],
+                              "int32"),
+            "steps": ([3, 1], "float32"),
+            "image": (rng.uniform(-1, 1, (1, 2, 4, 5)).tolist(), "float32"),
+            "indices": ([[0, 1, 1], [5, 0, 3]], "float32")}
+
+
+def graph(sym):
+    """A graph of the operators (MXNet's sym or ast_hybrid's), its inputs named as in
+    graph_inputs."""
+    qkv, steps, image, indices = (sym.var(n) for n in ("qkv", "steps", "image", "indices"))
+    scores = sym.contrib.interleaved_matmul_selfatt_qk(qkv, heads=2)
+    att = sym.softmax(scores, length=sym.var("scores_length"), use_length=True)
+    values = sym.erf(sym.contrib.div_sqrt_dim(
+        sym.contrib.interleaved_matmul_selfatt_valatt(qkv, att, heads=2)))
+    masked = sym.SequenceMask(values, steps, use_sequence_length=True, value=0.5)
+    last = sym.SequenceLast(sym.SequenceReverse(masked, steps, use_sequence_length=True),
+                            steps, use_sequence_length=True)
+    resized = sym.contrib.BilinearResize2D(image, height=6, width=3, align_corners=False)
+    pooled = sym.contrib.AdaptiveAvgPooling2D(resized, output_size=(2,))
+    picked = sym.gather_nd(sym.reshape_like(resized, image, lhs_begin=0, lhs_end=2,
+                                            rhs_begin=1, rhs_end=2), indices)
+    return sym.Group([last, pooled, picked,
+                      sym.scatter_nd(picked, indices, shape=(2, 6, 3)),
+                      sym.slice_like(resized, pooled, axes=(2, 3)),
+                      sym.contrib.arange_like(image, axis=-1, step=0.5),
+                      sym.broadcast_like(sym.sum(pooled, axis=(2, 3), keepdims=True), resized,
+                                         lhs_axes=(2, 3), rhs_axes=(2, 3)),
+                      sym.erfinv(sym.tanh(pooled)), sym.shape_array(image)])
+
+
+def graph_scenario(mx):
+    """MXNet's JSON of `graph` and its outputs on graph_inputs."""
+    graph_symbol = graph(mx.sym)
+    inputs = {name: mx.nd.array(np.array(v, dtype=d), dtype=d)
+              for name, (v, d) in graph_inputs().items()}
+    outputs = graph_symbol.eval(ctx=mx.cpu(), **inputs)
+    return {"json": graph_symbol.tojson(), "outputs": [o.asnumpy().tolist() for o in outputs]}
+
+
 def main(path):
     import mxnet as mx
     reference = {"mxnet_version": mx.__version__,
-                 "cases": {name: scenario(mx, name) for name in CASES}}
+                 "cases": {name: scenario(mx, name) for name in CASES},
+                 "graph": graph_scenario(mx)}
     with open(path, "w") as stream:
         json.dump(reference, stream, indent=1)
 

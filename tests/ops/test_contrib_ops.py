@@ -11,6 +11,7 @@ import pytest
 
 import ast_hybrid
 from ast_hybrid import nd, sym
+from ast_hybrid.gluon import SymbolBlock
 from ast_hybrid.ops import OpError, get
 from optest import rand, run_op, shape_fails
 
@@ -28,7 +29,8 @@ def _reference_module():
 
 REFERENCE = _reference_module()
 with open(os.path.join(ROOT, "tests", "data", "mxnet_contrib_reference.json")) as _stream:
-    RECORDED = json.load(_stream)["cases"]
+    RECORDED = json.load(_stream)
+GRAPH = RECORDED["graph"]
 
 
 def input_grads(name, arrays, **attrs):
@@ -41,11 +43,38 @@ def input_grads(name, arrays, **attrs):
 
 @pytest.mark.parametrize("name", sorted(REFERENCE.CASES))
 def test_matches_mxnet(name):
-    got, want = REFERENCE.scenario(ast_hybrid, name), RECORDED[name]
+    got, want = REFERENCE.scenario(ast_hybrid, name), RECORDED["cases"][name]
     np.testing.assert_allclose(got["output"], want["output"], rtol=1e-5, atol=1e-6)
     assert len(got["gradients"]) == len(want["gradients"])
     for g, w in zip(got["gradients"], want["gradients"]):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+def _graph_arrays():
+    return {name: nd.array(np.array(values, dtype=dtype), dtype=dtype)
+            for name, (values, dtype) in REFERENCE.graph_inputs().items()}
+
+
+@pytest.mark.parametrize("mode", [None, "ast", "trace"])
+def test_graph_written_by_mxnet_loads_and_runs(tmp_path, mode):
+    path = tmp_path / "contrib-symbol.json"
+    path.write_text(GRAPH["json"])
+    arrays = _graph_arrays()
+    block = SymbolBlock.imports(str(path), list(arrays))
+    if mode is not None:
+        block.hybridize(mode=mode, fallback=False)
+    got = block(*arrays.values())
+    assert len(got) == len(GRAPH["outputs"])
+    for g, w in zip(got, GRAPH["outputs"]):
+        np.testing.assert_allclose(g.asnumpy(), w, rtol=1e-5, atol=1e-6)
+
+
+def test_graph_built_here_computes_mxnet_values():
+    graph = REFERENCE.graph(sym)
+    arrays = _graph_arrays()
+    block = SymbolBlock(graph, [sym.var(name) for name in arrays])
+    for g, w in zip(block(*arrays.values()), GRAPH["outputs"]):
+        np.testing.assert_allclose(g.asnumpy(), w, rtol=1e-5, atol=1e-6)
 
 
 def test_contrib_names_in_every_namespace():
