@@ -1,10 +1,4 @@
-"""Multi-head attention's contrib operators: div_sqrt_dim and the interleaved matmuls.
-
-Layouts are MXNet 1.9.1's (src/operator/contrib/transformer.cc): projections are
-(sequence, batch, heads * parts * head_dim) with, for each head, its `parts` projections
-(queries, keys, values; or keys, values) next to each other; attention maps are
-(batch * heads, query steps, key steps), batch-major.
-"""
+"""Multi-head attention's contrib operators: div_sqrt_dim and the interleaved matmuls."""
 import numpy as np
 
 from . import attrs as A
@@ -28,6 +22,12 @@ def _div_sqrt_dim_shape(attrs, in_shapes):
 
 register(Op("_contrib_div_sqrt_dim", _div_sqrt_dim, _div_sqrt_dim_shape,
             grad=_div_sqrt_dim_grad))
+
+
+# MXNet 1.9.1's layouts (src/operator/contrib/transformer.cc): projections are (sequence,
+# batch, heads * parts * head_dim), each head's `parts` projections (queries, keys, values;
+# or keys, values) next to each other; attention maps are (batch * heads, query steps, key
+# steps), batch-major.
 
 
 def _head_dim(op_name, shape, heads, parts, shapes):

@@ -1,8 +1,4 @@
-"""contrib.BilinearResize2D and contrib.AdaptiveAvgPooling2D on NCHW data.
-
-Both are separable linear maps, out = rows @ data @ columns.T with one small matrix per
-spatial axis, so the gradient is rows.T @ out_grad @ columns.
-"""
+"""contrib.BilinearResize2D and contrib.AdaptiveAvgPooling2D on NCHW data."""
 import numpy as np
 
 from . import attrs as A
@@ -14,6 +10,8 @@ _POOL = "_contrib_AdaptiveAvgPooling2D"
 _MODES = ("like", "odd_scale", "size", "to_even_down", "to_even_up", "to_odd_down", "to_odd_up")
 
 
+# Both are separable linear maps, out = rows @ data @ columns.T with one small matrix per
+# spatial axis, so the gradient is rows.T @ out_grad @ columns.
 def _apply(rows, columns, data):
     return np.matmul(np.matmul(rows.astype(data.dtype), data), columns.T.astype(data.dtype))
 
@@ -24,7 +22,8 @@ def _apply_transposed(rows, columns, g, dtype):
 
 
 def _interpolation(size, out_size, align_corners):
-    """MXNet's CPU bilinear weights along one axis: (out_size, size)."""
+    """MXNet's CPU bilinear weights along one axis: (out_size, size). Source positions are
+    computed in float32, as MXNet computes them, so that both pick the same pixels."""
     if out_size > 1:
         scale = (size - 1) / (out_size - 1) if align_corners else size / out_size
     else:
@@ -33,8 +32,6 @@ def _interpolation(size, out_size, align_corners):
     steps = np.arange(out_size, dtype=np.float32)
     source = scale * steps if align_corners else np.maximum(
         scale * (steps + np.float32(0.5)) - np.float32(0.5), 0)
-    if size == out_size:
-        return np.eye(size)
     low = source.astype(np.intp)
     high = low + (low < size - 1)
     weight = (source - low).astype(np.float64)
