@@ -200,7 +200,8 @@ def _softmax_parts(op_name, data, length, axis, temperature):
     else:
         top = np.max(np.where(valid, data, -np.inf), axis=axis, keepdims=True)
         shifted = data - np.where(np.isfinite(top), top, 0).astype(data.dtype, copy=False)
-        exps = np.where(valid, np.exp(shifted), 0).astype(data.dtype, copy=False)
+        with np.errstate(over="ignore"):     # masked entries may be anything; they are dropped
+            exps = np.where(valid, np.exp(shifted), 0).astype(data.dtype, copy=False)
     return shifted, exps, np.sum(exps, axis=axis, keepdims=True), valid
 
 

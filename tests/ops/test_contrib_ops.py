@@ -312,6 +312,13 @@ def test_log_softmax_takes_its_axis_second_and_length_by_keyword_as_mxnet_signat
     assert nd.softmax(x, nd.array([1, 3]), use_length=True).asnumpy()[0].tolist() == [1, 0, 0]
 
 
+@pytest.mark.filterwarnings("error")
+def test_masked_entries_of_any_size_are_dropped_quietly():
+    x = np.array([[1.0, 1e4, 2.0]], dtype=np.float32)
+    (out,) = run_op("softmax", x, np.array([1], dtype=np.float32), use_length=True)
+    assert out.tolist() == [[1, 0, 0]]
+
+
 def test_softmax_length_shape():
     shape_fails("softmax", [(2, 3, 4), (2, 4)], r"length must have shape \(2, 3\)",
                 use_length=True)
