@@ -11,16 +11,38 @@ BINARY_HELPERS = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": 
                   "lesser_equal": "lesser_equal"}
 
 
+# MXNet's table names of `contrib.X` operators (as JSON graphs write them)
+CONTRIB_PREFIX = "_contrib_"
+
+
+def operator_name(path):
+    """The table name of the operator reached as `path` from nd, sym or F (`relu`,
+    `contrib.div_sqrt_dim`), or None."""
+    if path.startswith("contrib."):
+        path = CONTRIB_PREFIX + path[len("contrib."):]
+    return path if path in REGISTRY else None
+
+
+def _operator_function(op_name, apply_named, public_name):
+    def function(*args, **kwargs):
+        return apply_named(op_name, args, kwargs)
+    function.__name__ = public_name
+    function.__doc__ = REGISTRY[op_name].doc or f"The `{op_name}` operator."
+    return function
+
+
+def populate_contrib(namespace, apply_named):
+    """Install into `namespace` (nd.contrib, sym.contrib) the `_contrib_` operators, by
+    MXNet's short names."""
+    for name in REGISTRY:
+        if name.startswith(CONTRIB_PREFIX):
+            short = name[len(CONTRIB_PREFIX):]
+            namespace.setdefault(short, _operator_function(name, apply_named, short))
+
+
 def populate(namespace, apply_named, apply):
     """Install into `namespace` every table operator, the scalar-aware binary helpers
     (`maximum(x, 0)`) and the constructors, all built on the given `apply` functions."""
-    def operator_function(op_name):
-        def function(*args, **kwargs):
-            return apply_named(op_name, args, kwargs)
-        function.__name__ = op_name
-        function.__doc__ = REGISTRY[op_name].doc or f"The `{op_name}` operator."
-        return function
-
     def binary_helper(public_name, family):
         def function(lhs, rhs, **kwargs):
             name, inputs, attrs = resolve_binary(family, lhs, rhs)
@@ -53,7 +75,7 @@ def populate(namespace, apply_named, apply):
     for helper in (zeros, ones, full, arange, linspace, eye):
         namespace.setdefault(helper.__name__, helper)
     for name in REGISTRY:
-        namespace.setdefault(name, operator_function(name))
+        namespace.setdefault(name, _operator_function(name, apply_named, name))
 
 
 def random_samplers(apply):

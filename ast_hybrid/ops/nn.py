@@ -7,6 +7,7 @@ from . import attrs as A
 from .random_state import generator
 from .registry import Op, OpError, check_arrays, register, shape_error
 from .shapes import known, normalize_axes, normalize_axis, require
+from .special import erf
 
 
 def _fc_inputs(attrs):
@@ -182,51 +183,97 @@ register(Op("Dropout", _dropout, _dropout_shape, mode_dependent=True, grad=_drop
                    "axes": A.Shape(()), "cudnn_off": A.Bool(False)}))
 
 
-def _softmax_input(data, axis, temperature):
-    if temperature is not None and temperature != 1.0:
-        data = data / np.asarray(temperature, dtype=data.dtype)
-    return data - np.max(data, axis=axis, keepdims=True)
+def _softmax_inputs(attrs):
+    if attrs is None or attrs["use_length"]:
+        return ("data", "length")
+    return ("data",)
 
 
-def _softmax_axis(op_name, axis, use_length, data, shapes):
-    """The axis softmax and log_softmax normalize along, checked by rule and kernel alike."""
+def _softmax_axis(op_name, axis, data, length, shapes):
+    """The axis softmax and log_softmax normalize along, and with a length input its shape:
+    the data's without that axis (checked by rule and kernel alike)."""
     axis = normalize_axis(op_name, axis, len(data), shapes)
-    require(not use_length, op_name, "use_length=True is not supported", shapes)
+    if length is not None:
+        want = tuple(data[:axis] + data[axis + 1:]) or (1,)
+        require(tuple(length) == want, op_name, f"length must have shape {want}", shapes)
     return axis
 
 
-def _softmax(data, *, axis=-1, temperature=None, dtype=None, use_length=False):
-    axis = _softmax_axis("softmax", axis, use_length, data.shape, (data,))
-    shifted = np.exp(_softmax_input(data, axis, temperature))
-    out = shifted / np.sum(shifted, axis=axis, keepdims=True)
-    return out.astype(dtype, copy=False) if dtype else out
+def _valid(data, length, axis):
+    """Where the first `length` entries along `axis` are (MXNet truncates lengths to
+    integers); None without a length input."""
+    if length is None:
+        return None
+    steps = np.arange(data.shape[axis]).reshape((-1,) + (1,) * (data.ndim - axis - 1))
+    return steps < np.expand_dims(length.astype(np.intp, copy=False).reshape(
+        data.shape[:axis] + data.shape[axis + 1:]), axis)
 
 
-def _log_softmax(data, *, axis=-1, temperature=None, dtype=None, use_length=False):
-    axis = _softmax_axis("log_softmax", axis, use_length, data.shape, (data,))
-    shifted = _softmax_input(data, axis, temperature)
-    out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-    return out.astype(dtype, copy=False) if dtype else out
+def _softmax_parts(op_name, data, length, axis, temperature):
+    """(shifted scores, their exponentials, the sum of those, valid mask): masked entries
+    count for nothing, and a row of length 0 sums to 0."""
+    axis = _softmax_axis(op_name, axis, data.shape, None if length is None else length.shape,
+                         (data,) if length is None else (data, length))
+    if temperature is not None and temperature != 1.0:
+        data = data / np.asarray(temperature, dtype=data.dtype)
+    valid = _valid(data, length, axis)
+    if valid is None:
+        shifted = data - np.max(data, axis=axis, keepdims=True)
+        exps = np.exp(shifted)
+    else:
+        top = np.max(np.where(valid, data, -np.inf), axis=axis, keepdims=True)
+        shifted = data - np.where(np.isfinite(top), top, 0).astype(data.dtype, copy=False)
+        with np.errstate(over="ignore"):     # masked entries may be anything; they are dropped
+            exps = np.where(valid, np.exp(shifted), 0).astype(data.dtype, copy=False)
+    return shifted, exps, np.sum(exps, axis=axis, keepdims=True), valid
+
+
+def _softmax(data, length=None, *, axis=-1, temperature=None, dtype=None, use_length=False):
+    _, exps, total, valid = _softmax_parts("softmax", data, length, axis, temperature)
+    out = exps / (total if valid is None else np.where(total > 0, total, 1))
+    return out.astype(dtype or data.dtype, copy=False)
+
+
+def _log_softmax(data, length=None, *, axis=-1, temperature=None, dtype=None,
+                 use_length=False):
+    shifted, _, total, valid = _softmax_parts("log_softmax", data, length, axis, temperature)
+    with np.errstate(divide="ignore"):
+        out = shifted - np.log(total)
+    if valid is not None:
+        out = np.where(valid, out, 0)
+    return out.astype(dtype or data.dtype, copy=False)
 
 
 def _softmax_shape(op_name):
     def rule(attrs, in_shapes):
-        data = known(op_name, in_shapes)[0]
-        _softmax_axis(op_name, attrs["axis"], attrs["use_length"], data, in_shapes)
-        return [data], [data]
+        data = known(op_name, in_shapes, 1)[0]
+        if not attrs["use_length"]:
+            _softmax_axis(op_name, attrs["axis"], data, None, in_shapes)
+            return [data], [data]
+        axis = normalize_axis(op_name, attrs["axis"], len(data), in_shapes)
+        length = in_shapes[1] if in_shapes[1] is not None else \
+            (tuple(data[:axis] + data[axis + 1:]) or (1,))
+        _softmax_axis(op_name, axis, data, length, in_shapes)
+        return [data, tuple(length)], [data]
     return rule
 
 
 def _softmax_grad(attrs, inputs, outputs, out_grads):
     y, g, axis = outputs[0], out_grads[0], attrs["axis"]
     dx = y * (g - np.sum(g * y, axis=axis, keepdims=True))
-    return [_unscale(dx, attrs).astype(inputs[0].dtype, copy=False)]
+    return [_unscale(dx, attrs).astype(inputs[0].dtype, copy=False)] + [None] * (len(inputs) - 1)
 
 
 def _log_softmax_grad(attrs, inputs, outputs, out_grads):
     y, g, axis = outputs[0], out_grads[0], attrs["axis"]
-    dx = g - np.exp(y) * np.add.reduce(g, axis=axis, keepdims=True)
-    return [_unscale(dx, attrs).astype(inputs[0].dtype, copy=False)]
+    valid = _valid(inputs[0], inputs[1], axis % y.ndim) if len(inputs) > 1 else None
+    if valid is None:
+        dx = g - np.exp(y) * np.add.reduce(g, axis=axis, keepdims=True)
+    else:
+        # masked entries hold 0, not a log-probability: they take no share of the gradient
+        g = np.where(valid, g, 0)
+        dx = np.where(valid, g - np.exp(y) * np.add.reduce(g, axis=axis, keepdims=True), 0)
+    return [_unscale(dx, attrs).astype(inputs[0].dtype, copy=False)] + [None] * (len(inputs) - 1)
 
 
 def _unscale(dx, attrs):
@@ -236,9 +283,12 @@ def _unscale(dx, attrs):
     return dx
 
 
-for _name, _kernel, _grad in (("softmax", _softmax, _softmax_grad),
-                              ("log_softmax", _log_softmax, _log_softmax_grad)):
-    register(Op(_name, _kernel, _softmax_shape(_name), fluent=True, grad=_grad,
+# MXNet 1.9.1's log_softmax takes no length, so its second positional argument is the axis
+for _name, _kernel, _grad, _keyword_inputs in (
+        ("softmax", _softmax, _softmax_grad, ()),
+        ("log_softmax", _log_softmax, _log_softmax_grad, ("length",))):
+    register(Op(_name, _kernel, _softmax_shape(_name), inputs=_softmax_inputs, fluent=True,
+                grad=_grad, keyword_inputs=_keyword_inputs,
                 attrs={"axis": A.Int(-1), "temperature": A.OptFloat(),
                        "dtype": A.OptStr(None, ("float16", "float32", "float64")),
                        "use_length": A.Bool(False)}))
@@ -246,18 +296,6 @@ for _name, _kernel, _grad in (("softmax", _softmax, _softmax_grad),
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_LAMBDA = 1.0507009873554804934193349852946
-
-
-def erf(x):
-    """Vectorised error function (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7), keeping dtype."""
-    a1, a2, a3, a4, a5, p = (0.254829592, -0.284496736, 1.421413741, -1.453152027,
-                             1.061405429, 0.3275911)
-    dtype = x.dtype
-    z = np.abs(x)
-    t = 1.0 / (1.0 + p * z)
-    poly = ((((a5 * t + a4) * t + a3) * t + a2) * t + a1) * t
-    y = 1.0 - poly * np.exp(-z * z)
-    return np.copysign(y, x).astype(dtype, copy=False)
 
 
 def _leaky_inputs(attrs):

@@ -25,6 +25,8 @@ class Op:
     input shapes (None) that the rule can deduce, such as a layer's weight, are filled in;
     grad(attrs, inputs, outputs, out_grads) returns one gradient (or None) per input;
     `fluent` operators are also methods of NDArray and Symbol (`x.exp()`);
+    `keyword_inputs` are inputs given by keyword only, where MXNet's signature puts the
+    attributes first (`log_softmax(x, axis)`, its `length` added after);
     specialize(attrs), where given, returns a kernel bound to those attributes, taking only
     the input arrays positionally and computing what kernel(*arrays, **attrs) computes (for
     the compiler's optimizer), or None where these attributes have no faster form.
@@ -42,6 +44,7 @@ class Op:
     fluent: bool = False
     doc: str = ""
     specialize: Optional[Callable] = None
+    keyword_inputs: tuple = ()
     # the kernel as declared, whose outputs may be views of its inputs (see register)
     view_kernel: Optional[Callable] = field(default=None, init=False, repr=False)
 
@@ -201,21 +204,22 @@ def bind(op: Op, args: tuple, kwargs: dict, keep=None):
             raise OpError(f"{op.name}: num_args={attrs['num_args']} but {len(args)} inputs given")
         return dict(zip(names, args)), attrs
     all_names = all_input_names(op)
+    positional = positional_input_names(op)
     inputs_given = {}
-    if len(args) > len(all_names):
+    if len(args) > len(positional):
         # as MXNet's generated functions: positional arguments after the inputs are the
         # attributes in declared order (`nd.transpose(x, (1, 0, 2))`, `nd.clip(x, 0, 1)`)
-        extra, args = args[len(all_names):], args[:len(all_names)]
+        extra, args = args[len(positional):], args[:len(positional)]
         attr_names = list(op.attrs)
         if len(extra) > len(attr_names):
-            raise OpError(f"{op.name}: takes at most {len(all_names)} inputs "
-                          f"({', '.join(all_names)}) and {len(attr_names)} attributes "
+            raise OpError(f"{op.name}: takes at most {len(positional)} inputs "
+                          f"({', '.join(positional)}) and {len(attr_names)} attributes "
                           f"({', '.join(attr_names)}), got {len(args) + len(extra)} arguments")
         for name, value in zip(attr_names, extra):
             if name in kwargs:
                 raise OpError(f"{op.name}: attribute {name!r} given twice")
             kwargs[name] = value
-    for name, value in zip(all_names, args):
+    for name, value in zip(positional, args):
         inputs_given[name] = value
     for name in all_names:
         if name in kwargs:
@@ -235,3 +239,8 @@ def all_input_names(op):
     if callable(op.inputs):
         return op.inputs(None)
     return op.inputs
+
+
+def positional_input_names(op):
+    """The inputs a call may give positionally, before the attributes."""
+    return tuple(n for n in all_input_names(op) if n not in op.keyword_inputs)

@@ -89,19 +89,80 @@ register(Op("reshape", _reshape, _reshape_shape, aliases=("Reshape",), fluent=Tr
                    "target_shape": A.Shape(()), "keep_highest": A.Bool(False)}))
 
 
-def _reshape_like(lhs, rhs):
-    return lhs.reshape(rhs.shape)
+def _span(op_name, begin, end, ndim, shapes):
+    """reshape_like's [begin, end) of one input's axes: None is 0 or ndim, negative counts from
+    the end (as MXNet 1.9.1)."""
+    begin = 0 if begin is None else begin + ndim if begin < 0 else begin
+    end = ndim if end is None else end + ndim if end < 0 else end
+    require(0 <= begin <= end <= ndim, op_name,
+            f"axes [{begin}, {end}) do not lie within {ndim} dimensions", shapes)
+    return begin, end
+
+
+def _reshape_like_target(lhs, rhs, attrs, shapes):
+    """The shape reshape_like gives lhs: its axes [lhs_begin, lhs_end) replaced by rhs's
+    [rhs_begin, rhs_end) (checked by rule and kernel alike)."""
+    lb, le = _span("reshape_like", attrs["lhs_begin"], attrs["lhs_end"], len(lhs), shapes)
+    rb, re_ = _span("reshape_like", attrs["rhs_begin"], attrs["rhs_end"], len(rhs), shapes)
+    out = tuple(lhs[:lb]) + tuple(rhs[rb:re_]) + tuple(lhs[le:])
+    require(_size(lhs) == _size(out), "reshape_like",
+            f"cannot reshape {_size(lhs)} elements into {out}", shapes)
+    return out
+
+
+def _reshape_like(lhs, rhs, *, lhs_begin=None, lhs_end=None, rhs_begin=None, rhs_end=None):
+    attrs = {"lhs_begin": lhs_begin, "lhs_end": lhs_end, "rhs_begin": rhs_begin,
+             "rhs_end": rhs_end}
+    return lhs.reshape(_reshape_like_target(lhs.shape, rhs.shape, attrs, (lhs, rhs)))
 
 
 def _reshape_like_shape(attrs, in_shapes):
     lhs, rhs = known("reshape_like", in_shapes)
-    require(_size(lhs) == _size(rhs), "reshape_like",
-            f"cannot reshape {_size(lhs)} elements into the {_size(rhs)} of rhs", in_shapes)
-    return [lhs, rhs], [rhs]
+    return [lhs, rhs], [_reshape_like_target(lhs, rhs, attrs, in_shapes)]
 
 
 register(Op("reshape_like", _reshape_like, _reshape_like_shape, inputs=("lhs", "rhs"),
-            grad=reshape_grad, fluent=True))
+            grad=reshape_grad, fluent=True,
+            attrs={"lhs_begin": A.OptInt(), "lhs_end": A.OptInt(), "rhs_begin": A.OptInt(),
+                   "rhs_end": A.OptInt()}))
+
+
+def _slice_like_key(data, like, axes, shapes):
+    """slice_like's slices of data: the leading like[axis] entries of each axis in `axes`
+    (every axis when empty, then both inputs need as many dimensions)."""
+    axes = as_tuple(axes)
+    if not axes:
+        require(len(data) == len(like), "slice_like",
+                "without axes, data and shape_like must have as many dimensions", shapes)
+        axes = range(len(data))
+    key = [slice(None)] * len(data)
+    for axis in axes:
+        axis = normalize_axis("slice_like", axis, len(data), shapes)
+        require(axis < len(like) and like[axis] <= data[axis], "slice_like",
+                f"shape_like's axis {axis} must exist and be at most data's", shapes)
+        key[axis] = slice(0, like[axis])
+    return tuple(key)
+
+
+def _slice_like(data, shape_like, *, axes=()):
+    return data[_slice_like_key(data.shape, shape_like.shape, axes, (data, shape_like))]
+
+
+def _slice_like_shape(attrs, in_shapes):
+    data, like = known("slice_like", in_shapes)
+    key = _slice_like_key(data, like, attrs["axes"], in_shapes)
+    return [data, like], [tuple(len(range(*k.indices(n))) for k, n in zip(key, data))]
+
+
+def _slice_like_grad(attrs, inputs, outputs, out_grads):
+    data, like = inputs
+    d = np.zeros_like(data)
+    d[_slice_like_key(data.shape, like.shape, attrs["axes"], inputs)] = out_grads[0]
+    return [d, None]
+
+
+register(Op("slice_like", _slice_like, _slice_like_shape, inputs=("data", "shape_like"),
+            grad=_slice_like_grad, fluent=True, attrs={"axes": A.Shape(())}))
 
 
 def _transpose_axes(op_name, ndim, axes, shapes):

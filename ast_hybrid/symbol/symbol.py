@@ -4,6 +4,7 @@ from .. import ops
 from ..base import MXNetError, describe_location, user_location
 from ..graph_order import post_order
 from ..ops.indexing_plan import plan_getitem
+from ..ops.namespace import CONTRIB_PREFIX
 from ..ops.python_operators import BINARY_METHODS, is_scalar, resolve_binary
 from .naming import node_name
 
@@ -276,7 +277,11 @@ def _make_node(op, attrs, inputs, name):
 
 
 def _auto_name(op):
-    return op.name.lower().lstrip("_")
+    """MXNet's name hint: contrib operators are named by their short names (`div_sqrt_dim0`)."""
+    name = op.name
+    if name.startswith(CONTRIB_PREFIX):
+        name = name[len(CONTRIB_PREFIX):]
+    return name.lower().lstrip("_")
 
 
 def apply(op_name, inputs, raw_attrs, name=None):

@@ -221,6 +221,47 @@ case("Pooling", [away(1, 4, 4, 3)], {"kernel": (2, 2), "layout": "NHWC"},
 case("zeros_like", [r(2, 3)])
 case("ones_like", [r(2, 3)])
 
+case("erf", [r(3, 4, low=-2.0, high=2.0)])
+case("erfinv", [r(3, 4, low=-0.9, high=0.9)])
+case("shape_array", [r(2, 3)])
+case("size_array", [r(2, 3)])
+case("_contrib_arange_like", [r(2, 3)], {"repeat": 2})
+case("_contrib_div_sqrt_dim", [r(2, 3, 4)])
+case("_contrib_interleaved_matmul_selfatt_qk", [r(3, 2, 12)], {"heads": 2})
+case("_contrib_interleaved_matmul_selfatt_valatt", [r(3, 2, 12), r(4, 3, 3, seed=1)],
+     {"heads": 2})
+case("_contrib_interleaved_matmul_encdec_qk", [r(3, 2, 4), r(5, 2, 8, seed=1)], {"heads": 2})
+case("_contrib_interleaved_matmul_encdec_valatt", [r(5, 2, 8), r(4, 3, 5, seed=1)],
+     {"heads": 2})
+case("_contrib_AdaptiveAvgPooling2D", [r(1, 2, 5, 4)], {"output_size": (3, 2)})
+for _align in (True, False):
+    case("_contrib_BilinearResize2D", [r(1, 2, 3, 4)],
+         {"height": 5, "width": 3, "align_corners": _align}, label=f"BilinearResize2D-{_align}")
+case("_contrib_BilinearResize2D", [r(1, 1, 3, 3), r(1, 1, 2, 5, seed=1)], {"mode": "like"},
+     wrt=[0], label="BilinearResize2D-like")
+_LENGTHS = np.array([2, 4, 0.0])
+for _name in ("SequenceMask", "SequenceReverse"):
+    case(_name, [r(4, 3, 2), _LENGTHS], {"use_sequence_length": True}, wrt=[0])
+    case(_name, [r(4, 3, 2)], label=f"{_name}-whole")
+case("SequenceMask", [r(3, 4, 2), _LENGTHS], {"use_sequence_length": True, "axis": 1},
+     wrt=[0], label="SequenceMask-axis1")
+case("SequenceLast", [r(4, 3, 2), np.array([2, 4, 1.0])], {"use_sequence_length": True},
+     wrt=[0])
+case("SequenceLast", [r(3, 4, 2)], {"axis": 1}, label="SequenceLast-whole-axis1")
+for _name in ("softmax", "log_softmax"):
+    case(_name, [r(2, 3, 4), np.array([[1, 4, 0], [2, 3, 4.0]])],
+         {"use_length": True, "temperature": 1.5}, wrt=[0], label=f"{_name}-length")
+    case(_name, [r(2, 3, 4), np.array([[1, 0, 2, 3], [3, 3, 1, 2.0]])],
+         {"use_length": True, "axis": 1}, wrt=[0], label=f"{_name}-length-axis1")
+case("gather_nd", [r(3, 4, 2), np.array([[0, 2, 2, -1], [1, 3, 3, 0.0]])], wrt=[0])
+case("scatter_nd", [r(4, 2), np.array([[0, 2, 0, 1.0]])], {"shape": (3, 2)}, wrt=[0])
+case("reshape_like", [r(6, 2), r(3, 2, 5, seed=1)],
+     {"lhs_begin": 0, "lhs_end": 1, "rhs_begin": 0, "rhs_end": 2}, wrt=[0],
+     label="reshape_like-ranges")
+case("slice_like", [r(3, 4, 2), r(2, 2, seed=1)], {"axes": (0, -2)}, wrt=[0])
+case("broadcast_like", [r(1, 3, 1), r(2, 5, 4, seed=1)], {"lhs_axes": (0, 2),
+     "rhs_axes": (0, 2)}, wrt=[0], label="broadcast_like-axes")
+
 
 @pytest.mark.parametrize("name, inputs, attrs, wrt", CASES)
 def test_gradient_matches_finite_differences(name, inputs, attrs, wrt):

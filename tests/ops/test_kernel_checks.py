@@ -148,6 +148,38 @@ example("sort", [r(3, 4)], axis=0)
 example("argsort", [r(3, 4)], axis=1, is_ascend=False)
 example("topk", [r(3, 4)], k=2, ret_typ="both", axis=0)
 example("topk", [r(3, 4)], k=2, ret_typ="mask")
+example("erf", [r(2, 3)])
+example("erfinv", [r(2, 3, low=-0.9, high=0.9)])
+example("shape_array", [r(2, 3)])
+example("size_array", [r(2, 3)])
+example("_contrib_arange_like", [r(2, 3)], start=1.0, step=0.5, repeat=2)
+example("_contrib_arange_like", [r(2, 3)], axis=1)
+example("_contrib_div_sqrt_dim", [r(2, 4)])
+example("_contrib_interleaved_matmul_selfatt_qk", [r(3, 2, 12)], heads=2)
+example("_contrib_interleaved_matmul_selfatt_valatt", [r(3, 2, 12), r(4, 3, 3, seed=1)],
+        heads=2)
+example("_contrib_interleaved_matmul_encdec_qk", [r(3, 2, 4), r(5, 2, 8, seed=1)], heads=2)
+example("_contrib_interleaved_matmul_encdec_valatt", [r(5, 2, 8), r(4, 3, 5, seed=1)],
+        heads=2)
+example("_contrib_AdaptiveAvgPooling2D", [r(1, 2, 5, 4)], output_size=(2, 3))
+example("_contrib_BilinearResize2D", [r(1, 2, 3, 4)], height=5, width=2)
+example("_contrib_BilinearResize2D", [r(1, 2, 3, 4)], scale_height=2.0, scale_width=0.5,
+        align_corners=False)
+example("_contrib_BilinearResize2D", [r(1, 2, 3, 4), r(1, 1, 2, 6, seed=1)], mode="like")
+example("SequenceMask", [r(3, 2, 2), positions(1, 3)], use_sequence_length=True, value=-1.0)
+example("SequenceMask", [r(2, 3, 2), positions(0, 3)], use_sequence_length=True, axis=1)
+example("SequenceLast", [r(3, 2, 2), positions(1, 3)], use_sequence_length=True)
+example("SequenceLast", [r(3, 2)], axis=1)
+example("SequenceReverse", [r(3, 2, 2), positions(1, 3)], use_sequence_length=True)
+example("softmax", [r(2, 3, 4), positions(1, 3, 0, 4, 2, 2).reshape(2, 3)], use_length=True)
+example("log_softmax", [r(2, 3, 4), positions(1, 2, 0, 3, 2, 2, 1, 1).reshape(2, 4)],
+        axis=1, use_length=True)
+example("gather_nd", [r(3, 4, 2), positions(0, 2, -1, 1, 3, 0).reshape(2, 3)])
+example("scatter_nd", [r(3, 2), positions(0, 3, 1).reshape(1, 3)], shape=(4, 2))
+example("reshape_like", [r(6, 2), r(3, 2, 5, seed=1)], lhs_begin=0, lhs_end=1, rhs_begin=0,
+        rhs_end=2)
+example("slice_like", [r(3, 4), r(2, 3, seed=1)])
+example("slice_like", [r(3, 4, 2), r(2, 2, seed=1)], axes=(0, -2))
 
 AXIS_ATTRIBUTES = {"axis", "dim", "dim1", "dim2", "axes", "lhs_axes", "rhs_axes"}
 # kinds whose run-time values (numbers and tuples of them, from shapes or asscalar()) a

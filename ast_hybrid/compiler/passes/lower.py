@@ -12,10 +12,10 @@ import numpy as np
 
 from ... import ops
 from ...ndarray import NDArray
-from ...ops.namespace import BINARY_HELPERS
+from ...ops.namespace import BINARY_HELPERS, operator_name
 from ...ops.python_operators import resolve_binary
 from ...ops.indexing_plan import plan_getitem
-from ...ops.registry import all_input_names
+from ...ops.registry import all_input_names, positional_input_names
 from .. import runtime
 from ..backend import constant
 from .values import ANY, ARRAY, NUMPY, Dynamic, Seq, Static, is_literal
@@ -111,7 +111,7 @@ class Lowerer:
         kwargs = {k: (_input_argument(v) if k in input_names else _attr_argument(v))
                   for k, v in kwargs.items() if k not in ("name", "out", "ctx", "attr")}
         # positional arguments after the inputs are attributes (`F.transpose(x, (1, 0, 2))`)
-        n_inputs = len(args) if op.inputs == ops.VARIADIC else len(input_names)
+        n_inputs = len(args) if op.inputs == ops.VARIADIC else len(positional_input_names(op))
         args = [_input_argument(v) if i < n_inputs else _attr_argument(v)
                 for i, v in enumerate(args)]
         named, attrs = ops.bind(op, tuple(args), kwargs, keep=_is_placeholder)
@@ -139,8 +139,8 @@ class Lowerer:
 
     def call_namespace(self, path, args, kwargs):
         """A name reached through F: an operator, a scalar-aware helper or a constructor."""
-        if path in ops.REGISTRY:
-            return self.call_operator(path, args, kwargs)
+        if operator_name(path) is not None:
+            return self.call_operator(operator_name(path), args, kwargs)
         if path in BINARY_HELPERS and len(args) == 2 and not kwargs:
             return self.binary(BINARY_HELPERS[path], args[0], args[1])
         if path in _CREATION:
