@@ -11,8 +11,8 @@ from ..ndarray import NDArray
 from ..ndarray.io import save_arrays
 from ..symbol import Symbol
 from .block_scope import BlockScope
-from .parameter import (DeferredInitializationError, Parameter, ParameterDict, set_trace_names,
-                        trace_names_active)
+from .parameter import (DeferredInitializationError, Parameter, ParameterDict,
+                        any_on_several_contexts, set_trace_names, trace_names_active)
 from .parameter_files import load_parameter_file, match_names
 
 HYBRIDIZE_MODES = ("ast", "trace")
@@ -242,7 +242,7 @@ class Block:
             last = {id(param): path for path, param in paths.items()}
             paths = OrderedDict((path, param) for path, param in paths.items()
                                 if last[id(param)] == path)
-        save_arrays(filename, {path: param.data().asnumpy() for path, param in paths.items()})
+        save_arrays(filename, {path: param._reduce().asnumpy() for path, param in paths.items()})
 
     def load_parameters(self, filename, ctx=None, allow_missing=False, ignore_extra=False,
                         cast_dtype=False, dtype_source="current", **limits):
@@ -305,6 +305,17 @@ def _holds_unregistered_block(value, children):
     if isinstance(value, dict):
         return any(_holds_unregistered_block(item, children) for item in value.values())
     return isinstance(value, Block) and id(value) not in children
+
+
+def _first_array_context(args):
+    pending = list(args)
+    while pending:
+        value = pending.pop(0)
+        if isinstance(value, (list, tuple)):
+            pending[:0] = value
+        elif isinstance(value, NDArray):
+            return value.context
+    return None
 
 
 def _input_kind(args):
@@ -382,7 +393,8 @@ class HybridBlock(Block):
         if self._forward_pre_hooks or self._forward_hooks:
             return super().__call__(*args)
         programs = self._programs
-        if programs is not None and type(self).forward is HybridBlock.forward:
+        if programs is not None and type(self).forward is HybridBlock.forward and \
+                not any_on_several_contexts(self._all_params):
             entry = programs.get(cache_key(args))
             if entry is not None:       # a hybridized block's hot path: straight to its program
                 return entry(args)
@@ -402,20 +414,28 @@ class HybridBlock(Block):
         if not self._active and self._options is None and \
                 getattr(type(self).hybrid_forward, "_ast_hybrid_compile", False):
             self.hybridize()
-        if self._active:
+        if self._active and not any_on_several_contexts(self._all_params):
             return call_compiled(self, (x,) + args)
         return self._call_imperative(x, *args)
+
+    def _all_params(self):
+        return self.collect_params().values()
 
     def _param_values(self, make):
         return {key: make(param) for key, param in self._reg_params.items()}
 
     def _call_imperative(self, *args):
         from .. import ndarray
+        # each parameter's copy on its inputs' context, as MXNet's forward takes them
+        context = _first_array_context(args)
+
+        def on_context(param):
+            return param.data(context if param._copies else None)
         try:
-            params = self._param_values(Parameter.data)
+            params = self._param_values(on_context)
         except DeferredInitializationError:
             self.infer_and_initialize(args)
-            params = self._param_values(Parameter.data)
+            params = self._param_values(on_context)
         return self.hybrid_forward(ndarray, *args, **params)
 
     def _call_symbolic(self, *args):

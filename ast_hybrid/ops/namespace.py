@@ -40,9 +40,14 @@ def populate_contrib(namespace, apply_named):
             namespace.setdefault(short, _operator_function(name, apply_named, short))
 
 
-def populate(namespace, apply_named, apply):
+def _unplaced(value, ctx):
+    return value
+
+
+def populate(namespace, apply_named, apply, place=_unplaced):
     """Install into `namespace` every table operator, the scalar-aware binary helpers
-    (`maximum(x, 0)`) and the constructors, all built on the given `apply` functions."""
+    (`maximum(x, 0)`) and the constructors, all built on the given `apply` functions;
+    `place(result, ctx)` puts a constructor's result on the context it was asked for."""
     def binary_helper(public_name, family):
         def function(lhs, rhs, **kwargs):
             name, inputs, attrs = resolve_binary(family, lhs, rhs)
@@ -51,24 +56,28 @@ def populate(namespace, apply_named, apply):
         return function
 
     def zeros(shape, ctx=None, dtype="float32", **kwargs):
-        return apply("_zeros", [], {"shape": shape, "dtype": np.dtype(dtype).name})
+        return place(apply("_zeros", [], {"shape": shape, "dtype": np.dtype(dtype).name}), ctx)
 
     def ones(shape, ctx=None, dtype="float32", **kwargs):
-        return apply("_ones", [], {"shape": shape, "dtype": np.dtype(dtype).name})
+        return place(apply("_ones", [], {"shape": shape, "dtype": np.dtype(dtype).name}), ctx)
 
     def full(shape, val, ctx=None, dtype="float32", **kwargs):
-        return apply("_full", [], {"shape": shape, "value": val, "dtype": np.dtype(dtype).name})
+        return place(apply("_full", [], {"shape": shape, "value": val,
+                                         "dtype": np.dtype(dtype).name}), ctx)
 
     def arange(start, stop=None, step=1.0, repeat=1, ctx=None, dtype="float32", **kwargs):
-        return apply("_arange", [], {"start": start, "stop": stop, "step": step,
-                                     "repeat": repeat, "dtype": np.dtype(dtype).name})
+        return place(apply("_arange", [], {"start": start, "stop": stop, "step": step,
+                                           "repeat": repeat, "dtype": np.dtype(dtype).name}),
+                     ctx)
 
     def linspace(start, stop, num, endpoint=True, ctx=None, dtype="float32", **kwargs):
-        return apply("_linspace", [], {"start": start, "stop": stop, "num": num,
-                                       "endpoint": endpoint, "dtype": np.dtype(dtype).name})
+        return place(apply("_linspace", [], {"start": start, "stop": stop, "num": num,
+                                             "endpoint": endpoint,
+                                             "dtype": np.dtype(dtype).name}), ctx)
 
     def eye(N, M=0, k=0, ctx=None, dtype="float32", **kwargs):
-        return apply("_eye", [], {"N": N, "M": M, "k": k, "dtype": np.dtype(dtype).name})
+        return place(apply("_eye", [], {"N": N, "M": M, "k": k,
+                                        "dtype": np.dtype(dtype).name}), ctx)
 
     for public_name, family in BINARY_HELPERS.items():
         namespace.setdefault(public_name, binary_helper(public_name, family))
