@@ -262,6 +262,15 @@ case("slice_like", [r(3, 4, 2), r(2, 2, seed=1)], {"axes": (0, -2)}, wrt=[0])
 case("broadcast_like", [r(1, 3, 1), r(2, 5, 4, seed=1)], {"lhs_axes": (0, 2),
      "rhs_axes": (0, 2)}, wrt=[0], label="broadcast_like-axes")
 
+# the fused RNN operator, 2 layers in both directions of 3 units over 2 input features, with
+# respect to the data, the flat parameters and the states
+for _mode, _gates in (("lstm", 4), ("gru", 3), ("rnn_tanh", 1)):
+    _count = ops.rnn.parameter_count(_mode, 3, 2, True, 2)
+    _states = [r(4, 2, 3, seed=2)] + ([r(4, 2, 3, seed=3)] if _mode == "lstm" else [])
+    case("RNN", [r(3, 2, 2), r(_count, seed=1) * 0.5] + _states,
+         {"state_size": 3, "num_layers": 2, "mode": _mode, "bidirectional": True},
+         wrt=list(range(2 + len(_states))), label=f"RNN-{_mode}")
+case("_rnn_param_concat", [r(2, 3), r(4)], {"num_args": 2})
 
 @pytest.mark.parametrize("name, inputs, attrs, wrt", CASES)
 def test_gradient_matches_finite_differences(name, inputs, attrs, wrt):

@@ -175,6 +175,12 @@ example("softmax", [r(2, 3, 4), positions(1, 3, 0, 4, 2, 2).reshape(2, 3)], use_
 example("log_softmax", [r(2, 3, 4), positions(1, 2, 0, 3, 2, 2, 1, 1).reshape(2, 4)],
         axis=1, use_length=True)
 example("gather_nd", [r(3, 4, 2), positions(0, 2, -1, 1, 3, 0).reshape(2, 3)])
+example("RNN", [r(3, 2, 2), r(ops.rnn.parameter_count("gru", 3, 1, False, 2)), r(1, 2, 3)],
+        state_size=3, num_layers=1, mode="gru")
+example("RNN", [r(3, 2, 2), r(ops.rnn.parameter_count("lstm", 3, 1, True, 2)), r(2, 2, 3),
+                r(2, 2, 3)], state_size=3, num_layers=1, mode="lstm", bidirectional=True,
+        state_outputs=True)
+example("_rnn_param_concat", [r(2, 3), r(4)], num_args=2)
 example("scatter_nd", [r(3, 2), positions(0, 3, 1).reshape(1, 3)], shape=(4, 2))
 example("reshape_like", [r(6, 2), r(3, 2, 5, seed=1)], lhs_begin=0, lhs_end=1, rhs_begin=0,
         rhs_end=2)
