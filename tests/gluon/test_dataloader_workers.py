@@ -9,7 +9,7 @@ import pytest
 from ast_hybrid import nd
 from ast_hybrid.gluon.data import ArrayDataset, BatchSampler, DataLoader, Dataset, \
     SequentialSampler
-from ast_hybrid.gluon.data.vision import transforms as T
+from ast_hybrid.gluon.data.vision import MNIST, transforms as T
 
 
 def _batches(loader):
@@ -131,3 +131,19 @@ def test_auto_reload_prefetches_the_next_pass():
     assert [b.shape for b in loader] == [(4,), (2,)]
     loader.clean()
     assert loader._iter is None and len(list(loader)) == 2
+
+
+def test_an_image_pipeline_in_workers(tmp_path):
+    import gzip
+    import struct
+    images = np.random.default_rng(0).integers(0, 256, (9, 28, 28), dtype=np.uint8)
+    for name, array, magic in (("train-images-idx3-ubyte.gz", images, 0x803),
+                               ("train-labels-idx1-ubyte.gz", np.arange(9), 0x801)):
+        header = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape)
+        with gzip.open(tmp_path / name, "wb") as stream:
+            stream.write(header + array.astype(np.uint8).tobytes())
+    pipeline = T.Compose([T.Resize(14), T.ToTensor(), T.Normalize(0.13, 0.31)])
+    dataset = MNIST(root=str(tmp_path)).transform_first(pipeline)
+    expected = _batches(DataLoader(dataset, batch_size=4))
+    assert expected[0][0][1] and np.array(expected[0][0][1]).shape == (4, 1, 14, 14)
+    assert _batches(DataLoader(dataset, batch_size=4, num_workers=2)) == expected

@@ -116,7 +116,8 @@ def test_cifar100_coarse_and_fine_labels(tmp_path, fine):
      "zalandoresearch"),
     (lambda root: CIFAR10(root=root), ["data_batch_1.bin", "data_batch_5.bin"],
      "cs.toronto.edu"),
-    (lambda root: CIFAR100(root=root, train=False), ["test.bin"], "cifar-100-binary"),
+    (lambda root: CIFAR100(root=root, train=False), ["test.bin", "nor in its cifar-100-binary"],
+     "cifar-100-binary.tar.gz"),
 ])
 def test_missing_files_name_the_files_the_folder_and_the_source(tmp_path, make, names, source):
     for root in (tmp_path, tmp_path / "absent"):

@@ -17,9 +17,11 @@ _MXNET_REPO = "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/gluon/
 _IDX_LABELS, _IDX_IMAGES = 0x801, 0x803
 
 
-def _missing(dataset, root, names, source):
+def _missing(dataset, root, names, source, subfolder=None):
     """The error for data files not found: this package never downloads them."""
     where = root if os.path.isdir(root) else f"{root} (which does not exist)"
+    if subfolder is not None:
+        where += f" nor in its {subfolder} folder"
     return FileNotFoundError(
         f"{dataset}: cannot find {', '.join(names)} in {where}. ast_hybrid does not download "
         f"data sets: get the files from {source} and put them in that folder, or pass "
@@ -158,7 +160,8 @@ class CIFAR10(_FileDataset):
         else:
             raise _missing(self._name, self._root, names,
                            f"https://www.cs.toronto.edu/~kriz/cifar.html (the binary version, "
-                           f"{self._archive}, unpacked; or {_MXNET_REPO}{self._namespace}/)")
+                           f"{self._archive}, unpacked; or {_MXNET_REPO}{self._namespace}/)",
+                           self._folder)
         data, label = zip(*(self._read_batch(os.path.join(folder, name)) for name in names))
         self._data = NDArray(np.ascontiguousarray(np.concatenate(data)))
         self._label = np.concatenate(label)
