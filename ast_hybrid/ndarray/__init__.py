@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..ops.namespace import populate
-from . import contrib, random
+from . import contrib, image, random
 from .invoke import apply, apply_named
 from .io import load, save
 from .ndarray import DEFAULT_DTYPE, NDArray
@@ -30,4 +30,4 @@ def waitall():
 
 populate(globals(), apply_named, apply, place=NDArray._placed)
 
-__all__ = ["contrib", "load", "random", "save"]
+__all__ = ["contrib", "image", "load", "random", "save"]

@@ -11,15 +11,18 @@ BINARY_HELPERS = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": 
                   "lesser_equal": "lesser_equal"}
 
 
-# MXNet's table names of `contrib.X` operators (as JSON graphs write them)
+# MXNet's table names of `contrib.X` and `image.X` operators (as JSON graphs write them)
 CONTRIB_PREFIX = "_contrib_"
+IMAGE_PREFIX = "_image_"
+_SUBSPACES = {"contrib.": CONTRIB_PREFIX, "image.": IMAGE_PREFIX}
 
 
 def operator_name(path):
     """The table name of the operator reached as `path` from nd, sym or F (`relu`,
-    `contrib.div_sqrt_dim`), or None."""
-    if path.startswith("contrib."):
-        path = CONTRIB_PREFIX + path[len("contrib."):]
+    `contrib.div_sqrt_dim`, `image.resize`), or None."""
+    for subspace, prefix in _SUBSPACES.items():
+        if path.startswith(subspace):
+            path = prefix + path[len(subspace):]
     return path if path in REGISTRY else None
 
 
@@ -31,12 +34,13 @@ def _operator_function(op_name, apply_named, public_name):
     return function
 
 
-def populate_contrib(namespace, apply_named):
-    """Install into `namespace` (nd.contrib, sym.contrib) the `_contrib_` operators, by
-    MXNet's short names."""
+def populate_contrib(namespace, apply_named, prefix=CONTRIB_PREFIX):
+    """Install into `namespace` (nd.contrib, sym.contrib; nd.image, sym.image with
+    IMAGE_PREFIX) the operators whose table names start with `prefix`, by MXNet's short
+    names."""
     for name in REGISTRY:
-        if name.startswith(CONTRIB_PREFIX):
-            short = name[len(CONTRIB_PREFIX):]
+        if name.startswith(prefix):
+            short = name[len(prefix):]
             namespace.setdefault(short, _operator_function(name, apply_named, short))
 
 

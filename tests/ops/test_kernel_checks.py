@@ -166,6 +166,15 @@ example("_contrib_BilinearResize2D", [r(1, 2, 3, 4)], height=5, width=2)
 example("_contrib_BilinearResize2D", [r(1, 2, 3, 4)], scale_height=2.0, scale_width=0.5,
         align_corners=False)
 example("_contrib_BilinearResize2D", [r(1, 2, 3, 4), r(1, 1, 2, 6, seed=1)], mode="like")
+example("_image_to_tensor", [r(4, 5, 3, low=0, high=255)])
+example("_image_to_tensor", [r(2, 4, 5, 1, low=0, high=255)])
+example("_image_normalize", [r(3, 4, 5)], mean=(0.1, 0.2, 0.3), std=(0.5, 0.6, 0.7))
+example("_image_normalize", [r(2, 1, 4, 5)], mean=0.5, std=2.0)
+example("_image_resize", [r(4, 5, 3)], size=(3, 7))
+example("_image_resize", [r(2, 6, 4, 3)], size=(3,), keep_ratio=True, interp=0)
+for _flip in ("flip_left_right", "flip_top_bottom", "random_flip_left_right",
+              "random_flip_top_bottom"):
+    example("_image_" + _flip, [r(4, 5, 3)])
 example("SequenceMask", [r(3, 2, 2), positions(1, 3)], use_sequence_length=True, value=-1.0)
 example("SequenceMask", [r(2, 3, 2), positions(0, 3)], use_sequence_length=True, axis=1)
 example("SequenceLast", [r(3, 2, 2), positions(1, 3)], use_sequence_length=True)
