@@ -6,13 +6,14 @@ names read from a file are only hints for readable names, never code.
 import ast
 
 from ..base import garbage_collection_paused
+from .. import autograd
+from ..symbol.symbol import Symbol
 from .backend import Program, compile_program, constant, origin_marker
 from .naming import Namer
 
 
 def _read_training_flag(namer, namespace):
     """`training = is_training()`: train/predict mode is read on every call, never frozen."""
-    from .. import autograd
     variable, reader = namer.fresh("training"), namer.fresh("is_training")
     namespace[reader] = autograd.is_training
     return variable, ast.Assign([_name(variable, ast.Store)], ast.Call(_name(reader), [], []))
@@ -34,7 +35,6 @@ def build_graph_function(outputs, argument_names, function_name, namer):
     """(FunctionDef, namespace, kernel_ops) computing `outputs` [(node, index)] from the
     variables named `argument_names`, which become the function's parameters in that order;
     kernel_ops maps each kernel's identifier to its operator."""
-    from ..symbol.symbol import Symbol
     function_name = namer.fresh(function_name)
     namespace, kernel_names, values, kernel_ops = {}, {}, {}, {}
     identifiers = {name: namer.fresh(name) for name in argument_names}
@@ -92,7 +92,6 @@ PLANNED_GRAPH_NODES = 20_000
 
 
 def operator_node_count(outputs):
-    from ..symbol.symbol import Symbol
     return sum(1 for node in Symbol(outputs).topological_nodes() if not node.is_variable)
 
 
@@ -105,8 +104,6 @@ def plan_graph(outputs, argument_names, label):
 
 
 def _plan_graph(outputs, argument_names, label):
-    from .. import autograd
-    from ..symbol.symbol import Symbol
     slot_of = {}
     for name in argument_names:
         slot_of[name] = len(slot_of)

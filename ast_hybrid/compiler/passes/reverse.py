@@ -12,6 +12,7 @@ import builtins
 import numpy as np
 
 from .. import adjoint, runtime
+from ... import autograd
 from ..backend import constant, origin_of_marker
 from . import anf
 from .errors import UnsupportedConstruct
@@ -61,7 +62,6 @@ class _Reverser:
         # (`destinations`): {argument: name of its destination variable}
         self.destinations = {}
         self.used_destinations = set()
-        from ... import autograd
         self.no_gradient = runtime.GRAPH_EXITS + (autograd.is_training, autograd.is_recording)
 
     def unsupported(self, construct, node):

@@ -14,15 +14,17 @@ import builtins
 import copy
 import importlib
 import operator
+import warnings
 
 import numpy as np
 
 from .. import runtime
+from ... import autograd, ndarray
 from ..backend import constant, origin_marker
 from . import fence, inline, loop_exits, source
 from .errors import CompileError, UnsupportedConstruct
 from .lower import Lowerer, describe
-from .specialize_calls import CallSpecializer
+from .specialize_calls import MUTATORS, CallSpecializer
 from .specialize_expressions import ExpressionSpecializer
 from .values import (ANY, ARRAY, NUMPY, Dynamic, FRef, Local, Seq, Static, Table, is_literal,
                      is_static, static_value)
@@ -119,7 +121,6 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                             [self.expr_of(v) for v in value.items.values()])
         if isinstance(value, FRef):
             # F as a value (printed, passed on) is the namespace imperative code sees: nd
-            from ... import ndarray
             target = ndarray
             for part in filter(None, value.path.split(".")):
                 target = getattr(target, part)
@@ -1118,8 +1119,6 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
 
 def _non_suppressing_managers():
     """Context managers that never swallow an exception of their body."""
-    import warnings
-    from ... import autograd
     return (autograd.pause, autograd.train_mode, autograd.predict_mode, autograd.record,
             warnings.catch_warnings, np.errstate)
 
@@ -1212,7 +1211,6 @@ def _bound_names(statements):
 
 def _mutated_names(statements):
     """Names whose value a statement may change in place (`outs.append(y)`, `outs += [y]`)."""
-    from .specialize_calls import MUTATORS
     names = set()
     for statement in statements:
         for node in ast.walk(statement):

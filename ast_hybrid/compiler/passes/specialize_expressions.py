@@ -9,8 +9,11 @@ import numpy as np
 
 from .. import runtime
 from ..backend import constant
+from ..block_view import BlockView
 from .values import ANY, ARRAY, NUMPY, Dynamic, FRef, Seq, Static, Table, is_static, static_value
 from .lower import describe
+from .specialize_calls import _is_user_function
+from ...ndarray import NDArray
 
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
@@ -475,8 +478,7 @@ def _comprehension_targets(node):
 
 
 def is_block(obj):
-    from .specialize_calls import is_block as block_test
-    return block_test(obj)
+    return isinstance(obj, BlockView)
 
 
 class _Value(ast.expr):
@@ -490,7 +492,6 @@ class _Value(ast.expr):
 
 def _property_getter(obj, attribute):
     """The Python getter of a property `attribute` of a block, else None."""
-    from .specialize_calls import _is_user_function
     if not is_block(obj):
         return None
     descriptor = getattr(type(obj), attribute, None)
@@ -505,6 +506,5 @@ def _array_operand(value):
     a run-time value (its type is checked when it runs)."""
     if isinstance(value, Static):
         data = value.value
-        from ...ndarray import NDArray
         return isinstance(data, (bool, int, float, np.number, np.ndarray, NDArray))
     return isinstance(value, Dynamic)
