@@ -1,5 +1,6 @@
-"""The text of the lecture's MLP program, forward and backward, pinned: a change to how
-programs read shows here as a diff to review. Comments name the package's files relative to
+"""The text of generated programs, forward and backward, pinned (the lecture's MLP, a small
+CNN and a block with data-dependent control flow): a change to how programs read shows here
+as a diff to review. Comments name the package's files relative to
 the folder it is installed in (`ast_hybrid/gluon/...`), so the files do not depend on where
 that is.
 
@@ -28,11 +29,53 @@ def lecture_mlp():
     return net, x
 
 
+def small_cnn():
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(4, kernel_size=3, activation='relu'), nn.BatchNorm(),
+            nn.MaxPool2D(pool_size=2), nn.Flatten(), nn.Dense(10))
+    net.initialize()
+    x = nd.array(np.zeros((2, 1, 8, 8), dtype=np.float32))
+    net(x)
+    net.hybridize()
+    return net, x
+
+
+class ShrinkPositive(nn.HybridBlock):
+    """relu(x) if x sums to more than 0, else -x; halved until its norm is at most 1; a
+    loop over a static range around it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.scale = nn.Dense(4, in_units=4)
+
+    def hybrid_forward(self, F, x):
+        if x.sum() > 0:
+            y = F.relu(x)
+        else:
+            y = -x
+        while y.norm() > 1:
+            y = y / 2
+        for _ in range(2):
+            y = self.scale(y)
+        return y
+
+
+def control_flow():
+    net = ShrinkPositive()
+    net.initialize()
+    x = nd.array([[3.0, -1.0, 4.0, 1.0]])
+    net.hybridize()
+    return net, x
+
+
 @pytest.mark.parametrize("backward", [False, True], ids=["forward", "backward"])
-def test_the_lecture_mlp_program_reads_as_pinned(backward):
-    net, x = lecture_mlp()
+@pytest.mark.parametrize("name, build", [("lecture_mlp", lecture_mlp), ("small_cnn", small_cnn),
+                                         ("control_flow", control_flow)])
+def test_the_program_reads_as_pinned(name, build, backward):
+    net, x = build()
     text = ast_hybrid.to_source(net, x, backward=backward)
-    path = GOLDEN / f"lecture_mlp_{'backward' if backward else 'forward'}.py.txt"
+    path = GOLDEN / f"{name}_{'backward' if backward else 'forward'}.py.txt"
     if os.environ.get("AST_HYBRID_UPDATE_GOLDEN"):
         path.write_text(text)
     assert text == path.read_text(), f"{path.name} differs: review, then update it"
