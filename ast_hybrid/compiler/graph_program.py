@@ -10,17 +10,14 @@ from .. import autograd
 from ..symbol.symbol import Symbol
 from .backend import Program, compile_program, constant, origin_marker
 from .naming import Namer
+from .toolkit import name as _name
 
 
 def _read_training_flag(namer, namespace):
     """`training = is_training()`: train/predict mode is read on every call, never frozen."""
     variable, reader = namer.fresh("training"), namer.fresh("is_training")
     namespace[reader] = autograd.is_training
-    return variable, ast.Assign([_name(variable, ast.Store)], ast.Call(_name(reader), [], []))
-
-
-def _name(identifier, context=ast.Load):
-    return ast.Name(identifier, context())
+    return variable, ast.Assign([_name(variable, True)], ast.Call(_name(reader), [], []))
 
 
 def _argument_of(variable, arguments):
@@ -63,8 +60,8 @@ def build_graph_function(outputs, argument_names, function_name, namer):
                    for i in range(count)]
         for index, target in enumerate(targets):
             values[(id(node), index)] = target
-        target = (_name(targets[0], ast.Store) if count == 1 else
-                  ast.Tuple([_name(t, ast.Store) for t in targets], ast.Store()))
+        target = (_name(targets[0], True) if count == 1 else
+                  ast.Tuple([_name(t, True) for t in targets], ast.Store()))
         if node.location is not None:
             body.append(origin_marker(*node.location))
         body.append(ast.Assign([target], call))

@@ -21,6 +21,7 @@ import ast
 import numpy as np
 
 from ... import ops
+from ..toolkit import assign as _assign, name as _name
 from ...ops.elemwise import _sigmoid
 from .analysis import Liveness, blocks, kernel_op, names_read, names_stored, nodes
 
@@ -95,17 +96,9 @@ def _fresh_producer(statements, index, name, info):
     return False
 
 
-def _load(name):
-    return ast.Name(name, ast.Load())
-
-
-def _assign(target, value):
-    return ast.Assign([ast.Name(target, ast.Store())], value)
-
-
 def _guarded(target, in_place, fallback, errors):
     handler = ast.ExceptHandler(
-        ast.Tuple([_load(e) for e in errors], ast.Load()) if len(errors) > 1 else _load(errors[0]),
+        ast.Tuple([_name(e) for e in errors], ast.Load()) if len(errors) > 1 else _name(errors[0]),
         None, [_assign(target, fallback)])
     return ast.Try([_assign(target, in_place)], [handler], [], [])
 
@@ -138,15 +131,15 @@ class _Rewriter:
         """`target = K(operand)` overwriting operand."""
         func = call.func.id
         if kind == "relu":
-            return _assign(target, ast.Call(_load(func), [_load(operand)],
-                                            [ast.keyword("out", _load(operand))]))
+            return _assign(target, ast.Call(_name(func), [_name(operand)],
+                                            [ast.keyword("out", _name(operand))]))
         if kind == "sigmoid":
-            return _assign(target, ast.Call(_load(self.ufunc_name(sigmoid_in_place)),
-                                            [_load(operand)], []))
-        in_place = ast.Call(_load(func), [_load(operand)],
-                            [ast.keyword("out", _load(operand)),
+            return _assign(target, ast.Call(_name(self.ufunc_name(sigmoid_in_place)),
+                                            [_name(operand)], []))
+        in_place = ast.Call(_name(func), [_name(operand)],
+                            [ast.keyword("out", _name(operand)),
                              ast.keyword("casting", ast.Constant("no"))])
-        return _guarded(target, in_place, ast.Call(_load(func), [_load(operand)], []),
+        return _guarded(target, in_place, ast.Call(_name(func), [_name(operand)], []),
                         ["TypeError"])
 
     def binary(self, target, binop, statement, statements, index):
@@ -166,10 +159,10 @@ class _Rewriter:
         if not isinstance(other, (ast.Name, ast.Constant)):
             name = self.info.namer.fresh("operand")
             hoisted.append(_assign(name, other))
-            other = _load(name)
+            other = _name(name)
         left, right = (side, other) if side is binop.left else (other, side)
-        in_place = ast.Call(_load(self.ufunc_name(ufunc)), [left, right],
-                            [ast.keyword("out", _load(side.id)),
+        in_place = ast.Call(_name(self.ufunc_name(ufunc)), [left, right],
+                            [ast.keyword("out", _name(side.id)),
                              ast.keyword("casting", ast.Constant("no"))])
         fallback = ast.BinOp(left, binop.op, right)
         return hoisted + [_guarded(target, in_place, fallback, ["TypeError", "ValueError"])]

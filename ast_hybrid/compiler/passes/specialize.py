@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 
 from .. import runtime
+from .. import toolkit
 from ... import autograd, ndarray
 from ..backend import constant, origin_marker
 from . import fence, inline, loop_exits, source
@@ -972,9 +973,9 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         frame = self.frame
         line = self.line
         self.materialize_lists(node.body)
-        assigned = _assigned_names(node.body)
+        assigned = set(toolkit.assigned_names(node.body))
         if isinstance(node, ast.For):
-            assigned |= _assigned_names([node.target])
+            assigned |= set(toolkit.assigned_names([node.target]))
         # names the body binds first are carried too, unbound until a pass binds them: a
         # read before that raises UnboundLocalError (as after a loop that ran no pass), a
         # read in a later pass sees the earlier pass's value
@@ -1165,15 +1166,6 @@ def _is_name(value, identifier):
 
 def _names_read(expr):
     return {node.id for node in ast.walk(expr) if isinstance(node, ast.Name)}
-
-
-def _assigned_names(statements):
-    names = set()
-    for statement in statements:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                names.add(node.id)
-    return names
 
 
 def _local_names(function):
