@@ -2,10 +2,12 @@
 CNN and a block with data-dependent control flow): a change to how programs read shows here
 as a diff to review. Comments name the package's files relative to
 the folder it is installed in (`ast_hybrid/gluon/...`), so the files do not depend on where
-that is.
+that is, and golden_blocks.py relative to the working directory: run from the repository's
+root.
 
 To accept a reviewed change: AST_HYBRID_UPDATE_GOLDEN=1 python -m pytest tests/compiler/test_golden_programs.py
 """
+import ast
 import os
 import pathlib
 
@@ -14,7 +16,9 @@ import pytest
 
 import ast_hybrid
 from ast_hybrid import nd
+from ast_hybrid.compiler.backend import LINE_LENGTH, render
 from ast_hybrid.gluon import nn
+from golden_blocks import ShrinkPositive
 
 GOLDEN = pathlib.Path(__file__).parent.parent / "data" / "golden"
 
@@ -40,27 +44,6 @@ def small_cnn():
     return net, x
 
 
-class ShrinkPositive(nn.HybridBlock):
-    """relu(x) if x sums to more than 0, else -x; halved until its norm is at most 1; a
-    loop over a static range around it."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        with self.name_scope():
-            self.scale = nn.Dense(4, in_units=4)
-
-    def hybrid_forward(self, F, x):
-        if x.sum() > 0:
-            y = F.relu(x)
-        else:
-            y = -x
-        while y.norm() > 1:
-            y = y / 2
-        for _ in range(2):
-            y = self.scale(y)
-        return y
-
-
 def control_flow():
     net = ShrinkPositive()
     net.initialize()
@@ -79,3 +62,16 @@ def test_the_program_reads_as_pinned(name, build, backward):
     if os.environ.get("AST_HYBRID_UPDATE_GOLDEN"):
         path.write_text(text)
     assert text == path.read_text(), f"{path.name} differs: review, then update it"
+
+
+@pytest.mark.parametrize("prefix", ["a", "a" * 12, "a" * 30, "a" * 60])
+def test_wrapping_never_breaks_a_keyword_argument(prefix):
+    source = (f"def f():\n    {prefix} = FullyConnected(data, weight_value, bias_value, "
+              "num_hidden=32, no_bias=False, flatten=True, kernel=(3, 3), at=g(y)[0])\n")
+    text, _ = render(ast.parse(source))
+    assert ast.dump(ast.parse(text)) == ast.dump(ast.parse(source))
+    lines = text.splitlines()
+    assert all(len(line) <= LINE_LENGTH for line in lines)
+    for keyword in ("num_hidden=32", "no_bias=False", "flatten=True", "kernel=(3, 3)",
+                    "at=g(y)[0]"):
+        assert any(keyword in line for line in lines), keyword
