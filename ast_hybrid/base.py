@@ -9,6 +9,16 @@ from . import program_files
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
+def data_dir():
+    """MXNet's folder for data sets and models: $MXNET_HOME, else ~/.mxnet (%APPDATA%\\mxnet
+    on Windows), so files MXNet already has are found where it keeps them."""
+    if sys.platform == "win32":
+        default = os.path.join(os.environ.get("APPDATA", ""), "mxnet")
+    else:
+        default = os.path.join(os.path.expanduser("~"), ".mxnet")
+    return os.getenv("MXNET_HOME", default)
+
+
 class MXNetError(RuntimeError):
     """Raised where MXNet raises MXNetError, so `except mx.base.MXNetError` keeps working."""
 

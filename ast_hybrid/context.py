@@ -1,4 +1,5 @@
 """Devices: everything runs on the CPU; `gpu()` is accepted so MXNet scripts run unchanged."""
+import threading
 
 
 class Context:
@@ -17,10 +18,20 @@ class Context:
         return hash((self.device_type, self.device_id))
 
     def __enter__(self):
+        _entered.stack.append(self)
         return self
 
     def __exit__(self, *exc):
+        _entered.stack.pop()
         return False
+
+
+class _Entered(threading.local):
+    def __init__(self):
+        self.stack = []
+
+
+_entered = _Entered()
 
 
 def cpu(device_id=0):
@@ -32,7 +43,8 @@ def gpu(device_id=0):
 
 
 def current_context():
-    return cpu()
+    """The context of the innermost `with ctx:` in this thread, else cpu(0)."""
+    return _entered.stack[-1] if _entered.stack else cpu()
 
 
 def num_gpus():

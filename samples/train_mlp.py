@@ -7,7 +7,8 @@ real data set shipped with the samples: three interleaved spirals in the plane
     python samples/train_mlp.py --epochs 2 --mode trace --plot loss.png
 
 It first checks that imperative and hybridized training give the same losses for the first
-steps (printing both), then trains the hybridized network with a text progress bar, prints
+steps (printing both), then trains the hybridized network with a progress bar (tqdm's when it
+is installed, the `progress` extra, else a plain one), prints
 the test accuracy reached, and saves a loss curve PNG when matplotlib is installed.
 """
 import argparse
@@ -19,6 +20,7 @@ import numpy as np
 
 import ast_hybrid
 from ast_hybrid import autograd, gluon, nd
+from ast_hybrid.bench.progress import Progress
 from ast_hybrid.gluon import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -69,13 +71,6 @@ def make_model(seed, sample):
     net.initialize(ast_hybrid.init.Xavier())
     net(sample)
     return net
-
-
-def progress(epoch, epochs, done, total, loss, width=30):
-    filled = int(width * done / total)
-    bar = "#" * filled + "-" * (width - filled)
-    sys.stdout.write(f"\repoch {epoch:3d}/{epochs} [{bar}] {done:3d}/{total} loss {loss:.4f}")
-    sys.stdout.flush()
 
 
 def train_steps(net, batches, lr, steps):
@@ -146,16 +141,18 @@ def main(argv=None):
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         total, count = 0.0, 0
-        for i, (x, y) in enumerate(loader, start=1):
+        bar = Progress(len(loader), desc=f"epoch {epoch:3d}/{args.epochs}", stream=sys.stdout)
+        for x, y in loader:
             with autograd.record():
                 loss = loss_fn(net(x), y)
             loss.backward()
             trainer.step(x.shape[0])
             total += float(loss.sum().asscalar())
             count += x.shape[0]
-            progress(epoch, args.epochs, i, len(loader), total / count)
+            bar.step(f"loss {total / count:.4f}")
+        bar.close()
         curve.append(total / count)
-        sys.stdout.write(f"  train acc {accuracy(net, *train):.3f}\n")
+        print(f"  train acc {accuracy(net, *train):.3f}")
     elapsed = time.perf_counter() - start
     test_accuracy = accuracy(net, *test)
     print(f"trained {args.epochs} epochs in {elapsed:.1f}s ({args.mode} mode)")

@@ -1,9 +1,12 @@
 """`python -m ast_hybrid.bench`: runs end to end and writes well-formed results (no timing
 assertions: the figures are machine-dependent, and a missed target never fails the run)."""
+import io
 import json
 import os
 import subprocess
 import sys
+
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -140,3 +143,21 @@ def test_the_core_never_imports_the_benchmark():
                 if any(part == "bench" for n in imported for part in n.split(".")):
                     offenders.append(os.path.relpath(path, ROOT))
     assert offenders == []
+
+
+@pytest.mark.parametrize("with_tqdm", [True, False])
+def test_progress_bar_uses_tqdm_or_a_plain_fallback(monkeypatch, with_tqdm):
+    from ast_hybrid.bench.progress import Progress
+    if with_tqdm:
+        pytest.importorskip("tqdm")
+    else:
+        monkeypatch.setitem(sys.modules, "tqdm", None)
+    stream = io.StringIO()
+    bar = Progress(3, desc="epoch 1/2", stream=stream)
+    for i in range(3):
+        bar.step(f"loss {i}")
+    bar.close()
+    text = stream.getvalue()
+    assert "epoch 1/2" in text and "3/3" in text and "loss 2" in text
+    assert ("100%|" in text) == with_tqdm
+    assert ("[" + "#" * 30 + "]" in text) != with_tqdm

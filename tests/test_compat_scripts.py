@@ -32,6 +32,7 @@ SCRIPTS = {
     # and four steps of SGD with momentum carry that to ~3e-3 in the trained values
     "cnn_train": ((), 1e-2, 2e-3),
     "save_load_export": ((), 1e-4, 1e-5),
+    "multi_device": ((), 1e-4, 1e-5),
     "symbol_api": ((SYMBOL_ARITHMETIC, ALL_ATTRIBUTES), 1e-4, 1e-5),
 }
 

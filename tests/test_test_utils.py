@@ -113,10 +113,18 @@ def test_rand_ndarray_refuses_sparse_storage():
         rand_ndarray((2, 3), stype="csr")
 
 
-def test_use_np_returns_what_it_decorates():
+def test_use_np_refuses_code_written_for_numpy_mode_when_it_runs():
+    @use_np
     def f():
         return 1
-    assert use_np(f) is f
+
+    @use_np
+    class Block:
+        pass
+    with pytest.raises(NotImplementedError, match="NumPy mode"):
+        f()
+    with pytest.raises(NotImplementedError, match="NumPy mode"):
+        Block()
 
 
 def test_set_default_context():

@@ -105,12 +105,20 @@ class CompiledEntry:
         except Exception as error:
             # the same exception (or the operator's, with its context set), its traceback kept
             raise annotate(error, self.program)  # noqa: B904
-        return self._wrap(result)
+        return self._placed(self._wrap(result), leaves)
 
     def stale(self):
         """Whether a value the program was specialized on, unwatched, has changed since."""
         guards = self.program.guards
         return guards is not None and not guards.holds()
+
+    def _placed(self, outputs, leaves):
+        """The outputs on the first array input's context, as an operator's are."""
+        context = leaves[self.array_positions[0]]._ctx if self.array_positions else None
+        if context is not None:
+            for output in _array_leaves(outputs):
+                output._ctx = context
+        return outputs
 
     def _wrap(self, result):
         if self.structure is None:
@@ -143,7 +151,7 @@ class CompiledEntry:
             result, stack, values = derived.record(*arrays)
         except Exception as error:
             raise annotate(error, derived.program)  # noqa: B904 (as in __call__)
-        outputs = self._wrap(result)
+        outputs = self._placed(self._wrap(result), leaves)
         flat = list(_array_leaves(outputs))
 
         def backward(output_gradients, destinations=None):

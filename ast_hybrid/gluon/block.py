@@ -17,7 +17,8 @@ from ..ndarray.io import save_arrays
 from ..symbol import Symbol
 from ..symbol.naming import set_trace_names, trace_names_active
 from .block_scope import BlockScope
-from .parameter import DeferredInitializationError, Parameter, ParameterDict
+from .parameter import (DeferredInitializationError, Parameter, ParameterDict,
+                        any_on_several_contexts)
 from .parameter_files import load_parameter_file, match_names
 
 HYBRIDIZE_MODES = ("ast", "trace")
@@ -247,7 +248,7 @@ class Block(BlockView):
             last = {id(param): path for path, param in paths.items()}
             paths = OrderedDict((path, param) for path, param in paths.items()
                                 if last[id(param)] == path)
-        save_arrays(filename, {path: param.data().asnumpy() for path, param in paths.items()})
+        save_arrays(filename, {path: param._reduce().asnumpy() for path, param in paths.items()})
 
     def load_parameters(self, filename, ctx=None, allow_missing=False, ignore_extra=False,
                         cast_dtype=False, dtype_source="current", **limits):
@@ -328,6 +329,17 @@ def _holds_unregistered_block(value, children):
     return isinstance(value, Block) and id(value) not in children
 
 
+def _first_array_context(args):
+    pending = list(args)
+    while pending:
+        value = pending.pop(0)
+        if isinstance(value, (list, tuple)):
+            pending[:0] = value
+        elif isinstance(value, NDArray):
+            return value.context
+    return None
+
+
 def _input_kind(args):
     """NDArray or Symbol: the kind of array among (nested lists of) the inputs, refused as
     MXNet refuses them where there is none or both."""
@@ -406,8 +418,10 @@ class HybridBlock(Block):
     def __call__(self, *args):
         if self._forward_pre_hooks or self._forward_hooks:
             return super().__call__(*args)
-        if type(self).forward is HybridBlock.forward:
-            entry = cached_entry(self._program_cache, args)
+        cache = self._program_cache
+        if cache.programs is not None and type(self).forward is HybridBlock.forward and \
+                not any_on_several_contexts(self._all_params):
+            entry = cached_entry(cache, args)
             if entry is not None:       # a hybridized block's hot path: straight to its program
                 return entry(args)
         return self.forward(*args)
@@ -426,19 +440,27 @@ class HybridBlock(Block):
         if not self._active and self._options is None and \
                 getattr(type(self).hybrid_forward, "_ast_hybrid_compile", False):
             self.hybridize()
-        if self._active:
+        if self._active and not any_on_several_contexts(self._all_params):
             return call_compiled(self, (x,) + args)
         return self._call_imperative(x, *args)
+
+    def _all_params(self):
+        return self.collect_params().values()
 
     def _param_values(self, make):
         return {key: make(param) for key, param in self._reg_params.items()}
 
     def _call_imperative(self, *args):
+        # each parameter's copy on its inputs' context, as MXNet's forward takes them
+        context = _first_array_context(args)
+
+        def on_context(param):
+            return param.data(context if param._copies else None)
         try:
-            params = self._param_values(Parameter.data)
+            params = self._param_values(on_context)
         except DeferredInitializationError:
             self.infer_and_initialize(args)
-            params = self._param_values(Parameter.data)
+            params = self._param_values(on_context)
         return self.hybrid_forward(ndarray, *args, **params)
 
     def _call_symbolic(self, *args):

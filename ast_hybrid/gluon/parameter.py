@@ -1,4 +1,5 @@
 """Parameter (with deferred shapes) and ParameterDict."""
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -20,20 +21,23 @@ class DeferredInitializationError(MXNetError):
 STORAGE_TYPES = ("default", "row_sparse", "csr")
 
 
-def _contexts(name, ctx):
-    """The list of contexts `ctx` names (None: the current one); one copy of each parameter
-    is all there is, so several distinct contexts are refused rather than aliased (each
-    copy's gradient would overwrite the others')."""
+def _contexts(ctx):
+    """The list of contexts `ctx` names (None: the current one)."""
     from ..context import Context, current_context
     if ctx is None:
         ctx = current_context()
-    contexts = [ctx] if isinstance(ctx, Context) else list(ctx)
-    if len(set(contexts)) > 1:
-        raise NotImplementedError(
-            f"Parameter {name!r}: a copy on each of several contexts ({contexts}) is not "
-            "supported; ast_hybrid runs everything on the CPU with one copy of each "
-            "parameter: give one context")
-    return contexts[:1]
+    return [ctx] if isinstance(ctx, Context) else list(ctx)
+
+
+# the parameters that hold a copy on each of several contexts (a block with one of them
+# runs imperatively, so that each copy takes part where its inputs are)
+_on_several_contexts = weakref.WeakSet()
+
+
+def any_on_several_contexts(collect):
+    """Whether any parameter `collect()` gives has copies on several contexts (collected
+    only while some parameter has, so that the usual call costs nothing)."""
+    return bool(_on_several_contexts) and any(p in _on_several_contexts for p in collect())
 
 
 class Parameter(ParameterView):
@@ -56,7 +60,8 @@ class Parameter(ParameterView):
         self._stype, self._grad_stype = stype, grad_stype
         self._ctx_list = None
         self._var = None
-        self._data = None
+        self._data = None           # the copy on the first context
+        self._copies = []           # those on the others, as MXNet keeps one per context
         self._deferred_init = None
         self.version = 0
 
@@ -88,12 +93,17 @@ class Parameter(ParameterView):
         if req not in ("write", "add", "null"):
             raise ValueError(f"grad_req must be 'write', 'add' or 'null', not {req!r}")
         self._grad_req = req
-        if self._data is not None:
-            self._data.attach_grad(req) if req != "null" else self._drop_grad()
+        for array in self._arrays():
+            array.attach_grad(req) if req != "null" else self._drop_grad(array)
 
-    def _drop_grad(self):
-        self._data._grad = None
-        self._data._grad_req = "null"
+    @staticmethod
+    def _drop_grad(array):
+        array._grad = None
+        array._grad_req = "null"
+
+    def _arrays(self):
+        """Its copy on each context, in list_ctx() order (none before initialization)."""
+        return [] if self._data is None else [self._data] + self._copies
 
     @property
     def shape_known(self):
@@ -103,7 +113,7 @@ class Parameter(ParameterView):
                    force_reinit=False):
         if self._data is not None and not force_reinit:
             return
-        self._ctx_list = _contexts(self.name, ctx)
+        self._ctx_list = _contexts(ctx)
         chosen = initializer.create(self.init) or initializer.create(init) or default_init
         if not self.shape_known:
             if self.allow_deferred_init:
@@ -125,13 +135,21 @@ class Parameter(ParameterView):
 
     def _set_array(self, array):
         if self._ctx_list is None:      # set or loaded without initialize
-            self._ctx_list = _contexts(self.name, None)
-        if self._data is None or self._data.shape != array.shape:
-            self._data = NDArray(array)
+            self._ctx_list = _contexts(None)
+        if self._data is None or self._data.shape != array.shape or \
+                len(self._ctx_list) != 1 + len(self._copies):
+            self._data = NDArray(array)._placed(self._ctx_list[0])
+            self._copies = [NDArray(array.copy())._placed(ctx) for ctx in self._ctx_list[1:]]
             if self._grad_req != "null":
-                self._data.attach_grad(self._grad_req)
+                for copy in self._arrays():
+                    copy.attach_grad(self._grad_req)
         else:
-            self._data._data[...] = array
+            for copy in self._arrays():
+                copy._data[...] = array
+        if self._copies:
+            _on_several_contexts.add(self)
+        else:
+            _on_several_contexts.discard(self)
         self.version += 1
 
     def _check_initialized(self):
@@ -144,29 +162,49 @@ class Parameter(ParameterView):
         raise RuntimeError(f"Parameter {self.name!r} has not been initialized; call "
                            "initialize() on the block or the parameter first")
 
-    def _check_context(self, ctx):
+    def _copy_on(self, ctx):
+        """Its copy on `ctx` (None: the only context, or else the current one), as MXNet
+        chooses it."""
+        from ..context import current_context
         self._check_initialized()
-        if ctx is not None and ctx not in self._ctx_list:
-            raise RuntimeError(f"Parameter {self.name!r} was not initialized on context {ctx}. "
-                               f"It was only initialized on {self._ctx_list}.")
+        if ctx is None:
+            if not self._copies:
+                return self._data
+            ctx = current_context()
+        for position, candidate in enumerate(self._ctx_list):
+            if candidate == ctx:
+                return self._arrays()[position]
+        raise RuntimeError(f"Parameter {self.name!r} was not initialized on context {ctx}. "
+                           f"It was only initialized on {self._ctx_list}.")
 
     def data(self, ctx=None):
-        """The value (on `ctx`: one of list_ctx(), or None for the first)."""
-        self._check_context(ctx)
-        return self._data
+        """The value on `ctx` (one of list_ctx(); None: the only one, else the current)."""
+        return self._copy_on(ctx)
 
     def list_data(self):
         """The value on each of list_ctx()."""
-        return [self.data()]
+        self._check_initialized()
+        return self._arrays()
 
     def grad(self, ctx=None):
-        self._check_context(ctx)
-        if self._data.grad is None:
-            raise RuntimeError(f"Parameter {self.name!r} has grad_req='null': no gradient")
-        return self._data.grad
+        return self._gradient_of(self._copy_on(ctx))
 
     def list_grad(self):
-        return [self.grad()]
+        self._check_initialized()
+        return [self._gradient_of(copy) for copy in self._arrays()]
+
+    def _gradient_of(self, copy):
+        if copy.grad is None:
+            raise RuntimeError(f"Parameter {self.name!r} has grad_req='null': no gradient")
+        return copy.grad
+
+    def _reduce(self):
+        """Its value across its copies (their mean, as MXNet's; they are kept equal)."""
+        self._check_initialized()
+        if not self._copies:
+            return self._data
+        total = sum(copy._data.astype(np.float64) for copy in self._arrays())
+        return NDArray((total / len(self._ctx_list)).astype(self._data._data.dtype))
 
     def list_ctx(self):
         """The contexts it was initialized on (those it will be, while deferred)."""
@@ -175,8 +213,9 @@ class Parameter(ParameterView):
         return list(self._ctx_list)
 
     def zero_grad(self):
-        if self._data is not None and self._data.grad is not None:
-            self._data.grad._data[...] = 0
+        for copy in self._arrays():
+            if copy.grad is not None:
+                copy.grad._data[...] = 0
 
     def set_data(self, data):
         array = np.asarray(data.asnumpy() if isinstance(data, NDArray) else data,
@@ -202,17 +241,23 @@ class Parameter(ParameterView):
         if self._data is None and self._deferred_init is None:
             raise ValueError(f"Cannot reset context for Parameter {self.name!r} because it "
                              "has not been initialized.")
-        self._ctx_list = _contexts(self.name, ctx)
+        contexts = _contexts(ctx)
+        if self._data is None:
+            self._ctx_list = contexts
+            return
+        value = self._data._data
+        self._ctx_list = contexts
+        self._data = None               # made afresh on the new contexts, value kept
+        self._set_array(value)
 
     def cast(self, dtype):
         self.dtype = np.dtype(dtype).type
         self._dtype_as_given = dtype
         self._var = None
         if self._data is not None:
-            self._data = NDArray(self._data._data.astype(self.dtype))
-            if self._grad_req != "null":
-                self._data.attach_grad(self._grad_req)
-            self.version += 1
+            value = self._data._data.astype(self.dtype)
+            self._data = None
+            self._set_array(value)
 
     def var(self):
         """Its variable: while tracing, the graph's; otherwise one made once, as MXNet's."""
@@ -405,7 +450,7 @@ class ParameterDict:
                 raise ValueError(f"{filename}: parameter {param.name!r} does not start with "
                                  f"the prefix {strip_prefix!r} to strip; it may be shared from "
                                  "another block, or its block made outside name_scope()")
-            arrays[param.name[len(strip_prefix):]] = param.data().asnumpy()
+            arrays[param.name[len(strip_prefix):]] = param._reduce().asnumpy()
         save_arrays(filename, arrays)
 
     def load(self, filename, ctx=None, allow_missing=False, ignore_extra=False,

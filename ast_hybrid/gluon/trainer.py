@@ -1,4 +1,6 @@
 """gluon.Trainer: applies an optimizer to a set of Parameters after backward()."""
+import numpy as np
+
 from .. import autograd
 from .. import optimizer as opt
 from .parameter import Parameter, ParameterDict
@@ -57,10 +59,18 @@ class Trainer:
     def step(self, batch_size, ignore_stale_grad=False):
         """One update: gradients / batch_size, then the optimizer's rule on every parameter."""
         self._optimizer.rescale_grad = self._scale / batch_size
+        self.allreduce_grads()
         self._update(ignore_stale_grad)
 
     def allreduce_grads(self):
-        """One device: nothing to reduce."""
+        """Each gradient of a parameter with copies on several contexts becomes their sum,
+        as MXNet's reduction across devices leaves them."""
+        for param in self._params:
+            if param._copies and param._grad_req != "null":
+                grads = [copy._grad._data for copy in param._arrays() if copy._grad is not None]
+                total = np.sum(grads, axis=0, dtype=grads[0].dtype) if grads else None
+                for grad in grads:
+                    grad[...] = total
 
     def update(self, batch_size, ignore_stale_grad=False):
         self._optimizer.rescale_grad = self._scale / batch_size
@@ -76,7 +86,8 @@ class Trainer:
                 param._check_initialized()      # raises
             if data._grad is None:
                 continue
-            if not autograd.grad_is_fresh(data, consume=True):
+            fresh = [autograd.grad_is_fresh(copy, consume=True) for copy in param._arrays()]
+            if not all(fresh):
                 if not ignore_stale_grad:
                     raise UserWarning(
                         f"Gradient of Parameter `{param.name}` on context cpu(0) has not been "
@@ -93,6 +104,8 @@ class Trainer:
             if state is _MISSING:
                 state = states[index] = optimizer.create_state(index, data._data)
             optimizer.update(index, data._data, data._grad._data, state)
+            for copy in param._copies:      # the copies' gradients are the same sum
+                copy._data[...] = data._data
             param.mark_changed()
 
     def save_states(self, fname):

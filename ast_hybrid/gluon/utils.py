@@ -27,12 +27,14 @@ def split_data(data, num_slice, batch_axis=0, even_split=True):
 
 
 def split_and_load(data, ctx_list, batch_axis=0, even_split=True):
-    """One slice of the batch per context; with the one CPU context, the batch itself."""
+    """One slice of the batch on each context of `ctx_list` (with one context, the batch
+    itself on it), as MXNet's."""
     if not isinstance(data, NDArray):
-        data = NDArray(np.asarray(data))
+        data = ndarray.array(data, ctx=ctx_list[0])
     if len(ctx_list) == 1:
-        return [data]
-    return split_data(data, len(ctx_list), batch_axis, even_split)
+        return [data.as_in_context(ctx_list[0])]
+    slices = split_data(data, len(ctx_list), batch_axis, even_split)
+    return [part.as_in_context(ctx) for part, ctx in zip(slices, ctx_list)]
 
 
 def clip_global_norm(arrays, max_norm, check_isfinite=True):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..ops.namespace import populate
-from . import contrib, random
+from . import contrib, image, random
 from .invoke import apply, apply_named
 from .io import load, save
 from .ndarray import DEFAULT_DTYPE, NDArray
@@ -17,17 +17,17 @@ def array(source_array, ctx=None, dtype=None):
         source_array = source_array.asnumpy()
     if dtype is None:
         dtype = DEFAULT_DTYPE
-    return NDArray(np.array(source_array, dtype=dtype))
+    return NDArray(np.array(source_array, dtype=dtype))._placed(ctx)
 
 
 def empty(shape, ctx=None, dtype=DEFAULT_DTYPE):
-    return NDArray(np.empty(shape, dtype=dtype))
+    return NDArray(np.empty(shape, dtype=dtype))._placed(ctx)
 
 
 def waitall():
     """Computation is synchronous here, so there is nothing to wait for."""
 
 
-populate(globals(), apply_named, apply)
+populate(globals(), apply_named, apply, place=NDArray._placed)
 
-__all__ = ["contrib", "load", "random", "save"]
+__all__ = ["contrib", "image", "load", "random", "save"]

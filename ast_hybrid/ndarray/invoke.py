@@ -31,6 +31,9 @@ def run(op, inputs, attrs, views=False):
         result = kernel(*arrays, **attrs)
     multiple = isinstance(result, tuple)
     outputs = [NDArray(np.asarray(r)) for r in (result if multiple else (result,))]
+    if inputs and inputs[0]._ctx is not None:
+        for output in outputs:
+            output._ctx = inputs[0]._ctx
     if autograd.is_recording():
         autograd.record_op(op, attrs, inputs, outputs)
     return outputs if multiple else outputs[0]

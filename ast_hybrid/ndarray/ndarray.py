@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import autograd, ops
-from ..context import cpu
+from ..context import Context, cpu, current_context
 from ..ops.python_operators import BINARY_METHODS, resolve_binary
 from . import invoke as _invoke
 
@@ -11,7 +11,7 @@ DEFAULT_DTYPE = np.float32
 
 class NDArray(autograd.TapeArray):
     """An n-dimensional array on the CPU, wrapping one numpy array (`asnumpy()` copies it out)."""
-    __slots__ = ("_data", "_grad", "_grad_req", "_node", "_grad_fresh", "_reader",
+    __slots__ = ("_data", "_grad", "_grad_req", "_node", "_grad_fresh", "_reader", "_ctx",
                  "__weakref__")
     __array_priority__ = 1000.0
 
@@ -22,6 +22,7 @@ class NDArray(autograd.TapeArray):
         self._node = None
         self._grad_fresh = False   # backward() wrote .grad since the Trainer last used it
         self._reader = None        # weak reference to the last recorded node that read it
+        self._ctx = None           # the context it is on (None: cpu(0)); all are the CPU
 
     # ----- properties
     @property
@@ -42,7 +43,7 @@ class NDArray(autograd.TapeArray):
 
     @property
     def context(self):
-        return cpu()
+        return self._ctx or cpu()
 
     ctx = context
 
@@ -75,7 +76,7 @@ class NDArray(autograd.TapeArray):
 
     def copyto(self, other):
         if not isinstance(other, NDArray):
-            return self.copy()
+            return self.copy()._placed(other)
         if autograd.is_recording():
             autograd.check_inplace_write(other, [self], reads_target=False)
             other._assign_whole_while_recording(self)
@@ -84,9 +85,19 @@ class NDArray(autograd.TapeArray):
         return other
 
     def as_in_context(self, context):
-        return self
+        """Itself on its own context, else a copy on `context` (recorded, as MXNet's)."""
+        if context == self.context:
+            return self
+        return self.copy()._placed(context)
 
-    def as_in_ctx(self, context):
+    as_in_ctx = as_in_context
+
+    def _placed(self, context):
+        """Itself, marked as on `context` (None: the current context)."""
+        if context is None:
+            context = current_context()
+        if isinstance(context, Context):
+            self._ctx = None if context == cpu() else context
         return self
 
     def wait_to_read(self):

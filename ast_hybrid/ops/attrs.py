@@ -71,6 +71,15 @@ def _to_shape(value):
     raise AttrError(f"expected a shape (tuple of integers), got {value!r}")
 
 
+def _to_float_tuple(value):
+    """A number or a sequence of numbers (image.normalize's mean and std) as a tuple."""
+    if isinstance(value, str):
+        value = _parse_literal(value.strip(), "numbers")
+    if isinstance(value, (tuple, list)):
+        return tuple(_to_float(v) for v in value)
+    return (_to_float(value),)
+
+
 def _to_index_tuple(value):
     """A tuple whose entries are integers or None (slice bounds: `begin=(0, None)`)."""
     if isinstance(value, str):
@@ -133,6 +142,7 @@ _KINDS: dict[str, Callable] = {
     "str_or_none": _optional(_to_str),
     "bool_or_none": _optional(_to_bool),
     "index_tuple": _to_index_tuple,
+    "float_tuple": _to_float_tuple,
 }
 
 DTYPES = ("float16", "float32", "float64", "uint8", "int8", "int32", "int64", "bool")
@@ -181,6 +191,10 @@ def OptBool(default=None):
 def IndexTuple(default=REQUIRED):
     """A tuple of integers or None, as slice's begin/end/step."""
     return Attr("index_tuple", default)
+
+
+def FloatTuple(default=REQUIRED):
+    return Attr("float_tuple", default)
 
 
 def Dtype(default="float32", choices=DTYPES):

@@ -11,15 +11,18 @@ BINARY_HELPERS = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": 
                   "lesser_equal": "lesser_equal"}
 
 
-# MXNet's table names of `contrib.X` operators (as JSON graphs write them)
+# MXNet's table names of `contrib.X` and `image.X` operators (as JSON graphs write them)
 CONTRIB_PREFIX = "_contrib_"
+IMAGE_PREFIX = "_image_"
+_SUBSPACES = {"contrib.": CONTRIB_PREFIX, "image.": IMAGE_PREFIX}
 
 
 def operator_name(path):
     """The table name of the operator reached as `path` from nd, sym or F (`relu`,
-    `contrib.div_sqrt_dim`), or None."""
-    if path.startswith("contrib."):
-        path = CONTRIB_PREFIX + path[len("contrib."):]
+    `contrib.div_sqrt_dim`, `image.resize`), or None."""
+    for subspace, prefix in _SUBSPACES.items():
+        if path.startswith(subspace):
+            path = prefix + path[len(subspace):]
     return path if path in REGISTRY else None
 
 
@@ -31,18 +34,24 @@ def _operator_function(op_name, apply_named, public_name):
     return function
 
 
-def populate_contrib(namespace, apply_named):
-    """Install into `namespace` (nd.contrib, sym.contrib) the `_contrib_` operators, by
-    MXNet's short names."""
+def populate_contrib(namespace, apply_named, prefix=CONTRIB_PREFIX):
+    """Install into `namespace` (nd.contrib, sym.contrib; nd.image, sym.image with
+    IMAGE_PREFIX) the operators whose table names start with `prefix`, by MXNet's short
+    names."""
     for name in REGISTRY:
-        if name.startswith(CONTRIB_PREFIX):
-            short = name[len(CONTRIB_PREFIX):]
+        if name.startswith(prefix):
+            short = name[len(prefix):]
             namespace.setdefault(short, _operator_function(name, apply_named, short))
 
 
-def populate(namespace, apply_named, apply):
+def _unplaced(value, ctx):
+    return value
+
+
+def populate(namespace, apply_named, apply, place=_unplaced):
     """Install into `namespace` every table operator, the scalar-aware binary helpers
-    (`maximum(x, 0)`) and the constructors, all built on the given `apply` functions."""
+    (`maximum(x, 0)`) and the constructors, all built on the given `apply` functions;
+    `place(result, ctx)` puts a constructor's result on the context it was asked for."""
     def binary_helper(public_name, family):
         def function(lhs, rhs, **kwargs):
             name, inputs, attrs = resolve_binary(family, lhs, rhs)
@@ -51,24 +60,28 @@ def populate(namespace, apply_named, apply):
         return function
 
     def zeros(shape, ctx=None, dtype="float32", **kwargs):
-        return apply("_zeros", [], {"shape": shape, "dtype": np.dtype(dtype).name})
+        return place(apply("_zeros", [], {"shape": shape, "dtype": np.dtype(dtype).name}), ctx)
 
     def ones(shape, ctx=None, dtype="float32", **kwargs):
-        return apply("_ones", [], {"shape": shape, "dtype": np.dtype(dtype).name})
+        return place(apply("_ones", [], {"shape": shape, "dtype": np.dtype(dtype).name}), ctx)
 
     def full(shape, val, ctx=None, dtype="float32", **kwargs):
-        return apply("_full", [], {"shape": shape, "value": val, "dtype": np.dtype(dtype).name})
+        return place(apply("_full", [], {"shape": shape, "value": val,
+                                         "dtype": np.dtype(dtype).name}), ctx)
 
     def arange(start, stop=None, step=1.0, repeat=1, ctx=None, dtype="float32", **kwargs):
-        return apply("_arange", [], {"start": start, "stop": stop, "step": step,
-                                     "repeat": repeat, "dtype": np.dtype(dtype).name})
+        return place(apply("_arange", [], {"start": start, "stop": stop, "step": step,
+                                           "repeat": repeat, "dtype": np.dtype(dtype).name}),
+                     ctx)
 
     def linspace(start, stop, num, endpoint=True, ctx=None, dtype="float32", **kwargs):
-        return apply("_linspace", [], {"start": start, "stop": stop, "num": num,
-                                       "endpoint": endpoint, "dtype": np.dtype(dtype).name})
+        return place(apply("_linspace", [], {"start": start, "stop": stop, "num": num,
+                                             "endpoint": endpoint,
+                                             "dtype": np.dtype(dtype).name}), ctx)
 
     def eye(N, M=0, k=0, ctx=None, dtype="float32", **kwargs):
-        return apply("_eye", [], {"N": N, "M": M, "k": k, "dtype": np.dtype(dtype).name})
+        return place(apply("_eye", [], {"N": N, "M": M, "k": k,
+                                        "dtype": np.dtype(dtype).name}), ctx)
 
     for public_name, family in BINARY_HELPERS.items():
         namespace.setdefault(public_name, binary_helper(public_name, family))

@@ -6,6 +6,7 @@ import os
 
 from .. import ndarray as nd
 from ..context import current_context
+from ..util import use_np  # noqa: F401  (MXNet's test_utils has it too)
 
 __all__ = ["default_context", "set_default_context", "default_dtype", "list_gpus",
            "environment", "retry", "use_np"]
@@ -76,7 +77,3 @@ def _set_environment(settings):
             os.environ[name] = value
 
 
-def use_np(func):
-    """MXNet's numpy-mode decorator. This package has no separate numpy mode (its arrays
-    are always NDArrays), so the function or class is returned as it is."""
-    return func

@@ -261,7 +261,27 @@ case("reshape_like", [r(6, 2), r(3, 2, 5, seed=1)],
 case("slice_like", [r(3, 4, 2), r(2, 2, seed=1)], {"axes": (0, -2)}, wrt=[0])
 case("broadcast_like", [r(1, 3, 1), r(2, 5, 4, seed=1)], {"lhs_axes": (0, 2),
      "rhs_axes": (0, 2)}, wrt=[0], label="broadcast_like-axes")
+case("_image_normalize", [r(2, 3, 3, 4)], {"mean": (0.1, 0.2, 0.3), "std": (0.5, 2.0, 4.0)})
+for _size, _interp in (((3, 5), 1), ((7, 2), 1), ((2, 2), 1), ((5, 3), 0)):
+    case("_image_resize", [r(4, 4, 2)], {"size": _size, "interp": _interp},
+         label=f"_image_resize-{_size}-{_interp}")
+case("_image_resize", [r(2, 3, 5, 1)], {"size": (4,), "keep_ratio": True},
+     label="_image_resize-batch")
+for _flip in ("left_right", "top_bottom"):
+    case(f"_image_flip_{_flip}", [r(3, 4, 2)])
+# float32 outputs (to_tensor) and random draws (the random flips): checked below instead
+CHECKED_BELOW = {"_image_to_tensor", "_image_random_flip_left_right",
+                 "_image_random_flip_top_bottom"}
 
+# the fused RNN operator, 2 layers in both directions of 3 units over 2 input features, with
+# respect to the data, the flat parameters and the states
+for _mode, _gates in (("lstm", 4), ("gru", 3), ("rnn_tanh", 1)):
+    _count = ops.rnn.parameter_count(_mode, 3, 2, True, 2)
+    _states = [r(4, 2, 3, seed=2)] + ([r(4, 2, 3, seed=3)] if _mode == "lstm" else [])
+    case("RNN", [r(3, 2, 2), r(_count, seed=1) * 0.5] + _states,
+         {"state_size": 3, "num_layers": 2, "mode": _mode, "bidirectional": True},
+         wrt=list(range(2 + len(_states))), label=f"RNN-{_mode}")
+case("_rnn_param_concat", [r(2, 3), r(4)], {"num_args": 2})
 
 @pytest.mark.parametrize("name, inputs, attrs, wrt", CASES)
 def test_gradient_matches_finite_differences(name, inputs, attrs, wrt):
@@ -275,7 +295,7 @@ def test_block_grad_stops_the_gradient():
 
 
 def test_every_operator_with_inputs_declares_a_gradient_and_is_checked():
-    checked = {p.values[0] for p in CASES} | {"BlockGrad"}
+    checked = {p.values[0] for p in CASES} | {"BlockGrad"} | CHECKED_BELOW
     missing_grad, unchecked = [], []
     for key, op in ops.REGISTRY.items():
         if key != op.name or op.inputs == ():
@@ -302,3 +322,27 @@ def test_dropout_training_gradient_uses_the_kept_mask():
     assert 0 < kept.mean() < 1
     np.testing.assert_allclose(grad, kept / 0.6)
     np.testing.assert_allclose(out, data * grad)
+
+
+def test_image_to_tensor_and_random_flip_gradients():
+    import ast_hybrid
+    data, g = r(2, 3, 4, 3), r(2, 3, 3, 4, seed=1)
+    op = ops.get("_image_to_tensor")
+    (grad,) = op.grad({}, [data], [op.kernel(data)], [g])
+    np.testing.assert_allclose(grad, g.transpose(0, 2, 3, 1) / 255)
+    assert op.grad({}, [data.astype(np.uint8)], [op.kernel(data)], [g]) == [None]
+    for name, axis in (("_image_random_flip_left_right", 1), ("_image_random_flip_top_bottom", 0)):
+        op = ops.get(name)
+        data = r(3, 4, 2)
+        g = r(3, 4, 2, seed=1)
+        ast_hybrid.random.seed(0)
+        seen = set()
+        for _ in range(12):
+            out = op.kernel(data)
+            flipped = np.array_equal(out, np.flip(data, axis))
+            seen.add(flipped)
+            (grad,) = op.grad({}, [data], [out], [g])
+            np.testing.assert_array_equal(grad, np.flip(g, axis) if flipped else g)
+        assert seen == {True, False}
+        with pytest.raises(ops.OpError, match="whether this output was flipped"):
+            op.grad({}, [data], [out.copy()], [g])

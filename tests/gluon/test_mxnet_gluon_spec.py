@@ -22,15 +22,13 @@ SPARSE = "sparse storage (row_sparse/csr), which this package does not have"
 GPU = "needs a GPU"
 DOWNLOAD = "downloads pretrained weights"
 SKIPPED_IN_MXNET = "skipped in MXNet 1.9.1 itself (its issue 11164)"
-MULTI_CONTEXT = ("a copy of each parameter on several contexts, refused with a clear error "
-                 "(tests/gluon/test_parameter_api.py::"
-                 "test_several_contexts_are_refused_with_the_parameter_named)")
 
 HERE = "here"
 # MXNet's test function -> HERE (a test of this module of the same name), "path::test" of
 # another module of this suite, or ("left out", reason)
 MXNET_TESTS = {
-    "test_parameter": "tests/gluon/test_parameter_api.py::test_a_parameter_lives_on_its_context",
+    "test_parameter": "tests/gluon/test_contexts.py::"
+                      "test_copies_on_several_contexts_are_listed_as_mxnet_lists_them",
     "test_invalid_parameter_stype": HERE,
     "test_invalid_parameter_grad_stype": HERE,
     "test_sparse_parameter": ("left out", SPARSE),
@@ -95,7 +93,8 @@ MXNET_TESTS = {
     "test_save_load_deduplicate_with_shared_params": HERE,
     "test_symbol_block_save_load":
         "tests/gluon/test_naming.py::test_a_symbol_block_saves_and_loads_its_own_parameters",
-    "test_hybrid_multi_context": ("left out", MULTI_CONTEXT),
+    "test_hybrid_multi_context": "tests/gluon/test_contexts.py::"
+                                 "test_data_parallel_training_gives_mxnets_weights",
     "test_zero_grad": HERE,
     "test_hybrid_static_memory": HERE,
     "test_hybrid_static_memory_switching": HERE,

@@ -56,16 +56,6 @@ def test_a_block_initializes_and_resets_its_parameters_context():
     assert net(mx.nd.ones((1, 3))).shape == (1, 2)
 
 
-def test_several_contexts_are_refused_with_the_parameter_named():
-    # MXNet keeps a copy on each context and sums their gradients in Trainer; one copy
-    # standing for several would let each shard's gradient overwrite the others'
-    param = gluon.Parameter("w", shape=(2,))
-    with pytest.raises(NotImplementedError, match="'w'.*several contexts"):
-        param.initialize(ctx=[mx.cpu(0), mx.cpu(1)])
-    param.initialize(ctx=[mx.cpu(0), mx.cpu(0)])
-    assert param.list_ctx() == [mx.cpu(0)]
-
-
 def test_a_deferred_parameter_knows_its_context():
     param = gluon.Parameter("w", shape=(0, 3), allow_deferred_init=True)
     param.initialize(ctx=mx.cpu(0))

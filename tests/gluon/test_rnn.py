@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import ast_hybrid
-from ast_hybrid import MXNetError, autograd, nd
+from ast_hybrid import autograd, nd
 from ast_hybrid.gluon import nn, rnn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -148,14 +148,6 @@ def test_new_sequence_length_runs_without_recompiling():
         want, _, _ = np_layer("gru", _numpy_params(layer), x, 2, 1)
         np.testing.assert_allclose(layer(nd.array(x)).asnumpy(), want, rtol=1e-5, atol=1e-6)
     assert len(layer._programs) == 1
-
-
-def test_trace_mode_refuses_with_a_clear_error():
-    layer = _init(rnn.LSTM(3))
-    layer(nd.array(_rand(2, 2, 4)))
-    layer.hybridize(mode="trace")
-    with pytest.raises(MXNetError, match="cannot be traced.*AST mode"):
-        layer(nd.array(_rand(2, 2, 4)))
 
 
 CELLS = {"RNNCell": (lambda: rnn.RNNCell(4), "rnn_tanh"),
@@ -315,7 +307,7 @@ def _mxnet_rnn_scenario():
     return module.scenario
 
 
-@pytest.mark.parametrize("mode", [None, "ast"])
+@pytest.mark.parametrize("mode", [None, "ast", "trace"])
 @pytest.mark.parametrize("kind", ["lstm", "gru", "rnn_tanh"])
 def test_layers_match_mxnet(kind, mode):
     with open(REFERENCE) as stream:

@@ -166,6 +166,15 @@ example("_contrib_BilinearResize2D", [r(1, 2, 3, 4)], height=5, width=2)
 example("_contrib_BilinearResize2D", [r(1, 2, 3, 4)], scale_height=2.0, scale_width=0.5,
         align_corners=False)
 example("_contrib_BilinearResize2D", [r(1, 2, 3, 4), r(1, 1, 2, 6, seed=1)], mode="like")
+example("_image_to_tensor", [r(4, 5, 3, low=0, high=255)])
+example("_image_to_tensor", [r(2, 4, 5, 1, low=0, high=255)])
+example("_image_normalize", [r(3, 4, 5)], mean=(0.1, 0.2, 0.3), std=(0.5, 0.6, 0.7))
+example("_image_normalize", [r(2, 1, 4, 5)], mean=0.5, std=2.0)
+example("_image_resize", [r(4, 5, 3)], size=(3, 7))
+example("_image_resize", [r(2, 6, 4, 3)], size=(3,), keep_ratio=True, interp=0)
+for _flip in ("flip_left_right", "flip_top_bottom", "random_flip_left_right",
+              "random_flip_top_bottom"):
+    example("_image_" + _flip, [r(4, 5, 3)])
 example("SequenceMask", [r(3, 2, 2), positions(1, 3)], use_sequence_length=True, value=-1.0)
 example("SequenceMask", [r(2, 3, 2), positions(0, 3)], use_sequence_length=True, axis=1)
 example("SequenceLast", [r(3, 2, 2), positions(1, 3)], use_sequence_length=True)
@@ -175,6 +184,12 @@ example("softmax", [r(2, 3, 4), positions(1, 3, 0, 4, 2, 2).reshape(2, 3)], use_
 example("log_softmax", [r(2, 3, 4), positions(1, 2, 0, 3, 2, 2, 1, 1).reshape(2, 4)],
         axis=1, use_length=True)
 example("gather_nd", [r(3, 4, 2), positions(0, 2, -1, 1, 3, 0).reshape(2, 3)])
+example("RNN", [r(3, 2, 2), r(ops.rnn.parameter_count("gru", 3, 1, False, 2)), r(1, 2, 3)],
+        state_size=3, num_layers=1, mode="gru")
+example("RNN", [r(3, 2, 2), r(ops.rnn.parameter_count("lstm", 3, 1, True, 2)), r(2, 2, 3),
+                r(2, 2, 3)], state_size=3, num_layers=1, mode="lstm", bidirectional=True,
+        state_outputs=True)
+example("_rnn_param_concat", [r(2, 3), r(4)], num_args=2)
 example("scatter_nd", [r(3, 2), positions(0, 3, 1).reshape(1, 3)], shape=(4, 2))
 example("reshape_like", [r(6, 2), r(3, 2, 5, seed=1)], lhs_begin=0, lhs_end=1, rhs_begin=0,
         rhs_end=2)

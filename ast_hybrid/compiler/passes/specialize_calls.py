@@ -400,10 +400,10 @@ _ND_PATHS = {}
 
 def _nd_path(function):
     """The name of `function` in the nd namespace (`relu`, `random.normal`,
-    `contrib.div_sqrt_dim`), or None."""
+    `contrib.div_sqrt_dim`, `image.resize`), or None."""
     if not _ND_PATHS:
         for prefix, namespace in (("", ndarray), ("random.", ndarray.random),
-                                  ("contrib.", ndarray.contrib)):
+                                  ("contrib.", ndarray.contrib), ("image.", ndarray.image)):
             for name, value in vars(namespace).items():
                 if callable(value) and not isinstance(value, type) and not name.startswith("_"):
                     _ND_PATHS.setdefault(id(value), (prefix + name, value))

@@ -1,12 +1,11 @@
 """Recurrent layers rnn.RNN, rnn.LSTM, rnn.GRU (MXNet 1.x's names, signatures, parameter
 names and shapes), written as a Python loop over time steps on the cells' gate maths (steps.py).
 
-AST mode compiles the loop as it is: the sequence length is read from the input on every
-call, so a new length needs no recompilation. Trace mode would have to fix the length in the
-graph, so it refuses these layers with an error (use AST mode, the default, or imperative
-mode); `export` (which traces) refuses them too."""
+Imperatively and in AST mode the loop runs as it is (AST mode compiles it; the sequence
+length is read from the input on every call, so a new length needs no recompilation). Traced
+(trace mode, `export`), a layer is MXNet's fused `RNN` operator on its parameters
+concatenated as MXNet lays them out, as MXNet traces it, so its graphs load in either."""
 from ... import ndarray
-from ...base import MXNetError
 from ...symbol import Symbol
 from ..block import HybridBlock
 from .rnn_cell import _add_param, _finish_own_init, _flat_states, _zeros_for_batch
@@ -110,6 +109,8 @@ class _RNNLayer(HybridBlock):
             param._finish_deferred_init()
 
     def hybrid_forward(self, F, inputs, *states):
+        if isinstance(inputs, Symbol):
+            return self._fused(F, inputs, _flat_states(F, states))
         # Written for AST mode's compiler: loops over layers and directions unroll while
         # compiling, the loop over time steps stays a loop; results are gathered by concat
         # and by explicit names rather than by list.append.
@@ -118,7 +119,7 @@ class _RNNLayer(HybridBlock):
         given = len(states) > 0        # (len: AST mode decides this while compiling)
         if self._layout == "NTC":
             inputs = F.swapaxes(inputs, dim1=0, dim2=1)
-        length = _sequence_length(F, inputs, type(self).__name__)
+        length = inputs.shape[0]
         new_h = new_c = layer_out = None
         for layer in range(self._num_layers):
             for direction in range(self._dir):
@@ -159,6 +160,32 @@ class _RNNLayer(HybridBlock):
             return outputs
         return outputs, ([new_h, new_c] if lstm else [new_h])
 
+    def _fused(self, F, inputs, states):
+        """The traced layer: MXNet's RNN operator, its parameters' variables flattened and
+        concatenated (every weight, then every bias, by layer, direction, i2h before h2h)."""
+        if self._layout == "NTC":
+            inputs = F.swapaxes(inputs, dim1=0, dim2=1)
+        flat = F._rnn_param_concat(*[
+            F.reshape(getattr(self, f"{direction}{layer}_{kind}_{role}").var(), shape=(-1,))
+            for role in ("weight", "bias") for layer in range(self._num_layers)
+            for direction in "lr"[:self._dir] for kind in ("i2h", "h2h")], dim=0)
+        given = len(states) > 0
+        if not given:
+            first = F.squeeze(F.slice_axis(inputs, axis=0, begin=0, end=1), axis=0)
+            zeros = F.broadcast_axis(
+                F.expand_dims(_zeros_for_batch(F, first, (self._hidden_size,)), axis=0),
+                axis=0, size=self._num_layers * self._dir)
+            states = [zeros, zeros] if self._mode == "lstm" else [zeros]
+        fused = F.RNN(inputs, flat, *states, state_size=self._hidden_size,
+                      num_layers=self._num_layers, bidirectional=self._dir == 2,
+                      p=self._dropout, state_outputs=True, mode=self._mode)
+        outputs = fused[0]
+        if self._layout == "NTC":
+            outputs = F.swapaxes(outputs, dim1=0, dim2=1)
+        if not given:
+            return outputs
+        return outputs, [fused[1], fused[2]] if self._mode == "lstm" else [fused[1]]
+
     def _run_direction(self, F, inputs, length, h, c, reverse, i2h_weight, h2h_weight,
                        i2h_bias, h2h_bias):
         """One layer in one direction over (T, N, C) inputs: (outputs (T, N, H), h, c)."""
@@ -187,17 +214,6 @@ class _RNNLayer(HybridBlock):
         else:
             next_h = rnn_step(F, i2h, h2h, self._mode[len("rnn_"):])
         return next_h, next_h
-
-
-def _sequence_length(F, inputs, layer):
-    """The number of time steps, read from the input on every call. A traced graph would
-    fix it, so tracing refuses (AST mode compiles the loop over it as it is)."""
-    if isinstance(inputs, Symbol):
-        raise MXNetError(
-            f"rnn.{layer} cannot be traced: its loop over time steps needs the sequence "
-            "length, which a symbol does not have; hybridize() in AST mode (the default) or "
-            "run it imperatively")
-    return inputs.shape[0]
 
 
 class RNN(_RNNLayer):

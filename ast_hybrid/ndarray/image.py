@@ -1,0 +1,5 @@
+"""nd.image: MXNet's image operators of the table, by their short names."""
+from ..ops.namespace import IMAGE_PREFIX, populate_contrib
+from .invoke import apply_named
+
+populate_contrib(globals(), apply_named, IMAGE_PREFIX)
