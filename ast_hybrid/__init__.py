@@ -3,9 +3,7 @@ from . import autograd, context, initializer, lr_scheduler, metric, ndarray, ran
 from . import initializer as init
 from . import ndarray as nd
 from . import symbol as sym
-from . import base, gluon, name
-from . import errors   # after gluon: gluon and the compiler still import each other
-from . import test_utils
+from . import base, errors, gluon, name, test_utils
 from . import contrib, util
 from .base import MXNetError
 from .context import Context, cpu, current_context, gpu, num_gpus

@@ -18,6 +18,13 @@ from .base import MXNetError
 from .graph_order import post_order
 
 
+class TapeArray:
+    """An array the tape records (NDArray is one; the tape imports no array type): it holds
+    `_data` (its numpy array), `_node`, `_grad`, `_grad_req` and `_grad_fresh`, and the
+    tape makes the gradients it hands out of the array's own type."""
+    __slots__ = ()
+
+
 class _State(threading.local):
     training = False
     recording = False
@@ -80,18 +87,16 @@ def attach_grad(array, grad_req="write"):
 
     The array becomes a leaf of later recordings: what computed it is no longer differentiated.
     """
-    from .ndarray import NDArray
     if grad_req not in ("write", "add", "null"):
         raise ValueError(f"grad_req must be 'write', 'add' or 'null', not {grad_req!r}")
     array._grad_req = grad_req
-    array._grad = None if grad_req == "null" else NDArray(np.zeros_like(array._data))
+    array._grad = None if grad_req == "null" else type(array)(np.zeros_like(array._data))
     array._node = None
 
 
 def mark_variables(variables, gradients, grad_reqs="write"):
     """Use `gradients` (NDArrays) as the gradient buffers of `variables`."""
-    from .ndarray import NDArray
-    if isinstance(variables, NDArray):
+    if isinstance(variables, TapeArray):
         variables, gradients = [variables], [gradients]
     if isinstance(grad_reqs, str):
         grad_reqs = [grad_reqs] * len(variables)
@@ -248,8 +253,7 @@ def _as_list(value):
         return None
     if type(value) is list:
         return value
-    from .ndarray import NDArray
-    if isinstance(value, (NDArray, np.ndarray)):
+    if isinstance(value, (TapeArray, np.ndarray)):
         return [value]
     return list(value)
 
@@ -424,11 +428,10 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
          train_mode=True):
     """The gradients of `heads` with respect to `variables` (NDArrays), returned as a list of
     NDArrays; `.grad` buffers are left unchanged. First order only."""
-    from .ndarray import NDArray
     if create_graph:
         raise NotImplementedError("autograd.grad: create_graph=True (higher-order gradients) "
                                   "is not supported")
-    single = isinstance(variables, NDArray)
+    single = isinstance(variables, TapeArray)
     variables = [variables] if single else list(variables)
     wanted = {(id(v._node[0]), v._node[1]) for v in variables if v._node is not None}
     leaf_grads, found, _ = _run(heads, head_grads, bool(retain_graph), wanted)
@@ -441,8 +444,8 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
                 raise MXNetError("autograd.grad: a variable has no gradient buffer; call "
                                  "attach_grad() on it before recording")
             g = leaf_grads.get(id(variable), (None, None))[1]
-        results.append(NDArray(np.zeros_like(variable._data) if g is None
-                               else np.array(g, dtype=variable._data.dtype)))
+        results.append(type(variable)(np.zeros_like(variable._data) if g is None
+                                      else np.array(g, dtype=variable._data.dtype)))
     return results
 
 
@@ -457,18 +460,17 @@ class Function:
         self.saved_tensors = arrays
 
     def __call__(self, *inputs):
-        from .ndarray import NDArray
         with pause(train_mode=is_training()):
             outputs = self.forward(*inputs)
-        single = isinstance(outputs, NDArray)
+        single = isinstance(outputs, TapeArray)
         output_list = [outputs] if single else list(outputs)
 
         def backward_fn(out_grads):
-            given = [NDArray(np.zeros_like(y._data) if g is None else g)
+            given = [type(y)(np.zeros_like(y._data) if g is None else g)
                      for g, y in zip(out_grads, output_list)]
             with pause(train_mode=is_training()):
                 result = self.backward(*given)
-            result = [result] if isinstance(result, NDArray) else list(result)
+            result = [result] if isinstance(result, TapeArray) else list(result)
             return [None if r is None else r._data for r in result]
 
         record_function(list(inputs), output_list, backward_fn)

@@ -1,6 +1,7 @@
 """The exceptions and warnings ast_hybrid raises, importable from one public module."""
 from .base import MXNetError
-from .compiler.dispatch import HybridizeCheckError, HybridizeFallbackWarning
+from .compiler.dispatch import HybridizeCheckError
+from .compiler.entry import HybridizeFallbackWarning
 from .compiler.passes.errors import CompileError, UnsupportedConstruct
 from .ndarray.io import LoadError
 from .ops.registry import OpError

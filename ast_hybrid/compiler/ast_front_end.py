@@ -4,11 +4,13 @@ import functools
 import inspect
 import weakref
 
-from ..gluon.block import Block
 from .backend import compile_program
-from .dispatch import (AUTO, CompiledEntry, Invalidator, argument_leaves, build_lock, cache_key,
-                       with_entry)
+from .block_view import CHILDREN, BlockView, with_entry
+from .entry import AUTO, CompiledEntry, argument_leaves, build_lock, cache_key
 from .naming import Namer
+from ..ndarray import NDArray
+from .optimize import OptimizeInfo, optimize
+from .passes.program_context import ProgramContext
 from .passes import specialize
 from .passes.errors import CompileError, UnsupportedConstruct
 from .passes.values import ARRAY, Dynamic, FRef, Seq, Static
@@ -48,23 +50,21 @@ def build_program(function, leading, args, root_block=None, label=None, options=
     """(Program, parameters in argument order) for `function(*leading, *args, **keywords)`;
     with `options.optimize` (the default) the optimization passes rewrite the program."""
     namer = Namer()
-    owner = root_block
-    invalidator = Invalidator.of(owner) if owner is not None else None
+    cache = root_block._program_cache if root_block is not None else None
 
     def watch(obj, attribute):
-        if invalidator is not None and isinstance(obj, Block):
-            invalidator.watch(obj, attribute)
+        if cache is not None and isinstance(obj, BlockView):
+            cache.watch(obj, attribute)
 
-    from .passes.program_context import ProgramContext
     context = ProgramContext(namer, watch)
     function_name = namer.fresh(label or function.__name__)
     params = dict(keywords or {})
     if root_block is not None:
         context.parameter_hints = {id(p): _parameter_hint(key)
                                    for key, p in root_block._structural_params().items()}
-        watch(root_block, "_children")
+        watch(root_block, CHILDREN)
         params.update({key: Dynamic(context.parameter_ref(p), ARRAY)
-                       for key, p in root_block._reg_params.items()})
+                       for key, p in root_block._argument_parameters().items()})
     arguments, body, parsed = specialize.transform(context, function, leading, args, params)
     arguments += [ast.arg(name) for name, _ in context.parameters.values()]
     definition = ast.FunctionDef(function_name,
@@ -75,7 +75,6 @@ def build_program(function, leading, args, root_block=None, label=None, options=
     # the optimization passes do not model `with` (its body runs under another mode) or
     # `try` (its body may stop anywhere)
     if (options is None or options.optimize) and not context.unoptimizable:
-        from .optimize import OptimizeInfo, optimize
         info = OptimizeInfo(dict(context.kernel_ops), context.namespace, namer,
                             tuple(a.arg for a in arguments),
                             {name: param for name, param in context.parameters.values()},
@@ -94,9 +93,10 @@ def build_program(function, leading, args, root_block=None, label=None, options=
 
 
 def build_ast_entry(block, args):
-    program, params = build_program(type(block).hybrid_forward, [Static(block), FRef()],
+    program, params = build_program(block._forward_function(), [Static(block), FRef()],
                                     _argument_values(args), root_block=block,
-                                    label=type(block).__name__, options=block._options)
+                                    label=type(block).__name__,
+                                    options=block._hybridize_options())
     return _entry(program, params, args, block)
 
 
@@ -149,7 +149,6 @@ class HybridFunction:
 
     def entry_for(self, args=None):
         if args is None:
-            from ..ndarray import NDArray
             parameters = list(inspect.signature(self._function).parameters.values())[1:]
             args = [NDArray(None) for p in parameters if p.default is inspect.Parameter.empty]
         return self._entry(tuple(args))
@@ -181,16 +180,16 @@ def to_source(obj, *args, backward=False):
 def _entry_for(obj, args):
     if isinstance(obj, HybridFunction):
         return obj.entry_for(args or None)
-    programs = getattr(obj, "_programs", None) or {}
+    cache = getattr(obj, "_program_cache", None)
+    programs = (cache.programs if cache is not None else None) or {}
     if not args and programs:
         return list(programs.values())[-1]
-    from ..ndarray import NDArray
     if not args:
-        signature = inspect.signature(type(obj).hybrid_forward)
+        signature = inspect.signature(obj._forward_function())
         names = list(signature.parameters)[2:]
         args = [NDArray(None) for name in names
-                if name not in obj._reg_params
+                if name not in obj._argument_parameters()
                 and signature.parameters[name].default is inspect.Parameter.empty
                 and signature.parameters[name].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
-    builder = getattr(obj, "_build_program", None)
+    builder = obj._build_program
     return builder(tuple(args)) if builder is not None else build_ast_entry(obj, tuple(args))

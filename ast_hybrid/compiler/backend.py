@@ -131,6 +131,8 @@ class Program:
 
 
 _WRAPPED_LINE_PIECES = 400   # astor wraps a long line in time quadratic in its pieces
+LINE_LENGTH = 100            # the generated programs' lines, as the package's own code
+_KEYWORD_LENGTH = 40         # a keyword argument this long or shorter is never broken
 
 
 def _pretty_source(pieces):
@@ -140,10 +142,42 @@ def _pretty_source(pieces):
     for piece in pieces:
         line.append(piece)
         if piece.startswith("\n"):        # astor ends each line with a piece starting so
-            result.extend(split_lines(line) if len(line) <= _WRAPPED_LINE_PIECES else line)
+            if len(line) <= _WRAPPED_LINE_PIECES:
+                result.extend(split_lines(_keywords_joined(line), maxline=LINE_LENGTH))
+            else:
+                result.extend(line)
             line = []
     result.extend(line)
     return "".join(result)
+
+
+def _keywords_joined(pieces):
+    """The pieces of one line with each short keyword argument (`num_hidden=32`,
+    `kernel=(3, 3)`) made one piece, so that wrapping never breaks a line inside it. astor
+    writes a keyword as its name, a piece '=' and its value's pieces; a value ends at a
+    ', ' or a closing bracket outside its own brackets."""
+    result, index = [], 0
+    while index < len(pieces):
+        if pieces[index] == "=" and result:
+            end, depth = index + 1, 0
+            while end < len(pieces):
+                piece = pieces[end]
+                if depth == 0 and (piece == ", " or piece in _CLOSING or piece.startswith("\n")):
+                    break
+                depth += (piece in _OPENING) - (piece in _CLOSING)
+                end += 1
+            joined = result[-1] + "".join(pieces[index:end])
+            if len(joined) <= _KEYWORD_LENGTH and depth == 0:
+                result[-1] = joined
+                index = end
+                continue
+        result.append(pieces[index])
+        index += 1
+    return result
+
+
+_OPENING = {"(", "[", "{"}
+_CLOSING = {")", "]", "}", "):"}
 
 
 def render(module):

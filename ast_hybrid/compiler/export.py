@@ -4,12 +4,12 @@ import numpy as np
 from ..base import MXNetError
 from ..ndarray import NDArray
 from ..model_pair import write_pair
-from .dispatch import ARRAY
+from .entry import ARRAY
 from .trace import trace
 
 
 def export_block(block, path, epoch=0):
-    key = getattr(block, "_last_call_key", None)
+    key = block._program_cache.last_key
     if key is None:
         raise MXNetError(f"{type(block).__name__}.export: call hybridize() and run the network "
                          "once first, so its inputs are known")

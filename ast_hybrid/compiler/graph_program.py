@@ -6,20 +6,18 @@ names read from a file are only hints for readable names, never code.
 import ast
 
 from ..base import garbage_collection_paused
+from .. import autograd
+from ..symbol.symbol import Symbol
 from .backend import Program, compile_program, constant, origin_marker
 from .naming import Namer
+from .toolkit import name as _name
 
 
 def _read_training_flag(namer, namespace):
     """`training = is_training()`: train/predict mode is read on every call, never frozen."""
-    from .. import autograd
     variable, reader = namer.fresh("training"), namer.fresh("is_training")
     namespace[reader] = autograd.is_training
-    return variable, ast.Assign([_name(variable, ast.Store)], ast.Call(_name(reader), [], []))
-
-
-def _name(identifier, context=ast.Load):
-    return ast.Name(identifier, context())
+    return variable, ast.Assign([_name(variable, True)], ast.Call(_name(reader), [], []))
 
 
 def _argument_of(variable, arguments):
@@ -34,7 +32,6 @@ def build_graph_function(outputs, argument_names, function_name, namer):
     """(FunctionDef, namespace, kernel_ops) computing `outputs` [(node, index)] from the
     variables named `argument_names`, which become the function's parameters in that order;
     kernel_ops maps each kernel's identifier to its operator."""
-    from ..symbol.symbol import Symbol
     function_name = namer.fresh(function_name)
     namespace, kernel_names, values, kernel_ops = {}, {}, {}, {}
     identifiers = {name: namer.fresh(name) for name in argument_names}
@@ -63,8 +60,8 @@ def build_graph_function(outputs, argument_names, function_name, namer):
                    for i in range(count)]
         for index, target in enumerate(targets):
             values[(id(node), index)] = target
-        target = (_name(targets[0], ast.Store) if count == 1 else
-                  ast.Tuple([_name(t, ast.Store) for t in targets], ast.Store()))
+        target = (_name(targets[0], True) if count == 1 else
+                  ast.Tuple([_name(t, True) for t in targets], ast.Store()))
         if node.location is not None:
             body.append(origin_marker(*node.location))
         body.append(ast.Assign([target], call))
@@ -92,7 +89,6 @@ PLANNED_GRAPH_NODES = 20_000
 
 
 def operator_node_count(outputs):
-    from ..symbol.symbol import Symbol
     return sum(1 for node in Symbol(outputs).topological_nodes() if not node.is_variable)
 
 
@@ -105,8 +101,6 @@ def plan_graph(outputs, argument_names, label):
 
 
 def _plan_graph(outputs, argument_names, label):
-    from .. import autograd
-    from ..symbol.symbol import Symbol
     slot_of = {}
     for name in argument_names:
         slot_of[name] = len(slot_of)

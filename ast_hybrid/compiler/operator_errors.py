@@ -238,6 +238,13 @@ class _Shapes:
             raise _CannotFollow("*args or **kwargs")
         args = [self.value(a) for a in node.args]
         keywords = {k.arg: self.value(k.value) for k in node.keywords}
+        # an in-place helper of optimize/inplace.py computes its `in_place_of`: an operator
+        # of Python's on its two arguments, or a kernel on its one
+        computed = getattr(function, "in_place_of", None)
+        if isinstance(computed, type) and issubclass(computed, ast.operator):
+            return self._binary(computed(), args[0], args[1])
+        if computed is not None:
+            function, keywords = computed, {}
         op = _operator_of(function)
         if op is not None:
             return _apply(op, args, {k: v for k, v in keywords.items() if k in op.attrs})

@@ -5,6 +5,9 @@ import numpy as np
 from .. import ops
 from ..ndarray import NDArray
 from ..ops.indexing_plan import assign_items, plan_getitem
+from .. import ndarray as nd
+from ..ndarray.invoke import check_input
+from .backend import operator_error_of
 
 
 def show(value):
@@ -68,7 +71,6 @@ def variadic(items, op, attrs):
     """`F.op(*items, **attrs)` for an operator of any number of inputs (concat, stack,
     add_n) on a list whose length is known only now: bound, checked and run as NDArray's
     call of it does."""
-    from ..ndarray.invoke import check_input
     attrs = op.parse_attrs(dict(attrs, num_args=len(items)))
     for item in items:
         check_input(item, op.name)
@@ -92,7 +94,6 @@ def detach(data):
 def array(value, dtype=None, from_ndarray=False):
     """`nd.array(value, dtype=dtype)`, by nd.array's own rules: the value is an NDArray of
     the user's code where `from_ndarray`, else a plain value; the result is outside the graph."""
-    from .. import ndarray as nd
     return nd.array(NDArray(value) if from_ndarray else value, dtype=dtype)._data
 
 
@@ -129,7 +130,6 @@ def operator_error(program_ref, error):
     """What an `except` of the user's code catches: the operator's own error where
     imperative mode raises one for the failing expression (see operator_errors), else
     `error` itself."""
-    from .backend import operator_error_of
     return operator_error_of(program_ref(), error)
 
 

@@ -2,9 +2,8 @@
 from dataclasses import dataclass
 
 from .. import symbol
-from ..gluon.parameter import set_trace_names
 from ..ndarray import NDArray
-from ..symbol.naming import fresh_scope
+from ..symbol.naming import fresh_scope, set_trace_names
 from ..symbol.shape_inference import infer_node_shapes
 from ..symbol.symbol import Symbol
 
@@ -100,8 +99,8 @@ def _holds_array(value):
 def trace(block, args, with_shapes=False):
     """The graph of `block` called on `args`; arrays, also inside (nested) lists and tuples,
     become variables data/data0.. in flatten_inputs' order, parameters become variables named
-    by their collect_params() key, other arguments stay constants."""
-    keyed = block.collect_params()
+    by their full name, other arguments stay constants."""
+    keyed = block._tree_parameters()
     names = {id(param): key for key, param in keyed.items()}
     arrays, structure = flatten_inputs(args)
     inputs = data_names(len(arrays))

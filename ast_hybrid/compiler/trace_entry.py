@@ -1,13 +1,13 @@
 """Trace mode's cache entries: trace the block once, compile its graph into a program."""
-from .dispatch import CompiledEntry, Invalidator, argument_leaves
+from .entry import CompiledEntry, argument_leaves
 from .graph_program import compile_graph
 from .trace import infer_parameter_shapes, is_array, trace
 
 
-def watch_whole_tree(block, invalidator):
-    invalidator.watch(block, "*")
-    for child in block._children.values():
-        watch_whole_tree(child, invalidator)
+def watch_whole_tree(block, cache):
+    cache.watch(block, "*")
+    for child in block._child_blocks():
+        watch_whole_tree(child, cache)
 
 
 def build_trace_entry(block, args, infer_shapes=False):
@@ -20,8 +20,7 @@ def build_trace_entry(block, args, infer_shapes=False):
         param._check_initialized()       # the error imperative mode gives, not one mid-call
     names = traced.data_names + list(traced.params)
     program = compile_graph(traced.outputs, names, type(block).__name__)
-    invalidator = Invalidator.of(block)
-    watch_whole_tree(block, invalidator)
+    watch_whole_tree(block, block._program_cache)
     nested = any(isinstance(a, (list, tuple)) for a in args)
     leaves = argument_leaves(args) if nested else args
     positions = [i for i, a in enumerate(leaves) if is_array(a)]

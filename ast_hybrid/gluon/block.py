@@ -4,15 +4,21 @@ import warnings
 import weakref
 from collections import OrderedDict
 
-from .. import initializer
-from ..compiler.dispatch import cache_key, call_compiled
+from .. import initializer, ndarray, symbol
+from ..compiler.block_view import CHILDREN, BlockView, ProgramCache
+from ..compiler.dispatch import call_compiled
+from ..compiler.entry import cached_entry
+from ..compiler.export import export_block
+from ..compiler.options import HybridizeOptions
+from ..compiler.trace import infer_parameter_shapes
 from ..limits import LoadLimits
 from ..ndarray import NDArray
 from ..ndarray.io import save_arrays
 from ..symbol import Symbol
+from ..symbol.naming import set_trace_names, trace_names_active
 from .block_scope import BlockScope
 from .parameter import (DeferredInitializationError, Parameter, ParameterDict,
-                        any_on_several_contexts, set_trace_names, trace_names_active)
+                        any_on_several_contexts)
 from .parameter_files import load_parameter_file, match_names
 
 HYBRIDIZE_MODES = ("ast", "trace")
@@ -47,7 +53,7 @@ class HookHandle:
         self.detach()
 
 
-class Block:
+class Block(BlockView):
     """A layer or a network of layers; children and parameters register by attribute.
 
     Names are MXNet 1.x's: `prefix` (default: the block's alias counted in the enclosing
@@ -123,7 +129,7 @@ class Block:
             name = str(len(self._children))
         self._children[name] = block
         if self._watchers:
-            self._notify("_children")
+            self._notify(CHILDREN)
         return block
 
     def __repr__(self):
@@ -297,6 +303,22 @@ class Block:
     def forward(self, *args):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
+    # ----- the compiler's view (compiler.block_view.BlockView)
+    def _forward_function(self):
+        return type(self).hybrid_forward
+
+    def _argument_parameters(self):
+        return self._reg_params
+
+    def _child_blocks(self):
+        return self._children.values()
+
+    def _is_hybrid(self):
+        return False
+
+    def _tree_parameters(self):
+        return self.collect_params()
+
 
 def _holds_unregistered_block(value, children):
     """Whether a (nested) list, tuple or dict holds a block whose id is not in `children`."""
@@ -345,7 +367,12 @@ class HybridBlock(Block):
         super().__init__(prefix, params)
         object.__setattr__(self, "_active", False)
         object.__setattr__(self, "_options", None)
-        object.__setattr__(self, "_programs", None)
+        object.__setattr__(self, "_program_cache", ProgramCache())
+
+    @property
+    def _programs(self):
+        """The compiled programs by cache key (None when there are none)."""
+        return self._program_cache.programs
 
     def register_child(self, block, name=None):
         if not isinstance(block, HybridBlock):
@@ -366,7 +393,6 @@ class HybridBlock(Block):
         not; `backend` and other keywords (MXNet's options of the backend's
         optimize_for) are taken and ignored with a warning, as there are no subgraph
         backends. fallback, check and optimize are this package's own."""
-        from ..compiler.options import HybridizeOptions
         if backend is not None or backend_options:
             given = ([f"backend={backend!r}"] if backend is not None else []) + sorted(
                 backend_options)
@@ -376,7 +402,7 @@ class HybridBlock(Block):
                                    bool(static_shape), bool(fallback), bool(check),
                                    bool(optimize))
         if clear or options != self._options:
-            object.__setattr__(self, "_programs", None)
+            self._program_cache.clear()
         object.__setattr__(self, "_active", bool(active))
         object.__setattr__(self, "_options", options)
         if active and (self._forward_hooks or self._forward_pre_hooks):
@@ -392,10 +418,10 @@ class HybridBlock(Block):
     def __call__(self, *args):
         if self._forward_pre_hooks or self._forward_hooks:
             return super().__call__(*args)
-        programs = self._programs
-        if programs is not None and type(self).forward is HybridBlock.forward and \
+        cache = self._program_cache
+        if cache.programs is not None and type(self).forward is HybridBlock.forward and \
                 not any_on_several_contexts(self._all_params):
-            entry = programs.get(cache_key(args))
+            entry = cached_entry(cache, args)
             if entry is not None:       # a hybridized block's hot path: straight to its program
                 return entry(args)
         return self.forward(*args)
@@ -425,7 +451,6 @@ class HybridBlock(Block):
         return {key: make(param) for key, param in self._reg_params.items()}
 
     def _call_imperative(self, *args):
-        from .. import ndarray
         # each parameter's copy on its inputs' context, as MXNet's forward takes them
         context = _first_array_context(args)
 
@@ -439,13 +464,11 @@ class HybridBlock(Block):
         return self.hybrid_forward(ndarray, *args, **params)
 
     def _call_symbolic(self, *args):
-        from .. import symbol
         with self.name_scope():
             return self.hybrid_forward(symbol, *args, **self._param_values(Parameter.var))
 
     def infer_and_initialize(self, args):
         """Finish deferred initialization: trace with symbols, infer every parameter's shape."""
-        from ..compiler.trace import infer_parameter_shapes
         infer_parameter_shapes(self, args)
 
     def infer_shape(self, *args):
@@ -454,8 +477,16 @@ class HybridBlock(Block):
     def hybrid_forward(self, F, x, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define hybrid_forward()")
 
+    def _is_hybrid(self):
+        return True
+
+    def _overrides_forward(self):
+        return type(self).forward is not HybridBlock.forward
+
+    def _hybridize_options(self):
+        return self._options
+
     def export(self, path, epoch=0, remove_amp_cast=True):
         """Write `path-symbol.json` (the graph) and `path-%04d.params` (the parameters)."""
-        from ..compiler.export import export_block
         return export_block(self, path, epoch)
 

@@ -1,5 +1,4 @@
 """Parameter (with deferred shapes) and ParameterDict."""
-import threading
 import weakref
 from collections import OrderedDict
 
@@ -7,35 +6,16 @@ import numpy as np
 
 from .. import autograd, initializer
 from ..base import MXNetError
+from ..compiler.block_view import ParameterView
 from ..limits import LoadLimits
 from ..ndarray import NDArray
 from ..ndarray.io import save_arrays
+from ..symbol.naming import trace_names
 from .parameter_files import load_parameter_file, match_names, set_values
 
 
 class DeferredInitializationError(MXNetError):
     """A parameter's shape is not known until the first forward pass."""
-
-
-class _TraceNames(threading.local):
-    names = None
-    variables = None      # id(parameter) -> its variable in the graph being traced
-
-
-_trace_names = _TraceNames()
-
-
-def trace_names_active():
-    """Whether a trace (or a block called on symbols) is naming parameters' variables now."""
-    return _trace_names.names is not None
-
-
-def set_trace_names(names):
-    """While tracing, parameters become variables named by their key in the traced block;
-    a parameter used twice (shared between blocks) is one variable of the graph."""
-    previous, _trace_names.names = _trace_names.names, names
-    _trace_names.variables = {} if names is not None else None
-    return previous
 
 
 STORAGE_TYPES = ("default", "row_sparse", "csr")
@@ -60,7 +40,7 @@ def any_on_several_contexts(collect):
     return bool(_on_several_contexts) and any(p in _on_several_contexts for p in collect())
 
 
-class Parameter:
+class Parameter(ParameterView):
     def __init__(self, name="weight", grad_req="write", shape=None, dtype=np.float32,
                  lr_mult=1.0, wd_mult=1.0, init=None, allow_deferred_init=False,
                  differentiable=True, stype="default", grad_stype="default"):
@@ -282,7 +262,7 @@ class Parameter:
     def var(self):
         """Its variable: while tracing, the graph's; otherwise one made once, as MXNet's."""
         from .. import symbol
-        names, variables = _trace_names.names, _trace_names.variables
+        names, variables = trace_names()
         shape = self._shape if self.shape_known else None
         if names is None:
             if self._var is None:

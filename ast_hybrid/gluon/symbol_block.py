@@ -2,7 +2,7 @@
 from .. import autograd
 from .. import symbol as sym
 from ..base import garbage_collection_paused
-from ..compiler.dispatch import CompiledEntry
+from ..compiler.entry import CompiledEntry
 from ..limits import LoadLimits
 from ..symbol.executor import evaluate
 from ..symbol.shape_inference import declared_shape

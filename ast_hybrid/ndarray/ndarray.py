@@ -9,7 +9,7 @@ from . import invoke as _invoke
 DEFAULT_DTYPE = np.float32
 
 
-class NDArray:
+class NDArray(autograd.TapeArray):
     """An n-dimensional array on the CPU, wrapping one numpy array (`asnumpy()` copies it out)."""
     __slots__ = ("_data", "_grad", "_grad_req", "_node", "_grad_fresh", "_reader", "_ctx",
                  "__weakref__")
@@ -255,11 +255,9 @@ class NDArray:
 
     # ----- autograd
     def attach_grad(self, grad_req="write", stype=None):
-        from .. import autograd
         autograd.attach_grad(self, grad_req)
 
     def backward(self, out_grad=None, retain_graph=False, train_mode=True):
-        from .. import autograd
         autograd.backward([self], [out_grad] if out_grad is not None else None,
                           retain_graph=retain_graph, train_mode=train_mode)
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import autograd
 from .. import ndarray as nd
-from ..compiler.dispatch import HybridizeFallbackWarning
+from ..compiler.entry import HybridizeFallbackWarning
 from ..ndarray import NDArray
 from ..initializer import Initializer
 from ..ndarray.random import seed as seed_random
@@ -101,7 +101,8 @@ def _hybrid_blocks(block):
 
 def _hybridize_settings(block):
     return [(b, b.__dict__.get("_active"), b.__dict__.get("_options"),
-             b.__dict__.get("_programs")) for b in _hybrid_blocks(block)]
+             b._program_cache.programs if b._program_cache is not None else None)
+            for b in _hybrid_blocks(block)]
 
 
 def _restore_settings(settings):
@@ -111,7 +112,7 @@ def _restore_settings(settings):
         if "_options" in b.__dict__:
             object.__setattr__(b, "_active", active)
             object.__setattr__(b, "_options", options)
-            object.__setattr__(b, "_programs", programs)
+            b._program_cache.programs = programs
 
 
 def _set_mode(block, mode, saved_settings=()):
@@ -123,7 +124,7 @@ def _set_mode(block, mode, saved_settings=()):
     block.hybridize(mode=mode)
     for b, _, options, programs in saved_settings:
         if programs and options == b.__dict__.get("_options"):
-            object.__setattr__(b, "_programs", programs)
+            b._program_cache.programs = programs
 
 
 def _batch_size(batch):

@@ -9,7 +9,7 @@ import pytest
 
 import ast_hybrid
 from ast_hybrid import MXNetError, nd
-from ast_hybrid.compiler import dispatch
+from ast_hybrid.compiler import dispatch, entry
 from ast_hybrid.compiler.dispatch import HybridizeCheckError, HybridizeFallbackWarning
 from ast_hybrid.compiler.passes.errors import UnsupportedConstruct
 from ast_hybrid.gluon import nn
@@ -233,8 +233,8 @@ def test_check_raises_when_program_disagrees(monkeypatch):
     net.hybridize(check=True)
     net(nd.ones((1, 512)))
     net.hybridize(check=True)
-    original = dispatch.CompiledEntry.__call__
-    monkeypatch.setattr(dispatch.CompiledEntry, "__call__",
+    original = entry.CompiledEntry.__call__
+    monkeypatch.setattr(entry.CompiledEntry, "__call__",
                         lambda self, args: original(self, args) + 1)
     with pytest.raises(HybridizeCheckError, match="disagrees with imperative mode"):
         net(nd.ones((1, 512)))

@@ -123,7 +123,7 @@ def test_backward_program_is_generated_and_readable():
     assert "def BranchAndLoop_recording(" in source and "def BranchAndLoop_backward(" in source
     flat = " ".join(source.split())
     assert re.search(r"FullyConnected_grad\(FullyConnected_attrs\w*, \[x, dense_weight, "
-                     r"dense_bias\]", flat)
+                     r"dense_bias ?\]", flat)      # astor may wrap before the bracket
     assert os.path.relpath(__file__) in source     # comments name files relative to the cwd
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ast_hybrid import nd, ops
+from ast_hybrid import nd, ops, to_source
 from ast_hybrid.compiler.backend import compile_program, origin_marker
 from ast_hybrid.compiler.naming import Namer
 from ast_hybrid.compiler.options import HybridizeOptions
@@ -280,11 +280,12 @@ def test_inplace_elementwise_on_dead_temporaries():
     k = g * 2
     return (h, s, k, x + x)"""
     out = _optimized_source(source, (inplace,))
-    assert "h = add(t, u, out=t, casting='no')" in out and "h = t + u" in out
-    assert "h = tanh(h, out=h, casting='no')" in out and "h = tanh(h)" in out
+    assert "h = add_in_place(t, u, out=t)" in out
+    assert "h = tanh_in_place(h, out=h)" in out
     assert "s = sigmoid_in_place(s)" in out
-    assert "g = add(x, e, out=e, casting='no')" in out       # e on the right
-    assert "k = multiply(g, 2, out=g, casting='no')" in out
+    assert "g = add_in_place(x, e, out=e)" in out       # e on the right
+    assert "k = multiply_in_place(g, 2, out=g)" in out
+    assert "try:" not in out             # the helpers choose at run time, the program reads plainly
     assert "x + x" in out                                     # arguments never
 
 
@@ -302,7 +303,7 @@ def test_inplace_falls_back_when_dtype_or_shape_differ(other, temporary_shape):
     return (y, z, q)"""
     info = _info([])
     definition = optimize(ast.parse(source).body[0], info, (inplace,))
-    assert ast.unparse(definition).count("casting") == 2
+    assert ast.unparse(definition).count("_in_place(") == 3
     rng = np.random.default_rng(0)
     x = rng.standard_normal(temporary_shape).astype(np.float32)
     if other == "np.int32":
@@ -495,4 +496,30 @@ def test_inplace_fallback_does_not_evaluate_the_other_operand_twice():
     expected, _, _ = _run(ast.parse(source).body[0], info, [x, None, None, True])
     generator().bit_generator.state = state
     got, _, text = _run(definition, info, [x, None, None, True])
-    assert "casting" in text and _same(expected, got)
+    assert "add_in_place" in text and _same(expected, got)
+
+
+class _InPlaceSum(nn.HybridBlock):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.dense = nn.Dense(4, in_units=3)
+
+    def hybrid_forward(self, F, x, y):
+        h = self.dense(x)
+        z = F.tanh(h)
+        w = z + y
+        return w
+
+
+def test_an_in_place_helper_fails_with_the_error_imperative_mode_gives():
+    net = _InPlaceSum()
+    net.initialize()
+    x, y = nd.ones((2, 3)), nd.ones((3, 5))
+    with pytest.raises(ops.OpError) as imperative:
+        net(x, y)
+    net.hybridize()
+    with pytest.raises(ops.OpError) as compiled:
+        net(x, y)
+    assert "add_in_place(z, y, out=z)" in to_source(net, x, y)
+    assert str(compiled.value).splitlines()[0] == str(imperative.value).splitlines()[0]

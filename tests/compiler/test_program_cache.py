@@ -10,7 +10,7 @@ import numpy as np
 import ast_hybrid
 from ast_hybrid import nd
 from ast_hybrid import program_files
-from ast_hybrid.compiler import dispatch
+from ast_hybrid.compiler import block_view
 from ast_hybrid.gluon import nn
 
 X = nd.array(np.array([[0.5, -1.0, 2.0]], dtype=np.float32))
@@ -37,8 +37,8 @@ def test_a_thousand_distinct_constants_keep_a_bounded_number_of_programs():
     before = program_lines()
     for i in range(1000):
         np.testing.assert_allclose(block(X, float(i)).asnumpy(), X.asnumpy() * i)
-    assert len(block._programs) == dispatch.MAX_PROGRAMS
-    assert program_lines() - before <= dispatch.MAX_PROGRAMS
+    assert len(block._programs) == block_view.MAX_PROGRAMS
+    assert program_lines() - before <= block_view.MAX_PROGRAMS
 
 
 def test_a_thousand_rehybridizations_keep_a_bounded_number_of_source_entries():
@@ -67,7 +67,7 @@ def test_an_hybrid_function_keeps_a_bounded_number_of_programs():
 
     for i in range(200):
         np.testing.assert_allclose(shifted(X, float(i)).asnumpy(), X.asnumpy() + i)
-    assert len(shifted._programs) == dispatch.MAX_PROGRAMS
+    assert len(shifted._programs) == block_view.MAX_PROGRAMS
 
 
 def test_simultaneous_first_calls_of_an_hybrid_function_compile_once(monkeypatch):

@@ -1,16 +1,11 @@
 """Constant folding: arithmetic, comparisons and logic on number literals become literals."""
 import ast
 import math
-import operator
 
-_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-           ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
-           ast.Pow: operator.pow, ast.BitAnd: operator.and_, ast.BitOr: operator.or_,
-           ast.BitXor: operator.xor, ast.LShift: operator.lshift, ast.RShift: operator.rshift}
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_,
-          ast.Invert: operator.invert}
-_COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
-            ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
+from .. import toolkit
+
+# what a literal may fold through: not @ (numbers have no matrix product), not `is` or `in`
+_BINARY = {op: function for op, function in toolkit.BINARY.items() if op is not ast.MatMult}
 _NUMBER = (bool, int, float)
 _MAX_BITS = 256          # bigger integers stay as written (no huge literals in the source)
 
@@ -72,7 +67,7 @@ class _Folder(ast.NodeTransformer):
 
     def visit_UnaryOp(self, node):
         self.generic_visit(node)
-        function = _UNARY.get(type(node.op))
+        function = toolkit.UNARY.get(type(node.op))
         if isinstance(node.op, ast.USub) and _number(node.operand) and \
                 not isinstance(node.operand.value, bool):
             return node                                  # -literal is already folded
@@ -84,7 +79,7 @@ class _Folder(ast.NodeTransformer):
         def compute():
             left = _value(node.left)
             for op, right in zip(node.ops, node.comparators):
-                function = _COMPARE.get(type(op))
+                function = toolkit.ORDERING.get(type(op))
                 if function is None:
                     raise ValueError
                 right = _value(right)

@@ -3,12 +3,15 @@ that the program itself just allocated, that nothing else refers to and that is 
 
 - relu of such a temporary: `a = relu(t, out=t)`;
 - a unary ufunc kernel (tanh, exp, sqrt, ...; also Activation once specialized) and sigmoid:
-  `a = tanh(t, out=t, casting='no')`, which numpy refuses (TypeError, before writing anything)
-  unless the result has the temporary's dtype; the refusal falls back to `tanh(t)`;
-- `a = l + r` (also -, *, /) where l or r is such a temporary:
-  `a = add(l, r, out=t, casting='no')`, falling back to `l + r` when numpy refuses: a dtype that
-  differs (float32 with float64, an integer division) is a TypeError, an operand that would
-  broadcast the temporary to a larger shape a ValueError, both raised before any write;
+  `a = tanh_in_place(t, out=t)`, which computes `tanh(t, out=t, casting='no')`: numpy refuses
+  it (TypeError, before writing anything) unless the result has the temporary's dtype, and
+  the refusal falls back to `tanh(t)`;
+- `a = l + r` (also -, *, /) where l or r is such a temporary: `a = add_in_place(l, r, out=t)`,
+  which computes `add(l, r, out=t, casting='no')`, falling back to `l + r` when numpy refuses:
+  a dtype that differs (float32 with float64, an integer division) is a TypeError, an operand
+  that would broadcast the temporary to a larger shape a ValueError, both raised before any
+  write. The dtypes are known only when the program runs, so the choice is the helper's; the
+  program reads as one call (its `in_place_of` tells operator_errors what it computes);
 - a unary kernel of an anonymous temporary, `h = tanh(a + b)`, becomes `h = a + b` (itself in
   place where it can be) followed by the in-place `tanh` of h.
 
@@ -17,10 +20,13 @@ kernel or arithmetic (a fresh value), nothing read or rebound it since, it is no
 the program, the statement reads it once, and liveness says no path reads it afterwards.
 """
 import ast
+import functools
+import operator
 
 import numpy as np
 
 from ... import ops
+from ..toolkit import assign as _assign, name as _name
 from ...ops.elemwise import _sigmoid
 from .analysis import Liveness, blocks, kernel_op, names_read, names_stored, nodes
 
@@ -28,6 +34,37 @@ from .analysis import Liveness, blocks, kernel_op, names_read, names_stored, nod
 FRESH = {"FullyConnected", "Convolution", "Activation", "relu", "Pooling", "sigmoid"}
 
 BINARY = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide}
+_PYTHON_OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+                     ast.Div: operator.truediv}
+
+
+@functools.cache
+def binary_in_place(op):
+    """The helper computing `left op right` (op: an ast operator class) into `out`, one of
+    them, where numpy can without changing the result; else as Python's operator does."""
+    ufunc, python_operator = BINARY[op], _PYTHON_OPERATORS[op]
+
+    def in_place(left, right, out):
+        try:
+            return ufunc(left, right, out=out, casting="no")
+        except (TypeError, ValueError):
+            return python_operator(left, right)
+    in_place.__name__ = f"{ufunc.__name__}_in_place"
+    in_place.in_place_of = op
+    return in_place
+
+
+def unary_in_place(kernel):
+    """The helper computing `kernel(x)` (a unary ufunc kernel) into `out` where numpy can
+    keep the dtype; else `kernel(x)`."""
+    def in_place(x, out):
+        try:
+            return kernel(x, out=out, casting="no")
+        except TypeError:
+            return kernel(x)
+    in_place.__name__ = f"{kernel.__name__}_in_place"
+    in_place.in_place_of = kernel
+    return in_place
 
 
 def sigmoid_in_place(x):
@@ -95,26 +132,12 @@ def _fresh_producer(statements, index, name, info):
     return False
 
 
-def _load(name):
-    return ast.Name(name, ast.Load())
-
-
-def _assign(target, value):
-    return ast.Assign([ast.Name(target, ast.Store())], value)
-
-
-def _guarded(target, in_place, fallback, errors):
-    handler = ast.ExceptHandler(
-        ast.Tuple([_load(e) for e in errors], ast.Load()) if len(errors) > 1 else _load(errors[0]),
-        None, [_assign(target, fallback)])
-    return ast.Try([_assign(target, in_place)], [handler], [], [])
-
-
 class _Rewriter:
     def __init__(self, info, liveness):
         self.info = info
         self.liveness = liveness
         self.ufunc_names = {}
+        self.unary_helpers = {}         # kernel -> its unary_in_place helper, one per program
 
     def ufunc_name(self, ufunc):
         """The program's name for a ufunc (or helper) this pass calls."""
@@ -138,23 +161,23 @@ class _Rewriter:
         """`target = K(operand)` overwriting operand."""
         func = call.func.id
         if kind == "relu":
-            return _assign(target, ast.Call(_load(func), [_load(operand)],
-                                            [ast.keyword("out", _load(operand))]))
+            return _assign(target, ast.Call(_name(func), [_name(operand)],
+                                            [ast.keyword("out", _name(operand))]))
         if kind == "sigmoid":
-            return _assign(target, ast.Call(_load(self.ufunc_name(sigmoid_in_place)),
-                                            [_load(operand)], []))
-        in_place = ast.Call(_load(func), [_load(operand)],
-                            [ast.keyword("out", _load(operand)),
-                             ast.keyword("casting", ast.Constant("no"))])
-        return _guarded(target, in_place, ast.Call(_load(func), [_load(operand)], []),
-                        ["TypeError"])
+            return _assign(target, ast.Call(_name(self.ufunc_name(sigmoid_in_place)),
+                                            [_name(operand)], []))
+        kernel = self.info.namespace[func]
+        helper = self.unary_helpers.get(kernel)
+        if helper is None:
+            helper = self.unary_helpers[kernel] = unary_in_place(kernel)
+        return _assign(target, ast.Call(_name(self.ufunc_name(helper)), [_name(operand)],
+                                        [ast.keyword("out", _name(operand))]))
 
     def binary(self, target, binop, statement, statements, index):
         """The statements computing `target = l op r` into l or r, or None. The other operand,
-        unless a name or a literal, is evaluated first into a fresh name, so that the fallback
-        does not evaluate it (random draws, effects) a second time."""
-        ufunc = BINARY.get(type(binop.op))
-        if ufunc is None:
+        unless a name or a literal, is evaluated first into a fresh name: a kernel call stays
+        a statement of its own, which static_alloc works on."""
+        if type(binop.op) not in BINARY:
             return None
         for side in (binop.left, binop.right):
             if self.qualifies(side, statement, statements, index):
@@ -166,13 +189,11 @@ class _Rewriter:
         if not isinstance(other, (ast.Name, ast.Constant)):
             name = self.info.namer.fresh("operand")
             hoisted.append(_assign(name, other))
-            other = _load(name)
+            other = _name(name)
         left, right = (side, other) if side is binop.left else (other, side)
-        in_place = ast.Call(_load(self.ufunc_name(ufunc)), [left, right],
-                            [ast.keyword("out", _load(side.id)),
-                             ast.keyword("casting", ast.Constant("no"))])
-        fallback = ast.BinOp(left, binop.op, right)
-        return hoisted + [_guarded(target, in_place, fallback, ["TypeError", "ValueError"])]
+        in_place = ast.Call(_name(self.ufunc_name(binary_in_place(type(binop.op)))),
+                            [left, right], [ast.keyword("out", _name(side.id))])
+        return hoisted + [_assign(target, in_place)]
 
     def statement(self, statement, statements, index):
         """The statements replacing `statement`, or None to keep it."""

@@ -22,6 +22,8 @@ compiling folds away, leaving the loop as written. `inline.transform` then moves
 import ast
 import copy
 
+from ..toolkit import name as _name
+
 RESULT = "loop.result"
 RETURNED = "loop.returned"
 
@@ -78,10 +80,6 @@ def _walk_statements(statement):
         elif isinstance(child, ast.excepthandler):
             for inner in child.body:
                 yield from _walk_statements(inner)
-
-
-def _name(identifier, store=False):
-    return ast.Name(identifier, ast.Store() if store else ast.Load())
 
 
 def _set(names, value):

@@ -2,6 +2,7 @@
 import ast
 
 from ..guards import Guards
+from ... import autograd
 
 
 class ProgramContext:
@@ -69,7 +70,6 @@ class ProgramContext:
     def training_setup(self):
         if self._training is None:
             return []
-        from ... import autograd
         reader = self.constant_ref(autograd.is_training, "is_training")
         return [ast.Assign([ast.Name(self._training, ast.Store())], ast.Call(reader, [], []))]
 

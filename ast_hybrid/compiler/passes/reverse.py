@@ -12,6 +12,9 @@ import builtins
 import numpy as np
 
 from .. import adjoint, runtime
+from ..toolkit import assign as _assign, assigned_names as _assigned_names
+from ..toolkit import call as _call, name as _name, replace
+from ... import autograd
 from ..backend import constant, origin_of_marker
 from . import anf
 from .errors import UnsupportedConstruct
@@ -27,18 +30,24 @@ PLAIN_RESULT_BUILTINS = {len, int, float, bool, complex, str, repr, format, asci
 _EXITS = runtime.GRAPH_EXITS
 _LIST_GROWERS = {"append": adjoint.append_vjp, "extend": adjoint.extend_vjp}
 
-
-def _name(identifier, store=False):
-    return ast.Name(identifier, ast.Store() if store else ast.Load())
-
-
-def _assign(target, value):
-    return ast.Assign([_name(target, True) if isinstance(target, str) else target], value)
-
-
-def _call(function, *args):
-    return ast.Call(function if isinstance(function, ast.expr) else _name(function),
-                    list(args), [])
+# a statement undone in the backward program: its target's earlier value and gradient
+_RESTORE = """
+output_value = target
+target = pop()
+output_gradient = gradient
+gradient = None
+"""
+_UNDO_ASSIGNMENT = _RESTORE + """
+if output_gradient is not None:
+    contributions
+"""
+_UNDO_GROWTH = """
+grown = pop()
+output_gradient = gradient
+gradient = None
+if output_gradient is not None:
+    contributions
+"""
 
 
 class _Reverser:
@@ -61,7 +70,6 @@ class _Reverser:
         # (`destinations`): {argument: name of its destination variable}
         self.destinations = {}
         self.used_destinations = set()
-        from ... import autograd
         self.no_gradient = runtime.GRAPH_EXITS + (autograd.is_training, autograd.is_recording)
 
     def unsupported(self, construct, node):
@@ -240,16 +248,13 @@ class _Reverser:
         return []
 
     def adjoint_assign(self, target, value):
-        gradient = self.gradient(target)
-        code = [_assign(self.output_value, _name(target)),
-                _assign(target, _call(self.pop)),
-                _assign(self.output_gradient, _name(gradient)),
-                _assign(gradient, ast.Constant(None))]
+        """`target = value` undone: the value before it comes back from the stack, and the
+        gradient of `target` flows into what `value` read."""
         contributions = self.contributions(value)
-        if contributions:
-            code.append(ast.If(ast.Compare(_name(self.output_gradient), [ast.IsNot()],
-                                           [ast.Constant(None)]), contributions, []))
-        return code
+        return replace(_UNDO_ASSIGNMENT if contributions else _RESTORE, target=target,
+                       gradient=self.gradient(target), pop=self.pop,
+                       output_value=self.output_value, output_gradient=self.output_gradient,
+                       contributions=contributions)
 
     def adjoint_growth(self, grown, call):
         """`items.append(v)` / `items.extend(vs)`: the list's gradient splits into its earlier
@@ -262,11 +267,8 @@ class _Reverser:
                                                          ast.Load()))]
         contributions += self.add_to(call.args[0], ast.Subscript(_name(parts), ast.Constant(1),
                                                                  ast.Load()))
-        return [_assign(grown, _call(self.pop)),
-                _assign(self.output_gradient, _name(gradient)),
-                _assign(gradient, ast.Constant(None)),
-                ast.If(ast.Compare(_name(self.output_gradient), [ast.IsNot()],
-                                   [ast.Constant(None)]), contributions, [])]
+        return replace(_UNDO_GROWTH, grown=grown, pop=self.pop, gradient=gradient,
+                       output_gradient=self.output_gradient, contributions=contributions)
 
     def add_to(self, node, contribution):
         if not isinstance(node, ast.Name):
@@ -591,15 +593,6 @@ def _single_use_arguments(body, arguments):
     for statement in body:
         visit(statement, False)
     return [a for a in arguments if counts[a] == 1 and a not in in_loop]
-
-
-def _assigned_names(body):
-    names = []
-    for node in ast.walk(ast.Module(body, [])):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) \
-                and node.id not in names:
-            names.append(node.id)
-    return names
 
 
 def transform(function, kernel_ops, namer, namespace, filename="<program>",

@@ -14,15 +14,18 @@ import builtins
 import copy
 import importlib
 import operator
+import warnings
 
 import numpy as np
 
 from .. import runtime
+from .. import toolkit
+from ... import autograd, ndarray
 from ..backend import constant, origin_marker
 from . import fence, inline, loop_exits, source
 from .errors import CompileError, UnsupportedConstruct
 from .lower import Lowerer, describe
-from .specialize_calls import CallSpecializer
+from .specialize_calls import MUTATORS, CallSpecializer
 from .specialize_expressions import ExpressionSpecializer
 from .values import (ANY, ARRAY, NUMPY, Dynamic, FRef, Local, Seq, Static, Table, is_literal,
                      is_static, static_value)
@@ -119,7 +122,6 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
                             [self.expr_of(v) for v in value.items.values()])
         if isinstance(value, FRef):
             # F as a value (printed, passed on) is the namespace imperative code sees: nd
-            from ... import ndarray
             target = ndarray
             for part in filter(None, value.path.split(".")):
                 target = getattr(target, part)
@@ -971,9 +973,9 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         frame = self.frame
         line = self.line
         self.materialize_lists(node.body)
-        assigned = _assigned_names(node.body)
+        assigned = set(toolkit.assigned_names(node.body))
         if isinstance(node, ast.For):
-            assigned |= _assigned_names([node.target])
+            assigned |= set(toolkit.assigned_names([node.target]))
         # names the body binds first are carried too, unbound until a pass binds them: a
         # read before that raises UnboundLocalError (as after a loop that ran no pass), a
         # read in a later pass sees the earlier pass's value
@@ -1118,8 +1120,6 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
 
 def _non_suppressing_managers():
     """Context managers that never swallow an exception of their body."""
-    import warnings
-    from ... import autograd
     return (autograd.pause, autograd.train_mode, autograd.predict_mode, autograd.record,
             warnings.catch_warnings, np.errstate)
 
@@ -1168,15 +1168,6 @@ def _names_read(expr):
     return {node.id for node in ast.walk(expr) if isinstance(node, ast.Name)}
 
 
-def _assigned_names(statements):
-    names = set()
-    for statement in statements:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                names.add(node.id)
-    return names
-
-
 def _local_names(function):
     """The names local to a function by Python's rules: its parameters and every name its
     own statements bind."""
@@ -1212,7 +1203,6 @@ def _bound_names(statements):
 
 def _mutated_names(statements):
     """Names whose value a statement may change in place (`outs.append(y)`, `outs += [y]`)."""
-    from .specialize_calls import MUTATORS
     names = set()
     for statement in statements:
         for node in ast.walk(statement):

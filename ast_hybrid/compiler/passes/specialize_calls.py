@@ -11,6 +11,9 @@ import warnings
 
 from .. import runtime
 from ... import ops
+from ... import ndarray
+from ...ndarray import NDArray
+from ..block_view import CHILDREN, BlockView, ParameterView
 from ...ops.python_operators import ARRAY_BUILTINS
 from .values import (ANY, ARRAY, NUMPY, Dynamic, FRef, Local, Seq, Static, Table, is_literal,
                      is_static, static_value)
@@ -150,8 +153,6 @@ class CallSpecializer:
         raise self.unsupported(f".{name}() of a dict holding run-time values", node=node)
 
     def call(self, callee, args, kwargs, node):
-        from ...gluon.block import Block, HybridBlock
-        from ...gluon.parameter import Parameter
         if isinstance(callee, FRef):
             try:
                 return self.lowerer.call_namespace(callee.path, args, kwargs)
@@ -174,20 +175,20 @@ class CallSpecializer:
             if path == "array":
                 return self.nd_array(args, kwargs, node)
             return self.call(FRef(path), args, kwargs, node)
-        if isinstance(function, HybridBlock):
+        if isinstance(function, BlockView) and function._is_hybrid():
             return self.call_block(function, args, kwargs, node)
         if getattr(type(function), "takes_f", False):
             # an @hybrid function called from compiled code: inlined, given F
             return self.inline_call(function.python_function, None, [FRef()] + list(args),
                                     kwargs, function.__name__, bind_self=False)
-        if isinstance(function, Block):
+        if isinstance(function, BlockView):
             raise self.unsupported(f"calling the non-hybrid block {type(function).__name__}",
                                    node=node)
         owner = getattr(function, "__self__", None)
-        if isinstance(owner, Block) and inspect_function(function) is not None:
+        if isinstance(owner, BlockView) and inspect_function(function) is not None:
             return self.inline_call(inspect_function(function), owner, args, kwargs,
                                     function.__name__)
-        if isinstance(owner, Parameter) and function.__name__ == "data":
+        if isinstance(owner, ParameterView) and function.__name__ == "data":
             return Dynamic(self.context.parameter_ref(owner), ARRAY)
         if function is super and not args:
             return self.zero_argument_super(node)
@@ -335,19 +336,17 @@ class CallSpecializer:
         return Seq([Seq(list(group), tuple) for group in zip(*lists)], list)
 
     def call_block(self, block, args, kwargs, node):
-        from ...gluon.block import HybridBlock
-        if type(block).forward is not HybridBlock.forward or \
-                getattr(block, "_build_program", None) is not None:
+        if block._overrides_forward() or block._build_program is not None:
             raise self.unsupported(f"the block {type(block).__name__}, which defines its own "
                                    "forward", node=node)
-        self.context.watch(block, "_children")
+        self.context.watch(block, CHILDREN)
         params = {key: Dynamic(self.context.parameter_ref(param), ARRAY)
-                  for key, param in block._reg_params.items()}
+                  for key, param in block._argument_parameters().items()}
         overlap = set(params) & set(kwargs)
         if overlap:
             raise self.compile_error(f"{', '.join(overlap)} given both as argument and parameter",
                                      node)
-        return self.inline_call(type(block).hybrid_forward, block, [FRef()] + list(args),
+        return self.inline_call(block._forward_function(), block, [FRef()] + list(args),
                                 {**kwargs, **params}, type(block).__name__.lower())
 
     def call_print(self, args, kwargs):
@@ -403,7 +402,6 @@ def _nd_path(function):
     """The name of `function` in the nd namespace (`relu`, `random.normal`,
     `contrib.div_sqrt_dim`, `image.resize`), or None."""
     if not _ND_PATHS:
-        from ... import ndarray
         for prefix, namespace in (("", ndarray), ("random.", ndarray.random),
                                   ("contrib.", ndarray.contrib), ("image.", ndarray.image)):
             for name, value in vars(namespace).items():
@@ -455,7 +453,6 @@ def _is_user_function(function):
 
 def _known_type(value):
     """The type a value has at run time as the user's code sees it, where that is certain."""
-    from ...ndarray import NDArray
     if isinstance(value, Seq):
         return value.container
     if isinstance(value, Table):
@@ -482,8 +479,3 @@ def _evaluable_now(function):
             "Generator", "RandomState"):
         return False
     return module == "math" or module.startswith("numpy") or function in vars(math).values()
-
-
-def is_block(obj):
-    from ...gluon.block import Block
-    return isinstance(obj, Block)

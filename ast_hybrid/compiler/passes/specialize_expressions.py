@@ -2,27 +2,19 @@
 import ast
 import builtins
 import functools
-import operator
 import types
 
 import numpy as np
 
 from .. import runtime
+from .. import toolkit
 from ..backend import constant
+from ..block_view import BlockView
 from .values import ANY, ARRAY, NUMPY, Dynamic, FRef, Seq, Static, Table, is_static, static_value
 from .lower import describe
+from .specialize_calls import _is_user_function
+from ...ndarray import NDArray
 
-_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-           ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
-           ast.Pow: operator.pow, ast.MatMult: operator.matmul, ast.BitAnd: operator.and_,
-           ast.BitOr: operator.or_, ast.BitXor: operator.xor, ast.LShift: operator.lshift,
-           ast.RShift: operator.rshift}
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_,
-          ast.Invert: operator.invert}
-_COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
-            ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
-            ast.Is: operator.is_, ast.IsNot: operator.is_not,
-            ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
 
 
 class ExpressionSpecializer:
@@ -215,7 +207,7 @@ class ExpressionSpecializer:
     def binary(self, op, left, right, node):
         if is_static(left) and is_static(right):
             try:
-                return Static(_BINARY[type(op)](static_value(left), static_value(right)))
+                return Static(toolkit.BINARY[type(op)](static_value(left), static_value(right)))
             except Exception as error:
                 return self.raised_at_run_time(error)
         if isinstance(op, ast.Mod) and isinstance(left, Static) and isinstance(left.value, str):
@@ -238,7 +230,7 @@ class ExpressionSpecializer:
     def expr_UnaryOp(self, node):
         operand = self.expr(node.operand)
         if is_static(operand):
-            return Static(_UNARY[type(node.op)](static_value(operand)))
+            return Static(toolkit.UNARY[type(node.op)](static_value(operand)))
         kind = operand.kind if isinstance(operand, Dynamic) and not isinstance(node.op, ast.Not) \
             else ANY
         return Dynamic(ast.UnaryOp(node.op, self.expr_of(operand)), kind)
@@ -255,7 +247,8 @@ class ExpressionSpecializer:
         if all(is_static(v) for v in values):
             result = True
             for op, left, right in zip(node.ops, values, values[1:]):
-                result = result and _COMPARE[type(op)](static_value(left), static_value(right))
+                compare = toolkit.COMPARE[type(op)]
+                result = result and compare(static_value(left), static_value(right))
             return Static(result)
         arrays = any(isinstance(v, Dynamic) and v.is_array for v in values)
         if arrays and len(node.ops) == 1 and isinstance(node.ops[0], (ast.Is, ast.IsNot)) \
@@ -475,8 +468,7 @@ def _comprehension_targets(node):
 
 
 def is_block(obj):
-    from .specialize_calls import is_block as block_test
-    return block_test(obj)
+    return isinstance(obj, BlockView)
 
 
 class _Value(ast.expr):
@@ -490,7 +482,6 @@ class _Value(ast.expr):
 
 def _property_getter(obj, attribute):
     """The Python getter of a property `attribute` of a block, else None."""
-    from .specialize_calls import _is_user_function
     if not is_block(obj):
         return None
     descriptor = getattr(type(obj), attribute, None)
@@ -505,6 +496,5 @@ def _array_operand(value):
     a run-time value (its type is checked when it runs)."""
     if isinstance(value, Static):
         data = value.value
-        from ...ndarray import NDArray
         return isinstance(data, (bool, int, float, np.number, np.ndarray, NDArray))
     return isinstance(value, Dynamic)
