@@ -24,31 +24,9 @@ def transform(function):
     """Parse `function` (a plain function or a bound method's __func__), decorators stripped."""
     function = inspect.unwrap(getattr(function, "__func__", function))
     code = function.__code__
-    filename = code.co_filename
-    try:
-        lines, first_line = inspect.getsourcelines(function)
-    except (OSError, TypeError) as error:
-        raise UnsupportedConstruct("a function whose source is unavailable", filename,
-                                   code.co_firstlineno, str(error)) from None
-    text = textwrap.dedent("".join(lines))
-    tree = _parse_indented(text)
-    found = _lambda_in_file(code, filename) if function.__name__ == "<lambda>" else None
-    if found is not None:
-        node = _as_function(found)      # its lines are the file's already
-    else:
-        if function.__name__ == "<lambda>":
-            dedented = len(lines[0]) - len(lines[0].lstrip()) - (
-                len(text) - len(text.lstrip(" \t")))
-            node = _lambda_as_function(tree, text, filename, first_line,
-                                       _body_span(code, first_line, dedented))
-            tree = ast.Module([node], [])
-        else:
-            node = tree.body[0] if tree is not None else None
-        if not isinstance(node, ast.FunctionDef):
-            raise UnsupportedConstruct(type(node).__name__, filename, first_line,
-                                       "only plain `def` functions can be compiled")
-        ast.increment_lineno(tree, first_line - 1)
+    node = _parsed(code)
     node.decorator_list = []
+    filename = code.co_filename
     closure = {}
     if function.__closure__:
         for name, cell in zip(code.co_freevars, function.__closure__):
@@ -73,6 +51,42 @@ def _parse_indented(text):
         return None
     ast.increment_lineno(holder, -1)
     return ast.Module(holder.body[0].body, [])
+
+
+@functools.lru_cache(maxsize=512)
+def _source_lines(code):
+    """(lines, first line) of `code`'s source, read once per code object (every block of a
+    class shares its hybrid_forward's): finding them costs more than parsing them."""
+    try:
+        return inspect.getsourcelines(code)
+    except (OSError, TypeError) as error:
+        raise UnsupportedConstruct("a function whose source is unavailable", code.co_filename,
+                                   code.co_firstlineno, str(error)) from None
+
+
+def _parsed(code):
+    """The definition of `code` as a new AST with the file's line numbers."""
+    filename, name = code.co_filename, code.co_name
+    lines, first_line = _source_lines(code)
+    text = textwrap.dedent("".join(lines))
+    tree = _parse_indented(text)
+    found = _lambda_in_file(code, filename) if name == "<lambda>" else None
+    if found is not None:
+        node = _as_function(found)      # its lines are the file's already
+    else:
+        if name == "<lambda>":
+            dedented = len(lines[0]) - len(lines[0].lstrip()) - (
+                len(text) - len(text.lstrip(" \t")))
+            node = _lambda_as_function(tree, text, filename, first_line,
+                                       _body_span(code, first_line, dedented))
+            tree = ast.Module([node], [])
+        else:
+            node = tree.body[0] if tree is not None else None
+        if not isinstance(node, ast.FunctionDef):
+            raise UnsupportedConstruct(type(node).__name__, filename, first_line,
+                                       "only plain `def` functions can be compiled")
+        ast.increment_lineno(tree, first_line - 1)
+    return node
 
 
 @functools.lru_cache(maxsize=32)
