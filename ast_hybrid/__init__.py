@@ -4,6 +4,8 @@ from . import initializer as init
 from . import ndarray as nd
 from . import symbol as sym
 from . import base, gluon, name
+from . import kvstore
+from . import kvstore as kv
 from . import errors   # after gluon: gluon and the compiler still import each other
 from . import test_utils
 from .base import MXNetError
@@ -13,6 +15,6 @@ from .compiler.ast_front_end import hybrid, to_source
 __version__ = "0.1.0"
 
 __all__ = ["autograd", "base", "context", "Context", "cpu", "current_context", "errors",
-           "gluon", "gpu", "hybrid", "init", "initializer", "lr_scheduler", "metric",
-           "MXNetError", "name", "nd", "ndarray", "num_gpus", "random", "sym", "symbol",
-           "test_utils", "to_source"]
+           "gluon", "gpu", "hybrid", "init", "initializer", "kv", "kvstore", "lr_scheduler",
+           "metric", "MXNetError", "name", "nd", "ndarray", "num_gpus", "random", "sym",
+           "symbol", "test_utils", "to_source"]

@@ -1,5 +1,6 @@
 """gluon.Trainer: applies an optimizer to a set of Parameters after backward()."""
 from .. import autograd
+from .. import kvstore as kvs
 from .. import optimizer as opt
 from .parameter import Parameter, ParameterDict
 
@@ -12,6 +13,11 @@ class Trainer:
     step(batch_size) rescales gradients by 1/batch_size (times the optimizer's rescale_grad)
     and updates every parameter whose grad_req is not 'null', in place; each updated
     parameter is marked changed so caches derived from its value are refreshed.
+
+    kvstore: as MXNet 1.x's, a type name, a KVStore or None; a 'dist_sync' store sums the
+    gradients over the workers before each update (batch_size is then the global batch)
+    and gives every worker rank 0's parameters first. A name this package does not run is
+    an error here, where MXNet ignores any non-'dist' name on one device.
     """
 
     def __init__(self, params, optimizer, optimizer_params=None, kvstore="device",
@@ -42,6 +48,20 @@ class Trainer:
         else:
             self._optimizer = opt.create(optimizer, param_dict=param_dict, **optimizer_params)
         self._states = {}
+        if kvstore is not None and not isinstance(kvstore, kvs.KVStore):
+            kvs.check_type(kvstore)
+        if compression_params:
+            raise NotImplementedError("compression_params: gradient compression is not "
+                                      "supported (it would change the gradients)")
+        self._kv = kvs.TrainerLink(kvstore, update_on_kvstore, self._params, self._optimizer)
+
+    @property
+    def _kvstore(self):
+        return self._kv.store
+
+    @property
+    def _update_on_kvstore(self):
+        return self._kv.update_on_kvstore
 
     @property
     def optimizer(self):
@@ -57,12 +77,19 @@ class Trainer:
     def step(self, batch_size, ignore_stale_grad=False):
         """One update: gradients / batch_size, then the optimizer's rule on every parameter."""
         self._optimizer.rescale_grad = self._scale / batch_size
+        self._kv.prepare()
+        self._kv.reduce()
         self._update(ignore_stale_grad)
 
     def allreduce_grads(self):
-        """One device: nothing to reduce."""
+        """Sum the gradients over the kvstore's workers (no kvstore: nothing to reduce)."""
+        self._kv.prepare()
+        self._kv.refuse_on_kvstore("allreduce_grads()")
+        self._kv.reduce()
 
     def update(self, batch_size, ignore_stale_grad=False):
+        self._kv.prepare()
+        self._kv.refuse_on_kvstore("update()")
         self._optimizer.rescale_grad = self._scale / batch_size
         self._update(ignore_stale_grad)
 
@@ -87,6 +114,8 @@ class Trainer:
                         "updating of Parameters with stale gradient")
                 continue
             chosen.append((index, param, data))
+        if self._update_on_kvstore:
+            return      # the kvstore has updated them
         optimizer, states = self._optimizer, self._states
         for index, param, data in chosen:
             state = states.get(index, _MISSING)
@@ -98,6 +127,9 @@ class Trainer:
     def save_states(self, fname):
         """The optimizer's state arrays and update counts, as an .npz file (no pickles)."""
         import numpy as np
+        self._kv.prepare()
+        if self._update_on_kvstore:
+            return self._kvstore.save_optimizer_states(fname)
         arrays = {}
         for index, state in self._states.items():
             parts = () if state is None else (state if isinstance(state, tuple) else (state,))
@@ -113,6 +145,9 @@ class Trainer:
 
     def load_states(self, fname):
         import numpy as np
+        self._kv.prepare()
+        if self._update_on_kvstore:
+            return self._kvstore.load_optimizer_states(fname)
         with np.load(fname, allow_pickle=False) as loaded:
             data = {key: loaded[key] for key in loaded.files}
         states, counts = {}, {}
