@@ -224,3 +224,26 @@ def test_different_shapes_on_the_workers_are_an_error_at_init(mpi, tmp_path):
 def test_values_unequal_before_a_late_broadcast_are_an_error(mpi, tmp_path):
     out = _failing_run(mpi, tmp_path, "deferred")
     assert "was initialized differently on the workers" in out
+
+
+def test_the_distributed_sample_equals_one_process(mpi, tmp_path):
+    sample = os.path.join(os.path.dirname(HERE), "samples", "train_distributed.py")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(HERE))
+    proc = subprocess.run([_mpiexec(), "-n", "2", sys.executable, sample, "--epochs", "1"],
+                          env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=MPI_RUN_TIMEOUT_S)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 worker(s), 32 samples each per step: global batch 64" in proc.stdout
+    assert "every worker holds rank 0's weights" in proc.stdout
+    assert "losses and final weights equal one process's" in proc.stdout
+
+
+def test_the_benchmark_rows_for_1_and_2_processes(mpi):
+    from ast_hybrid.bench.distributed import format_distributed, run_distributed
+    rows = run_distributed(steps=3, timeout_s=MPI_RUN_TIMEOUT_S)
+    assert list(rows) == ["1", "2"]
+    for n, row in rows.items():
+        assert row["processes"] == int(n) and row["samples_per_s"] > 0
+        assert row["allreduce_in_step_ms"] > 0 and row["allreduce_alone_ms"] > 0
+    assert rows["1"]["speedup"] == 1.0
+    assert "samples/s" in "\n".join(format_distributed(rows))

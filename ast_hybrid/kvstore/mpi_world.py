@@ -9,7 +9,7 @@ from ..base import MXNetError
 TIMEOUT_ENV = "AST_HYBRID_KVSTORE_TIMEOUT"
 DEFAULT_TIMEOUT_S = 300.0
 _LEFT_TAG = 7316
-_SPIN_S = 2e-4          # spin this long before sleeping: a step's allreduce usually ends sooner
+_SPIN_S = 0.05          # spin this long before sleeping: each Test() moves the collective on
 _SLEEP_S = 5e-4
 
 
