@@ -8,8 +8,7 @@ from ..base import MXNetError
 from .checks import check_step
 from .dist import DistSyncKVStore
 from .store import KVStore
-
-DIST_TYPES = ("dist_sync", "dist_sync_device", "dist_device_sync")
+from .types import DIST_TYPES, create
 
 
 class TrainerLink:
@@ -31,7 +30,6 @@ class TrainerLink:
 
     def prepare(self):
         """Make the store if not yet, and broadcast the parameters initialized since."""
-        from . import create
         if not self._made:
             kvstore, wanted = self._config
             if isinstance(kvstore, str):
