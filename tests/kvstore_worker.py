@@ -5,7 +5,7 @@
 good: summed pushes, broadcast and 5 training steps (update_on_kvstore on and off), saved
 to OUT_DIR/rank{R}.npz; raise, exit, kill, sleep: rank 1 fails at step 3 in that way;
 shapes: rank 1's model has other shapes; deferred: the workers' models, initialized
-differently, get their shapes at the first forward.
+differently, get their shapes at the first forward; stale: rank 1 skips a backward.
 """
 import os
 import signal
@@ -115,6 +115,21 @@ def shapes():
     train(make_net(0, hidden=8 + kv.rank), kv, kv.rank, kv.num_workers)
 
 
+def stale():
+    """Rank 1 skips backward at the second step: its gradients are stale, rank 0's fresh."""
+    kv = mx.kv.create("dist_sync")
+    net = make_net(0)
+    trainer = gluon.Trainer(net.collect_params(), "sgd", kvstore=kv)
+    xs, ys = global_batches()
+    for step in range(2):
+        with autograd.record():
+            loss = gluon.loss.SoftmaxCrossEntropyLoss()(net(nd.array(xs[step])),
+                                                        nd.array(ys[step]))
+        if step == 0 or kv.rank == 0:
+            loss.backward()
+        trainer.step(xs.shape[1], ignore_stale_grad=True)
+
+
 def deferred():
     """Shapes known at the first forward only, so the Trainer cannot broadcast before it."""
     kv = mx.kv.create("dist_sync")
@@ -129,5 +144,7 @@ if __name__ == "__main__":
         shapes()
     elif scenario == "deferred":
         deferred()
+    elif scenario == "stale":
+        stale()
     else:
         failing(scenario)

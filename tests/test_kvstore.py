@@ -247,3 +247,24 @@ def test_the_benchmark_rows_for_1_and_2_processes(mpi):
         assert row["allreduce_in_step_ms"] > 0 and row["allreduce_alone_ms"] > 0
     assert rows["1"]["speedup"] == 1.0
     assert "samples/s" in "\n".join(format_distributed(rows))
+
+
+def test_a_gradient_fresh_on_some_workers_only_is_an_error(mpi, tmp_path):
+    out = _failing_run(mpi, tmp_path, "stale")
+    assert "was updated by backward on 1 of 2 workers since the last step" in out
+
+
+def test_setting_a_parameter_under_update_on_kvstore_is_an_error():
+    net = worker.make_net(0)
+    trainer = gluon.Trainer(net.collect_params(), "sgd", kvstore=mx.kv.create("local"))
+    x, y = (nd.array(a[0]) for a in worker.global_batches())
+    for _ in range(2):
+        with autograd.record():
+            loss = gluon.loss.SoftmaxCrossEntropyLoss()(net(x), y)
+        loss.backward()
+        if trainer._kvstore is not None:
+            net[0].weight.set_data(np.zeros(net[0].weight.shape))
+            with pytest.raises(mx.MXNetError, match="kvstore updates its own copy"):
+                trainer.step(x.shape[0])
+            return
+        trainer.step(x.shape[0])

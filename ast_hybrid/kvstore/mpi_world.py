@@ -11,6 +11,7 @@ DEFAULT_TIMEOUT_S = 300.0
 _LEFT_TAG = 7316
 _SPIN_S = 0.05          # poll this long before sleeping: each Test() moves the collective on
 _SLEEP_S = 5e-4
+_FORWARD_S = 0.5
 
 
 class WorkerFailure(MXNetError):
@@ -103,6 +104,9 @@ class World:
                              f"stopped on an uncaught {kind.__name__}; aborting every worker "
                              "(MPI_Abort)\n")
             sys.stderr.flush()
+            # mpiexec forwards output through its own processes: Abort ends them too, and
+            # what they had not passed on yet, the message above included, would be lost
+            time.sleep(_FORWARD_S)
             self.MPI.COMM_WORLD.Abort(1)
 
         sys.excepthook = abort_every_worker
