@@ -5,6 +5,8 @@ from . import ndarray as nd
 from . import symbol as sym
 from . import base, errors, gluon, name, test_utils
 from . import contrib, util
+from . import kvstore
+from . import kvstore as kv
 from .base import MXNetError
 from .context import Context, cpu, current_context, gpu, num_gpus
 from .compiler.ast_front_end import hybrid, to_source
@@ -12,6 +14,6 @@ from .compiler.ast_front_end import hybrid, to_source
 __version__ = "0.1.0"
 
 __all__ = ["autograd", "base", "context", "Context", "contrib", "cpu", "current_context", "errors",
-           "gluon", "gpu", "hybrid", "init", "initializer", "lr_scheduler", "metric",
-           "MXNetError", "name", "nd", "ndarray", "num_gpus", "random", "sym", "symbol",
-           "test_utils", "to_source", "util"]
+           "gluon", "gpu", "hybrid", "init", "initializer", "kv", "kvstore", "lr_scheduler",
+           "metric", "MXNetError", "name", "nd", "ndarray", "num_gpus", "random", "sym",
+           "symbol", "test_utils", "to_source", "util"]

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from .distributed import format_distributed, run_distributed
 from .forwards import PEERS, VARIANTS
 from .models import FIRST_CALL_ONLY, MODELS, TRAIN_MODELS
 from .profiling import profile_missed
@@ -43,8 +44,12 @@ trace mode against AST mode, the first call's cost, the training step) are print
 the figures, each marked met or missed; a missed target never makes the benchmark fail.
 It writes files only when asked: the results with --json PATH, a chart with --plot PATH.
 
+With --dist it also times data-parallel training over MPI (the 'dist' extra): samples per
+second on 1 and 2 processes and the time each step spends summing gradients.
+
     python -m ast_hybrid.bench [--quick] [--models mlp1,lenet64] [--json PATH] [--plot PATH]
                                [--profile] [--peers] [--repeats N] [--no-train] [--no-memory]
+                               [--dist]
 """
 
 
@@ -67,6 +72,8 @@ def parse_args(argv):
                    help=f"skip the training-step rows ({', '.join(TRAIN_MODELS)})")
     p.add_argument("--no-memory", dest="memory", action="store_false",
                    help="skip the peak-memory measurements")
+    p.add_argument("--dist", action="store_true",
+                   help="also time data-parallel training on 1 and 2 MPI processes")
     p.add_argument("--profile", action="store_true",
                    help="print a cProfile of AST mode for each model missing its AST/numpy "
                         "target, and of AST-mode training steps where the training target "
@@ -137,7 +144,10 @@ def main(argv=None):
     add_cost_beyond_forward(first, models)
     targets = evaluate_targets(models, first, training, memory)
 
+    distributed = run_distributed(20 if args.quick else 200) if args.dist else None
     print(format_table(models, first, targets, variants, training, memory))
+    if distributed:
+        print("\n".join(format_distributed(distributed)))
     data = {
         "meta": _metadata(args, repeats, target_s, variants, peers),
         "models": models,
@@ -146,6 +156,8 @@ def main(argv=None):
         "first_call_ms": first,
         "targets": targets,
     }
+    if distributed:
+        data["distributed"] = distributed
     if args.profile:
         text = profile_missed(models, targets, training)
         if text:

@@ -2,6 +2,7 @@
 import numpy as np
 
 from .. import autograd
+from .. import kvstore as kvs
 from .. import optimizer as opt
 from .parameter import Parameter, ParameterDict
 
@@ -14,6 +15,11 @@ class Trainer:
     step(batch_size) rescales gradients by 1/batch_size (times the optimizer's rescale_grad)
     and updates every parameter whose grad_req is not 'null', in place; each updated
     parameter is marked changed so caches derived from its value are refreshed.
+
+    kvstore: as MXNet 1.x's, a type name, a KVStore or None; a 'dist_sync' store sums the
+    gradients over the workers before each update (batch_size is then the global batch)
+    and gives every worker rank 0's parameters first. A name this package does not run is
+    an error here, where MXNet ignores any non-'dist' name on one device.
     """
 
     def __init__(self, params, optimizer, optimizer_params=None, kvstore="device",
@@ -44,6 +50,20 @@ class Trainer:
         else:
             self._optimizer = opt.create(optimizer, param_dict=param_dict, **optimizer_params)
         self._states = {}
+        if kvstore is not None and not isinstance(kvstore, kvs.KVStore):
+            kvs.check_type(kvstore)
+        if compression_params:
+            raise NotImplementedError("compression_params: gradient compression is not "
+                                      "supported (it would change the gradients)")
+        self._kv = kvs.TrainerLink(kvstore, update_on_kvstore, self._params, self._optimizer)
+
+    @property
+    def _kvstore(self):
+        return self._kv.store
+
+    @property
+    def _update_on_kvstore(self):
+        return self._kv.update_on_kvstore
 
     @property
     def optimizer(self):
@@ -59,12 +79,21 @@ class Trainer:
     def step(self, batch_size, ignore_stale_grad=False):
         """One update: gradients / batch_size, then the optimizer's rule on every parameter."""
         self._optimizer.rescale_grad = self._scale / batch_size
-        self.allreduce_grads()
+        self._kv.prepare()
+        self._sum_copies()
+        self._kv.reduce()
         self._update(ignore_stale_grad)
 
     def allreduce_grads(self):
-        """Each gradient of a parameter with copies on several contexts becomes their sum,
-        as MXNet's reduction across devices leaves them."""
+        """Sum the gradients: of a parameter's copies on several contexts (each becomes their
+        sum, as MXNet's reduction across devices leaves them), then over the kvstore's
+        workers (no kvstore: nothing more to reduce)."""
+        self._kv.prepare()
+        self._kv.refuse_on_kvstore("allreduce_grads()")
+        self._sum_copies()
+        self._kv.reduce()
+
+    def _sum_copies(self):
         for param in self._params:
             if param._copies and param._grad_req != "null":
                 grads = [copy._grad._data for copy in param._arrays() if copy._grad is not None]
@@ -73,6 +102,8 @@ class Trainer:
                     grad[...] = total
 
     def update(self, batch_size, ignore_stale_grad=False):
+        self._kv.prepare()
+        self._kv.refuse_on_kvstore("update()")
         self._optimizer.rescale_grad = self._scale / batch_size
         self._update(ignore_stale_grad)
 
@@ -98,6 +129,11 @@ class Trainer:
                         "updating of Parameters with stale gradient")
                 continue
             chosen.append((index, param, data))
+        if self._update_on_kvstore:
+            for _, param, data in chosen:     # the kvstore has updated the first copies
+                for copy in param._copies:
+                    copy._data[...] = data._data
+            return
         optimizer, states = self._optimizer, self._states
         for index, param, data in chosen:
             state = states.get(index, _MISSING)
@@ -111,6 +147,9 @@ class Trainer:
     def save_states(self, fname):
         """The optimizer's state arrays and update counts, as an .npz file (no pickles)."""
         import numpy as np
+        self._kv.prepare()
+        if self._update_on_kvstore:
+            return self._kvstore.save_optimizer_states(fname)
         arrays = {}
         for index, state in self._states.items():
             parts = () if state is None else (state if isinstance(state, tuple) else (state,))
@@ -126,6 +165,9 @@ class Trainer:
 
     def load_states(self, fname):
         import numpy as np
+        self._kv.prepare()
+        if self._update_on_kvstore:
+            return self._kvstore.load_optimizer_states(fname)
         with np.load(fname, allow_pickle=False) as loaded:
             data = {key: loaded[key] for key in loaded.files}
         states, counts = {}, {}

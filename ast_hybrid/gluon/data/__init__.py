@@ -2,7 +2,8 @@
 from . import vision
 from .dataloader import DataLoader, default_batchify_fn
 from .dataset import ArrayDataset, Dataset, SimpleDataset
-from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, SplitSampler
 
 __all__ = ["Dataset", "SimpleDataset", "ArrayDataset", "Sampler", "SequentialSampler",
-           "RandomSampler", "BatchSampler", "DataLoader", "default_batchify_fn", "vision"]
+           "RandomSampler", "SplitSampler", "BatchSampler", "DataLoader", "default_batchify_fn",
+           "vision"]

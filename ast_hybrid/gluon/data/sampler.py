@@ -70,3 +70,30 @@ class BatchSampler(Sampler):
         if self._last_batch == "discard":
             return len(self._sampler) // self._batch_size
         return (len(self._prev) + len(self._sampler)) // self._batch_size
+
+
+class SplitSampler(Sampler):
+    """Part `part_index` of `num_parts` equal contiguous parts of range(length): the share of
+    one worker of data-parallel training (num_parts=kv.num_workers, part_index=kv.rank).
+
+    Every part has length // num_parts indices, the remainder left out, so that all workers
+    take the same number of batches (their collectives must pair up). shuffle=True visits the
+    part in a fresh random order each epoch, from numpy's global generator.
+    """
+
+    def __init__(self, length, num_parts=1, part_index=0, shuffle=False):
+        if num_parts < 1 or not 0 <= part_index < num_parts:
+            raise ValueError(f"part_index must be in [0, num_parts), got part_index="
+                             f"{part_index}, num_parts={num_parts}")
+        self._part_len = length // num_parts
+        self._start = self._part_len * part_index
+        self._shuffle = shuffle
+
+    def __iter__(self):
+        indices = np.arange(self._start, self._start + self._part_len)
+        if self._shuffle:
+            np.random.shuffle(indices)
+        return iter(indices.tolist())
+
+    def __len__(self):
+        return self._part_len
