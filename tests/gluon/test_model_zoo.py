@@ -1,0 +1,193 @@
+"""gluon.model_zoo.vision against MXNet 1.9.1 (recorded by tools/mxnet_model_zoo_reference.py):
+every network's parameter names and shapes; outputs for weights set by the record's rule,
+imperatively, in AST mode, in trace mode and exported then imported (every network with
+AST_HYBRID_MODEL_ZOO=1, a representative few by default); AST-mode gradients against
+imperative ones; model_store's files; the contrib layers the models are built of."""
+import importlib.util
+import inspect
+import json
+import os
+
+import numpy as np
+import pytest
+
+import ast_hybrid
+from ast_hybrid import autograd, nd, sym
+from ast_hybrid.gluon import SymbolBlock, model_zoo, nn
+from ast_hybrid.gluon.contrib.nn import Concurrent, HybridConcurrent, Identity
+from ast_hybrid.gluon.model_zoo import model_store, vision
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+with open(os.path.join(ROOT, "tests", "data", "mxnet_model_zoo_reference.json")) as _stream:
+    REFERENCE = json.load(_stream)
+_spec = importlib.util.spec_from_file_location(
+    "mxnet_model_zoo_reference", os.path.join(ROOT, "tools", "mxnet_model_zoo_reference.py"))
+TOOL = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(TOOL)
+
+NETWORKS = list(TOOL.NETWORKS)
+# each family's smallest members, about 10 s together on one core; the rest take minutes
+DEFAULT_NUMERIC = ["resnet18_v1", "resnet18_v2", "mobilenet0.25", "mobilenetv2_0.25",
+                   "squeezenet1.1", "alexnet"]
+NUMERIC = NETWORKS if os.environ.get("AST_HYBRID_MODEL_ZOO") == "1" else DEFAULT_NUMERIC
+
+
+def close(got, want, what):
+    """Equal within 1e-4 of the output's largest magnitude (and relatively): float32 sums
+    in another order differ by that much after a hundred layers."""
+    want = np.asarray(want, dtype=np.float32)
+    got = np.asarray(got)
+    assert got.shape == want.shape, (what, got.shape, want.shape)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max(),
+                               err_msg=what)
+
+
+def test_reference_was_recorded_by_mxnet_1_9_1():
+    assert REFERENCE["mxnet_version"] == "1.9.1"
+    assert set(REFERENCE["networks"]) == set(NETWORKS) == set(vision._models)
+    assert set(REFERENCE["pixel_shuffles"]) == set(TOOL.PIXEL_SHUFFLES)
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_names_and_shapes_match_mxnet(name):
+    """The names of collect_params(), and the shapes the graph gives them at the image size
+    the network is made for (inferred from the traced graph: no array is computed)."""
+    want = REFERENCE["networks"][name]
+    expected = {want["prefix"] + key: tuple(shape) for key, shape in want["params"]}
+    net = TOOL.make(ast_hybrid, name)
+    assert sorted(net.collect_params()) == sorted(expected)
+    side = TOOL.NETWORKS[name][0]
+    graph = net(sym.var("data"))
+    arg_shapes, _, aux_shapes = graph.infer_shape(data=(1, 3, side, side))
+    inferred = dict(zip(graph.list_arguments() + graph.list_auxiliary_states(),
+                        arg_shapes + aux_shapes))
+    assert inferred.pop("data") == (1, 3, side, side)
+    assert inferred == expected
+
+
+@pytest.mark.parametrize("name", NUMERIC)
+def test_outputs_match_mxnet(tmp_path, name):
+    """One network, its weights set by the record's rule: MXNet's output imperatively, in
+    AST mode (nothing refused), in trace mode, and exported and imported back."""
+    want = np.asarray(REFERENCE["networks"][name]["output"]).reshape(
+        REFERENCE["networks"][name]["output_shape"])
+    net = TOOL.make(ast_hybrid, name, classes=TOOL.NUMERIC_CLASSES)
+    x = nd.array(TOOL.image(TOOL.NETWORKS[name][1]))
+    close(TOOL.numeric_output(ast_hybrid, net, name), want, "imperative")
+    net.hybridize(fallback=False)
+    close(net(x).asnumpy(), want, "AST mode")
+    net.hybridize(mode="trace")
+    close(net(x).asnumpy(), want, "trace mode")
+    path = str(tmp_path / "net")
+    net.export(path)
+    imported = SymbolBlock.imports(path + "-symbol.json", ["data"], path + "-0000.params")
+    close(imported(x).asnumpy(), want, "exported and imported")
+
+
+@pytest.mark.parametrize("name", ["mobilenetv2_0.25", "resnet18_v2"])
+def test_ast_mode_gradients_equal_imperative(name):
+    """Under autograd.record() (batch norm on batch statistics), the gradients of the data
+    and of every parameter in AST mode are imperative mode's."""
+    net = TOOL.make(ast_hybrid, name, classes=TOOL.NUMERIC_CLASSES)
+    x = nd.array(np.random.RandomState(1).uniform(-1, 1, (2, 3, 32, 32)).astype("float32"))
+    net(x)
+    TOOL.set_parameters(ast_hybrid, net)
+    head = nd.array(np.random.RandomState(2).uniform(
+        -1, 1, (2, TOOL.NUMERIC_CLASSES)).astype("float32"))
+    params = {k: p for k, p in net.collect_params().items() if p.grad_req != "null"}
+
+    def gradients():
+        x.attach_grad()
+        with autograd.record():
+            y = net(x)
+        y.backward(head)
+        return y.asnumpy(), x.grad.asnumpy(), {k: p.grad().asnumpy() for k, p in
+                                                params.items()}
+
+    imperative = gradients()
+    net.hybridize(fallback=False)
+    compiled = gradients()
+    close(compiled[0], imperative[0], "output")
+    close(compiled[1], imperative[1], "data gradient")
+    for key, grad in imperative[2].items():
+        close(compiled[2][key], grad, key)
+
+
+def test_pixel_shuffles_match_mxnet():
+    for name, want in REFERENCE["pixel_shuffles"].items():
+        layer, factor, shape = TOOL.PIXEL_SHUFFLES[name]
+        block = getattr(ast_hybrid.gluon.contrib.nn, layer)(factor)
+        x = nd.array(np.arange(np.prod(shape), dtype="float32").reshape(shape))
+        close(block(x).asnumpy(), want, name)
+        block.hybridize(fallback=False)
+        close(block(x).asnumpy(), want, name + " in AST mode")
+        block.hybridize(mode="trace")
+        close(block(x).asnumpy(), want, name + " in trace mode")
+
+
+def test_concurrent_layers_concatenate_their_childrens_outputs():
+    x = nd.array(np.arange(6, dtype="float32").reshape(2, 3))
+    hybrid = HybridConcurrent(axis=1)
+    with hybrid.name_scope():
+        hybrid.add(nn.Dense(4), Identity())
+    plain = Concurrent(axis=0)
+    with plain.name_scope():
+        plain.add(Identity(), Identity())
+    for block in (hybrid, plain):
+        block.initialize()
+    assert sorted(hybrid.collect_params()) == ["hybridconcurrent0_dense0_bias",
+                                               "hybridconcurrent0_dense0_weight"]
+    dense = hybrid[0](x).asnumpy()
+    expected = np.concatenate([dense, x.asnumpy()], axis=1)
+    np.testing.assert_allclose(hybrid(x).asnumpy(), expected)
+    hybrid.hybridize(fallback=False)
+    np.testing.assert_allclose(hybrid(x).asnumpy(), expected)
+    np.testing.assert_array_equal(plain(x).asnumpy(), np.concatenate([x.asnumpy()] * 2))
+
+
+def test_every_model_has_its_function_with_mxnets_signature():
+    for function in vision._models.values():
+        assert getattr(vision, function.__name__) is function
+    for function in (vision.alexnet, vision.inception_v3):
+        parameters = inspect.signature(function).parameters
+        assert list(parameters)[:3] == ["pretrained", "ctx", "root"]
+        assert parameters["pretrained"].default is False
+    for family in (vision.get_resnet, vision.get_mobilenet, vision.get_mobilenet_v2,
+                   vision.get_vgg):
+        assert "root" in inspect.signature(family).parameters
+    assert model_zoo.get_model is vision.get_model
+    assert isinstance(vision.get_model("ResNet18_V1", classes=10), vision.ResNetV1)
+    with pytest.raises(ValueError, match="Model resnet19_v1 is not supported"):
+        vision.get_model("resnet19_v1")
+
+
+def test_model_store_names_files_as_mxnet_and_never_downloads(tmp_path):
+    assert model_store.short_hash("resnet18_v1") == "a0666292"
+    with pytest.raises(ValueError, match="Pretrained model for resnet19_v1 is not available"):
+        model_store.short_hash("resnet19_v1")
+    with pytest.raises(FileNotFoundError) as caught:
+        vision.mobilenet0_25(pretrained=True, root=str(tmp_path))
+    assert "mobilenet0.25-9f83e440.params" in str(caught.value)
+    assert str(tmp_path) in str(caught.value)
+
+
+def test_pretrained_loads_the_file_in_root(tmp_path):
+    source = vision.mobilenet0_25()
+    source.initialize()
+    source(nd.array(TOOL.image(32)))
+    path = tmp_path / f"mobilenet0.25-{model_store.short_hash('mobilenet0.25')}.params"
+    source.save_parameters(str(path))
+    assert model_store.get_model_file("mobilenet0.25", root=str(tmp_path)) == str(path)
+    loaded = vision.get_model("mobilenet0.25", pretrained=True, root=str(tmp_path))
+    for (key, want), got in zip(source._collect_params_with_prefix().items(),
+                                loaded._collect_params_with_prefix().values()):
+        np.testing.assert_array_equal(got.data().asnumpy(), want.data().asnumpy(), key)
+    (tmp_path / "notes.txt").write_text("kept")
+    model_store.purge(str(tmp_path))
+    assert os.listdir(tmp_path) == ["notes.txt"]
+
+
+def test_third_parties_may_add_their_models_to_the_store(tmp_path, monkeypatch):
+    monkeypatch.setitem(model_store._model_sha1, "mynet", "0123456789abcdef" * 2 + "01234567")
+    with pytest.raises(FileNotFoundError, match="mynet-01234567.params"):
+        model_store.get_model_file("mynet", root=str(tmp_path))
