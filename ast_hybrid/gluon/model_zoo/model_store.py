@@ -1,5 +1,6 @@
 """Pretrained parameters' files: `<root>/<name>-<short sha1>.params`, never downloaded."""
 import os
+import struct
 
 __all__ = ["get_model_file", "purge", "short_hash"]
 
@@ -40,6 +41,9 @@ _model_sha1 = {name: checksum for checksum, name in [
     ("ad2f660d101905472b83590b59708b71ea22b2e5", "vgg19"),
     ("f360b758e856f1074a85abd5fd873ed1d98297c3", "vgg19_bn")]}
 
+# the first 8 bytes of a file MXNet's nd.save wrote (its NDArray list's magic number)
+_MXNET_FILE_MAGIC = struct.pack("<Q", 0x112)
+
 # MXNet's default: $MXNET_HOME/models, ~/.mxnet/models without it, so files already there
 # are found
 DEFAULT_ROOT = os.path.join(os.getenv("MXNET_HOME", os.path.join(os.path.expanduser("~"),
@@ -70,8 +74,17 @@ def get_model_file(name, root=DEFAULT_ROOT):
 
 
 def load_pretrained(net, name, root, ctx):
-    """Set `net`'s parameters from `name`'s file in `root`; returns `net`."""
-    net.load_parameters(get_model_file(name, root=root), ctx=ctx)
+    """Set `net`'s parameters from `name`'s file in `root`; returns `net`. A file in MXNet's
+    own binary format is refused with the way to convert it."""
+    path = get_model_file(name, root=root)
+    with open(path, "rb") as stream:
+        if stream.read(8) == _MXNET_FILE_MAGIC:
+            raise ValueError(
+                f"{path} is in MXNet's binary format, which ast_hybrid does not read; convert "
+                "it once with MXNet: python -c \"import sys, mxnet, numpy; numpy.savez(open("
+                "sys.argv[2], 'wb'), **{k: v.asnumpy() for k, v in mxnet.nd.load(sys.argv[1])"
+                ".items()})\" FILE NEW_FILE, and put NEW_FILE in its place")
+    net.load_parameters(path, ctx=ctx)
     return net
 
 
