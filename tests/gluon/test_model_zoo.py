@@ -13,7 +13,7 @@ import pytest
 
 import ast_hybrid
 from ast_hybrid import autograd, nd, sym
-from ast_hybrid.gluon import SymbolBlock, model_zoo, nn
+from ast_hybrid.gluon import SymbolBlock, nn
 from ast_hybrid.gluon.contrib.nn import Concurrent, HybridConcurrent, Identity
 from ast_hybrid.gluon.model_zoo import model_store, vision
 
@@ -43,6 +43,11 @@ def close(got, want, what):
                                err_msg=what)
 
 
+def recorded_output(name):
+    record = REFERENCE["networks"][name]
+    return np.asarray(record["output"]).reshape(record["output_shape"])
+
+
 def test_reference_was_recorded_by_mxnet_1_9_1():
     assert REFERENCE["mxnet_version"] == "1.9.1"
     assert set(REFERENCE["networks"]) == set(NETWORKS) == set(vision._models)
@@ -70,8 +75,7 @@ def test_names_and_shapes_match_mxnet(name):
 def test_outputs_match_mxnet(tmp_path, name):
     """One network, its weights set by the record's rule: MXNet's output imperatively, in
     AST mode (nothing refused), in trace mode, and exported and imported back."""
-    want = np.asarray(REFERENCE["networks"][name]["output"]).reshape(
-        REFERENCE["networks"][name]["output_shape"])
+    want = recorded_output(name)
     net = TOOL.make(ast_hybrid, name, classes=TOOL.NUMERIC_CLASSES)
     x = nd.array(TOOL.image(TOOL.NETWORKS[name][1]))
     close(TOOL.numeric_output(ast_hybrid, net, name), want, "imperative")
@@ -83,6 +87,15 @@ def test_outputs_match_mxnet(tmp_path, name):
     net.export(path)
     imported = SymbolBlock.imports(path + "-symbol.json", ["data"], path + "-0000.params")
     close(imported(x).asnumpy(), want, "exported and imported")
+
+
+@pytest.mark.parametrize("mode", ["ast", "trace"])
+def test_hybridized_before_the_first_call(mode):
+    """As scripts do: initialize, hybridize, call (the shapes deferred until then)."""
+    name = "mobilenet0.25"
+    net = TOOL.make(ast_hybrid, name, classes=TOOL.NUMERIC_CLASSES)
+    net.hybridize(mode=mode, fallback=False)
+    close(TOOL.numeric_output(ast_hybrid, net, name), recorded_output(name), mode)
 
 
 @pytest.mark.parametrize("name", ["mobilenetv2_0.25", "resnet18_v2"])
@@ -156,7 +169,6 @@ def test_every_model_has_its_function_with_mxnets_signature():
     for family in (vision.get_resnet, vision.get_mobilenet, vision.get_mobilenet_v2,
                    vision.get_vgg):
         assert "root" in inspect.signature(family).parameters
-    assert model_zoo.get_model is vision.get_model
     assert isinstance(vision.get_model("ResNet18_V1", classes=10), vision.ResNetV1)
     with pytest.raises(ValueError, match="Model resnet19_v1 is not supported"):
         vision.get_model("resnet19_v1")
