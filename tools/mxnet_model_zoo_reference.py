@@ -38,7 +38,6 @@ PIXEL_SHUFFLES = {
     "pixel_shuffle_3d": ("PixelShuffle3D", (2, 3, 2), (1, 24, 2, 1, 3)),
 }
 
-
 # the numeric cases' output width: every feature reaches each output through random
 # weights, so ten outputs see what a thousand do, at a hundredth of the record's size
 NUMERIC_CLASSES = 10
@@ -64,11 +63,17 @@ def image(side):
     return np.random.RandomState(0).uniform(-1, 1, (1, 3, side, side)).astype("float32")
 
 
-def make(mx, name, **kwargs):
-    """The network `name` made with `kwargs`, initialized, named as in a fresh process."""
+def build(mx, name, **kwargs):
+    """The network `name` made with `kwargs`, named as in a fresh process."""
     with mx.name.NameManager():
-        net = mx.gluon.model_zoo.vision.get_model(name, **kwargs)
-    net.initialize()
+        return mx.gluon.model_zoo.vision.get_model(name, **kwargs)
+
+
+def make(mx, name, **kwargs):
+    """The network `name` made with `kwargs` and initialized (with zeros: set_parameters
+    gives the values, and drawing random ones first would take longer)."""
+    net = build(mx, name, **kwargs)
+    net.initialize(mx.init.Zero())
     return net
 
 

@@ -57,10 +57,11 @@ def test_reference_was_recorded_by_mxnet_1_9_1():
 @pytest.mark.parametrize("name", NETWORKS)
 def test_names_and_shapes_match_mxnet(name):
     """The names of collect_params(), and the shapes the graph gives them at the image size
-    the network is made for (inferred from the traced graph: no array is computed)."""
+    the network is made for (inferred from the traced graph: no array is computed, not even
+    the parameters' initial values)."""
     want = REFERENCE["networks"][name]
     expected = {want["prefix"] + key: tuple(shape) for key, shape in want["params"]}
-    net = TOOL.make(ast_hybrid, name)
+    net = TOOL.build(ast_hybrid, name)
     assert sorted(net.collect_params()) == sorted(expected)
     side = TOOL.NETWORKS[name][0]
     graph = net(sym.var("data"))
