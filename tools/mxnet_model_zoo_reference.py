@@ -9,7 +9,9 @@ passes ast_hybrid in place of mxnet. Each network is made in a fresh `mx.name.Na
 so its names are those of a fresh process (`resnetv10_conv0_weight`).
 """
 import json
+import os
 import sys
+import tempfile
 import zlib
 
 import numpy as np
@@ -30,6 +32,9 @@ NETWORKS = {
     **{f"mobilenet{m}": (224, 32) for m in ("1.0", "0.75", "0.5", "0.25")},
     **{f"mobilenetv2_{m}": (224, 32) for m in ("1.0", "0.75", "0.5", "0.25")},
 }
+
+# networks whose graph, as MXNet exports it for the numeric case, is recorded too
+EXPORTED = ("squeezenet1.1",)
 
 # name -> (layer, factor, input shape)
 PIXEL_SHUFFLES = {
@@ -112,10 +117,25 @@ def record_network(mx, name):
     listed = shapes(net)
     prefix = listed[0][0].split("_", 1)[0] + "_"
     assert all(key.startswith(prefix) for key, _ in listed)
-    output = numeric_output(mx, make(mx, name, classes=NUMERIC_CLASSES), name)
-    return {"prefix": prefix, "params": [[key[len(prefix):], shape] for key, shape in listed],
-            "output": [float(f"{v:.7g}") for v in output.ravel()],
-            "output_shape": list(output.shape)}
+    net = make(mx, name, classes=NUMERIC_CLASSES)
+    output = numeric_output(mx, net, name)
+    record = {"prefix": prefix, "params": [[key[len(prefix):], shape] for key, shape in listed],
+              "output": [float(f"{v:.7g}") for v in output.ravel()],
+              "output_shape": list(output.shape)}
+    if name in EXPORTED:
+        record["symbol_json"] = exported_graph(mx, net, name)
+    return record
+
+
+def exported_graph(mx, net, name):
+    """The graph `net.export` writes after a hybridized call, without its indentation."""
+    net.hybridize()
+    net(mx.nd.array(image(NETWORKS[name][1])))
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "net")
+        net.export(path)
+        with open(path + "-symbol.json") as stream:
+            return json.dumps(json.load(stream), separators=(",", ":"))
 
 
 def main(path):

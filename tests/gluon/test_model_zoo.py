@@ -90,6 +90,29 @@ def test_outputs_match_mxnet(tmp_path, name):
     close(imported(x).asnumpy(), want, "exported and imported")
 
 
+@pytest.mark.parametrize("name", TOOL.EXPORTED)
+def test_mxnets_exported_graph_imports_and_runs(tmp_path, name):
+    """The graph MXNet 1.9.1 exported for the network, given the record's weights (by the
+    structural names of our own network, whose full names the graph's are), computes
+    MXNet's output here, imperatively and hybridized."""
+    path = tmp_path / "mxnet-symbol.json"
+    path.write_text(REFERENCE["networks"][name]["symbol_json"])
+    imported = SymbolBlock.imports(str(path), ["data"])
+    ours = TOOL.make(ast_hybrid, name, classes=TOOL.NUMERIC_CLASSES)
+    x = nd.array(TOOL.image(TOOL.NETWORKS[name][1]))
+    ours(x)
+    structural = {p.name: key for key, p in ours._collect_params_with_prefix().items()}
+    params = imported.collect_params()
+    assert sorted(params) == sorted(structural)
+    imported.initialize()
+    imported(x)                   # the graph declares no shapes: the first call infers them
+    for full_name, param in params.items():
+        param.set_data(nd.array(TOOL.parameter_value(structural[full_name], param.shape)))
+    close(imported(x).asnumpy(), recorded_output(name), "imported")
+    imported.hybridize(fallback=False)
+    close(imported(x).asnumpy(), recorded_output(name), "imported, AST mode")
+
+
 @pytest.mark.parametrize("mode", ["ast", "trace"])
 def test_hybridized_before_the_first_call(mode):
     """As scripts do: initialize, hybridize, call (the shapes deferred until then)."""
