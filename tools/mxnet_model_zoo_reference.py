@@ -8,6 +8,7 @@ Run with MXNet's own interpreter (never the project's environment), from the rep
 passes ast_hybrid in place of mxnet. Each network is made in a fresh `mx.name.NameManager()`,
 so its names are those of a fresh process (`resnetv10_conv0_weight`).
 """
+import base64
 import json
 import os
 import sys
@@ -35,6 +36,12 @@ NETWORKS = {
 
 # networks whose graph, as MXNet exports it for the numeric case, is recorded too
 EXPORTED = ("squeezenet1.1",)
+
+# name -> dtype of the arrays of the small MXNet parameter file recorded (every type flag
+# a parameter file may hold; a structural name, as save_parameters writes)
+FILE_ARRAYS = {"features.0.weight": "float32", "features.1.gamma": "float64",
+               "half": "float16", "bytes": "uint8", "ints": "int32", "small_ints": "int8",
+               "longs": "int64", "mask": "bool"}
 
 # name -> (layer, factor, input shape)
 PIXEL_SHUFFLES = {
@@ -138,12 +145,32 @@ def exported_graph(mx, net, name):
             return json.dumps(json.load(stream), separators=(",", ":"))
 
 
+def file_arrays():
+    """The arrays of the recorded MXNet file: small, of each dtype, of 1 to 4 dimensions."""
+    rng = np.random.RandomState(3)
+    shapes = [(2, 3, 1, 1), (3,), (2, 2), (5,), (2, 1, 2), (4,), (3,), (2, 3)]
+    return {name: (rng.uniform(-100, 100, shape) if dtype != "bool"
+                   else rng.uniform(size=shape) > 0.5).astype(dtype)
+            for (name, dtype), shape in zip(FILE_ARRAYS.items(), shapes)}
+
+
+def mxnet_file(mx):
+    """The bytes MXNet's nd.save writes for file_arrays(), in base64."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "arrays.params")
+        mx.nd.save(path, {name: mx.nd.array(value, dtype=value.dtype)
+                          for name, value in file_arrays().items()})
+        with open(path, "rb") as stream:
+            return base64.b64encode(stream.read()).decode("ascii")
+
+
 def main(path):
     import mxnet as mx
     reference = {"mxnet_version": mx.__version__,
                  "networks": {name: record_network(mx, name) for name in NETWORKS},
                  "pixel_shuffles": {name: pixel_shuffle(mx, name).tolist()
-                                    for name in PIXEL_SHUFFLES}}
+                                    for name in PIXEL_SHUFFLES},
+                 "mxnet_file": mxnet_file(mx)}
     with open(path, "w") as stream:
         json.dump(reference, stream, separators=(",", ":"))
 

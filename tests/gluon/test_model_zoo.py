@@ -3,10 +3,13 @@ every network's parameter names and shapes; outputs for weights set by the recor
 imperatively, in AST mode, in trace mode and exported then imported (every network with
 AST_HYBRID_MODEL_ZOO=1, a representative few by default); AST-mode gradients against
 imperative ones; model_store's files; the contrib layers the models are built of."""
+import base64
 import importlib.util
 import inspect
 import json
 import os
+import struct
+import tempfile
 
 import numpy as np
 import pytest
@@ -15,7 +18,9 @@ import ast_hybrid
 from ast_hybrid import autograd, nd, sym
 from ast_hybrid.gluon import SymbolBlock, nn
 from ast_hybrid.gluon.contrib.nn import Concurrent, HybridConcurrent, Identity
-from ast_hybrid.gluon.model_zoo import model_store, vision
+from ast_hybrid.gluon.model_zoo import model_store, mxnet_files, vision
+from ast_hybrid.limits import LoadLimits
+from ast_hybrid.ndarray.io import LoadError
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 with open(os.path.join(ROOT, "tests", "data", "mxnet_model_zoo_reference.json")) as _stream:
@@ -208,11 +213,94 @@ def test_model_store_names_files_as_mxnet_and_never_downloads(tmp_path):
     assert str(tmp_path) in str(caught.value)
 
 
-def test_pretrained_refuses_mxnets_binary_format_saying_how_to_convert(tmp_path):
-    path = tmp_path / f"alexnet-{model_store.short_hash('alexnet')}.params"
-    path.write_bytes((0x112).to_bytes(8, "little") + bytes(16))   # what MXNet's nd.save writes
-    with pytest.raises(ValueError, match="MXNet's binary format.*numpy.savez"):
-        vision.alexnet(pretrained=True, root=str(tmp_path))
+_TYPE_FLAGS = {"float32": 0, "float64": 1, "float16": 2, "uint8": 3, "int32": 4, "int8": 5,
+               "int64": 6, "bool": 7}
+
+
+def mxnet_bytes(arrays, version=0xF993FAC9, stype=0, names=None, tail=b""):
+    """A file as MXNet's nd.save writes `arrays` (checked against MXNet's own bytes below);
+    `version` 0xF993FAC8 writes MXNet's V1 arrays, 0 its oldest ones (no version field)."""
+    out = [struct.pack("<QQQ", 0x112, 0, len(arrays))]
+    for value in arrays.values():
+        if version == 0:
+            out.append(struct.pack(f"<I{value.ndim}I", value.ndim, *value.shape))
+        else:
+            out.append(struct.pack("<I", version))
+            if version != 0xF993FAC8:
+                out.append(struct.pack("<i", stype))
+            out.append(struct.pack(f"<i{value.ndim}q", value.ndim, *value.shape))
+        out.append(struct.pack("<iii", 1, 0, _TYPE_FLAGS[value.dtype.name]))
+        out.append(value.astype(value.dtype.newbyteorder("<")).tobytes())
+    names = list(arrays) if names is None else names
+    out.append(struct.pack("<Q", len(names)))
+    for name in names:
+        out.append(struct.pack("<Q", len(name.encode())) + name.encode())
+    return b"".join(out) + tail
+
+
+def test_mxnets_parameter_files_are_read():
+    """The small file MXNet 1.9.1 wrote gives its arrays, dtypes included; the files of
+    MXNet's older array formats too."""
+    recorded = base64.b64decode(REFERENCE["mxnet_file"])
+    want = TOOL.file_arrays()
+    assert mxnet_bytes(want) == recorded
+    for data in (recorded, mxnet_bytes(want, version=0xF993FAC8), mxnet_bytes(want, version=0)):
+        got = _read(data)
+        assert list(got) == list(want)
+        for name, value in want.items():
+            assert got[name].dtype == value.dtype, name
+            np.testing.assert_array_equal(got[name], value, name)
+
+
+def _read(data, **limits):
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "file.params")
+        with open(path, "wb") as stream:
+            stream.write(data)
+        return mxnet_files.read_arrays(path, LoadLimits(**limits))
+
+
+def test_malformed_mxnet_files_are_refused_naming_what_is_wrong():
+    arrays = {"a": np.ones((2, 3), dtype="float32"), "b": np.zeros(4, dtype="int64")}
+    good = mxnet_bytes(arrays)
+    cases = {
+        "ends inside an array's data": good[:70],
+        "ends inside a name": good[:-1],
+        "bytes after the names": mxnet_bytes(arrays, tail=b"x"),
+        "a sparse array": mxnet_bytes(arrays, stype=1),
+        "not one name for each array": mxnet_bytes(arrays, names=["a"]),
+        "a name given twice": mxnet_bytes(arrays, names=["a", "a"]),
+        "an array of 0 dimensions": mxnet_bytes({"s": np.float32(1).reshape(())}),
+        "an array of type flag 12": good.replace(struct.pack("<iii", 1, 0, 0),
+                                                 struct.pack("<iii", 1, 0, 12)),
+        "arrays declared": good[:16] + struct.pack("<Q", 1 << 40) + good[24:],
+        "an array of 40 dimensions": good[:32] + struct.pack("<i", 40) + good[36:],
+        "a name that is not UTF-8": good[:-1] + b"\xff",
+    }
+    for why, data in cases.items():
+        with pytest.raises(LoadError, match=why):
+            _read(data)
+    with pytest.raises(LoadError, match="max_array_elements=5; pass max_array_elements=6"):
+        _read(good, max_array_elements=5)
+    with pytest.raises(LoadError, match="max_total_bytes"):
+        _read(good, max_total_bytes=64)
+
+
+def test_pretrained_loads_mxnets_own_file(tmp_path):
+    """A file in MXNet's binary format, as MXNet publishes them (save_parameters' structural
+    names), loads through pretrained=True."""
+    source = vision.mobilenet0_25(classes=10)
+    source.initialize()
+    source(nd.array(TOOL.image(32)))
+    TOOL.set_parameters(ast_hybrid, source)
+    values = {key: p.data().asnumpy() for key, p in source._collect_params_with_prefix().items()}
+    path = tmp_path / f"mobilenet0.25-{model_store.short_hash('mobilenet0.25')}.params"
+    path.write_bytes(mxnet_bytes(values))
+    loaded = vision.mobilenet0_25(pretrained=True, root=str(tmp_path), classes=10)
+    for key, param in loaded._collect_params_with_prefix().items():
+        np.testing.assert_array_equal(param.data().asnumpy(), values[key], key)
+    x = nd.array(TOOL.image(32))
+    np.testing.assert_array_equal(loaded(x).asnumpy(), source(x).asnumpy())
 
 
 def test_pretrained_loads_the_file_in_root(tmp_path):

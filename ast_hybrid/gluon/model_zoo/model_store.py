@@ -1,6 +1,8 @@
 """Pretrained parameters' files: `<root>/<name>-<short sha1>.params`, never downloaded."""
 import os
-import struct
+
+from ..parameter_files import match_names, set_values
+from . import mxnet_files
 
 __all__ = ["get_model_file", "purge", "short_hash"]
 
@@ -41,9 +43,6 @@ _model_sha1 = {name: checksum for checksum, name in [
     ("ad2f660d101905472b83590b59708b71ea22b2e5", "vgg19"),
     ("f360b758e856f1074a85abd5fd873ed1d98297c3", "vgg19_bn")]}
 
-# the first 8 bytes of a file MXNet's nd.save wrote (its NDArray list's magic number)
-_MXNET_FILE_MAGIC = struct.pack("<Q", 0x112)
-
 # MXNet's default: $MXNET_HOME/models, ~/.mxnet/models without it, so files already there
 # are found
 DEFAULT_ROOT = os.path.join(os.getenv("MXNET_HOME", os.path.join(os.path.expanduser("~"),
@@ -60,8 +59,8 @@ def short_hash(name):
 def get_model_file(name, root=DEFAULT_ROOT):
     """The path of `name`'s parameters, `<root>/<name>-<short hash>.params`. Nothing is
     downloaded: a missing file raises FileNotFoundError naming the file and the folder.
-    The content is not checked against MXNet's SHA-1, since MXNet's files are in its own
-    binary format and a file here is one `save_parameters` wrote."""
+    The content is not checked against MXNet's SHA-1: the file may be one save_parameters
+    wrote here."""
     file_name = f"{name}-{short_hash(name)}.params"
     root = os.path.expanduser(root)
     path = os.path.join(root, file_name)
@@ -74,17 +73,17 @@ def get_model_file(name, root=DEFAULT_ROOT):
 
 
 def load_pretrained(net, name, root, ctx):
-    """Set `net`'s parameters from `name`'s file in `root`; returns `net`. A file in MXNet's
-    own binary format is refused with the way to convert it."""
+    """Set `net`'s parameters from `name`'s file in `root` (MXNet's own binary format, as
+    MXNet publishes them, or the .npz that save_parameters writes); returns `net`."""
     path = get_model_file(name, root=root)
-    with open(path, "rb") as stream:
-        if stream.read(8) == _MXNET_FILE_MAGIC:
-            raise ValueError(
-                f"{path} is in MXNet's binary format, which ast_hybrid does not read; convert "
-                "it once with MXNet: python -c \"import sys, mxnet, numpy; numpy.savez(open("
-                "sys.argv[2], 'wb'), **{k: v.asnumpy() for k, v in mxnet.nd.load(sys.argv[1])"
-                ".items()})\" FILE NEW_FILE, and put NEW_FILE in its place")
-    net.load_parameters(path, ctx=ctx)
+    if not mxnet_files.is_mxnet_file(path):
+        net.load_parameters(path, ctx=ctx)
+        return net
+    arrays = mxnet_files.read_arrays(path)
+    # MXNet's files hold save_parameters' structural names; older ones, full names
+    targets = (net._collect_params_with_prefix() if any("." in key for key in arrays)
+               else net.collect_params())
+    set_values(path, arrays, lambda names: match_names(path, names, targets))
     return net
 
 
