@@ -67,8 +67,9 @@ def get_model_file(name, root=DEFAULT_ROOT):
     if not os.path.exists(path):
         raise FileNotFoundError(
             f"Pretrained parameters for {name!r} not found: expected {file_name} in "
-            f"{os.path.abspath(root)}. ast_hybrid downloads nothing; put there a file that "
-            f"save_parameters wrote for this network (or pass root=FOLDER holding it).")
+            f"{os.path.abspath(root)}. ast_hybrid downloads nothing; put there MXNet's file "
+            "of that name, or one that save_parameters wrote for this network (or pass "
+            "root=FOLDER holding it).")
     return path
 
 
