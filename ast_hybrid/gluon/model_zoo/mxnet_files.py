@@ -19,6 +19,7 @@ _DTYPES = {0: "<f4", 1: "<f8", 2: "<f2", 3: "u1", 4: "<i4", 5: "i1", 6: "<i8", 7
 
 
 def is_mxnet_file(path):
+    """Whether the file at `path` starts as MXNet's parameter files do."""
     with open(path, "rb") as stream:
         return stream.read(8) == FILE_MAGIC
 

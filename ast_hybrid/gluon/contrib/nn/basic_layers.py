@@ -1,4 +1,6 @@
 """Concurrent, HybridConcurrent, Identity and PixelShuffle1D/2D/3D, as in MXNet 1.x."""
+import math
+
 from ...block import HybridBlock
 from ...nn.basic_layers import HybridSequential, Sequential
 
@@ -59,9 +61,9 @@ class _PixelShuffle(HybridBlock):
     def hybrid_forward(self, F, x):
         ndim = len(self._factors)
         # split the channels into (C, f1, ..., fk), keeping the spatial axes
-        x = F.reshape(x, (0, -4, -1, _product(self._factors)) + (0,) * ndim)
+        x = F.reshape(x, (0, -4, -1, math.prod(self._factors)) + (0,) * ndim)
         for i, f in enumerate(self._factors[:-1]):
-            rest = _product(self._factors[i + 1:])
+            rest = math.prod(self._factors[i + 1:])
             x = F.reshape(x, (0,) * (2 + i) + (-4, f, rest) + (0,) * ndim)
         # interleave: X1, f1, X2, f2, ...
         order = (0, 1) + sum(((2 + ndim + i, 2 + i) for i in range(ndim)), ())
@@ -71,13 +73,6 @@ class _PixelShuffle(HybridBlock):
     def __repr__(self):
         factors = self._factors[0] if len(self._factors) == 1 else self._factors
         return f"{type(self).__name__}({factors})"
-
-
-def _product(values):
-    result = 1
-    for value in values:
-        result *= value
-    return result
 
 
 class PixelShuffle1D(_PixelShuffle):
