@@ -31,8 +31,8 @@ TOOL = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(TOOL)
 
 NETWORKS = list(TOOL.NETWORKS)
-# the smallest of most families (densenet121 for its concatenated identities): about 8 s
-# together; all of them take about 80 s
+# the smallest of most families (densenet121 for its concatenated identities): 8 to 15 s
+# together, as loaded as two shared cores are; all of them take about 90 s
 DEFAULT_NUMERIC = ["resnet18_v1", "resnet18_v2", "mobilenet0.25", "mobilenetv2_0.25",
                    "squeezenet1.1", "alexnet", "densenet121"]
 NUMERIC = NETWORKS if os.environ.get("AST_HYBRID_MODEL_ZOO") == "1" else DEFAULT_NUMERIC
