@@ -36,6 +36,11 @@ NETWORKS = list(TOOL.NETWORKS)
 DEFAULT_NUMERIC = ["resnet18_v1", "resnet18_v2", "mobilenet0.25", "mobilenetv2_0.25",
                    "squeezenet1.1", "alexnet", "densenet121"]
 NUMERIC = NETWORKS if os.environ.get("AST_HYBRID_MODEL_ZOO") == "1" else DEFAULT_NUMERIC
+# AST-mode gradients: two small networks and AlexNet (dropout) by default, each family's
+# smallest with AST_HYBRID_MODEL_ZOO=1 (about 25 s more)
+GRADIENTS = ["mobilenetv2_0.25", "resnet18_v2", "alexnet"] + (
+    ["resnet18_v1", "resnet50_v1", "resnet50_v2", "vgg11_bn", "squeezenet1.0", "mobilenet0.25",
+     "densenet121", "inceptionv3"] if NUMERIC is NETWORKS else [])
 
 
 def close(got, want, what):
@@ -127,12 +132,14 @@ def test_hybridized_before_the_first_call(mode):
     close(TOOL.numeric_output(ast_hybrid, net, name), recorded_output(name), mode)
 
 
-@pytest.mark.parametrize("name", ["mobilenetv2_0.25", "resnet18_v2"])
+@pytest.mark.parametrize("name", GRADIENTS)
 def test_ast_mode_gradients_equal_imperative(name):
-    """Under autograd.record() (batch norm on batch statistics), the gradients of the data
-    and of every parameter in AST mode are imperative mode's."""
+    """Under autograd.record() (batch norm on batch statistics, dropout drawing the same
+    masks from the same seed), the gradients of the data and of every parameter in AST mode
+    are imperative mode's."""
+    side = TOOL.NETWORKS[name][1]
     net = TOOL.make(ast_hybrid, name, classes=TOOL.NUMERIC_CLASSES)
-    x = nd.array(np.random.RandomState(1).uniform(-1, 1, (2, 3, 32, 32)).astype("float32"))
+    x = nd.array(np.random.RandomState(1).uniform(-1, 1, (2, 3, side, side)).astype("float32"))
     net(x)
     TOOL.set_parameters(ast_hybrid, net)
     head = nd.array(np.random.RandomState(2).uniform(
@@ -140,6 +147,7 @@ def test_ast_mode_gradients_equal_imperative(name):
     params = {k: p for k, p in net.collect_params().items() if p.grad_req != "null"}
 
     def gradients():
+        ast_hybrid.random.seed(7)
         x.attach_grad()
         with autograd.record():
             y = net(x)
