@@ -114,7 +114,7 @@ MXNET_TESTS = {
     "test_deconv2d_16c": ("left out", SKIPPED_IN_MXNET),
     "test_batchnorm_16c": ("left out", SKIPPED_IN_MXNET),
     "test_batchnorm_chnls": HERE,
-    "test_concat": ("left out", "gluon.contrib's HybridConcurrent, with the model zoo"),
+    "test_concat": HERE,
     "test_np_shape_parameters": ("left out", "MXNet's numpy shape semantics (mx.np_shape)"),
     "test_gluon_param_load": HERE,
     "test_gluon_param_load_dtype_source":
@@ -484,6 +484,24 @@ def test_conv():
              (1, 4, 6, 6, 6)),
             (lambda: nn.Conv3D(8, (5, 4, 3), strides=4, in_channels=4), (1, 4, 10, 10, 10))]:
         _check_layer(factory, shape)
+
+
+def test_concat():
+    """contrib's HybridConcurrent of several 1x1 convolutions, concatenated on each axis."""
+    from ast_hybrid.gluon.contrib.nn import HybridConcurrent
+
+    def concurrent(axis, count, channels):
+        block = HybridConcurrent(axis=axis)
+        with block.name_scope():
+            for _ in range(count):
+                block.add(nn.Conv2D(channels, (1, 1)))
+        return block
+
+    for side in (1, 3, 5):
+        for channels in (16, 64):
+            for axis in range(4):
+                _check_layer(lambda: concurrent(axis, 3, channels), (4, 3, side, side),
+                             rtol=1e-4, atol=1e-5)
 
 
 def test_deconv():

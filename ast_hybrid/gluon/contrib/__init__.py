@@ -1,0 +1,4 @@
+"""Contributed blocks (`gluon.contrib`), as MXNet 1.x ships them."""
+from . import nn
+
+__all__ = ["nn"]
