@@ -439,3 +439,8 @@ class HybridBlock(Block):
         from ..compiler.export import export_block
         return export_block(self, path, epoch)
 
+    def export_onnx(self, path, *example_inputs, **options):
+        """Write the block as an ONNX model at `path`, traced on `example_inputs` (see
+        ast_hybrid.onnx.export_model for `options`); needs the onnx package."""
+        from ..onnx.block_export import export_onnx
+        return export_onnx(self, path, *example_inputs, **options)
