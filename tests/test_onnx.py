@@ -190,7 +190,13 @@ OPERATORS = [
                                       sym.max(D, axis=(1, 2)), sym.min(D, axis=(1, 2)),
                                       sym.prod(D * 0.1 + 1, axis=(1, 2)),
                                       sym.norm(D, axis=(1, 2)), axis=1), (3, 4)),
+    ("full_reductions", lambda: sym.concat(sym.sum(D), sym.max(D, axis=()), sym.argmax(D),
+                                           sym.norm(D), sym.sum(D, exclude=True).sum(), dim=0),
+     (3, 2)),
     ("argmax", lambda: sym.argmax(D, axis=1), (6,)),
+    ("fc_not_flattened", lambda: sym.FullyConnected(D, num_hidden=3, flatten=False), (2, 4)),
+    ("cast", lambda: sym.cast(D, dtype="float64") * 2 + 1, (3,)),
+    ("fc_flattened", lambda: sym.FullyConnected(D, num_hidden=3, no_bias=True), (2, 4)),
     ("slices", lambda: sym.concat(sym.slice(D, begin=(None, 3, None), end=(None, None, 1),
                                             step=(None, -1, None)),
                                   sym.slice_axis(D, axis=2, begin=-1, end=None), dim=1),
@@ -341,3 +347,42 @@ def test_tensors_in_other_files_are_refused(tmp_path):
     onnx.save(helper.make_model(graph), path)
     with pytest.raises(OnnxImportError, match="initializer node 'w'.*other files"):
         mx_onnx.import_model(path)
+
+
+def test_import_of_a_model_made_elsewhere_runs_what_onnxruntime_runs(tmp_path):
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(3)
+
+    def weight(name, *shape):
+        return numpy_helper.from_array(rng.uniform(-1, 1, shape).astype(np.float32), name)
+
+    def ints(name, values):
+        return numpy_helper.from_array(np.array(values, np.int64), name)
+
+    nodes = [
+        helper.make_node("Conv", ["data", "cw"], ["c"], kernel_shape=[3, 3], pads=[1] * 4),
+        helper.make_node("Relu", ["c"], ["r"]),
+        helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Slice", ["p", "starts", "ends", "axes"], ["s"]),
+        helper.make_node("Unsqueeze", ["s", "uaxes"], ["u"]),
+        helper.make_node("Squeeze", ["u", "uaxes"], ["q"]),
+        helper.make_node("GlobalAveragePool", ["q"], ["g"]),
+        helper.make_node("Flatten", ["g"], ["f"]),
+        helper.make_node("Gemm", ["f", "gw", "gb"], ["m"]),
+        helper.make_node("Mul", ["m", "two"], ["m2"]),
+        helper.make_node("Gather", ["m2", "picks"], ["t"], axis=1),
+        helper.make_node("Softmax", ["t"], ["y"], axis=1),
+    ]
+    initializers = [weight("cw", 4, 3, 3, 3), weight("gw", 3, 5), weight("gb", 5),
+                    ints("starts", [1]), ints("ends", [np.iinfo(np.int64).max]),
+                    ints("axes", [1]), ints("uaxes", [-1]), ints("picks", [4, -1, 0]),
+                    numpy_helper.from_array(np.array(2, np.float32), "two")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("data", TensorProto.FLOAT, ["n", 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializers)
+    path = str(tmp_path / "elsewhere.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    block = mx_onnx.import_model(path)
+    for batch in (1, 4):
+        x = rng.standard_normal((batch, 3, 8, 8)).astype(np.float32)
+        close(block(nd.array(x)).asnumpy(), run_onnx(path, {"data": x})[0])

@@ -13,7 +13,8 @@ class GraphBuilder:
         from onnx import helper, numpy_helper
         self._helper, self._numpy_helper = helper, numpy_helper
         self.shapes = shapes
-        self.dtype = np.dtype(dtype)
+        self.model_dtype = np.dtype(dtype)
+        self.dtype = self.model_dtype       # the converted node's data type
         self.nodes, self.initializers = [], []
         self._taken = set()
         self.current = None         # the graph node being converted, for errors
@@ -45,7 +46,7 @@ class GraphBuilder:
         return name
 
     def const(self, value, dtype=None, hint="const"):
-        """A constant tensor (an initializer), of the model's float type unless `dtype`."""
+        """A constant tensor (an initializer), of the node's data type unless `dtype`."""
         array = np.asarray(value, dtype=self.dtype if dtype is None else dtype)
         return self.initializer(self.fresh(f"{self._hint()}_{hint}"), array)
 

@@ -107,13 +107,21 @@ def cast(g, node, inputs):
 
 
 def _reduced_axes(g, node, axis, exclude=False):
+    """The axes a reduction reduces: all for None or () (none with `exclude`), as MXNet's."""
     rank = g.rank(*node.inputs[0])
-    if axis is None:
-        return list(range(rank))
+    if not axis:
+        return [] if exclude else list(range(rank))
     axes = sorted({a % rank for a in axis})
     if exclude:
         axes = [a for a in range(rank) if a not in axes]
     return axes
+
+
+def _reduced(g, node, result, axes, keepdims):
+    """MXNet's full reductions give shape (1,), not ONNX's scalar."""
+    if not keepdims and len(axes) == g.rank(*node.inputs[0]):
+        return g.add("Reshape", [result, g.ints([1], "shape")])
+    return result
 
 
 @converts(*_REDUCTIONS)
@@ -123,9 +131,12 @@ def reduction(g, node, inputs):
     axes = _reduced_axes(g, node, a["axis"], a["exclude"])
     if not axes:
         return [g.add("Identity", inputs)]
+    keepdims = int(a["keepdims"])
     if onnx_op in _AXES_AS_INPUT:
-        return [g.add(onnx_op, [inputs[0], g.ints(axes)], keepdims=int(a["keepdims"]))]
-    return [g.add(onnx_op, inputs, axes=axes, keepdims=int(a["keepdims"]))]
+        result = g.add(onnx_op, [inputs[0], g.ints(axes)], keepdims=keepdims)
+    else:
+        result = g.add(onnx_op, inputs, axes=axes, keepdims=keepdims)
+    return [_reduced(g, node, result, axes, keepdims)]
 
 
 @converts("norm")
@@ -133,8 +144,10 @@ def norm(g, node, inputs):
     a = node.attrs
     if a["ord"] not in (1, 2) or a["out_dtype"] is not None:
         g.refuse("only ord 1 and 2 without out_dtype are supported")
-    return [g.add("ReduceL2" if a["ord"] == 2 else "ReduceL1", inputs,
-                  axes=_reduced_axes(g, node, a["axis"]), keepdims=int(a["keepdims"]))]
+    axes, keepdims = _reduced_axes(g, node, a["axis"]), int(a["keepdims"])
+    result = g.add("ReduceL2" if a["ord"] == 2 else "ReduceL1", inputs, axes=axes,
+                   keepdims=keepdims)
+    return [_reduced(g, node, result, axes, keepdims)]
 
 
 @converts("argmax", "argmin")
@@ -142,13 +155,14 @@ def arg_reduction(g, node, inputs):
     a = node.attrs
     data = inputs[0]
     axis = a["axis"]
-    if axis is None:
+    keepdims = int(a["keepdims"])
+    if axis is None:        # the index into the flattened data, of shape (1,)
         if a["keepdims"]:
             g.refuse("axis=None with keepdims=True is not supported")
-        data, axis = g.add("Reshape", [data, g.ints([-1])]), 0
+        data, axis, keepdims = g.add("Reshape", [data, g.ints([-1])]), 0, 1
     onnx_op = "ArgMax" if node.op.name == "argmax" else "ArgMin"
-    index = g.add(onnx_op, [data], axis=axis, keepdims=int(a["keepdims"]))
-    return [g.add("Cast", [index], to=_onnx_type(g.dtype))]   # MXNet's indices are floats
+    index = g.add(onnx_op, [data], axis=axis, keepdims=keepdims)
+    return [g.add("Cast", [index], to=_onnx_type(np.float32))]   # MXNet's indices: float32
 
 
 def _target_shape(g, node):

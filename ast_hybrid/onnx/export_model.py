@@ -33,11 +33,10 @@ def export_model(sym, params, in_shapes=None, in_types=np.float32, onnx_file_pat
     free = _free_axes(in_shapes, dynamic, dynamic_input_shapes)
     shapes = _shape_pairs(symbol, dict(zip(inputs, in_shapes)), free, arrays)
     g = GraphBuilder(shapes, types[0])
-    graph = _convert(g, symbol, inputs, arrays, verbose)
+    outputs = _convert(g, symbol, dict(zip(inputs, types)), arrays, verbose)
     graph_inputs = [_value_info(name, np.dtype(t), shape, axes)
                     for name, t, shape, axes in zip(inputs, types, in_shapes, free)]
-    graph_outputs = [_value_info(name, g.dtype, dims, None)
-                     for name, dims in graph["outputs"]]
+    graph_outputs = [_value_info(name, dtype, dims, None) for name, dtype, dims in outputs]
     model = onnx.helper.make_model(
         onnx.helper.make_graph(g.nodes, "ast_hybrid", graph_inputs, graph_outputs,
                                g.initializers),
@@ -95,33 +94,48 @@ def _shape_pairs(symbol, in_shapes, free, arrays):
     return {key: (shape, second[key]) for key, shape in first.items()}
 
 
-def _convert(g, symbol, inputs, arrays, verbose):
+def _convert(g, symbol, in_types, arrays, verbose):
     converters = load_all()
-    tensors = {}
+    tensors, dtypes = {}, {}
     for node in symbol.topological_nodes():
         g.current = node
         if node.is_variable:
-            tensors[(id(node), 0)] = g.fresh(node.name)
+            tensors[id(node)] = [g.fresh(node.name)]
             if node.name in arrays:
-                g.initializer(tensors[(id(node), 0)], arrays[node.name])
-            elif node.name not in inputs:
+                g.initializer(tensors[id(node)][0], arrays[node.name])
+                dtypes[id(node)] = arrays[node.name].dtype
+            elif node.name in in_types:
+                dtypes[id(node)] = np.dtype(in_types[node.name])
+            else:
                 g.refuse("the variable has no value among the parameters")
             continue
         convert = converters.get(node.op.name)
         if convert is None:
             g.refuse("the operator has no ONNX mapping")
-        outputs = convert(g, node, [tensors[(id(p), i)] for p, i in node.inputs])
-        for index, tensor in enumerate(outputs):
-            tensors[(id(node), index)] = tensor
+        in_dtypes = [dtypes[id(parent)] for parent, _ in node.inputs]
+        g.dtype = in_dtypes[0] if in_dtypes else g.model_dtype   # what constants take
+        tensors[id(node)] = convert(g, node, [tensors[id(p)][i] for p, i in node.inputs])
+        dtypes[id(node)] = _output_dtype(node, in_dtypes, g.dtype)
         if verbose:
-            print(f"{node.op.name} {node.name!r} -> {', '.join(outputs)}")
+            print(f"{node.op.name} {node.name!r} -> {', '.join(tensors[id(node)])}")
     g.current = None
     outputs = []
     for node, index in symbol._outputs:
         name = node.name if node.output_count() == 1 else f"{node.name}_output{index}"
-        outputs.append((g.add_identity(tensors[(id(node), index)], g.fresh(name)),
-                        _dims(g, node, index)))
-    return {"outputs": outputs}
+        outputs.append((g.add_identity(tensors[id(node)][index], g.fresh(name)),
+                        dtypes[id(node)], _dims(g, node, index)))
+    return outputs
+
+
+def _output_dtype(node, in_dtypes, data_dtype):
+    """The type of a node's outputs: the data's, but for the operators that set another."""
+    if node.op.name == "cast" or not in_dtypes:
+        return np.dtype(node.attrs["dtype"])
+    if node.op.name == "Embedding":
+        return in_dtypes[1]
+    if node.op.name in ("argmax", "argmin"):
+        return np.dtype(np.float32)
+    return data_dtype
 
 
 def _dims(g, node, index):
