@@ -1,6 +1,7 @@
 """ast_hybrid.viz against MXNet 1.9.1: print_summary's text and plot_network's Digraph calls for
-each model of tools/mxnet_viz_reference.py, as recorded in tests/data/mxnet_viz_reference.json;
-then the Digraph itself, rendered where Graphviz's `dot` is installed."""
+each model of tools/mxnet_viz_reference.py, and Block.summary's text, as recorded in
+tests/data/mxnet_viz_reference.json; then the Digraph itself, rendered where Graphviz's `dot`
+is installed."""
 import importlib.util
 import json
 import os
@@ -10,7 +11,8 @@ import pytest
 
 import ast_hybrid
 import ast_hybrid.viz
-from ast_hybrid import sym
+from ast_hybrid import nd, sym
+from ast_hybrid.gluon import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -25,7 +27,8 @@ def _reference_tool():
 
 TOOL = _reference_tool()
 with open(os.path.join(HERE, "data", "mxnet_viz_reference.json")) as _stream:
-    REFERENCE = json.load(_stream)["scenarios"]
+    _RECORDED = json.load(_stream)
+REFERENCE = _RECORDED["scenarios"]
 MODELS = {model.__name__: model for model in TOOL.SCENARIOS}
 
 
@@ -86,3 +89,19 @@ def test_refusals_are_mxnets():
     with pytest.raises(ValueError):
         ast_hybrid.viz.print_summary(sym.FullyConnected(sym.var("data"), num_hidden=2),
                                      shape={})
+
+
+def test_block_summary_is_mxnets():
+    # MXNet's rows include what the hooks see while deferred shapes are inferred (symbols)
+    with ast_hybrid.name.NameManager():
+        ours = TOOL.block_summaries(ast_hybrid)
+    assert ours == _RECORDED["block_summary"]
+
+
+def test_block_summary_refuses_a_hybridized_block():
+    net = nn.HybridSequential()
+    net.add(nn.Dense(2))
+    net.initialize()
+    net.hybridize()
+    with pytest.raises(AssertionError, match="must not be hybridized to print summary"):
+        net.summary(nd.ones((1, 3)))

@@ -1,4 +1,4 @@
-"""Record MXNet 1.9.1's print_summary text and plot_network drawing for tests/test_viz.py.
+"""Record MXNet 1.9.1's print_summary, plot_network and Block.summary for tests/test_viz.py.
 
 Run with MXNet's own interpreter (never the project's environment), from the repository root:
     /tmp/mx/bin/python tools/mxnet_viz_reference.py tests/data/mxnet_viz_reference.json
@@ -99,10 +99,39 @@ def run(mx, model):
 SCENARIOS = [lecture_mlp, small_cnn]
 
 
+def _block_summary(mx, block, *inputs):
+    stream = io.StringIO()
+    with contextlib.redirect_stdout(stream):
+        block.summary(*inputs)
+    return stream.getvalue()
+
+
+def block_summaries(mx):
+    """Block.summary of the lecture's MLP, a small CNN and two layers sharing parameters."""
+    nn = mx.gluon.nn
+    mlp = nn.HybridSequential(prefix="mlp_")
+    with mlp.name_scope():
+        mlp.add(nn.Dense(256, activation="relu"), nn.Dense(128, activation="relu"), nn.Dense(2))
+    cnn = nn.HybridSequential(prefix="cnn_")
+    with cnn.name_scope():
+        cnn.add(nn.Conv2D(8, 3, padding=1), nn.BatchNorm(), nn.Activation("relu"),
+                nn.MaxPool2D(), nn.Flatten(), nn.Dense(10))
+    shared = nn.Sequential(prefix="shared_")
+    with shared.name_scope():
+        first = nn.Dense(4, in_units=4)
+        shared.add(first, nn.Dense(4, in_units=4, params=first.params))
+    for block in (mlp, cnn, shared):
+        block.initialize()
+    return {"mlp": _block_summary(mx, mlp, mx.nd.ones((1, 512))),
+            "cnn": _block_summary(mx, cnn, mx.nd.ones((2, 3, 8, 8))),
+            "shared": _block_summary(mx, shared, mx.nd.ones((3, 4)))}
+
+
 def main(path):
     import mxnet as mx
     reference = {"mxnet_version": mx.__version__,
-                 "scenarios": {model.__name__: run(mx, model) for model in SCENARIOS}}
+                 "scenarios": {model.__name__: run(mx, model) for model in SCENARIOS},
+                 "block_summary": block_summaries(mx)}
     with open(path, "w") as stream:
         json.dump(reference, stream, indent=1)
         stream.write("\n")

@@ -275,6 +275,11 @@ class Block:
     load_params = load_parameters
 
     # ----- running
+    def summary(self, *inputs):
+        """Print MXNet's table of the blocks' output shapes and parameter counts on `inputs`."""
+        from ..viz.block_summary import block_summary
+        block_summary(self, *inputs)
+
     def register_forward_pre_hook(self, hook):
         """`hook(block, inputs)` before each call of this block (`inputs`: the tuple of
         positional arguments); returns a HookHandle."""
