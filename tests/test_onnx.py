@@ -295,6 +295,8 @@ def test_names_from_files_stay_data(tmp_path):
     assert f"{odd}_weight" in block.collect_params()
     x = np.random.randn(2, 4).astype(np.float32)
     close(block(nd.array(x)).asnumpy(), _ours(symbol, x, params)[0])
+    block.hybridize()           # the compiled program holds no name from the file as code
+    close(block(nd.array(x)).asnumpy(), _ours(symbol, x, params)[0])
 
 
 def _onnx_file(tmp_path, node, inputs=("data",)):
@@ -386,3 +388,10 @@ def test_import_of_a_model_made_elsewhere_runs_what_onnxruntime_runs(tmp_path):
     for batch in (1, 4):
         x = rng.standard_normal((batch, 3, 8, 8)).astype(np.float32)
         close(block(nd.array(x)).asnumpy(), run_onnx(path, {"data": x})[0])
+
+
+def test_a_file_that_is_not_a_model_is_refused(tmp_path):
+    path = tmp_path / "junk.onnx"
+    path.write_bytes(b"\xff\x00 not protobuf \x12\x99")
+    with pytest.raises(OnnxImportError, match="not an ONNX model"):
+        mx_onnx.import_model(str(path))

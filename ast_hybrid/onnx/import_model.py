@@ -23,12 +23,14 @@ def import_model(model_file, **limits):
     message = load_limits.exceeded("max_total_bytes", os.path.getsize(model_file), "its size")
     if message:
         raise OnnxImportError("model", model_file, message)
-    # tensors kept in other files would be read from paths the model names: refused
-    model = onnx.load(model_file, load_external_data=False)
+    model = _read(model_file)
     _check_internal_data(model.graph)
     _check_opsets(model)
     _check_size(load_limits, model.graph)
-    model = onnx.shape_inference.infer_shapes(model)
+    try:        # the ranks some operators need; without them those refuse
+        model = onnx.shape_inference.infer_shapes(model)
+    except onnx.shape_inference.InferenceError:
+        pass
     with fresh_scope():
         reader = GraphReader(model.graph)
         outputs = [reader.value(output.name) for output in model.graph.output]
@@ -39,6 +41,16 @@ def import_model(model_file, **limits):
         params[name].initialize()
         params[name].set_data(nd.array(array, dtype=array.dtype))
     return block
+
+
+def _read(model_file):
+    import onnx
+    from google.protobuf.message import DecodeError
+    try:
+        # tensors kept in other files would be read from paths the model names: refused
+        return onnx.load(model_file, load_external_data=False)
+    except DecodeError as err:
+        raise OnnxImportError("model", model_file, f"not an ONNX model ({err})") from None
 
 
 def _check_opsets(model):
