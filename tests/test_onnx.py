@@ -1,6 +1,8 @@
 """ONNX export checked by onnxruntime: each model and operator run on random inputs at two batch
 sizes and compared with ast_hybrid's own outputs; import_model gives the same outputs back; an
 operator without an ONNX form is refused, naming it and its node."""
+import sys
+
 import numpy as np
 import pytest
 
@@ -277,6 +279,12 @@ def test_a_shape_the_dynamic_axes_cannot_take_is_refused(tmp_path):
         close(run_onnx(path, {"data": x})[0], _ours(symbol, x, {})[0])
 
 
+def test_an_output_whose_rank_the_batch_decides_is_refused(tmp_path):
+    symbol = sym.squeeze(D, name="squeezed")        # drops the batch axis at batch size 1
+    with pytest.raises(OnnxExportError, match="squeeze node 'squeezed' to ONNX: the rank"):
+        mx_onnx.export_model(symbol, {}, [(1, 3)], onnx_file_path=str(tmp_path / "m.onnx"))
+
+
 def test_free_axes_other_than_the_batch(tmp_path):
     symbol = sym.reshape(sym.Activation(D, act_type="relu"), shape=(0, 0, -1))
     path = mx_onnx.export_model(symbol, {}, [(2, 3, 4, 5)], onnx_file_path=str(tmp_path / "m"),
@@ -395,3 +403,9 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path):
     path.write_bytes(b"\xff\x00 not protobuf \x12\x99")
     with pytest.raises(OnnxImportError, match="not an ONNX model"):
         mx_onnx.import_model(str(path))
+
+
+def test_without_the_onnx_package_the_error_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(ImportError, match=r"pip install 'ast_hybrid\[onnx\]'"):
+        mx_onnx.export_model(D * 2, {}, [(1, 2)], onnx_file_path=str(tmp_path / "m.onnx"))

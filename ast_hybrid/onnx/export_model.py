@@ -5,6 +5,7 @@ from ..files import write_atomically
 from .builder import GraphBuilder
 from .converters import load_all
 from .errors import OnnxExportError
+from .package import onnx_package
 
 OPSET = 17          # LayerNormalization's first opset
 
@@ -18,7 +19,7 @@ def export_model(sym, params, in_shapes=None, in_types=np.float32, onnx_file_pat
     graph's variables without a parameter) in graph order. With `dynamic` (the default) the
     first axis of every input is left free, or the axes that `dynamic_input_shapes` gives as
     None. A node without an exact ONNX form raises OnnxExportError naming it."""
-    import onnx
+    onnx = onnx_package()
     in_types = in_types if input_type is None else input_type
     in_shapes = in_shapes if input_shape is None else input_shape
     symbol, arrays = _load(sym, params)
@@ -115,6 +116,8 @@ def _convert(g, symbol, in_types, arrays, verbose):
         in_dtypes = [dtypes[id(parent)] for parent, _ in node.inputs]
         g.dtype = in_dtypes[0] if in_dtypes else g.model_dtype   # what constants take
         tensors[id(node)] = convert(g, node, [tensors[id(p)][i] for p, i in node.inputs])
+        for index in range(node.output_count()):   # a rank the batch decides has no ONNX form
+            g.static_dims(node, index)
         dtypes[id(node)] = _output_dtype(node, in_dtypes, g.dtype)
         if verbose:
             print(f"{node.op.name} {node.name!r} -> {', '.join(tensors[id(node)])}")

@@ -6,6 +6,7 @@ import numpy as np
 from ..limits import LoadLimits
 from .errors import OnnxImportError
 from .import_ops import IMPORTERS, MIN_OPSET
+from .package import onnx_package
 
 
 def import_model(model_file, **limits):
@@ -14,7 +15,7 @@ def import_model(model_file, **limits):
     without an exact form among this package's operators raises OnnxImportError naming it;
     `limits` raise those of ast_hybrid.limits.LoadLimits (the file's size is checked before
     it is read). Names from the file are only ever data: node and parameter names."""
-    import onnx
+    onnx = onnx_package()
     from .. import nd
     from .. import symbol as sym
     from ..gluon.symbol_block import SymbolBlock
