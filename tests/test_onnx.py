@@ -156,6 +156,9 @@ OPERATORS = [
     ("batch_norm_fix_gamma", lambda: sym.BatchNorm(D, eps=1e-3), (3, 4, 4)),
     ("batch_norm_gamma", lambda: sym.BatchNorm(D, fix_gamma=False), (3, 4)),
     ("layer_norm", lambda: sym.LayerNorm(D), (3, 6)),
+    ("group_norm", lambda: sym.GroupNorm(D, num_groups=2), (4, 3, 3)),
+    ("reverse_div_sqrt_smooth_l1", lambda: sym.smooth_l1(
+        sym.contrib.div_sqrt_dim(sym.reverse(D, axis=(1, 2))), scalar=2.0), (3, 4)),
     ("instance_norm", lambda: sym.InstanceNorm(D), (3, 4, 5)),
     ("activations", lambda: sym.concat(*[sym.Activation(D, act_type=a) for a in
                                          ("relu", "sigmoid", "tanh", "softrelu", "softsign")],

@@ -143,6 +143,18 @@ def instance_norm(g, node, inputs):
     return [g.add("InstanceNormalization", inputs, epsilon=node.attrs["eps"])]
 
 
+@converts("GroupNorm")
+def group_norm(g, node, inputs):
+    # MXNet 1.x's GroupNorm scales each group: InstanceNormalization of (N, groups, rest)
+    a = node.attrs
+    if a["output_mean_var"]:
+        g.refuse("output_mean_var=True is not supported")
+    data, gamma, beta = inputs
+    grouped = g.add("Reshape", [data, g.ints([0, a["num_groups"], -1], "groups")])
+    normalized = g.add("InstanceNormalization", [grouped, gamma, beta], epsilon=a["eps"])
+    return [g.add("Reshape", [normalized, g.add("Shape", [data])])]
+
+
 @converts("Activation")
 def activation(g, node, inputs):
     act = node.attrs["act_type"]

@@ -89,6 +89,27 @@ def scalar(g, node, inputs):
     return [_binary(g, family, lhs, rhs)]
 
 
+@converts("_contrib_div_sqrt_dim")
+def div_sqrt_dim(g, node, inputs):
+    size = g.static_dims(*node.inputs[0])[-1]
+    if size is None:
+        g.refuse("its last axis is dynamic")
+    # the kernel's divisor: the square root taken in the data's type
+    divisor = np.sqrt(np.asarray(size, dtype=g.dtype))
+    return [g.add("Div", [inputs[0], g.const(divisor, hint="sqrt_dim")])]
+
+
+@converts("smooth_l1")
+def smooth_l1(g, node, inputs):
+    sigma2 = np.asarray(node.attrs["scalar"] ** 2, dtype=g.dtype)
+    magnitude = g.add("Abs", inputs)
+    small = g.add("Less", [magnitude, g.const(1 / sigma2, hint="bound")])
+    square = g.add("Mul", [g.add("Mul", [inputs[0], inputs[0]]),
+                           g.const(0.5 * sigma2, hint="half_sigma2")])
+    linear = g.add("Sub", [magnitude, g.const(0.5 / sigma2, hint="half_inverse")])
+    return [g.add("Where", [small, square, linear])]
+
+
 @converts("add_n")
 def add_n(g, node, inputs):
     return [g.add("Sum", inputs)]
@@ -265,6 +286,15 @@ def slice_(g, node, inputs):
             for e, s in zip(a["end"], steps)]
     return [g.add("Slice", [inputs[0], g.ints(begins, "starts"), g.ints(ends, "ends"),
                             g.ints(range(count), "axes"), g.ints(steps, "steps")])]
+
+
+@converts("reverse")
+def reverse(g, node, inputs):
+    axes = node.attrs["axis"]
+    count = len(axes)
+    return [g.add("Slice", [inputs[0], g.ints([-1] * count, "starts"),
+                            g.ints([_INT64_MIN] * count, "ends"), g.ints(axes, "axes"),
+                            g.ints([-1] * count, "steps")])]
 
 
 @converts("slice_axis")

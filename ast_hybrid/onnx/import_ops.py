@@ -291,6 +291,9 @@ def flatten(n):
 
 
 def _reshape(n):
+    measured = n.reader.shape_of.get(n.node.input[1])
+    if measured is not None:        # to the shape of another tensor
+        return n.apply("reshape_like", [n.input(0), n.reader.value(measured)])
     shape = [int(d) for d in n.const(1, "shape")]
     if n.attr("allowzero", 0) and 0 in shape:
         n.refuse("allowzero=1 with a 0 in the shape is not supported")
