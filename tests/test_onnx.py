@@ -412,3 +412,29 @@ def test_without_the_onnx_package_the_error_says_what_to_install(monkeypatch, tm
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r"pip install 'ast_hybrid\[onnx\]'"):
         mx_onnx.export_model(D * 2, {}, [(1, 2)], onnx_file_path=str(tmp_path / "m.onnx"))
+
+
+class TwoInTwoOut(nn.HybridBlock):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.dense = nn.Dense(3, flatten=False)
+
+    def hybrid_forward(self, F, x, y):
+        return self.dense(x) + y, F.broadcast_mul(x, F.sum(y, axis=-1, keepdims=True))
+
+
+def test_a_block_of_several_inputs_and_outputs(tmp_path):
+    np.random.seed(4)
+    net = TwoInTwoOut()
+    net.initialize()
+    example = [nd.array(np.random.randn(2, 5, 4)), nd.array(np.random.randn(2, 5, 3))]
+    path = net.export_onnx(str(tmp_path / "two.onnx"), *example)
+    imported = mx_onnx.import_model(path)
+    for batch in (1, 3):
+        x, y = (np.random.randn(batch, 5, n).astype(np.float32) for n in (4, 3))
+        ours = [out.asnumpy() for out in net(nd.array(x), nd.array(y))]
+        for got, want in zip(run_onnx(path, {"data0": x, "data1": y}), ours):
+            close(got, want)
+        for got, want in zip(imported(nd.array(x), nd.array(y)), ours):
+            close(got.asnumpy(), want)
