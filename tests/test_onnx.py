@@ -438,3 +438,25 @@ def test_a_block_of_several_inputs_and_outputs(tmp_path):
             close(got, want)
         for got, want in zip(imported(nd.array(x), nd.array(y)), ours):
             close(got.asnumpy(), want)
+
+
+_BIG, _SMALL = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+
+
+@pytest.mark.parametrize("starts,ends,steps", [
+    (_BIG, _SMALL, -1), (_BIG, _BIG, 1), (0, _BIG, 1), (-2, -100, -1), (1, -1, 2)])
+def test_imported_slice_bounds_clamp_as_onnxs(tmp_path, starts, ends, steps):
+    from onnx import TensorProto, helper, numpy_helper
+    bounds = [numpy_helper.from_array(np.array([v], np.int64), name)
+              for v, name in ((starts, "s"), (ends, "e"), (1, "a"), (steps, "p"))]
+    graph = helper.make_graph(
+        [helper.make_node("Slice", ["data", "s", "e", "a", "p"], ["y"])], "g",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT, [2, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], bounds)
+    path = str(tmp_path / "slice.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    x = np.arange(10, dtype=np.float32).reshape(2, 5)
+    want = run_onnx(path, {"data": x})[0]
+    got = mx_onnx.import_model(path)(nd.array(x)).asnumpy()
+    assert got.shape == want.shape
+    close(got, want)

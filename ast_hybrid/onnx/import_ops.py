@@ -3,7 +3,6 @@ import numpy as np
 
 MIN_OPSET = 13
 IMPORTERS = {}
-_INT32_MAX = np.iinfo(np.int32).max
 
 
 def reads(*op_types):
@@ -268,10 +267,9 @@ def selu(n):
 @reads("PRelu")
 def prelu(n):
     slope = n.const(1, "slope")
-    if slope.size > 1 and slope.shape[0] * 1 != slope.size:
-        n.refuse("only one slope per channel (axis 1) is supported")
-    if slope.size > 1 and slope.ndim != n.rank(0) - 1:
-        n.refuse("only one slope per channel (axis 1) is supported")
+    # ONNX broadcasts the slope from the last axis: (C, 1, ..) for one per channel
+    if slope.size > 1 and not (slope.ndim == n.rank(0) - 1 and slope.size == slope.shape[0]):
+        n.refuse("only one slope, or one per channel (axis 1), is supported")
     name = n.node.input[1] + "_channels"
     n.reader.constants[name] = slope.reshape(-1)
     return n.apply("LeakyReLU", [n.input(0), n.reader.value(name)], act_type="prelu")
@@ -367,14 +365,6 @@ def arg_reduce(n):
                    axis=n.attr("axis", 0), keepdims=bool(n.attr("keepdims", 1)))
 
 
-def _open(value):
-    """A Slice bound as a Python slice's: one beyond int32 runs to the end in the step's
-    direction, as an open bound does (ONNX clamps both to the axis alike)."""
-    if abs(value) < _INT32_MAX:
-        return value
-    return None
-
-
 @reads("Slice")
 def slice_(n):
     starts = [int(v) for v in n.const(1, "starts")]
@@ -384,8 +374,10 @@ def slice_(n):
     steps = [int(s) for s in n.const(4, "steps")] if n.has(4) else [1] * len(starts)
     count = max(axes) + 1
     begin, end, step = [None] * count, [None] * count, [None] * count
+    # Python's slicing clamps bounds beyond the axis (ONNX's open ends, the largest and
+    # smallest int64) as ONNX's Slice does
     for axis, b, e, s in zip(axes, starts, ends, steps):
-        begin[axis], end[axis], step[axis] = _open(b), _open(e), s
+        begin[axis], end[axis], step[axis] = b, e, s
     return n.apply("slice", [n.input(0)], begin=tuple(begin), end=tuple(end),
                    step=tuple(step))
 
