@@ -281,6 +281,11 @@ class Block(BlockView):
     load_params = load_parameters
 
     # ----- running
+    def summary(self, *inputs):
+        """Print MXNet's table of the blocks' output shapes and parameter counts on `inputs`."""
+        from ..viz.block_summary import block_summary
+        block_summary(self, *inputs)
+
     def register_forward_pre_hook(self, hook):
         """`hook(block, inputs)` before each call of this block (`inputs`: the tuple of
         positional arguments); returns a HookHandle."""
@@ -490,3 +495,8 @@ class HybridBlock(Block):
         """Write `path-symbol.json` (the graph) and `path-%04d.params` (the parameters)."""
         return export_block(self, path, epoch)
 
+    def export_onnx(self, path, *example_inputs, **options):
+        """Write the block as an ONNX model at `path`, traced on `example_inputs` (see
+        ast_hybrid.onnx.export_model for `options`); needs the onnx package."""
+        from ..onnx.block_export import export_onnx
+        return export_onnx(self, path, *example_inputs, **options)

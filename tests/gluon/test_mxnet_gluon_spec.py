@@ -103,7 +103,7 @@ MXNET_TESTS = {
                                               "operator's outputs, which this package does not "
                                               "have"),
     "test_apply": "tests/gluon/test_block_api.py::test_apply_visits_children_first_and_returns_the_block",
-    "test_summary": ("left out", "Block.summary, which this package does not have yet"),
+    "test_summary": "tests/test_viz.py::test_block_summary_is_mxnets",
     "test_legacy_save_params": HERE,
     "test_sparse_hybrid_block_grad": ("left out", SPARSE),
     "test_hybrid_static_memory_recording": HERE,
