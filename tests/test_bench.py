@@ -6,9 +6,13 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MXNET_PYTHON = "/tmp/mx/bin/python"    # an interpreter with mxnet 1.9.1, where one is set up
+needs_mxnet = pytest.mark.skipif(not os.path.exists(MXNET_PYTHON),
+                                 reason=f"no MXNet interpreter at {MXNET_PYTHON}")
 
 
 def _bench(cwd, *args, timeout=120):
@@ -64,8 +68,15 @@ def test_quick_bench_writes_results(tmp_path):
     assert ("train imperative / AST", "mlp1") in marked
     assert ("peak memory AST / numpy", "mlp256") in marked
     assert ("peak memory AST / numpy", "mlp1") not in marked     # large batch only
-    # the tables and the progress bar
+    # which BLAS numpy ran, first, in the tables and in the metadata
     out = proc.stdout
+    assert out.startswith("BLAS: ")
+    blas = data["meta"]["blas"]
+    assert set(blas) >= {"threadpoolctl", "libraries", "held_back_by", "advice"}
+    if blas["libraries"]:
+        assert set(blas["libraries"][0]) >= {"internal_api", "version", "architecture",
+                                             "num_threads", "threading_layer"}
+    # the tables and the progress bar
     assert "mlp1" in out and "Training step" in out and "Peak memory" in out
     assert "Targets" in out and "MISMATCH" not in out
     # targets are named by what they measure, not by tracker labels
@@ -161,3 +172,77 @@ def test_progress_bar_uses_tqdm_or_a_plain_fallback(monkeypatch, with_tqdm):
     assert "epoch 1/2" in text and "3/3" in text and "loss 2" in text
     assert ("100%|" in text) == with_tqdm
     assert ("[" + "#" * 30 + "]" in text) != with_tqdm
+
+
+def test_blas_report_warns_when_the_environment_holds_the_kernel_back():
+    from ast_hybrid.bench.blas import blas_info, blas_lines, held_back
+    environ = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "262144", "HOME": "/"}
+    assert held_back(environ) == {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "262144"}
+    assert held_back({"HOME": "/"}) == {}
+    info = blas_info()
+    info["held_back_by"] = held_back(environ)
+    info["advice"] = "unset them: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python ..."
+    warning = blas_lines(info)[-1]
+    assert warning.startswith("WARNING: OPENBLAS_CORETYPE=Haswell, OPENBLAS_L2_SIZE=262144")
+    assert "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE" in warning
+    assert not any(line.startswith("WARNING") for line in blas_lines(
+        {**info, "held_back_by": {}, "advice": None}))
+
+
+def test_model_zoo_rows_are_skipped_with_a_note_without_the_package(monkeypatch, capsys):
+    from ast_hybrid.bench import __main__ as bench_main
+    from ast_hybrid.bench import zoo
+    monkeypatch.setattr(zoo, "vision", lambda: None)
+    assert bench_main.main(["--quick", "--models", "mlp1", "--no-train", "--no-memory",
+                            "--repeats", "1", "--zoo"]) == 0
+    out = capsys.readouterr().out
+    assert "--zoo: ast_hybrid.gluon.model_zoo.vision is not in this version" in out
+    assert "Model zoo" not in out
+
+
+@needs_mxnet
+def test_mxnet_worker_builds_the_same_models_and_times_them():
+    """The worker protocol: the same weights give the numpy twin's outputs and training
+    step, timing replies are positive, and a failed request leaves the worker serving."""
+    from ast_hybrid.bench import MODELS, TRAIN_MODELS, make, make_labels
+    from ast_hybrid.bench.mxnet_peer import MXNetWorker, WorkerError
+    from ast_hybrid.bench.weights import param_arrays
+    worker = MXNetWorker(MXNET_PYTHON)
+    try:
+        assert worker.hello["mxnet"].startswith("1.")
+        assert worker.hello["env"]["OMP_NUM_THREADS"] == "1"
+        net, _, xn = make("lenet1")
+        model, first = worker.build("lenet", {}, param_arrays(net), xn)
+        assert np.allclose(first["output"], MODELS["lenet1"].numpy_forward(net)(xn),
+                           rtol=1e-4, atol=1e-5)
+        assert model.sample(3) > 0
+        with pytest.raises(WorkerError, match="parameters"):
+            worker.build("mlp", {}, param_arrays(net), xn)
+        model.free()
+        net, _, xn = make("mlp1")
+        labels = make_labels("mlp1")
+        reference = TRAIN_MODELS["mlp1"].numpy_step(net, 0.01)
+        step, first = worker.build("mlp", {}, param_arrays(net), xn,
+                                   labels=labels.astype(np.float32), lr=0.01)
+        assert np.allclose(first["loss"], reference.step(xn, labels), rtol=1e-4, atol=1e-5)
+        for got, want in zip(first["weights"], reference.weights()):
+            assert np.allclose(got, want, rtol=1e-4, atol=1e-5)
+        assert step.sample(2) > 0
+    finally:
+        worker.close()
+
+
+@needs_mxnet
+def test_bench_times_mxnet_beside_ours(tmp_path):
+    out = tmp_path / "results.json"
+    proc = _bench(tmp_path, "--quick", "--models", "mlp1", "--no-memory", "--repeats", "2",
+                  "--mxnet-python", MXNET_PYTHON, "--json", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    assert data["meta"]["mxnet_worker"]["mxnet"].startswith("1.")
+    assert "mxnet" in data["meta"]["peers"]
+    for table in ("models", "training"):
+        row = data[table]["mlp1"]
+        assert row["reference_matches"]["mxnet"] is True, row["peer_errors"]
+        assert row["times_us"]["mxnet"] > 0 and row["ratio_to_ast"]["mxnet"] > 0
+    assert "mxnet us (x AST)" in proc.stdout and "MXNet 1." in proc.stdout

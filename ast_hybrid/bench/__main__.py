@@ -6,8 +6,11 @@ import time
 
 import numpy as np
 
+from . import mxnet_peer, zoo
+from .blas import blas_info, blas_lines, limit_threads
 from .distributed import format_distributed, run_distributed
-from .forwards import PEERS, VARIANTS
+from .forwards import TORCH_PEERS, VARIANTS
+from .jax_peers import enable_jax
 from .models import FIRST_CALL_ONLY, MODELS, TRAIN_MODELS
 from .profiling import profile_missed
 from .progress import Progress
@@ -44,12 +47,23 @@ trace mode against AST mode, the first call's cost, the training step) are print
 the figures, each marked met or missed; a missed target never makes the benchmark fail.
 It writes files only when asked: the results with --json PATH, a chart with --plot PATH.
 
+Peers, each timed in the same rounds as ours and checked against the numpy twin first, with
+its ratio to AST mode: --peers adds PyTorch eager and TorchScript and JAX jit (each where it
+imports); --mxnet-python PATH adds MXNet 1.x, hybridized with static_alloc and
+static_shape, running in that interpreter as a worker process on the same weights (forwards
+and training steps). --zoo adds predict-mode rows of model_zoo.vision networks at batch 1
+and 8 (AST mode against imperative mode and MXNet) and their first hybridized call.
 With --dist it also times data-parallel training over MPI (the 'dist' extra): samples per
 second on 1 and 2 processes and the time each step spends summing gradients.
+With any peer, every system runs on one thread, numpy's BLAS included (threadpoolctl).
+
+The BLAS numpy runs is printed first; where OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE hold its
+kernel back, unset both in the benchmark's own command line only:
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m ast_hybrid.bench ...
 
     python -m ast_hybrid.bench [--quick] [--models mlp1,lenet64] [--json PATH] [--plot PATH]
-                               [--profile] [--peers] [--repeats N] [--no-train] [--no-memory]
-                               [--dist]
+                               [--profile] [--peers] [--mxnet-python PATH] [--zoo]
+                               [--repeats N] [--no-train] [--no-memory] [--dist]
 """
 
 
@@ -66,7 +80,14 @@ def parse_args(argv):
     p.add_argument("--plot", default=None, metavar="PATH",
                    help="write a PNG bar chart (needs matplotlib)")
     p.add_argument("--peers", action="store_true",
-                   help="also time PyTorch eager and TorchScript, if torch is installed")
+                   help="also time PyTorch eager and TorchScript, and JAX jit, each where "
+                        "it is installed")
+    p.add_argument("--mxnet-python", default=None, metavar="PATH",
+                   help="also time MXNet 1.x, run by this interpreter (one with mxnet "
+                        "installed) as a worker process")
+    p.add_argument("--zoo", action="store_true",
+                   help="add model-zoo rows (predict mode, batch 1 and 8) and their first "
+                        "calls, where ast_hybrid.gluon.model_zoo.vision exists")
     p.add_argument("--repeats", type=int, default=None, help="round-robin repeats")
     p.add_argument("--no-train", dest="train", action="store_false",
                    help=f"skip the training-step rows ({', '.join(TRAIN_MODELS)})")
@@ -90,7 +111,7 @@ def parse_args(argv):
     return args
 
 
-def _metadata(args, repeats, target_s, variants, peers):
+def _metadata(args, repeats, target_s, variants, peers, blas, mxnet_hello, notes):
     return {
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -101,8 +122,11 @@ def _metadata(args, repeats, target_s, variants, peers):
         "repeats": repeats,
         "sample_seconds": target_s,
         "variants": list(variants),
-        "peers": peers,
-        "peer_threads": 1 if peers else None,
+        "peers": list(peers) + (["mxnet"] if mxnet_hello else []),
+        "peer_threads": 1 if peers or mxnet_hello else None,
+        "blas": blas,
+        "mxnet_worker": mxnet_hello,
+        "notes": notes,
         "statistic": "median over repeats of the mean time per call within a repeat",
         "first_call": "first call of a fresh net, hybridized after its parameters were "
                       "initialized; median over fresh instances, after a warm-up compile "
@@ -115,6 +139,27 @@ def _metadata(args, repeats, target_s, variants, peers):
     }
 
 
+# the model-zoo rows' forwards take up to seconds in imperative mode: fewer rounds
+ZOO_REPEATS = 7
+ZOO_FIRST_CALLS = 3
+
+
+def _enable_peers(asked, notes):
+    """The in-process peers' columns that can run, a note in `notes` for each that cannot."""
+    if not asked:
+        return ()
+    peers = ()
+    if enable_torch():
+        peers += TORCH_PEERS
+    else:
+        notes.append("--peers: PyTorch is not installed; skipping the torch columns.")
+    if enable_jax():
+        peers += ("jax",)
+    else:
+        notes.append("--peers: JAX is not installed; skipping the jax column.")
+    return peers
+
+
 def main(argv=None):
     args = parse_args(argv)
     steady = [n for n in args.names if n in MODELS]
@@ -123,37 +168,75 @@ def main(argv=None):
     target_s = 0.002 if args.quick else 0.02
     instances = {"default": 1, "res200": 1} if args.quick else {"default": 7, "res200": 3}
 
-    peers = False
-    if args.peers:
-        peers = enable_torch()
-        if not peers:
-            print("--peers: PyTorch is not installed; skipping the torch columns.",
-                  file=sys.stderr)
-    variants = VARIANTS + (PEERS if peers else ())
+    notes = []
+    peers = _enable_peers(args.peers, notes)
+    mxnet = None
+    if args.mxnet_python:
+        mxnet, why_not = mxnet_peer.start(args.mxnet_python)
+        if why_not:
+            notes.append(f"{why_not}; skipping the mxnet column.")
+    zoo_module = zoo.vision() if args.zoo else None
+    if args.zoo and zoo_module is None:
+        notes.append("--zoo: ast_hybrid.gluon.model_zoo.vision is not in this version; "
+                     "skipping the model-zoo rows.")
+    # one thread for numpy too where peers run on one: the comparison is of the systems,
+    # not of how many cores each grabs
+    if (peers or mxnet) and limit_threads(1) is None:
+        notes.append("threadpoolctl is not installed, so numpy's BLAS keeps its own thread "
+                     "count while the peers run on one thread (OPENBLAS_NUM_THREADS=1 on the "
+                     "command line makes it one).")
+    blas = blas_info()
+    print("\n".join(blas_lines(blas)))
+    if mxnet:
+        print(f"MXNet {mxnet.hello['mxnet']} worker ({args.mxnet_python}, numpy "
+              f"{mxnet.hello['numpy']}), one thread, features: "
+              f"{', '.join(mxnet.hello['features'])}")
+    for note in notes:
+        print(note)
+    sys.stdout.flush()
+    mx_column = ("mxnet",) if mxnet else ()
+    variants = VARIANTS + peers + mx_column
 
     train_names = [n for n in args.names if n in TRAIN_MODELS] if args.train else []
     memory_names = steady if args.memory else []
+    zoo_repeats = min(repeats, ZOO_REPEATS)
+    zoo_instances = 1 if args.quick else ZOO_FIRST_CALLS
     total = ((len(steady) + len(train_names)) * repeats + len(memory_names)
-             + sum(instances.get(n, instances["default"]) for n in first_names))
+             + sum(instances.get(n, instances["default"]) for n in first_names)
+             + (len(zoo.NETWORKS) * (len(zoo.BATCHES) * zoo_repeats + zoo_instances)
+                if zoo_module else 0))
     progress = Progress(total)
-    models = run_models(steady, repeats, target_s, peers, progress)
-    training = run_training(train_names, repeats, target_s, progress)
-    memory = measure_memory(memory_names, progress)
-    first = first_call(first_names, instances, progress)
+    try:
+        models = run_models(steady, repeats, target_s, peers, mxnet, progress)
+        training = run_training(train_names, repeats, target_s, mxnet, progress)
+        memory = measure_memory(memory_names, progress)
+        first = first_call(first_names, instances, progress)
+        zoo_rows = zoo_first = {}
+        if zoo_module:
+            zoo_rows = zoo.run_zoo(zoo_module, zoo_repeats, target_s, mxnet, progress)
+            zoo_first = zoo.first_calls(zoo_module, zoo_instances, progress)
+    finally:
+        if mxnet:
+            mxnet.close()
     progress.close()
     add_cost_beyond_forward(first, models)
-    targets = evaluate_targets(models, first, training, memory)
+    targets = evaluate_targets(models, first, training, memory, zoo_rows, zoo_first)
 
     distributed = run_distributed(20 if args.quick else 200) if args.dist else None
-    print(format_table(models, first, targets, variants, training, memory))
+    print(format_table(models, first, targets, variants, training, memory,
+                       train_variants=VARIANTS + mx_column, zoo=zoo_rows,
+                       zoo_variants=zoo.VARIANTS + mx_column, zoo_first=zoo_first))
     if distributed:
         print("\n".join(format_distributed(distributed)))
     data = {
-        "meta": _metadata(args, repeats, target_s, variants, peers),
+        "meta": _metadata(args, repeats, target_s, variants, peers, blas,
+                          mxnet.hello if mxnet else None, notes),
         "models": models,
         "training": training,
         "peak_memory": memory,
         "first_call_ms": first,
+        "model_zoo": zoo_rows,
+        "model_zoo_first_call_ms": zoo_first,
         "targets": targets,
     }
     if distributed:

@@ -94,6 +94,7 @@ FIRST_CALL_ONLY = {
 TRAIN_MODELS = {
     "mlp1": TrainSpec("mlp1", numpy_train_mlp, 2),
     "mlp256": TrainSpec("mlp256", numpy_train_mlp, 2),
+    "lenet1": TrainSpec("lenet1", numpy_train_lenet, 10),
     "lenet64": TrainSpec("lenet64", numpy_train_lenet, 10),
 }
 

@@ -24,7 +24,7 @@ def _profile_table(fn, number, top):
 def profile_missed(models, targets, training, top=12, seconds=0.3):
     """cProfile of AST mode for each model whose AST/numpy target (forwards) or training
     imperative/AST target (training steps) was missed, about `seconds` each. Returns text."""
-    jobs = [(name, "forwards", lambda n: setup_model(n, False), models[name])
+    jobs = [(name, "forwards", setup_model, models[name])
             for name in missed(targets, AST_OVER_NUMPY)]
     jobs += [(name, "training steps", setup_training, training[name])
              for name in missed(targets, TRAIN_IMPERATIVE_OVER_AST)]

@@ -11,19 +11,28 @@ def _fmt_bytes(n):
     return f"{n / 1024:,.1f} KiB" if n < 1 << 20 else f"{n / (1 << 20):,.2f} MiB"
 
 
+# the other systems: their ratio is to AST mode, the variant they are compared with
+PEERS = ("torch", "torchscript", "jax", "mxnet")
+
+
 def _time_rows(title, rows_info, variants):
-    """A table of times per variant with ratios to numpy, imperative/AST and trace/AST."""
-    headers = ["model"] + [f"{v} us (x np)" for v in variants] + ["imp/AST", "trace/AST", "ref"]
+    """A table of times per variant, with ratios to numpy (to AST mode for the peers, and
+    for all where no numpy twin is timed), imperative/AST and trace/AST."""
+    against = {v: "AST" if v in PEERS or "numpy" not in variants else "np" for v in variants}
+    modes = [m for m in ("imperative", "trace") if m in variants]
+    headers = (["model"] + [f"{v} us (x {against[v]})" for v in variants]
+               + [{"imperative": "imp/AST", "trace": "trace/AST"}[m] for m in modes] + ["ref"])
     rows = []
     for name, info in rows_info.items():
         row = [name]
         for v in variants:
             if v in info["times_us"]:
-                row.append(f"{_fmt_us(info['times_us'][v])} ({info['ratio_to_numpy'][v]:.2f})")
+                ratio = info["ratio_to_ast" if against[v] == "AST" else "ratio_to_numpy"][v]
+                row.append(f"{_fmt_us(info['times_us'][v])} ({ratio:.2f})")
             else:
                 row.append("-")
-        row += [f"{info['imperative_over_ast']:.2f}", f"{info['trace_over_ast']:.2f}",
-                "ok" if all(info["reference_matches"].values()) else "MISMATCH"]
+        row += [f"{info[f'{m}_over_ast']:.2f}" for m in modes]
+        row.append("ok" if all(info["reference_matches"].values()) else "MISMATCH")
         rows.append(row)
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(headers)]
@@ -34,12 +43,21 @@ def _time_rows(title, rows_info, variants):
     return lines
 
 
-def _training_lines(training):
+def _training_lines(training, variants):
     return ["", *_time_rows("Training step (record forward + SoftmaxCrossEntropyLoss + backward "
                             "+ Trainer.step, SGD), median of repeats (ratio to the numpy "
-                            "step):", training, VARIANTS),
+                            "step):", training, variants),
             "(ref: each mode's first-step loss, gradients and updated weights equal the "
-            "hand-written numpy step's.)"]
+            "hand-written numpy step's; MXNet's loss and updated weights.)"]
+
+
+def _zoo_lines(zoo, variants, first):
+    lines = ["", *_time_rows("Model zoo, predict mode, per-forward time, median of repeats "
+                             "(ratio to AST mode):", zoo, variants),
+             "(ref: outputs equal imperative mode's on the same weights.)",
+             "", "Model zoo, first hybridized call at batch 1 (parameters known), median ms:"]
+    lines += [f"  {name:<18} {info['ast']['median_ms']:>9.1f}" for name, info in first.items()]
+    return lines
 
 
 def _memory_lines(memory):
@@ -77,27 +95,34 @@ def _target_lines(targets):
     return lines
 
 
-def _compile_error_lines(models, training):
-    notes = [(n, i["ast_compile_error"]) for n, i in models.items() if i["ast_compile_error"]]
-    notes += [(f"{n} (training)", i["ast_compile_error"]) for n, i in training.items()
-              if i["ast_compile_error"]]
+def _error_lines(tables):
+    """What failed to compile in AST mode, and which peers failed on which rows."""
     lines = []
-    for name, error in notes:
-        lines += ["", f"AST mode failed to compile {name}; its row uses hybridize()'s fallback:",
-                  error.rstrip()]
+    for suffix, rows in tables:
+        for name, info in rows.items():
+            if info["ast_compile_error"]:
+                lines += ["", f"AST mode failed to compile {name}{suffix}; its row uses "
+                          "hybridize()'s fallback:", info["ast_compile_error"].rstrip()]
+            for peer, error in info.get("peer_errors", {}).items():
+                lines += ["", f"{peer} failed on {name}{suffix}; its column is empty:",
+                          error.rstrip()]
     return lines
 
 
-def format_table(models, first, targets, variants, training=None, memory=None):
+def format_table(models, first, targets, variants, training=None, memory=None,
+                 train_variants=VARIANTS, zoo=None, zoo_variants=(), zoo_first=None):
     lines = _time_rows("Per-forward time, median of repeats (ratio to the numpy reference):",
                        models, variants)
     if training:
-        lines += _training_lines(training)
+        lines += _training_lines(training, train_variants)
     if memory:
         lines += _memory_lines(memory)
     if first:
         lines += _first_call_lines(first)
+    if zoo:
+        lines += _zoo_lines(zoo, zoo_variants, zoo_first or {})
     if targets:
         lines += _target_lines(targets)
-    lines += _compile_error_lines(models, training or {})
+    lines += _error_lines((("", models), (" (training)", training or {}),
+                           (" (model zoo)", zoo or {})))
     return "\n".join(lines)

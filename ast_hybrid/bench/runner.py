@@ -16,19 +16,19 @@ from .training import setup_training
 MEMORY_VARIANTS = VARIANTS
 
 
-def run_models(names, repeats, target_s, peers, progress):
+def run_models(names, repeats, target_s, peers, mxnet, progress):
     results = {}
     for name in names:
-        fns, info = setup_model(name, peers)
+        fns, info = setup_model(name, peers, mxnet)
         info.update(interleave(fns, repeats, target_s, progress, name))
         results[name] = info
     return results
 
 
-def run_training(names, repeats, target_s, progress):
+def run_training(names, repeats, target_s, mxnet, progress):
     results = {}
     for name in names:
-        fns, info = setup_training(name)
+        fns, info = setup_training(name, mxnet)
         info.update(interleave(fns, repeats, target_s, progress, f"train {name}"))
         results[name] = info
     return results
@@ -37,7 +37,7 @@ def run_training(names, repeats, target_s, progress):
 def measure_memory(names, progress):
     results = {}
     for name in names:
-        fns, info = setup_model(name, False)
+        fns, info = setup_model(name)
         peaks = {v: peak_bytes(fns[v]) for v in MEMORY_VARIANTS}
         results[name] = {
             "peak_bytes": peaks,

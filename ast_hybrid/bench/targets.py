@@ -7,6 +7,11 @@ TARGET_FIRST_CALL_MLP_MS = 3.0
 TARGET_FIRST_CALL_200_MS = 300.0
 TARGET_TRAIN_IMPERATIVE_OVER_AST = 2.0   # the lecture's MLP at batch 1
 TARGET_PEAK_MEMORY_AST_NUMPY = 1.2       # at large batch, where the arrays dominate
+TARGET_TRAIN_AST_NUMPY = 1.25            # the lecture's MLP at batch 1
+TARGET_ZOO_AST_MXNET = 1.3               # every model-zoo network at batch 1
+TARGET_ZOO_AST_MXNET_FAST = 1.0          # ... and these no slower than MXNet
+ZOO_FAST = ("resnet18_v1", "mobilenet_v2_1_0")
+TARGET_FIRST_CALL_ZOO_MS = 300.0
 LARGE_BATCH = {"mlp256", "lenet64"}
 
 AST_OVER_NUMPY = "AST / numpy"
@@ -15,6 +20,9 @@ TRACE_OVER_AST = "trace / AST (AST faster)"
 FIRST_AST_CALL = "first AST call (ms)"
 PEAK_MEMORY_AST_OVER_NUMPY = "peak memory AST / numpy"
 TRAIN_IMPERATIVE_OVER_AST = "train imperative / AST"
+TRAIN_AST_OVER_NUMPY = "train AST / numpy"
+ZOO_AST_OVER_MXNET = "zoo AST / MXNet"
+FIRST_AST_CALL_ZOO = "zoo first AST call (ms)"
 
 # each target's name in the tables, and what it measures in words (for the JSON)
 MEASURES = {
@@ -24,10 +32,15 @@ MEASURES = {
     FIRST_AST_CALL: "milliseconds of the first AST-mode call of a freshly hybridized net",
     PEAK_MEMORY_AST_OVER_NUMPY: "peak memory of one forward, AST mode over the numpy twin",
     TRAIN_IMPERATIVE_OVER_AST: "time per training step, imperative mode over AST mode",
+    TRAIN_AST_OVER_NUMPY: "time per training step, AST mode over the hand-written numpy step",
+    ZOO_AST_OVER_MXNET: "time per predict-mode forward of a model-zoo network at batch 1, "
+                        "AST mode over MXNet 1.x hybridized (static_alloc, static_shape)",
+    FIRST_AST_CALL_ZOO: "milliseconds of the first AST-mode call of a model-zoo network at "
+                        "batch 1, its parameters known",
 }
 
 
-def evaluate_targets(models, first, training=None, memory=None):
+def evaluate_targets(models, first, training=None, memory=None, zoo=None, zoo_first=None):
     targets = []
 
     def add(what, model, measured, op, bound):
@@ -55,6 +68,15 @@ def evaluate_targets(models, first, training=None, memory=None):
     if "mlp1" in training:
         add(TRAIN_IMPERATIVE_OVER_AST, "mlp1", training["mlp1"]["imperative_over_ast"], ">=",
             TARGET_TRAIN_IMPERATIVE_OVER_AST)
+        add(TRAIN_AST_OVER_NUMPY, "mlp1", training["mlp1"]["ratio_to_numpy"]["ast"], "<=",
+            TARGET_TRAIN_AST_NUMPY)
+    for info in (zoo or {}).values():
+        network = info["network"]
+        if info["batch"] == 1 and "mxnet" in info["times_us"]:
+            add(ZOO_AST_OVER_MXNET, network, 1 / info["ratio_to_ast"]["mxnet"], "<=",
+                TARGET_ZOO_AST_MXNET_FAST if network in ZOO_FAST else TARGET_ZOO_AST_MXNET)
+    for name, info in (zoo_first or {}).items():
+        add(FIRST_AST_CALL_ZOO, name, info["ast"]["median_ms"], "<=", TARGET_FIRST_CALL_ZOO_MS)
     return targets
 
 

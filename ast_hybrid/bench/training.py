@@ -3,7 +3,8 @@ import numpy as np
 
 from .. import autograd, gluon, nd
 from .models import MODELS, TRAIN_MODELS, make, make_labels
-from .variants import as_numpy, build_ast_strictly, clone, close_to
+from .mxnet_peer import model_args
+from .variants import as_numpy, build_ast_strictly, clone, close_to, peer_error
 
 TRAIN_LR = 0.01
 MODES = (("imperative", None), ("trace", "trace"), ("ast", "ast"))
@@ -52,10 +53,23 @@ def _train_variant(spec, source_net, mode, x, y, batch):
     return step, first, error
 
 
-def setup_training(name):
+def _mxnet_step(mxnet, spec, source, xn, labels, want_loss, want_weights):
+    """(MXNet's step in its worker, whether its first step's loss and updated weights equal
+    the numpy step's, the largest difference)."""
+    step, first = mxnet.build(spec.kind, model_args(spec.kind, source),
+                              [p.data().asnumpy() for p in source.collect_params().values()],
+                              xn, labels=labels.astype(np.float32), lr=TRAIN_LR)
+    got, want = [first["loss"]] + first["weights"], [want_loss] + want_weights
+    return (step, all(close_to(g, w) for g, w in zip(got, want)),
+            max(float(np.max(np.abs(g - w))) if g.shape == w.shape else float("inf")
+                for g, w in zip(got, want)))
+
+
+def setup_training(name, mxnet=None):
     """(variant -> step function, the row's checks) for one row of TRAIN_MODELS, each
     variant's first step checked against the hand-written numpy step's (gradients and
-    updated weights)."""
+    updated weights; MXNet's, timed in its worker `mxnet` unless None: loss and updated
+    weights)."""
     model, numpy_step, _ = TRAIN_MODELS[name]
     spec = MODELS[model]
     source, x, xn = make(model)
@@ -78,6 +92,14 @@ def setup_training(name):
         fns[variant] = step
     matches["numpy"], max_diff["numpy"] = True, 0.0
     fns["numpy"] = lambda: reference.step(xn, labels)
+    errors = {}
+    if mxnet is not None:
+        try:
+            fns["mxnet"], matches["mxnet"], max_diff["mxnet"] = _mxnet_step(
+                mxnet, spec, source, xn, labels, ref_loss,
+                [w.copy() for w in want[1 + len(reference.grads()):]])
+        except Exception as error:  # noqa: BLE001 - a peer's failure is reported, not fatal
+            errors["mxnet"] = peer_error(error)
     info = {
         "description": f"{spec.description}: forward + SoftmaxCrossEntropyLoss + backward + "
                        f"SGD step (lr {TRAIN_LR})",
@@ -87,5 +109,6 @@ def setup_training(name):
         "max_abs_diff": max_diff,
         "checked": "first step's loss, gradients and updated weights vs the numpy step",
         "ast_compile_error": error,
+        "peer_errors": errors,
     }
     return fns, info

@@ -18,6 +18,11 @@ def close_to(got, want):
     return got.shape == want.shape and np.allclose(got, want, rtol=RTOL, atol=ATOL)
 
 
+def peer_error(error):
+    """A peer's failure as one line for the tables and the JSON."""
+    return f"{type(error).__name__}: {error}"
+
+
 def clone(spec, source_net, **hybridize_kwargs):
     """A new net of `spec` with `source_net`'s parameter values, hybridized if asked."""
     net = spec.build()
