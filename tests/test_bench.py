@@ -246,3 +246,30 @@ def test_bench_times_mxnet_beside_ours(tmp_path):
         assert row["reference_matches"]["mxnet"] is True, row["peer_errors"]
         assert row["times_us"]["mxnet"] > 0 and row["ratio_to_ast"]["mxnet"] > 0
     assert "mxnet us (x AST)" in proc.stdout and "MXNet 1." in proc.stdout
+
+
+def test_mxnet_worker_imports_only_mxnet_numpy_and_the_standard_library():
+    """It runs in MXNet's interpreter, which has no ast_hybrid (nor anything else)."""
+    import ast
+    path = os.path.join(ROOT, "ast_hybrid", "bench", "mxnet_worker.py")
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "a relative import"
+            imported.add(node.module.split(".")[0])
+    assert imported - set(sys.stdlib_module_names) == {"mxnet", "numpy"}
+
+
+def test_jax_peer_computes_what_the_numpy_twins_compute():
+    pytest.importorskip("jax")
+    from ast_hybrid.bench import MODELS, make
+    from ast_hybrid.bench.jax_peers import jax_forward
+    for name in ("mlp1", "lenet1", "rnn1", "res50"):
+        spec = MODELS[name]
+        net, _, xn = make(name)
+        got = jax_forward(spec.kind, net)(xn)
+        assert np.allclose(got, spec.numpy_forward(net)(xn), rtol=1e-4, atol=1e-5), name

@@ -90,7 +90,7 @@ def _target_lines(targets):
     lines = ["", "Targets (informational, never a failure):"]
     for t in targets:
         mark = "met   " if t["met"] else "MISSED"
-        lines.append(f"  [{mark}] {t['target']:<26} {t['model']:<8} "
+        lines.append(f"  [{mark}] {t['target']:<26} {t['model']:<16} "
                      f"{t['measured']:>9.3f}  (target {t['bound']})")
     return lines
 
