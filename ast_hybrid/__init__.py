@@ -7,6 +7,7 @@ from . import base, errors, gluon, name, test_utils
 from . import contrib, util
 from . import kvstore
 from . import kvstore as kv
+from . import onnx, viz
 from .base import MXNetError
 from .context import Context, cpu, current_context, gpu, num_gpus
 from .compiler.ast_front_end import hybrid, to_source
@@ -15,5 +16,5 @@ __version__ = "0.1.0"
 
 __all__ = ["autograd", "base", "context", "Context", "contrib", "cpu", "current_context", "errors",
            "gluon", "gpu", "hybrid", "init", "initializer", "kv", "kvstore", "lr_scheduler",
-           "metric", "MXNetError", "name", "nd", "ndarray", "num_gpus", "random", "sym",
-           "symbol", "test_utils", "to_source", "util"]
+           "metric", "MXNetError", "name", "nd", "ndarray", "num_gpus", "onnx", "random", "sym",
+           "symbol", "test_utils", "to_source", "util", "viz"]
