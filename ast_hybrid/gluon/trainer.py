@@ -146,7 +146,6 @@ class Trainer:
 
     def save_states(self, fname):
         """The optimizer's state arrays and update counts, as an .npz file (no pickles)."""
-        import numpy as np
         self._kv.prepare()
         if self._update_on_kvstore:
             return self._kvstore.save_optimizer_states(fname)
@@ -164,7 +163,6 @@ class Trainer:
             np.savez(f, **arrays)
 
     def load_states(self, fname):
-        import numpy as np
         self._kv.prepare()
         if self._update_on_kvstore:
             return self._kvstore.load_optimizer_states(fname)
