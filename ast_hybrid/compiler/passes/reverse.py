@@ -699,7 +699,7 @@ def _assigned_once(body, excluded):
                 targets = []
             for target in targets:
                 counts[target] = counts.get(target, 0) + 1
-                if looping:
+                if looping or isinstance(statement, ast.For):    # a loop's target too
                     looped.add(target)
             inner = looping or isinstance(statement, (ast.For, ast.While))
             for part in ("body", "orelse"):
