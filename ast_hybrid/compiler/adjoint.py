@@ -3,6 +3,7 @@ vector-Jacobian products of Python's own operators (kernels use the table's grad
 import numpy as np
 
 from ..ops.grad_utils import unbroadcast as summed_to_shape
+from ..ops.registry import reaching
 
 
 def accumulate(total, contribution):
@@ -29,28 +30,38 @@ def unbroadcast(gradient, value):
     return summed_to_shape(gradient, value.shape).astype(value.dtype, copy=False)
 
 
-def binop_vjp(operator_name, a, b, result, gradient):
-    """Gradients of a <op> b with respect to a and b."""
-    if operator_name == "Add":
-        return unbroadcast(gradient, a), unbroadcast(gradient, b)
-    if operator_name == "Sub":
-        return unbroadcast(gradient, a), unbroadcast(-gradient, b)
-    if operator_name == "Mult":
-        return unbroadcast(gradient * b, a), unbroadcast(gradient * a, b)
-    if operator_name == "Div":
-        return unbroadcast(gradient / b, a), unbroadcast(-gradient * a / (b * b), b)
-    if operator_name == "Pow":
-        grad_a = unbroadcast(gradient * b * np.power(a, b - 1), a)
-        grad_b = None
-        if isinstance(b, np.ndarray):
-            safe = np.where(a > 0, a, 1)
-            grad_b = unbroadcast(gradient * result * np.log(safe), b)
-        return grad_a, grad_b
-    if operator_name == "Mod":
-        return unbroadcast(gradient, a), unbroadcast(-gradient * np.floor_divide(a, b), b)
-    if operator_name == "FloorDiv":
-        return unbroadcast(np.zeros_like(gradient), a), unbroadcast(np.zeros_like(gradient), b)
-    raise NotImplementedError(f"no gradient for the operator {operator_name}")
+def add_vjp(a, b, result, gradient):
+    """Gradients of a + b with respect to a and b (as those of -, *, /, **, % and // below)."""
+    return unbroadcast(gradient, a), unbroadcast(gradient, b)
+
+
+def sub_vjp(a, b, result, gradient):
+    return unbroadcast(gradient, a), unbroadcast(-gradient, b)
+
+
+def mult_vjp(a, b, result, gradient):
+    return unbroadcast(gradient * b, a), unbroadcast(gradient * a, b)
+
+
+def div_vjp(a, b, result, gradient):
+    return unbroadcast(gradient / b, a), unbroadcast(-gradient * a / (b * b), b)
+
+
+def pow_vjp(a, b, result, gradient):
+    grad_a = unbroadcast(gradient * b * np.power(a, b - 1), a)
+    grad_b = None
+    if isinstance(b, np.ndarray):
+        safe = np.where(a > 0, a, 1)
+        grad_b = unbroadcast(gradient * result * np.log(safe), b)
+    return grad_a, grad_b
+
+
+def mod_vjp(a, b, result, gradient):
+    return unbroadcast(gradient, a), unbroadcast(-gradient * np.floor_divide(a, b), b)
+
+
+def floordiv_vjp(a, b, result, gradient):
+    return unbroadcast(np.zeros_like(gradient), a), unbroadcast(np.zeros_like(gradient), b)
 
 
 def negate(gradient):
@@ -84,27 +95,6 @@ def kernel_vjp(op, attrs, inputs, output, gradient):
     gradients = tuple(gradient) if isinstance(gradient, (tuple, list)) else (gradient,)
     gradients = tuple(np.zeros_like(o) if g is None else g for o, g in zip(outputs, gradients))
     return reaching(op.grad)(attrs, list(inputs), list(outputs), list(gradients))
-
-
-_REACHING = {}
-
-
-def reaching(grad):
-    """An operator's declared gradient, giving a zero array where it gives an array input
-    None: imperative mode reaches every input of a recorded operator (stop_gradient, a
-    comparison, an index) and writes zeros into a leaf it reached that nothing flowed to."""
-    wrapped = _REACHING.get(grad)
-    if wrapped is None:
-        def wrapped(attrs, inputs, outputs, out_grads, **options):
-            gradients = grad(attrs, inputs, outputs, out_grads, **options)
-            if any(g is None for g in gradients):
-                gradients = [np.zeros_like(x) if g is None and isinstance(x, np.ndarray) else g
-                             for g, x in zip(gradients, inputs)]
-            return gradients
-        wrapped.writes_into = getattr(grad, "writes_into", False)
-        wrapped.__name__ = getattr(grad, "__name__", "grad")
-        _REACHING[grad] = wrapped
-    return wrapped
 
 
 def sum_vjp(items, gradient):

@@ -83,6 +83,7 @@ def build_program(function, leading, args, root_block=None, label=None, options=
     program = compile_program([optimized], context.namespace, pseudo_file,
                               kernel_ops=context.kernel_ops, namer=namer,
                               differentiable=definition)
+    program.optimized = optimized is not definition
     if context.guards:
         program.guards = context.guards
     program.maybe_unbound = frozenset(context.maybe_unbound)

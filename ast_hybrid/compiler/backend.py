@@ -121,6 +121,7 @@ class Program:
     chains: dict = field(default_factory=dict)      # generated line -> call sites and line
     maybe_unbound: frozenset = frozenset()          # variables a run-time path leaves unset
     label: str = ""
+    optimized: bool = False     # the optimization passes ran (on derived programs too)
 
     def __post_init__(self):
         if self.differentiable is None and self.definitions:

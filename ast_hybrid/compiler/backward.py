@@ -2,8 +2,13 @@
 import copy
 
 from .backend import compile_program, origin_of_marker
+from .optimize import OptimizeInfo, constant_fold, cse, dce, optimize, specialize_kernels
 from .passes import reach, reverse
 from .passes.errors import UnsupportedConstruct
+
+# the forward program's optimizations that reuse no buffers: the stack and the values a
+# backward program reads hold the recording's arrays as they were computed
+PASSES = (constant_fold, specialize_kernels, cse, dce)
 
 
 class DifferentiatedProgram:
@@ -17,9 +22,16 @@ class DifferentiatedProgram:
         namer = copy.deepcopy(forward.namer)
         namespace = {k: v for k, v in forward.namespace.items() if k != "__builtins__"}
         filename = forward.origins and next(iter(forward.origins.values()))[0]
+        optimizer = None
+        if forward.optimized:
+            info = OptimizeInfo(dict(forward.kernel_ops), namespace, namer,
+                                imperative_layouts=True)
+
+            def optimizer(definition):
+                return optimize(definition, info, PASSES)
         recording, backward = reverse.transform(definition, forward.kernel_ops, namer, namespace,
                                                 filename or forward.filename,
-                                                forward.maybe_unbound)
+                                                forward.maybe_unbound, optimizer)
         label = forward.label + " backward"
         self.program = compile_program([recording, backward], namespace, label)
         self.record = self.program.namespace[recording.name]

@@ -608,7 +608,7 @@ def _pooling_specialize(attrs):
 
 
 register(Op("Pooling", _pooling, _pooling_shape, grad=_pooling_grad,
-            specialize=_pooling_specialize,
+            specialize=_pooling_specialize, specialized_layout=True,
             attrs={"kernel": A.Shape(()),
                    "pool_type": A.Str("max", ("avg", "lp", "max", "sum")),
                    "global_pool": A.Bool(False), "cudnn_off": A.Bool(False),

@@ -90,12 +90,23 @@ ACTIVATIONS = {"relu": _relu, "sigmoid": _sigmoid, "tanh": np.tanh,
                "softrelu": _softrelu, "softsign": _softsign}
 
 def _activation_grad(attrs, inputs, outputs, out_grads):
-    derivative = UNARY_DERIVATIVES[attrs["act_type"]]
-    return [out_grads[0] * derivative(inputs[0], outputs[0])]
+    return ACTIVATION_GRADS[attrs["act_type"]](inputs[0], outputs[0], out_grads[0])
 
+
+def _bound_activation_grad(act_type):
+    derivative = UNARY_DERIVATIVES[act_type]
+
+    def grad(data, output, out_grad):
+        return [out_grad * derivative(data, output)]
+    grad.__name__ = f"{act_type}_grad"
+    return grad
+
+
+ACTIVATION_GRADS = {act_type: _bound_activation_grad(act_type) for act_type in ACTIVATIONS}
 
 register(Op("Activation", _activation, same_shape("Activation"), grad=_activation_grad,
             specialize=lambda attrs: ACTIVATIONS[attrs["act_type"]],
+            specialize_grad=lambda attrs: ACTIVATION_GRADS[attrs["act_type"]],
             attrs={"act_type": A.Str(choices=tuple(ACTIVATIONS))}))
 
 

@@ -76,30 +76,66 @@ def _fully_connected_grad(attrs, inputs, outputs, out_grads, out=None):
     """out: None, or one entry per input: an array that input's gradient is written into
     and returned as (when its shape and dtype are the computed gradient's), False where that
     gradient is not wanted (None is returned for it), or None."""
-    data, weight = inputs[0], inputs[1]
-    g = out_grads[0]
-    if attrs["flatten"]:
+    bias = inputs[2] if len(inputs) > 2 else _NO_BIAS
+    return _fully_connected_grads(attrs["flatten"], inputs[0], inputs[1], bias, out_grads[0],
+                                  out)
+
+
+_fully_connected_grad.writes_into = True   # accepts out= (compiled backward programs)
+_NO_BIAS = object()
+
+
+def _fully_connected_grads(flatten, data, weight, bias, g, out):
+    """The gradients of data, weight and (unless _NO_BIAS) bias; out as _fully_connected_grad's."""
+    if flatten:
         flat = data.reshape(data.shape[0], -1)
     else:
         flat = data.reshape(-1, data.shape[-1])
         g = g.reshape(-1, g.shape[-1])
     weight_out = bias_out = None
+    has_bias = bias is not _NO_BIAS
     if out is not None and g.dtype == flat.dtype:
         weight_out = _fits(out[1], (g.shape[1], flat.shape[1]), g.dtype)
-        if len(inputs) > 2 and len(out) > 2:
+        if has_bias and len(out) > 2:
             bias_out = _fits(out[2], (g.shape[1],), g.dtype)
     data_grad = None if out is not None and out[0] is False else \
         np.dot(g, weight).reshape(data.shape)
     weight_grad = None if out is not None and out[1] is False else \
         _outer_sum(g, flat, weight_out)
-    grads = [data_grad, weight_grad]
-    if len(inputs) > 2:
-        grads.append(None if out is not None and len(out) > 2 and out[2] is False
-                     else g.sum(axis=0, out=bias_out))
-    return grads
+    if not has_bias:
+        return [data_grad, weight_grad]
+    return [data_grad, weight_grad,
+            None if out is not None and len(out) > 2 and out[2] is False
+            else g.sum(axis=0, out=bias_out)]
 
 
-_fully_connected_grad.writes_into = True   # accepts out= (compiled backward programs)
+def fully_connected_grad(data, weight, bias, output, out_grad, out=None):
+    """The gradient of fully_connected, bound by _fully_connected_grad_specialize."""
+    return _fully_connected_grads(True, data, weight, bias, out_grad, out)
+
+
+def fully_connected_nd_grad(data, weight, bias, output, out_grad, out=None):
+    return _fully_connected_grads(False, data, weight, bias, out_grad, out)
+
+
+def fully_connected_no_bias_grad(data, weight, output, out_grad, out=None):
+    return _fully_connected_grads(True, data, weight, _NO_BIAS, out_grad, out)
+
+
+def fully_connected_nd_no_bias_grad(data, weight, output, out_grad, out=None):
+    return _fully_connected_grads(False, data, weight, _NO_BIAS, out_grad, out)
+
+
+_FULLY_CONNECTED_GRADS = {(True, False): fully_connected_grad,
+                          (False, False): fully_connected_nd_grad,
+                          (True, True): fully_connected_no_bias_grad,
+                          (False, True): fully_connected_nd_no_bias_grad}
+for _grad in _FULLY_CONNECTED_GRADS.values():
+    _grad.writes_into = True
+
+
+def _fully_connected_grad_specialize(attrs):
+    return _FULLY_CONNECTED_GRADS[attrs["flatten"], attrs["no_bias"]]
 
 
 def _fits(buffer, shape, dtype):
@@ -128,6 +164,7 @@ def _fully_connected_specialize(attrs):
 
 register(Op("FullyConnected", _fully_connected, _fully_connected_shape, inputs=_fc_inputs,
             grad=_fully_connected_grad, specialize=_fully_connected_specialize,
+            specialize_grad=_fully_connected_grad_specialize,
             attrs={"num_hidden": A.Int(), "no_bias": A.Bool(False), "flatten": A.Bool(True)}))
 
 

@@ -29,7 +29,11 @@ class Op:
     attributes first (`log_softmax(x, axis)`, its `length` added after);
     specialize(attrs), where given, returns a kernel bound to those attributes, taking only
     the input arrays positionally and computing what kernel(*arrays, **attrs) computes (for
-    the compiler's optimizer), or None where these attributes have no faster form.
+    the compiler's optimizer), or None where these attributes have no faster form;
+    `specialized_layout`: the bound kernel keeps its input's memory order where `kernel`
+    gives C order (equal values, but later sums over them may round otherwise);
+    specialize_grad(attrs) likewise returns the gradient bound to them (see bound_gradient),
+    computing what grad computes, or None.
     """
     name: str
     kernel: Callable
@@ -45,6 +49,8 @@ class Op:
     doc: str = ""
     specialize: Optional[Callable] = None
     keyword_inputs: tuple = ()
+    specialize_grad: Optional[Callable] = None
+    specialized_layout: bool = False
     # the kernel as declared, whose outputs may be views of its inputs (see register)
     view_kernel: Optional[Callable] = field(default=None, init=False, repr=False)
 
@@ -53,6 +59,24 @@ class Op:
         if self.specialize is None or self.mode_dependent:
             return None
         return self.specialize(attrs)
+
+    def bound_gradient(self, attrs, specialized=True):
+        """The gradient of an operator of one output with its attributes bound, called as
+        bound(*inputs, output, out_grad) and returning one gradient per input: an array for
+        each array input (see reaching). specialize_grad's form where `specialized` and the
+        operator declares one for these attributes, else `grad` with `attrs` through lists.
+        `bound.writes_into` says whether it takes `out=` as grad does (see FullyConnected)."""
+        if specialized and self.specialize_grad is not None and not self.mode_dependent:
+            bound = self.specialize_grad(self.parse_attrs(attrs))
+            if bound is not None:
+                return bound
+        grad = reaching(self.grad)
+
+        def bound(*arrays, **options):
+            return grad(attrs, list(arrays[:-2]), [arrays[-2]], [arrays[-1]], **options)
+        bound.writes_into = grad.writes_into
+        bound.__name__ = f"{self.name}_grad"
+        return bound
 
     def input_count(self, attrs):
         """How many inputs the operator takes, without listing their names."""
@@ -139,6 +163,25 @@ def shape_error(op_name, message, shapes):
 
 
 REGISTRY: dict[str, Op] = {}
+_REACHING = {}
+
+
+def reaching(grad):
+    """An operator's declared gradient, giving a zero array where it gives an array input
+    None: imperative mode reaches every input of a recorded operator (stop_gradient, a
+    comparison, an index) and writes zeros into a leaf it reached that nothing flowed to."""
+    wrapped = _REACHING.get(grad)
+    if wrapped is None:
+        def wrapped(attrs, inputs, outputs, out_grads, **options):
+            gradients = grad(attrs, inputs, outputs, out_grads, **options)
+            if any(g is None for g in gradients):
+                gradients = [np.zeros_like(x) if g is None and isinstance(x, np.ndarray) else g
+                             for g, x in zip(gradients, inputs)]
+            return gradients
+        wrapped.writes_into = getattr(grad, "writes_into", False)
+        wrapped.__name__ = getattr(grad, "__name__", "grad")
+        _REACHING[grad] = wrapped
+    return wrapped
 
 
 def _fresh(result, arrays):

@@ -122,8 +122,8 @@ def test_backward_program_is_generated_and_readable():
     source = ast_hybrid.to_source(block, backward=True)
     assert "def BranchAndLoop_recording(" in source and "def BranchAndLoop_backward(" in source
     flat = " ".join(source.split())
-    assert re.search(r"FullyConnected_grad\(FullyConnected_attrs\w*, \[x, dense_weight, "
-                     r"dense_bias ?\]", flat)      # astor may wrap before the bracket
+    # the gradient bound to the layer's attributes, on its inputs, output and output gradient
+    assert re.search(r"= fully_connected_grad\(x, dense_weight, dense_bias, out, grad_out, ", flat)
     assert os.path.relpath(__file__) in source     # comments name files relative to the cwd
 
 

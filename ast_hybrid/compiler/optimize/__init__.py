@@ -21,6 +21,9 @@ class OptimizeInfo:
     # identifiers of functions the passes introduced (ufuncs called with out=, in-place
     # helpers): no effect but their value and writing their `out=` argument
     pure_calls: set = field(default_factory=set)
+    # arrays keep the memory order imperative mode gives them (a recording: its gradients
+    # then sum in the same order), so no kernel specializes to one that changes it
+    imperative_layouts: bool = False
 
 
 PASSES = (constant_fold, specialize_kernels, cse, dce, inplace, derived_arrays, static_alloc)

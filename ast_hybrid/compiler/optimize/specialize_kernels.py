@@ -11,10 +11,17 @@ class _Specializer(ast.NodeTransformer):
         self.bound = {}            # (operator name, attrs) -> identifier of the bound kernel
         self.by_kernel = {}        # id(bound kernel) -> identifier (one name per function)
 
+    def named_already(self, kernel):
+        """The name the namespace already gives `kernel` (a program derived from one that
+        calls it: a recording), or None."""
+        return next((name for name, value in self.info.namespace.items() if value is kernel),
+                    None)
+
     def visit_Call(self, node):
         self.generic_visit(node)
         op = kernel_op(node, self.info)
         if op is None or op.specialize is None or \
+                (op.specialized_layout and self.info.imperative_layouts) or \
                 any(isinstance(a, ast.Starred) for a in node.args):
             return node
         try:
@@ -33,7 +40,7 @@ class _Specializer(ast.NodeTransformer):
             if kernel is None:
                 self.bound[key] = False
                 return node
-            name = self.by_kernel.get(id(kernel))
+            name = self.by_kernel.get(id(kernel)) or self.named_already(kernel)
             if name is None:
                 name = self.info.namer.fresh(getattr(kernel, "__name__", op.name).lstrip("_"))
                 self.by_kernel[id(kernel)] = name

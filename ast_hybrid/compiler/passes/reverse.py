@@ -13,14 +13,15 @@ import numpy as np
 
 from .. import adjoint, runtime
 from ..toolkit import assign as _assign, assigned_names as _assigned_names
-from ..toolkit import call as _call, name as _name, replace
+from ..toolkit import call as _call, name as _name
 from ... import autograd
 from ..backend import constant, origin_of_marker
 from . import anf
 from .errors import UnsupportedConstruct
 
-_BINARY_NAMES = {ast.Add: "Add", ast.Sub: "Sub", ast.Mult: "Mult", ast.Div: "Div",
-                 ast.Pow: "Pow", ast.Mod: "Mod", ast.FloorDiv: "FloorDiv"}
+_BINARY_VJPS = {ast.Add: adjoint.add_vjp, ast.Sub: adjoint.sub_vjp, ast.Mult: adjoint.mult_vjp,
+                ast.Div: adjoint.div_vjp, ast.Pow: adjoint.pow_vjp, ast.Mod: adjoint.mod_vjp,
+                ast.FloorDiv: adjoint.floordiv_vjp}
 _NUMPY_METHODS_WITHOUT_GRADIENT = {"item", "tolist"}
 # attributes of an array that are not arrays: reading them leaves the graph
 _PLAIN_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
@@ -30,29 +31,17 @@ PLAIN_RESULT_BUILTINS = {len, int, float, bool, complex, str, repr, format, asci
 _EXITS = runtime.GRAPH_EXITS
 _LIST_GROWERS = {"append": adjoint.append_vjp, "extend": adjoint.extend_vjp}
 
-# a statement undone in the backward program: its target's earlier value and gradient
-_RESTORE = """
-output_value = target
-target = pop()
-output_gradient = gradient
-gradient = None
-"""
-_UNDO_ASSIGNMENT = _RESTORE + """
-if output_gradient is not None:
-    contributions
-"""
-_UNDO_GROWTH = """
-grown = pop()
-output_gradient = gradient
-gradient = None
-if output_gradient is not None:
-    contributions
-"""
-
-
 class _Reverser:
-    def __init__(self, function, kernel_ops, namer, namespace):
+    def __init__(self, function, kernel_ops, namer, namespace, optimize=True):
         self.maybe_unbound = frozenset()    # variables a run-time path leaves unset
+        self.optimize = optimize
+        self.once = set()       # variables assigned once, outside loops: never restored
+        self.arrays = set()     # variables that always hold one array
+        # where the backward program being written is: gradients known to hold a value, and
+        # those that may (outside them a gradient is None); inside a loop any may
+        self.present = set()
+        self.possible = set()
+        self.looping = 0
         self.function = function
         self.kernel_ops = kernel_ops
         self.namer = namer
@@ -66,6 +55,8 @@ class _Reverser:
         self.pop = namer.fresh("pop")
         self.output_value = namer.fresh("output_value")
         self.output_gradient = namer.fresh("output_gradient")
+        # the value and gradient of the statement being undone, as its adjoint reads them
+        self.value_read, self.gradient_read = self.output_value, self.output_gradient
         # arguments whose gradient a kernel may write straight into the caller's buffer
         # (`destinations`): {argument: name of its destination variable}
         self.destinations = {}
@@ -103,11 +94,11 @@ class _Reverser:
                 target = statement.targets[0]
                 if not isinstance(target, ast.Name):
                     raise self.unsupported("assignment into an array", statement)
-                out.append(ast.Expr(_call(self.push, _name(target.id))))
+                out.extend(self.saved(target.id))
                 out.append(statement)
             elif isinstance(statement, ast.Return):
                 value = statement.value if statement.value is not None else ast.Constant(None)
-                out.append(ast.Expr(_call(self.push, _name(self.result))))
+                out.extend(self.saved(self.result))
                 out.append(_assign(self.result, value))
             elif isinstance(statement, ast.If):
                 # the decision is pushed after the branch, so it is popped before replaying it
@@ -137,6 +128,12 @@ class _Reverser:
             else:
                 raise self.unsupported(f"a {type(statement).__name__} statement", statement)
         return out
+
+    def saved(self, variable):
+        """Before an assignment: the push that keeps the variable's earlier value."""
+        if variable in self.once:
+            return []
+        return [ast.Expr(_call(self.push, _name(variable)))]
 
     def bound_checks(self, statement):
         """Before a statement reads a variable a run-time path may leave unset: the check
@@ -209,6 +206,14 @@ class _Reverser:
         return [_assign(count, ast.Constant(0)), loop, ast.Expr(_call(self.push, _name(count)))]
 
     # ----- the backward program
+    def may_hold(self, gradient):
+        """Whether a gradient may hold a value where the backward program is."""
+        return not self.optimize or self.looping > 0 or gradient in self.possible
+
+    def wants_gradient(self, variable):
+        """Whether a variable's gradient can reach an argument's."""
+        return not self.optimize or variable in self.differentiable
+
     def reverse(self, body):
         out = []
         pending_marker = None
@@ -236,70 +241,157 @@ class _Reverser:
             value = statement.value if statement.value is not None else ast.Constant(None)
             return self.adjoint_assign(self.result, value)
         if isinstance(statement, ast.If):
-            return [ast.If(_call(self.pop), self.reverse(statement.body) or [ast.Pass()],
-                           self.reverse(statement.orelse))]
-        if isinstance(statement, ast.While):
-            return [ast.For(_name("_", True), _call("range", _call(self.pop)),
-                            self.reverse(statement.body) or [ast.Pass()], [])]
-        if isinstance(statement, ast.For):
+            before = set(self.present), set(self.possible)
+            body = self.reverse(statement.body)
+            after_body = self.present, self.possible
+            self.present, self.possible = set(before[0]), set(before[1])
+            orelse = self.reverse(statement.orelse)
+            self.present &= after_body[0]
+            self.possible |= after_body[1]
+            return [ast.If(_call(self.pop), body or [ast.Pass()], orelse)]
+        if isinstance(statement, (ast.While, ast.For)):
+            # every iteration starts knowing what the loop's restores leave known
+            # (and the loop may run no iteration)
+            self.present -= {self.gradient(v) for v in _assigned_names([statement])}
+            entry = set(self.present)
+            self.looping += 1
+            body = self.reverse(statement.body)
+            self.looping -= 1
+            self.present = entry
+            if isinstance(statement, ast.While):
+                return [ast.For(_name("_", True), _call("range", _call(self.pop)),
+                                body or [ast.Pass()], [])]
             restore = _assign(statement.target.id, _call(self.pop))
             return [ast.For(_name("_", True), _call("range", _call(self.pop)),
-                            self.reverse(statement.body) + [restore], [])]
+                            body + [restore], [])]
         return []
 
     def adjoint_assign(self, target, value):
-        """`target = value` undone: the value before it comes back from the stack, and the
-        gradient of `target` flows into what `value` read."""
+        """`target = value` undone: the gradient of `target` flows into what `value` read;
+        a reassigned target's value before the assignment comes back from the stack first,
+        and its gradient starts again from None."""
+        gradient = self.gradient(target)
+        known, live = self.optimize and gradient in self.present, self.may_hold(gradient)
+        if self.optimize and target in self.once:
+            if not live:
+                return []
+            self.value_read, self.gradient_read = target, gradient
+            return self.guarded(value, known)
+        self.present.discard(gradient)
+        self.possible.discard(gradient)
+        if not live:
+            return [_assign(target, _call(self.pop))]
+        self.value_read, self.gradient_read = self.output_value, self.output_gradient
+        code = [_assign(self.output_value, _name(target)), _assign(target, _call(self.pop)),
+                _assign(self.output_gradient, _name(gradient)),
+                _assign(gradient, ast.Constant(None))]
+        return code + self.guarded(value, known)
+
+    def guarded(self, value, known):
+        """The contributions of a value's adjoint, tested for a gradient unless it is known
+        to hold one (what they make known holds only inside the test)."""
+        before = set(self.present)
         contributions = self.contributions(value)
-        return replace(_UNDO_ASSIGNMENT if contributions else _RESTORE, target=target,
-                       gradient=self.gradient(target), pop=self.pop,
-                       output_value=self.output_value, output_gradient=self.output_gradient,
-                       contributions=contributions)
+        if not contributions or known:
+            return contributions
+        self.present = before
+        return [ast.If(ast.Compare(_name(self.gradient_read), [ast.IsNot()],
+                                   [ast.Constant(None)]), contributions, [])]
 
     def adjoint_growth(self, grown, call):
         """`items.append(v)` / `items.extend(vs)`: the list's gradient splits into its earlier
         items' and the added items'; the earlier contents come back from the stack."""
         gradient = self.gradient(grown)
+        known = self.optimize and gradient in self.present
+        self.present.discard(gradient)
         parts = self.namer.fresh("parts")
         vjp = self.helper(_LIST_GROWERS[call.func.attr], f"{call.func.attr}_vjp")
+        self.value_read, self.gradient_read = grown, self.output_gradient
+        code = [_assign(grown, _call(self.pop)),
+                _assign(self.output_gradient, _name(gradient)),
+                _assign(gradient, ast.Constant(None))]
+        before = set(self.present)
         contributions = [_assign(parts, _call(vjp, _name(grown), _name(self.output_gradient))),
                          _assign(gradient, ast.Subscript(_name(parts), ast.Constant(0),
                                                          ast.Load()))]
+        self.possible.add(gradient)
         contributions += self.add_to(call.args[0], ast.Subscript(_name(parts), ast.Constant(1),
                                                                  ast.Load()))
-        return replace(_UNDO_GROWTH, grown=grown, pop=self.pop, gradient=gradient,
-                       output_gradient=self.output_gradient, contributions=contributions)
+        if known:
+            return code + contributions
+        self.present = before
+        return code + [ast.If(ast.Compare(_name(self.output_gradient), [ast.IsNot()],
+                                          [ast.Constant(None)]), contributions, [])]
 
-    def add_to(self, node, contribution):
-        if not isinstance(node, ast.Name):
+    def add_to(self, node, contribution, known=False):
+        """`contribution` added to the gradient of `node` (a variable); `known`: it is never
+        None. The first contribution on every path is assigned as it is."""
+        if not isinstance(node, ast.Name) or not self.wants_gradient(node.id):
             return []
         gradient = self.gradient(node.id)
-        accumulate = self.helper(adjoint.accumulate, "accumulate")
-        return [_assign(gradient, _call(accumulate, _name(gradient), contribution))]
+        if self.may_hold(gradient):
+            accumulate = self.helper(adjoint.accumulate, "accumulate")
+            contribution = _call(accumulate, _name(gradient), contribution)
+        self.possible.add(gradient)
+        if known and self.optimize:
+            self.present.add(gradient)
+        return [_assign(gradient, contribution)]
+
+    def spread(self, call, arguments, known):
+        """`call` returns one gradient per argument: each added to its argument's; where it
+        is the first, the result is unpacked straight into the gradients."""
+        wanted = [a.id if isinstance(a, ast.Name) and self.wants_gradient(a.id) else None
+                  for a in arguments]
+        if not any(wanted):
+            return []
+        targets, later = [], []
+        for variable, certain in zip(wanted, known):
+            if variable is None:
+                targets.append("_")
+                continue
+            gradient = self.gradient(variable)
+            if wanted.count(variable) == 1 and not self.may_hold(gradient):
+                targets.append(gradient)
+                self.possible.add(gradient)
+                if certain and self.optimize:
+                    self.present.add(gradient)
+                continue
+            part = self.namer.fresh(f"{gradient}_part")
+            targets.append(part)
+            later.append((variable, part, certain))
+        if len(targets) == 1:
+            first = [_assign(targets[0], ast.Subscript(call, ast.Constant(0), ast.Load()))]
+        else:
+            first = [ast.Assign([ast.Tuple([_name(t, True) for t in targets], ast.Store())],
+                                call)]
+        for variable, part, certain in later:
+            first += self.add_to(_name(variable), _name(part), certain)
+        return first
+
+    def is_array(self, node):
+        return isinstance(node, ast.Name) and node.id in self.arrays
 
     def contributions(self, value):
-        g = _name(self.output_gradient)
+        g = _name(self.gradient_read)
         if isinstance(value, ast.Name):
-            return self.add_to(value, g)
+            return self.add_to(value, g, known=True)
         if isinstance(value, ast.Constant):
             return []
         if isinstance(value, ast.BinOp):
-            operator_name = _BINARY_NAMES.get(type(value.op))
-            if operator_name is None:
+            vjp_function = _BINARY_VJPS.get(type(value.op))
+            if vjp_function is None:
                 raise self.unsupported(f"the operator {type(value.op).__name__}", value)
-            pair = self.namer.fresh("pair")
-            vjp = self.helper(adjoint.binop_vjp, "binop_vjp")
-            code = [_assign(pair, _call(vjp, ast.Constant(operator_name), value.left,
-                                        value.right, _name(self.output_value), g))]
-            code += self.add_to(value.left, ast.Subscript(_name(pair), ast.Constant(0), ast.Load()))
-            code += self.add_to(value.right,
-                                ast.Subscript(_name(pair), ast.Constant(1), ast.Load()))
-            return code
+            vjp = self.helper(vjp_function, vjp_function.__name__)
+            operands = [value.left, value.right]
+            return self.spread(_call(vjp, *operands, _name(self.value_read), g), operands,
+                               [self.is_array(o) for o in operands])
         if isinstance(value, ast.UnaryOp):
             if isinstance(value.op, ast.USub):
+                if self.optimize:     # the gradient at hand is never None
+                    return self.add_to(value.operand, ast.UnaryOp(ast.USub(), g), known=True)
                 return self.add_to(value.operand, _call(self.helper(adjoint.negate, "negate"), g))
             if isinstance(value.op, ast.UAdd):
-                return self.add_to(value.operand, g)
+                return self.add_to(value.operand, g, known=True)
             return []
         if isinstance(value, ast.Subscript):
             vjp = self.helper(adjoint.subscript_vjp, "subscript_vjp")
@@ -307,7 +399,8 @@ class _Reverser:
             if isinstance(index, ast.Slice) or (isinstance(index, ast.Tuple) and any(
                     isinstance(e, ast.Slice) for e in index.elts)):
                 index = _index_value(index)
-            return self.add_to(value.value, _call(vjp, value.value, index, g))
+            return self.add_to(value.value, _call(vjp, value.value, index, g),
+                               known=self.is_array(value.value))
         if isinstance(value, (ast.Tuple, ast.List)):
             element = self.helper(adjoint.element_gradient, "element_gradient")
             code = []
@@ -335,36 +428,31 @@ class _Reverser:
             omitted = {k: constant(a.default) for k, a in op.attrs.items()
                        if k not in given and not a.required}   # the forward left defaults out
             every = {**given, **omitted}
-            parts = self.namer.fresh("input_grads")
             literal = _literal_values(every)
-            if literal is not None and op.grad is not None and op.output_count(literal) == 1:
-                # the common case, called directly: the operator's gradient with its
-                # attributes as one constant, its one output and output gradient as lists
-                grad = self.helper(adjoint.reaching(op.grad), f"{function.id}_grad")
-                attrs_name = self.helper(literal, f"{function.id}_attrs")
-                direct = _call(grad, attrs_name, ast.List(list(call.args), ast.Load()),
-                               ast.List([_name(self.output_value)], ast.Load()),
-                               ast.List([g], ast.Load()))
+            if literal is not None and op.output_count(literal) == 1:
+                # the common case: the operator's gradient bound to its attributes, called
+                # on the inputs, the output and its gradient
+                bound = op.bound_gradient(literal, specialized=self.optimize)
+                grad = self.helper(bound, getattr(bound, "__name__", f"{function.id}_grad"))
+                direct = _call(grad, *call.args, _name(self.value_read), g)
                 into = [self.destinations.get(a.id) if isinstance(a, ast.Name) else None
                         for a in call.args]
-                if getattr(op.grad, "writes_into", False) and any(into):
+                if getattr(bound, "writes_into", False) and any(into):
                     self.used_destinations.update(d for d in into if d)
                     direct.keywords.append(ast.keyword("out", ast.List(
                         [_name(d) if d else ast.Constant(None) for d in into], ast.Load())))
-                code = [_assign(parts, direct)]
-            else:
-                attrs = ast.Dict([ast.Constant(k) for k in every], list(every.values()))
-                vjp = self.helper(adjoint.kernel_vjp, "kernel_vjp")
-                code = [_assign(parts, _call(vjp, self.helper(op, f"{function.id}_op"), attrs,
-                                             ast.Tuple(list(call.args), ast.Load()),
-                                             _name(self.output_value), g))]
-            for i, argument in enumerate(call.args):
-                part = ast.Subscript(_name(parts), ast.Constant(i), ast.Load())
-                code += self.add_to(argument, part)
-            return code
+                # an array input gets an array; one written into a destination may get None
+                known = [self.is_array(a) and not d for a, d in zip(call.args, into)]
+                return self.spread(direct, call.args, known)
+            attrs = ast.Dict([ast.Constant(k) for k in every], list(every.values()))
+            vjp = self.helper(adjoint.kernel_vjp, "kernel_vjp")
+            return self.spread(_call(vjp, self.helper(op, f"{function.id}_op"), attrs,
+                                     ast.Tuple(list(call.args), ast.Load()),
+                                     _name(self.value_read), g),
+                               call.args, [False] * len(call.args))
         if isinstance(function, ast.Attribute):
             if function.attr == "copy":
-                return self.add_to(function.value, g)
+                return self.add_to(function.value, g, known=True)
             if function.attr in _NUMPY_METHODS_WITHOUT_GRADIENT:
                 return []
         callee = self.callee(function)
@@ -374,7 +462,7 @@ class _Reverser:
             return self.add_to(call.args[0], _call(vjp, call.args[0], g))
         if callee is runtime.variadic:
             vjp = self.helper(adjoint.variadic_vjp, "variadic_vjp")
-            return self.add_to(call.args[0], _call(vjp, *call.args, _name(self.output_value), g))
+            return self.add_to(call.args[0], _call(vjp, *call.args, _name(self.value_read), g))
         vjp_function = next((v for f, v in runtime.GRADIENTS.items() if f is callee), None)
         if vjp_function is not None:
             vjp = self.helper(vjp_function, f"{function.id}_vjp")
@@ -595,51 +683,141 @@ def _single_use_arguments(body, arguments):
     return [a for a in arguments if counts[a] == 1 and a not in in_loop]
 
 
+def _assigned_once(body, excluded):
+    """Variables assigned by exactly one statement of `body` (a return assigning the
+    result), outside every loop, other than `excluded`."""
+    counts, looped = {}, set()
+
+    def visit(statements, looping):
+        for statement in statements:
+            if isinstance(statement, ast.Return):
+                targets = [_RESULT]
+            elif isinstance(statement, (ast.Assign, ast.For)):
+                targets = _assigned_names(statement.targets if isinstance(statement, ast.Assign)
+                                          else [ast.Assign([statement.target], None)])
+            else:
+                targets = []
+            for target in targets:
+                counts[target] = counts.get(target, 0) + 1
+                if looping or isinstance(statement, ast.For):    # a loop's target too
+                    looped.add(target)
+            inner = looping or isinstance(statement, (ast.For, ast.While))
+            for part in ("body", "orelse"):
+                nested = getattr(statement, part, None)
+                if isinstance(nested, list):
+                    visit(nested, inner)
+
+    visit(body, False)
+    return {v for v, count in counts.items() if count == 1 and v not in looped
+            and v not in excluded}
+
+
+_RESULT = object()      # stands for the result variable in _assigned_once's counts
+
+
+def _array_names(body, arguments, kernel_ops):
+    """Variables that always hold one array: the arguments, and those every assignment of
+    which is a call of a kernel of one output."""
+    assigned = {}
+    for node in ast.walk(ast.Module(list(body), [])):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                for n in ast.walk(target):
+                    if isinstance(n, ast.Name):
+                        assigned.setdefault(n.id, []).append(
+                            node.value if target is n else None)
+        elif isinstance(node, ast.For):
+            for n in ast.walk(node.target):
+                if isinstance(n, ast.Name):
+                    assigned.setdefault(n.id, []).append(None)
+
+    def one_array(value):
+        return isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
+            and value.func.id in kernel_ops and kernel_ops[value.func.id].num_outputs == 1
+
+    kernels = {v for v, values in assigned.items() if all(one_array(x) for x in values)}
+    return (set(arguments) - set(assigned)) | kernels
+
+
+def unset_reads(statements, bound=()):
+    """Variables some statement reads where a path to it may leave them unassigned (loops
+    may run no iteration; each branch assigns its own)."""
+    found = set()
+
+    def reads(node):
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+                and isinstance(n.ctx, ast.Load)}
+
+    def block(body, assigned):
+        for statement in body:
+            assigned = single(statement, assigned)
+        return assigned
+
+    def single(statement, assigned):
+        if isinstance(statement, ast.If):
+            found.update(reads(statement.test) - assigned)
+            return block(statement.body, set(assigned)) & block(statement.orelse, set(assigned))
+        if isinstance(statement, (ast.For, ast.While)):
+            head = statement.iter if isinstance(statement, ast.For) else statement.test
+            found.update(reads(head) - assigned)
+            inside = set(assigned)
+            if isinstance(statement, ast.For):
+                inside |= set(_assigned_names([ast.Assign([statement.target], None)]))
+            block(statement.body, inside)
+            return assigned
+        found.update(reads(statement) - assigned)
+        return assigned | set(_assigned_names([statement]))
+
+    block(statements, set(bound))
+    return found
+
+
 def transform(function, kernel_ops, namer, namespace, filename="<program>",
-              maybe_unbound=frozenset()):
+              maybe_unbound=frozenset(), optimize=None):
     """(recording forward, backward) FunctionDefs for the program `function`.
 
-    recording(*arguments) returns (result, stack, final values of every variable);
-    backward(stack, values, result_gradient, destinations=None) returns one gradient (or None)
-    per argument; destinations (None, or one array or None per argument) are buffers that
-    a kernel accepting out= may compute an argument's whole gradient into and return."""
+    recording(*arguments) returns (result, stack, the values of the variables the backward
+    program reads); backward(stack, values, result_gradient, destinations=None) returns one
+    gradient (or None) per argument; destinations (None, or one array or None per argument)
+    are buffers that a kernel accepting out= may compute an argument's whole gradient into
+    and return. `optimize`, where given, rewrites a FunctionDef keeping what it computes
+    (see compiler.optimize); it turns this pass's own optimizations on too (see above)."""
     normal = anf.transform(function, namer)
-    reverser = _Reverser(normal, kernel_ops, namer, namespace)
+    reverser = _Reverser(normal, kernel_ops, namer, namespace, optimize is not None)
     reverser.differentiable = differentiable_names(normal, reverser.callee, kernel_ops)
     reverser.beside_differentiable = _read_beside(normal, reverser.reads_differentiable)
     reverser.numbers = _number_names(normal, reverser.callee)
     reverser.location = (filename, function.lineno if hasattr(function, "lineno") else 0)
     reverser.maybe_unbound = frozenset(maybe_unbound)
     arguments = [a.arg for a in function.args.args]
+    if reverser.optimize:
+        once = _assigned_once(normal.body, set(arguments))
+        reverser.once = {reverser.result if v is _RESULT else v for v in once}
+        reverser.arrays = _array_names(normal.body, arguments, kernel_ops)
     recorded = reverser.record(normal.body)
     variables = [n for n in _assigned_names(recorded) if n not in arguments]
     variables = [v for v in variables if v != reverser.result] + [reverser.result]
-    prologue = [_assign(reverser.stack, ast.List([], ast.Load())),
-                _assign(reverser.push, ast.Attribute(_name(reverser.stack), "append", ast.Load()))]
-    # every variable starts set (the values tuple reads them all); one a run-time path may
-    # leave unset starts as runtime.UNBOUND, which reading it checks for
-    unbound = reverser.helper(runtime.UNBOUND, "unbound")
-    prologue += [_assign(v, unbound if v in reverser.maybe_unbound else ast.Constant(None))
-                 for v in variables]
     everything = arguments + variables
-    values = ast.Tuple([_name(v) for v in everything], ast.Load())
-    record_def = ast.FunctionDef(
-        namer.fresh(f"{function.name}_recording"), function.args,
-        prologue + recorded + [ast.Return(ast.Tuple([_name(reverser.result),
-                                                     _name(reverser.stack), values],
-                                                    ast.Load()))], [], None)
+
     eligible = _single_use_arguments(normal.body, arguments)
     reverser.destinations = {a: namer.fresh(f"into_{a}") for a in eligible}
+    result_gradient = reverser.gradient(reverser.result) if reverser.optimize \
+        else namer.fresh("result_gradient")
+    reverser.possible.add(reverser.gradient(reverser.result))
+    reverser.present.add(reverser.gradient(reverser.result))
     reversed_body = reverser.reverse(normal.body)
-    result_gradient = namer.fresh("result_gradient")
     values_name = namer.fresh("values")
     destinations_name = namer.fresh("destinations")
-    gradients = [reverser.gradient(v) for v in everything]
-    start = [_assign(reverser.pop, ast.Attribute(_name(reverser.stack), "pop", ast.Load())),
-             ast.Assign([ast.Tuple([_name(v, True) for v in everything], ast.Store())],
-                        _name(values_name))]
-    start += [_assign(g, ast.Constant(None)) for g in gradients]
-    start.append(_assign(reverser.gradient(reverser.result), _name(result_gradient)))
+    finish = [ast.Return(ast.Tuple([_name(reverser.gradient(a)) for a in arguments], ast.Load()))]
+    start, guard = [], []
+    if not reverser.optimize:
+        start.append(_assign(reverser.gradient(reverser.result), _name(result_gradient)))
+    else:
+        # no gradient for the result: none for anything (every adjoint would be skipped)
+        guard.append(ast.If(ast.Compare(_name(result_gradient), [ast.Is()],
+                                        [ast.Constant(None)]),
+                            [ast.Return(ast.Tuple([ast.Constant(None)] * len(arguments),
+                                                  ast.Load()))], []))
     used = [a for a in arguments if a in reverser.destinations
             and reverser.destinations[a] in reverser.used_destinations]
     if used:
@@ -652,11 +830,56 @@ def transform(function, kernel_ops, namer, namespace, filename="<program>",
                                         [ast.Constant(None)]), [unpack],
                             [_assign(reverser.destinations[a], ast.Constant(None))
                              for a in used]))
-    finish = [ast.Return(ast.Tuple([_name(reverser.gradient(a)) for a in arguments], ast.Load()))]
     backward_def = ast.FunctionDef(
         namer.fresh(f"{function.name}_backward"),
         ast.arguments([], [ast.arg(reverser.stack), ast.arg(values_name),
                            ast.arg(result_gradient), ast.arg(destinations_name)], None, [], [],
                       None, [ast.Constant(None)]),
-        start + reversed_body + finish, [], None)
+        guard + start + reversed_body + finish, [], None)
+    if optimize is not None:
+        backward_def = optimize(backward_def)
+    body = backward_def.body[len(guard):]
+    read = {n.id for n in ast.walk(backward_def) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)}
+    # the values the recording hands over: every variable's, or those the backward reads
+    kept = [v for v in everything if v in read] if reverser.optimize else everything
+    head = []
+    if any(isinstance(n, ast.Name) and n.id == reverser.pop for n in ast.walk(backward_def)):
+        head.append(_assign(reverser.pop, ast.Attribute(_name(reverser.stack), "pop",
+                                                        ast.Load())))
+    if kept:
+        head.append(ast.Assign([ast.Tuple([_name(v, True) for v in kept], ast.Store())],
+                               _name(values_name)))
+    parameters = {result_gradient, values_name, destinations_name, reverser.stack}
+    gradients = [reverser.gradient(v) for v in everything]
+    if reverser.optimize:
+        unset = unset_reads(head + body, parameters)
+        gradients = [g for g in gradients if g in unset]
+    backward_def.body = guard + head + [_assign(g, ast.Constant(None)) for g in gradients
+                                        if g != result_gradient] + body
+
+    values = ast.Tuple([_name(v) for v in kept], ast.Load())
+    pushes = any(isinstance(n, ast.Name) and n.id == reverser.push for n in ast.walk(
+        ast.Module(recorded, [])))
+    record_def = ast.FunctionDef(
+        namer.fresh(f"{function.name}_recording"), function.args,
+        recorded + [ast.Return(ast.Tuple([_name(reverser.result),
+                                          _name(reverser.stack) if pushes
+                                          else ast.Tuple([], ast.Load()), values],
+                                         ast.Load()))], [], None)
+    if optimize is not None:
+        record_def = optimize(record_def)
+    # every variable read starts set; one a run-time path may leave unset starts as
+    # runtime.UNBOUND, which reading it checks for
+    initial = variables
+    if reverser.optimize:
+        unset = unset_reads(record_def.body, set(arguments) | {reverser.stack, reverser.push})
+        initial = [v for v in variables if v in unset]
+    unbound = reverser.helper(runtime.UNBOUND, "unbound")
+    prologue = [_assign(reverser.stack, ast.List([], ast.Load())),
+                _assign(reverser.push, ast.Attribute(_name(reverser.stack), "append",
+                                                     ast.Load()))] if pushes else []
+    prologue += [_assign(v, unbound if v in reverser.maybe_unbound else ast.Constant(None))
+                 for v in initial]
+    record_def.body = prologue + record_def.body
     return record_def, backward_def
