@@ -7,6 +7,7 @@ import linecache
 import textwrap
 from dataclasses import dataclass
 
+from .code_match import same_code
 from .errors import UnsupportedConstruct
 
 
@@ -27,6 +28,11 @@ def transform(function):
     node = _parsed(code)
     node.decorator_list = []
     filename = code.co_filename
+    if not _is_the_code(function, node):
+        raise UnsupportedConstruct(
+            "a function whose source file changed after it was imported", filename,
+            node.lineno, "the text there is not the code Python runs; reload the module "
+            "(importlib.reload) or restart the interpreter to compile the new text")
     closure = {}
     if function.__closure__:
         for name, cell in zip(code.co_freevars, function.__closure__):
@@ -35,6 +41,23 @@ def transform(function):
             except ValueError:
                 pass
     return ParsedFunction(node, filename, function.__globals__, closure, function)
+
+
+_matching_codes = {}
+
+
+def _is_the_code(function, node):
+    """same_code, decided once per code object (whose lines are read once, _source_lines)
+    and, for a lambda found in its whole file, per text found."""
+    code = function.__code__
+    key = (code, function.__qualname__, len(function.__defaults__ or ()),
+           frozenset(function.__kwdefaults__ or ()),
+           ast.dump(node) if code.co_name == "<lambda>" else None)
+    if key not in _matching_codes:
+        if len(_matching_codes) > 1024:
+            _matching_codes.clear()
+        _matching_codes[key] = same_code(node, function)
+    return _matching_codes[key]
 
 
 def _parse_indented(text):
@@ -113,9 +136,9 @@ def _lambda_in_file(code, filename):
 
 
 def _as_function(found):
-    node = ast.FunctionDef("_lambda", found.args, [ast.Return(found.body, lineno=found.lineno)],
-                           [], None, lineno=found.lineno)
-    return ast.fix_missing_locations(node)
+    where = {name: getattr(found, name) for name in found._attributes}
+    return ast.FunctionDef("_lambda", found.args, [ast.Return(found.body, **where)], [], None,
+                           **where)
 
 
 def _body_span(code, first_line, dedented):
