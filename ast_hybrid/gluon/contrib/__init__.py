@@ -1,4 +1,4 @@
 """Contributed blocks (`gluon.contrib`), as MXNet 1.x ships them."""
-from . import nn
+from . import nn, rnn
 
-__all__ = ["nn"]
+__all__ = ["nn", "rnn"]

@@ -163,7 +163,9 @@ def _zeros_for_batch(F, x, tail):
 class _GatedCell(HybridRecurrentCell):
     """A cell whose gates come from two projections, of the input (i2h) and of the previous
     hidden state (h2h), each `_gates * hidden_size` rows, in MXNet's parameter names. A
-    subclass defines `_step(F, inputs, states, i2h_weight, h2h_weight, i2h_bias, h2h_bias)`."""
+    subclass defines `_step(F, inputs, states, i2h_weight, h2h_weight, i2h_bias, h2h_bias)`,
+    and `_weight_shapes` where its weights are not matrices over the input and the hidden
+    state (a projected or convolutional cell)."""
     _gates = 1
 
     def __init__(self, hidden_size, i2h_weight_initializer, h2h_weight_initializer,
@@ -171,8 +173,9 @@ class _GatedCell(HybridRecurrentCell):
         super().__init__(prefix=prefix, params=params)
         self._hidden_size, self._input_size = hidden_size, input_size
         rows = self._gates * hidden_size
-        _add_param(self, "i2h_weight", (rows, input_size), i2h_weight_initializer)
-        _add_param(self, "h2h_weight", (rows, hidden_size), h2h_weight_initializer)
+        i2h_shape, h2h_shape = self._weight_shapes(rows)
+        _add_param(self, "i2h_weight", i2h_shape, i2h_weight_initializer)
+        _add_param(self, "h2h_weight", h2h_shape, h2h_weight_initializer)
         _add_param(self, "i2h_bias", (rows,), i2h_bias_initializer)
         _add_param(self, "h2h_bias", (rows,), h2h_bias_initializer)
 
@@ -188,6 +191,10 @@ class _GatedCell(HybridRecurrentCell):
         with self.name_scope():
             return self._step(symbol, inputs, _flat_states(symbol, states),
                               *[param.var() for param in weights])
+
+    def _weight_shapes(self, rows):
+        """(i2h_weight's shape, h2h_weight's): matrices over the input and the hidden state."""
+        return (rows, self._input_size), (rows, self._hidden_size)
 
     def _projections(self, F, inputs, hidden, i2h_weight, h2h_weight, i2h_bias, h2h_bias):
         """(i2h, h2h)."""
