@@ -107,3 +107,23 @@ def test_control_flow(tmp_path):
     assert "trace mode refuses" in trace_run
     assert "cannot be traced" in trace_run
     assert re.search(r"control_flow\.py:\d+: if x\.sum\(\) > 0:", trace_run), trace_run
+
+
+def test_deploy_onnx(tmp_path):
+    out = tmp_path / "deploy"
+    output = run_sample("deploy_onnx.py", tmp_path, "--epochs", "2", "--out", str(out))
+    parts = sections(output)
+    assert set(parts) == {"data", "training", "export", "onnx", "summary", "picture"}, output
+    accuracy = float(re.search(r"^test accuracy: (\d\.\d+)$", parts["training"], re.M).group(1))
+    assert accuracy > 0.5, output                      # ten classes: chance is 0.1
+    differences = re.findall(r"^batch (\d+): max \|onnxruntime - ours\| = (\S+), same class "
+                             r"for 100%$", parts["onnx"], re.M)
+    assert [batch for batch, _ in differences] == ["1", "16"], output
+    assert all(float(difference) < 1e-4 for _, difference in differences), output
+    assert "Layer (type)" in parts["summary"] and "Total params: 15626" in parts["summary"]
+    assert "conv0_fwd(Convolution)" in parts["summary"]
+    written = {p.name for p in out.iterdir()}
+    assert {"lenet-symbol.json", "lenet-0000.params", "lenet.onnx"} <= written
+    assert "lenet.png" in written or "lenet.gv" in written, written
+    for name in ("train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        assert (out / "fashion-mnist" / name).is_file()
