@@ -80,13 +80,58 @@ def _convolution(data, weight, bias=None, *, kernel, num_filter, stride=(), dila
         _refuse_convolution(source, weight, bias, *attrs)
     g = num_group
     cg = channels // g
-    if cg == 1 and g > 1:
+    if g == 1:
+        rows = _weight_rows(weight, _channels_inner(channels))
+        result = _ungrouped_product(data, rows, bias, kernel, stride, dilate, out)
+        # contiguous channel-first, as MXNet's arrays are (a reshape of it is a view)
+        return np.ascontiguousarray(result.transpose((0, ndim + 1) + tuple(range(1, ndim + 1))))
+    if cg == 1:
         result = _depthwise(data, weight, kernel, stride, dilate, out, num_filter // g)
     else:
         result = _im2col_product(data, weight, kernel, stride, dilate, out, g, num_filter)
     if bias is not None:
         result = result + bias.reshape((1, num_filter) + (1,) * ndim)
     return result
+
+
+def _channels_inner(channels):
+    """Whether an ungrouped convolution gathers each window channel-innermost, (*k, C), which
+    reads channel-last data contiguously; with few channels the (C, *k) order gathers faster.
+    The table's kernel and the specialized ones all decide by this, so that their products sum
+    in the same order and agree bit for bit."""
+    return channels >= 8
+
+
+def _weight_rows(weight, channels_inner):
+    """The (F, C*K) weight rows an ungrouped product multiplies with, in the windows' order."""
+    filters, ndim = weight.shape[0], weight.ndim - 2
+    if channels_inner:
+        weight = np.ascontiguousarray(weight.transpose((0,) + tuple(range(2, 2 + ndim)) + (1,)))
+    return weight.reshape(filters, -1)
+
+
+def _ungrouped_product(padded, rows, bias, kernel, stride, dilate, out):
+    """The (N, *out, F) channel-last result of an ungrouped convolution of padded channel-first
+    data with `_weight_rows`: one product of every window with the rows, then the bias."""
+    ndim = len(kernel)
+    n, channels = padded.shape[:2]
+    spatial, steps = range(ndim), padded.strides[2:]
+    at_stride = tuple(steps[i] * stride[i] for i in spatial)
+    at_dilate = tuple(steps[i] * dilate[i] for i in spatial)
+    if _channels_inner(channels):
+        shape = (n,) + out + tuple(kernel) + (channels,)
+        strides = (padded.strides[0],) + at_stride + at_dilate + (padded.strides[1],)
+    else:
+        shape = (n,) + out + (channels,) + tuple(kernel)
+        strides = (padded.strides[0],) + at_stride + (padded.strides[1],) + at_dilate
+    windows = as_strided(padded, shape, strides, writeable=False)
+    result = np.matmul(windows.reshape(-1, rows.shape[1]), rows.T)
+    if bias is not None:
+        if bias.dtype == result.dtype:
+            result += bias
+        else:
+            result = result + bias
+    return result.reshape((n,) + out + (rows.shape[0],))
 
 
 def _refuse_convolution(data, weight, bias, kernel, num_filter, stride, dilate, pad, num_group,
@@ -261,9 +306,8 @@ def conv_data_grad(g, weight, data_shape, dtype, kernel, stride, dilate, pad, gr
 
 
 def _convolution_specialize(attrs):
-    """Ungrouped convolutions as one product of (N*P, C*K) windows and the (C*K, F) weight
-    view; the result is a channel-first view of the channel-last (N*P, F) product, so that the
-    bias add needs no broadcast reshape and the next window gather reads contiguous channels."""
+    """Ungrouped convolutions as the table's kernel computes them (`_ungrouped_product`), the
+    weight's rows preparable once per parameter, the result laid out as the kernel's."""
     kernel = tuple(attrs["kernel"])
     if attrs["num_group"] != 1 or not kernel:
         return None
@@ -284,80 +328,38 @@ def _convolution_specialize(attrs):
         return tuple((sizes[i] - dilate[i] * (kernel[i] - 1) - 1) // stride[i] + 1
                      for i in spatial)
 
-    def geometry(data):
-        """(padded data, batch, channels, output size, spatial strides)."""
-        if padded:
-            data = _pad(data, pad)
-        return data, data.shape[0], data.shape[1], output_size(data), data.strides[2:]
-
     def refuse(shapes):
         """The shape rule's OpError for inputs of these shapes; returns if it takes them."""
         REGISTRY["Convolution"].infer_shape(attrs, shapes)
 
     def convolution(data, weight, bias=None):
-        source = data
-        if data.ndim != ndim + 2:
-            refuse(_shapes(source, weight, bias))
-        data, n, channels, out, steps = geometry(data)
-        if not _fits_windows(data, weight, bias, kernel, filters, 1, out):
-            refuse(_shapes(source, weight, bias))
-        windows = as_strided(data, (n,) + out + (channels,) + kernel,
-                             (data.strides[0],) + tuple(steps[i] * stride[i] for i in spatial)
-                             + (data.strides[1],) + tuple(steps[i] * dilate[i] for i in spatial),
-                             writeable=False)
-        cols = windows.reshape(-1, channels * ksize)
-        result = np.matmul(cols, weight.reshape(filters, channels * ksize).T)
-        if bias is not None:
-            if bias.dtype == result.dtype:
-                result += bias
-            else:
-                result = result + bias
-        return result.reshape((n,) + out + (filters,)).transpose(back)
+        if data.ndim != ndim + 2 or not _fits_windows(data, weight, bias, kernel, filters, 1,
+                                                      (1,) * ndim):
+            refuse(_shapes(data, weight, bias))
+        return convolution_prepared(data, prepare_weight(weight), bias)
 
     def prepare_weight(weight):
-        """(F, C, *k) -> (*k, C) x F, the order convolution_prepared gathers windows in."""
-        order = (0,) + tuple(range(2, 2 + ndim)) + (1,)
-        return np.ascontiguousarray(weight.transpose(order).reshape(filters, -1).T)
+        """(F, C, *k) -> its rows in the order the windows of C channels are gathered in."""
+        return _weight_rows(weight, _channels_inner(weight.shape[1]))
 
-    windows_of = {}   # (shape, strides) of the input -> its window view's layout
-
-    def prepared_windows(data):
-        key = (data.shape, data.strides)
-        layout = windows_of.get(key)
-        if layout is None:
-            if len(windows_of) > 64:      # many batch sizes: keep the memo small
-                windows_of.clear()
-            (n, channels), out, steps = data.shape[:2], output_size(data), data.strides[2:]
-            layout = windows_of[key] = (
-                (n,) + out + kernel + (channels,),
-                (data.strides[0],) + tuple(steps[i] * stride[i] for i in spatial)
-                + tuple(steps[i] * dilate[i] for i in spatial) + (data.strides[1],),
-                (n,) + out + (filters,), channels * ksize)
-        shape, strides, result_shape, width = layout
-        return as_strided(data, shape, strides, writeable=False), result_shape, width
-
-    def convolution_prepared(data, columns, bias=None):
-        """convolution() given prepare_weight(weight): windows gathered channel-innermost,
-        which reads channel-last data (every convolution's output here) contiguously; the
-        window layout is computed once per input shape and strides."""
-        if data.ndim != ndim + 2 or columns.shape != (data.shape[1] * ksize, filters) \
+    def convolution_prepared(data, rows, bias=None):
+        """convolution() given prepare_weight(weight): the channel-first view of the
+        channel-last product."""
+        if data.ndim != ndim + 2 or rows.shape != (filters, data.shape[1] * ksize) \
                 or bias is not None and bias.shape != (filters,):
             # the weight's shape as prepare_weight received it, for the rule's message
-            weight = (filters, columns.shape[0] // ksize) + kernel
+            weight = (filters, rows.shape[1] // ksize) + kernel
             refuse(_shapes(data, weight, bias))
         source = data
         if padded:
             data = _pad(data, pad)
-        if min(output_size(data)) < 1:
+        out = output_size(data)
+        if min(out) < 1:
             refuse(_shapes(source, (filters, data.shape[1]) + kernel, bias))
-        windows, result_shape, width = prepared_windows(data)
-        result = np.matmul(windows.reshape(-1, width), columns)
-        if bias is not None:
-            if bias.dtype == result.dtype:
-                result += bias
-            else:
-                result = result + bias
-        return result.reshape(result_shape).transpose(back)
+        # contiguous channel-first as the table's kernel gives it: later reductions over a
+        # channel-last view would sum in another order and round otherwise
+        return np.ascontiguousarray(
+            _ungrouped_product(data, rows, bias, kernel, stride, dilate, out).transpose(back))
 
     # for the optimizer: input 1 (the weight) may be replaced by prepare_weight(weight),
     # cached per parameter, with convolution_prepared called instead

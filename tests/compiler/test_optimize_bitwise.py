@@ -1,0 +1,105 @@
+"""The optimized program (the default, optimize=True) computes what imperative mode computes bit
+for bit: specialized kernels sum in the order the table's kernels sum in."""
+import numpy as np
+import pytest
+
+from ast_hybrid import autograd, nd
+from ast_hybrid.gluon import nn
+from ast_hybrid.gluon.model_zoo import vision
+
+CONVOLUTIONS = [
+    (nn.Conv1D, dict(channels=6, kernel_size=3, strides=2, padding=1), (2, 4, 11)),
+    (nn.Conv1D, dict(channels=6, kernel_size=3, dilation=2, groups=2), (2, 4, 11)),
+    (nn.Conv1D, dict(channels=16, kernel_size=5, padding=2), (1, 16, 20)),
+    (nn.Conv2D, dict(channels=5, kernel_size=3), (2, 3, 9, 9)),
+    (nn.Conv2D, dict(channels=8, kernel_size=3, strides=2, padding=1), (1, 16, 12, 12)),
+    (nn.Conv2D, dict(channels=8, kernel_size=(3, 2), dilation=(2, 1), padding=(2, 0)),
+     (2, 12, 10, 9)),
+    (nn.Conv2D, dict(channels=12, kernel_size=1, strides=2), (2, 24, 7, 7)),
+    (nn.Conv2D, dict(channels=8, kernel_size=3, groups=4, padding=1), (2, 8, 6, 6)),
+    (nn.Conv2D, dict(channels=16, kernel_size=3, groups=16, padding=1), (1, 16, 6, 6)),
+    (nn.Conv2D, dict(channels=8, kernel_size=3, use_bias=False, activation="relu"),
+     (2, 32, 8, 8)),
+    (nn.Conv3D, dict(channels=4, kernel_size=2, strides=(1, 2, 1)), (1, 3, 5, 6, 5)),
+    (nn.Conv3D, dict(channels=6, kernel_size=3, padding=1, dilation=(1, 1, 2)),
+     (2, 10, 4, 5, 7)),
+]
+
+
+def _imperative_and_compiled(build, shape, dtype="float32"):
+    """(imperative output, AST-mode output) of two copies of one network on one input."""
+    x = nd.array(np.random.default_rng(1).standard_normal(shape).astype(dtype))
+    imperative, compiled = build(), build()
+    for net in (imperative, compiled):
+        net.initialize()
+        net(x)
+    for p, q in zip(imperative.collect_params().values(), compiled.collect_params().values()):
+        q.set_data(p.data())
+    compiled.hybridize()
+    return imperative(x).asnumpy(), compiled(x).asnumpy()
+
+
+@pytest.mark.parametrize("layer, kwargs, shape", CONVOLUTIONS)
+def test_convolutions_equal_imperative_mode_bit_for_bit(layer, kwargs, shape):
+    want, got = _imperative_and_compiled(lambda: layer(**kwargs), shape)
+    assert got.shape == want.shape
+    assert np.array_equal(got, want)
+
+
+def test_a_convolution_chain_and_dense_equal_imperative_mode_bit_for_bit():
+    def build():
+        net = nn.HybridSequential()
+        net.add(nn.Conv2D(16, 3, padding=1, activation="relu"), nn.Conv2D(24, 3, strides=2),
+                nn.MaxPool2D(2), nn.Dense(10, activation="tanh"), nn.Dense(3))
+        return net
+    want, got = _imperative_and_compiled(build, (2, 3, 12, 12))
+    assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("name", ["resnet18_v1", "mobilenetv2_1.0"])
+def test_model_zoo_networks_equal_imperative_mode_bit_for_bit(name):
+    with autograd.predict_mode():
+        want, got = _imperative_and_compiled(lambda: vision.get_model(name), (1, 3, 32, 32))
+    assert np.array_equal(got, want)
+
+
+def test_the_convolution_kernel_sums_as_its_specialization_for_every_channel_count():
+    from ast_hybrid import ops
+    op = ops.get("Convolution")
+    rng = np.random.default_rng(2)
+    for channels in (1, 3, 7, 8, 9, 64):
+        attrs = op.parse_attrs({"kernel": (3, 3), "num_filter": 5, "pad": (1, 1)})
+        x = rng.standard_normal((2, channels, 6, 6)).astype(np.float32)
+        w = rng.standard_normal((5, channels, 3, 3)).astype(np.float32)
+        b = rng.standard_normal(5).astype(np.float32)
+        want = op.kernel(x, w, b, **attrs)
+        specialized = op.specialized_kernel(attrs)
+        index, prepare, prepared = specialized.prepared
+        assert np.array_equal(specialized(x, w, b), want)
+        assert np.array_equal(prepared(x, prepare(w), b), want)
+        # channel-last data (a transposed array) gathers into the same windows
+        channel_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        assert np.array_equal(prepared(channel_last, prepare(w), b), want)
+
+
+class _ConvolutionThenReductions(nn.HybridBlock):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2D(32, 3, in_channels=16)
+
+    def hybrid_forward(self, F, x):
+        y = self.conv(x)
+        return (F.sum(y, axis=(2, 3)), F.mean(y, axis=1), F.sum(y), F.norm(y, axis=1),
+                F.Pooling(y, global_pool=True, kernel=(1, 1), pool_type="avg"))
+
+
+def test_reductions_after_a_convolution_equal_imperative_mode_bit_for_bit():
+    """Sums over a specialized convolution's output add in the order they add imperatively
+    (a channel-last view of the same values rounded otherwise)."""
+    x = nd.array(np.random.default_rng(0).standard_normal((2, 16, 30, 30)).astype("float32"))
+    net = _ConvolutionThenReductions()
+    net.initialize()
+    want = [out.asnumpy() for out in net(x)]
+    net.hybridize()
+    for got, expected in zip(net(x), want):
+        assert np.array_equal(got.asnumpy(), expected)
