@@ -1,6 +1,7 @@
 """Parameter values from a params file or dict: names matched first, then shapes checked."""
 import numpy as np
 
+from ..ndarray import mxnet_files
 from ..ndarray.io import load_arrays, parameter_name
 
 
@@ -8,9 +9,11 @@ DTYPE_SOURCES = ("current", "saved")
 
 
 def load_parameter_file(filename, limits, match, cast_dtype=False, dtype_source="current"):
-    """Set parameters from `filename`. `match(names)` receives the file's names (export's
-    `arg:`/`aux:` kinds removed) from the arrays' headers, before any array is inflated,
-    and returns {name: Parameter} for the values to set; it raises on names that do not
+    """Set parameters from `filename`, this package's .npz or MXNet 1.x's own binary format
+    (what its save_parameters writes). `match(names)` receives the file's names (export's
+    `arg:`/`aux:` kinds removed), from the arrays' headers before any array is inflated
+    (in MXNet's format, where names follow the arrays, once the arrays are read within
+    `limits`), and returns {name: Parameter} for the values to set; it raises on names that do not
     fit. `limits` (LoadLimits) bound what the file may hold. A value of another dtype than
     its parameter's needs `cast_dtype`; then `dtype_source` says which of the two is kept:
     'current' casts the value, 'saved' casts the parameter, as in MXNet 1.x."""
@@ -20,7 +23,11 @@ def load_parameter_file(filename, limits, match, cast_dtype=False, dtype_source=
     def expect(keys):
         chosen.update(match([parameter_name(key) for key in keys]))
 
-    loaded = load_arrays(filename, limits, expect)
+    if mxnet_files.is_mxnet_file(filename):
+        loaded = mxnet_files.read_arrays(filename, limits)
+        expect(list(loaded))
+    else:
+        loaded = load_arrays(filename, limits, expect)
     values = {parameter_name(key): value for key, value in loaded.items()}
     for name, param in chosen.items():
         _set_value(filename, name, param, values[name], cast_dtype, dtype_source)

@@ -381,8 +381,10 @@ def _pool_geometry(spatial, kernel, stride, pad, global_pool, convention):
     if global_pool:
         ndim = len(spatial)
         return tuple(spatial), (1,) * ndim, (0,) * ndim, (1,) * ndim
-    stride = tuple(stride) or (1,) * len(kernel)
-    pad = tuple(pad) or (0,) * len(kernel)
+    # MXNet's pooling reads the first entries of a longer stride or pad (GluonCV's DropBlock
+    # gives a 2-d pooling four pads)
+    stride = tuple(stride)[:len(kernel)] or (1,) * len(kernel)
+    pad = tuple(pad)[:len(kernel)] or (0,) * len(kernel)
     out = tuple(window_out_size(s, k, st, p, ceil=convention == "full")
                 for s, k, st, p in zip(spatial, kernel, stride, pad))
     return tuple(kernel), stride, pad, out
@@ -490,8 +492,10 @@ def _pooling_shape(attrs, in_shapes):
     kernel = attrs["kernel"]
     require(len(kernel) == ndim, name, f"kernel {kernel} must have {ndim} entries for "
             f"{len(data)}-d data", in_shapes)
-    stride = spatial_param(name, attrs, "stride", ndim, 1, in_shapes)
-    pad = spatial_param(name, attrs, "pad", ndim, 0, in_shapes)
+    # the first entries of a longer stride or pad, as the kernel reads them
+    window = {key: tuple(attrs[key])[:ndim] for key in ("stride", "pad")}
+    stride = spatial_param(name, window, "stride", ndim, 1, in_shapes)
+    pad = spatial_param(name, window, "pad", ndim, 0, in_shapes)
     _check_geometry(name, tuple(kernel), stride, (), pad, in_shapes)
     out = _pool_geometry(data[2:], kernel, stride, pad, False, attrs["pooling_convention"])[3]
     require(all(o > 0 for o in out), name, f"kernel {kernel} is larger than the padded input",

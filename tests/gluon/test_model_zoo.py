@@ -18,8 +18,9 @@ import ast_hybrid
 from ast_hybrid import autograd, nd, sym
 from ast_hybrid.gluon import SymbolBlock, nn
 from ast_hybrid.gluon.contrib.nn import Concurrent, HybridConcurrent, Identity
-from ast_hybrid.gluon.model_zoo import model_store, mxnet_files, vision
+from ast_hybrid.gluon.model_zoo import model_store, vision
 from ast_hybrid.limits import LoadLimits
+from ast_hybrid.ndarray import mxnet_files
 from ast_hybrid.ndarray.io import LoadError
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")

@@ -137,6 +137,17 @@ def test_global_pooling(pool_type, reduce, shape):
     np.testing.assert_allclose(out, reduce(x, axis=axes, keepdims=True), rtol=1e-5)
 
 
+@pytest.mark.parametrize("pool_type", ["max", "avg"])
+def test_pooling_reads_the_first_entries_of_a_longer_stride_or_pad(pool_type):
+    # as MXNet 1.9.1 does: GluonCV's DropBlock pools 2-d masks with four pads
+    x = rand(2, 3, 7, 6)
+    (out,) = run_op("Pooling", x, kernel=(3, 3), pool_type=pool_type, pad=(1, 2, 0, 0),
+                    stride=(2, 1, 3))
+    ref = _naive_pool(x, (3, 3), (2, 1), (1, 2), pool_type, "valid", True)
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
+    shape_fails("Pooling", [(2, 3, 7, 6)], kernel=(3, 3), pad=(1,), pattern="pad")
+
+
 def test_pooling_errors():
     shape_fails("Pooling", [(2, 3, 5, 5)], kernel=(3,), pattern="kernel")
     shape_fails("Pooling", [(2, 3, 2, 2)], kernel=(3, 3), pattern="larger")

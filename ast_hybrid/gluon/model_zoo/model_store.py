@@ -1,8 +1,6 @@
 """Pretrained parameters' files: `<root>/<name>-<short sha1>.params`, never downloaded."""
 import os
 
-from ..parameter_files import match_names, set_values
-from . import mxnet_files
 
 __all__ = ["get_model_file", "purge", "short_hash"]
 
@@ -76,15 +74,7 @@ def get_model_file(name, root=DEFAULT_ROOT):
 def load_pretrained(net, name, root, ctx):
     """Set `net`'s parameters from `name`'s file in `root` (MXNet's own binary format, as
     MXNet publishes them, or the .npz that save_parameters writes); returns `net`."""
-    path = get_model_file(name, root=root)
-    if not mxnet_files.is_mxnet_file(path):
-        net.load_parameters(path, ctx=ctx)
-        return net
-    arrays = mxnet_files.read_arrays(path)
-    # MXNet's files hold save_parameters' structural names; older ones, full names
-    targets = (net._collect_params_with_prefix() if any("." in key for key in arrays)
-               else net.collect_params())
-    set_values(path, arrays, lambda names: match_names(path, names, targets))
+    net.load_parameters(get_model_file(name, root=root), ctx=ctx)
     return net
 
 

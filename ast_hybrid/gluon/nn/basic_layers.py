@@ -194,9 +194,11 @@ class BatchNorm(HybridBlock):
                  running_mean_initializer="zeros", running_variance_initializer="ones",
                  in_channels=0, **kwargs):
         super().__init__(**kwargs)
-        self._axis, self._momentum, self._epsilon = axis, momentum, epsilon
-        self._center, self._scale = center, scale
-        self._use_global_stats = use_global_stats
+        self._axis, self._center, self._scale = axis, center, scale
+        # the operator's attributes, under MXNet's name: GluonCV's BatchNorm subclasses pass
+        # them on to F.BatchNorm themselves
+        self._kwargs = {"axis": axis, "eps": epsilon, "momentum": momentum,
+                        "fix_gamma": not scale, "use_global_stats": use_global_stats}
         if in_channels != 0:
             self.in_channels = in_channels
         self.gamma = self.params.get("gamma", grad_req="write" if scale else "null",
@@ -220,16 +222,13 @@ class BatchNorm(HybridBlock):
         super().cast(dtype)
 
     def hybrid_forward(self, F, x, gamma, beta, running_mean, running_var):
-        return F.BatchNorm(x, gamma, beta, running_mean, running_var, axis=self._axis,
-                           eps=self._epsilon, momentum=self._momentum,
-                           fix_gamma=not self._scale, use_global_stats=self._use_global_stats,
-                           name="fwd")
+        return F.BatchNorm(x, gamma, beta, running_mean, running_var, name="fwd",
+                           **self._kwargs)
 
     def __repr__(self):
         in_channels = self.gamma.shape[0] if self.gamma.shape else 0
-        return (f"BatchNorm(axis={self._axis!r}, eps={self._epsilon!r}, "
-                f"momentum={self._momentum!r}, fix_gamma={not self._scale!r}, "
-                f"use_global_stats={self._use_global_stats!r}, "
+        content = ", ".join(f"{k}={v!r}" for k, v in self._kwargs.items())
+        return (f"BatchNorm({content}, "
                 f"in_channels={in_channels if in_channels else None})")
 
 

@@ -4,8 +4,8 @@ import struct
 
 import numpy as np
 
-from ...limits import LoadLimits, element_count
-from ...ndarray.io import LoadError
+from ..limits import LoadLimits, element_count
+from .io import LoadError
 
 # the file's first 8 bytes: MXNet's magic number of a list of arrays
 FILE_MAGIC = struct.pack("<Q", 0x112)
