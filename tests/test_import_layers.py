@@ -22,7 +22,7 @@ LAYERS = [
     {"ops", "autograd"},
     {"ndarray", "symbol", "random", "initializer", "model_pair"},
     {"compiler"},
-    {"gluon", "optimizer", "lr_scheduler", "metric", "errors", "contrib", "util", "kvstore", "onnx", "viz"},
+    {"gluon", "optimizer", "optimizer_states", "lr_scheduler", "metric", "errors", "contrib", "util", "kvstore", "onnx", "viz"},
     {"test_utils", "bench", "__init__"},
 ]
 LAYER_OF = {unit: level for level, units in enumerate(LAYERS) for unit in units}

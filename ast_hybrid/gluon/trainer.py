@@ -4,6 +4,7 @@ import numpy as np
 from .. import autograd
 from .. import kvstore as kvs
 from .. import optimizer as opt
+from .. import optimizer_states
 from .parameter import Parameter, ParameterDict
 
 _MISSING = object()
@@ -149,34 +150,12 @@ class Trainer:
         self._kv.prepare()
         if self._update_on_kvstore:
             return self._kvstore.save_optimizer_states(fname)
-        arrays = {}
-        for index, state in self._states.items():
-            parts = () if state is None else (state if isinstance(state, tuple) else (state,))
-            arrays[f"state:{index}:{len(parts)}:{int(isinstance(state, tuple))}"] = \
-                np.zeros(0)
-            for j, part in enumerate(parts):
-                arrays[f"part:{index}:{j}"] = part
-        for index, count in self._optimizer._index_update_count.items():
-            arrays[f"count:{index}"] = np.asarray(count)
-        arrays["num_update"] = np.asarray(self._optimizer.num_update)
-        with open(fname, "wb") as f:
-            np.savez(f, **arrays)
+        optimizer_states.save(fname, self._states, self._optimizer._index_update_count,
+                              self._optimizer.num_update)
 
     def load_states(self, fname):
         self._kv.prepare()
         if self._update_on_kvstore:
             return self._kvstore.load_optimizer_states(fname)
-        with np.load(fname, allow_pickle=False) as loaded:
-            data = {key: loaded[key] for key in loaded.files}
-        states, counts = {}, {}
-        for key in data:
-            kind, _, rest = key.partition(":")
-            if kind == "state":
-                index, size, is_tuple = (int(v) for v in rest.split(":"))
-                parts = tuple(data[f"part:{index}:{j}"].copy() for j in range(size))
-                states[index] = parts if is_tuple else (parts[0] if parts else None)
-            elif kind == "count":
-                counts[int(rest)] = int(data[key])
-        self._states = states
-        self._optimizer._index_update_count = counts
-        self._optimizer.num_update = int(data.get("num_update", 0))
+        self._states, self._optimizer._index_update_count, self._optimizer.num_update = \
+            optimizer_states.load(fname)
