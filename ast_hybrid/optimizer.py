@@ -67,16 +67,24 @@ class Optimizer:
         self.num_update = begin_num_update
         self._index_update_count = {}
         self._scratch_buffers = {}
+        self._scratch_views = {}
 
     def _scratch(self, like, slot=0):
         """A scratch array of `like`'s shape and dtype, its contents undefined: a view of a
-        flat buffer per (dtype, slot) that grows to the largest array asked for. Slots let
-        one update hold several temporaries at once."""
-        key = (like.dtype, slot)
-        flat = self._scratch_buffers.get(key)
+        flat buffer per (dtype, slot) that grows to the largest array asked for (the views
+        handed out are kept, and dropped when their buffer grows). Slots let one update hold
+        several temporaries at once."""
+        key = (like.shape, like.dtype, slot)
+        view = self._scratch_views.get(key)
+        if view is not None:
+            return view
+        flat = self._scratch_buffers.get(key[1:])
         if flat is None or flat.size < like.size:
-            flat = self._scratch_buffers[key] = np.empty(like.size, like.dtype)
-        return flat[:like.size].reshape(like.shape)
+            flat = self._scratch_buffers[key[1:]] = np.empty(like.size, like.dtype)
+            self._scratch_views = {k: v for k, v in self._scratch_views.items()
+                                   if k[1:] != key[1:]}
+        view = self._scratch_views[key] = flat[:like.size].reshape(like.shape)
+        return view
 
     @property
     def learning_rate(self):
