@@ -21,7 +21,8 @@ import numpy as np
 from .. import runtime
 from .. import toolkit
 from ... import autograd, ndarray
-from ..backend import constant, origin_marker
+from ..backend import constant
+from ..origins import chain, set_origin
 from . import fence, inline, loop_exits, source
 from .errors import CompileError, UnsupportedConstruct
 from .lower import Lowerer, describe
@@ -90,8 +91,8 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
 
     def emit(self, statement):
         body = self.bodies[-1]
-        body.append(origin_marker(self.frame.parsed.filename, self.line, self.call_sites))
-        body.append(statement)
+        body.append(set_origin(statement, chain(self.frame.parsed.filename, self.line,
+                                                self.call_sites)))
 
     def temporary(self, expr, hint):
         name = self.context.namer.fresh(hint)
