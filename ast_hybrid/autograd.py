@@ -327,11 +327,12 @@ _ndarray = np.ndarray
 def _destinations(nodes):
     """{id(node): destinations} for the custom nodes that accept them (see record_function):
     the `.grad` buffers of leaves with grad_req 'write' that are used once in the graph."""
-    uses = {}
-    for node in nodes:
-        for leaf in node.leaves:
-            if leaf is not None:
-                uses[id(leaf)] = uses.get(id(leaf), 0) + 1
+    used = [id(leaf) for node in nodes for leaf in node.leaves if leaf is not None]
+    shared = set()
+    if len(set(used)) != len(used):     # some leaf is used more than once: find which
+        seen = set()
+        for key in used:
+            (shared if key in seen else seen).add(key)
     chosen = {}
     for node in nodes:
         if not node.into:
@@ -342,7 +343,7 @@ def _destinations(nodes):
                 offered.append(False if source is None else None)
                 continue
             buffer = leaf._grad
-            if buffer is not None and leaf._grad_req == "write" and uses[id(leaf)] == 1:
+            if buffer is not None and leaf._grad_req == "write" and id(leaf) not in shared:
                 buffer = buffer._data
                 if buffer.shape == data.shape and buffer.dtype == data.dtype:
                     offered.append(buffer)
