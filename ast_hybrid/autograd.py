@@ -376,7 +376,8 @@ def _run(heads, head_grads, retain_graph, wanted=None, write_into=False):
         if node.freed:
             _topological([node])       # raises the freed-graph error
         if head_grad is None:
-            value = np.ones_like(head._data)
+            value = np.empty_like(head._data)
+            value.fill(1)       # np.ones_like does this through two Python-level wrappers
         else:
             value = np.asarray(getattr(head_grad, "_data", head_grad), dtype=head._data.dtype)
             if value.shape != head.shape:

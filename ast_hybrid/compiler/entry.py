@@ -93,13 +93,13 @@ class CompiledEntry:
             self.block._program_cache.clear()
             return self.block(*args)
         leaves = argument_leaves(args) if self.nested else args
+        if autograd.is_recording():
+            return self._call_recorded(args, leaves)
         try:
             arrays = [leaves[i]._data for i in self.array_positions]
             arrays += map(_parameter_array, self.params)
         except AttributeError:
             return self._initialize_imperatively(args)
-        if autograd.is_recording():
-            return self._call_recorded(args, leaves, arrays)
         try:
             result = self.program.function(*arrays)
         except Exception as error:
@@ -133,9 +133,13 @@ class CompiledEntry:
             self._differentiated = DifferentiatedProgram(self.program)
         return self._differentiated
 
-    def _call_recorded(self, args, leaves, arrays):
+    def _call_recorded(self, args, leaves):
         inputs = [leaves[i] for i in self.array_positions]
         inputs += [p._data for p in self.params]
+        try:
+            arrays = [x._data for x in inputs]
+        except AttributeError:      # a parameter without data (None)
+            return self._initialize_imperatively(args)
         needs = [autograd.requires_grad(x) for x in inputs]
         try:
             derived = self.differentiated()
