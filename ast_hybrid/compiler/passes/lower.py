@@ -54,11 +54,14 @@ def _is_placeholder(value):
 
 
 class Lowerer:
-    """Turns operator applications into kernel calls; `context` supplies the constant pool,
-    temporaries and the training flag of the program being built."""
+    """Turns operator applications into kernel calls; `context` supplies the constant pool and
+    the training flag of the program being built, and `code` (the specializer) what only it
+    can: `temporary(expr, hint)` emits an assignment and gives its name, `expr_of(value)` a
+    value's code."""
 
-    def __init__(self, context):
+    def __init__(self, context, code):
         self.context = context
+        self.code = code
 
     # ----- values as expressions
     def input_expr(self, value, op_name):
@@ -74,7 +77,7 @@ class Lowerer:
 
     def attr_expr(self, value):
         if isinstance(value, Placeholder):
-            return self.context.expr_of(value.value)
+            return self.code.expr_of(value.value)
         return constant(value)
 
     # ----- operators
@@ -93,7 +96,7 @@ class Lowerer:
                                  for k, v in attrs.items()})
         if count == 1:
             return Dynamic(call, ARRAY)
-        holder = self.context.temporary(call, op.name.lower().lstrip("_"))
+        holder = self.code.temporary(call, op.name.lower().lstrip("_"))
         return Seq([Dynamic(ast.Subscript(holder, ast.Constant(i), ast.Load()), ARRAY)
                     for i in range(count)], list)
 
@@ -106,7 +109,7 @@ class Lowerer:
             result = self.call_operator(op_name, args, {k: v for k, v in kwargs.items()
                                                         if k != "out"})
             update = self.context.constant_ref(runtime.update, "update")
-            return Dynamic(ast.Call(update, [out.expr, self.context.expr_of(result)], []), ARRAY)
+            return Dynamic(ast.Call(update, [out.expr, self.code.expr_of(result)], []), ARRAY)
         input_names = set(all_input_names(op))
         kwargs = {k: (_input_argument(v) if k in input_names else _attr_argument(v))
                   for k, v in kwargs.items() if k not in ("name", "out", "ctx", "attr")}
@@ -195,7 +198,7 @@ class Lowerer:
             if isinstance(target, Dynamic) and target.is_array:
                 # into another array, as NDArray.copyto writes it
                 update = self.context.constant_ref(runtime.update, "update")
-                return Dynamic(ast.Call(update, [target.expr, self.context.expr_of(copied)], []),
+                return Dynamic(ast.Call(update, [target.expr, self.code.expr_of(copied)], []),
                                ARRAY)
             if isinstance(target, Static) and not isinstance(target.value, (NDArray, np.ndarray)):
                 return copied       # to a context: the one device holds the copy
@@ -223,7 +226,7 @@ class Lowerer:
                                        ops.get(op_name).parse_attrs(attrs))
                 return value
         helper = self.context.constant_ref(runtime.getitem, "getitem")
-        return Dynamic(ast.Call(helper, [base.expr, self.context.expr_of(index)], []), ARRAY)
+        return Dynamic(ast.Call(helper, [base.expr, self.code.expr_of(index)], []), ARRAY)
 
     def attribute(self, receiver, name):
         if name == "dtype" and receiver.kind != NUMPY:
