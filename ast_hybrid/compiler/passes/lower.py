@@ -5,7 +5,6 @@ a call of the operator table's kernel with literal attributes; arithmetic stays 
 operators, which numpy arrays implement with the same broadcasting as NDArray.
 """
 import ast
-import functools
 import inspect
 
 import numpy as np
@@ -245,18 +244,24 @@ class Lowerer:
         raise LookupError(name)
 
 
+_OMISSIBLE = {}
+
+
 def kernel_defaults(op):
-    """The attribute values a kernel takes when they are not passed: the program omits them."""
-    return _kernel_defaults(op.kernel)
-
-
-@functools.lru_cache(maxsize=None)
-def _kernel_defaults(kernel):
-    try:
-        parameters = inspect.signature(kernel).parameters.values()
-    except (TypeError, ValueError):
-        return {}
-    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+    """The attributes a call of the operator's kernel may leave out, with their values: the
+    table's default of each attribute the kernel also takes by default (the two agree:
+    tests/ops/test_attribute_defaults.py). The program omits an attribute of this value."""
+    known = _OMISSIBLE.get(id(op))
+    if known is None or known[0] is not op:
+        try:
+            parameters = inspect.signature(op.kernel).parameters
+        except (TypeError, ValueError):
+            parameters = {}
+        known = _OMISSIBLE[id(op)] = (op, {
+            key: spec.parse(spec.default) if spec.default is not None else None
+            for key, spec in op.attrs.items() if not spec.required and key in parameters
+            and parameters[key].default is not inspect.Parameter.empty})
+    return known[1]
 
 
 def _same(default, value):
