@@ -213,8 +213,7 @@ def compile_program(functions, namespace, label, entry=None, kernel_ops=None, na
     `function` is `entry` (the last definition by default). `kernel_ops`, `namer` and
     `differentiable` (the definition before optimizations that reuse buffers; by default the
     last one) are kept so that a backward program can be derived from this one."""
-    module = ast.Module(body=list(functions), type_ignores=[])
-    ast.fix_missing_locations(module)
+    module = ast.Module(body=list(functions), type_ignores=[])   # compiled from its source
     source, chains = render(module)
     with _counter_lock:
         number = next(_counter)

@@ -19,6 +19,7 @@ class ParsedFunction:
     closure: dict
     function: object             # None for a function defined in the compiled code
     default_values: list = None  # its defaults, as the specializer's values
+    local_names: frozenset = None   # the names local to it (specialize.py), once known
 
 
 def transform(function):
