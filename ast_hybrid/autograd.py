@@ -398,6 +398,7 @@ def _run(heads, head_grads, retain_graph, wanted=None, write_into=False):
         leaves = node.leaves
         if not reached_leaf:
             reached_leaf = any(leaf is not None for leaf in leaves)
+        offered = None
         if all(g is None for g in out_grads):
             in_grads = [None] * len(node.sources)
         elif node.op is not None:
@@ -423,6 +424,11 @@ def _run(heads, head_grads, retain_graph, wanted=None, write_into=False):
                 # imperatively: its gradient stays as it was
                 if leaf is not None and node.op is not None:
                     leaf_grads.setdefault(id(leaf), (leaf, None))
+                continue
+            if offered is not None and g is offered[index]:
+                # computed into the buffer offered (by _destinations: the leaf's own, of its
+                # shape and dtype, the graph's only use of the leaf)
+                leaf_grads[id(leaf)] = (leaf, g)
                 continue
             reference = references[index] if references is not None else (
                 leaf._data if leaf is not None else None)
