@@ -949,7 +949,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         """`while test: body` as `going = test; while going: body; going = test`: the
         test's statements run where Python evaluates it, before each pass and after the last."""
         going = f"while.{self.context.namer.fresh('going')}"
-        located = lambda tree: ast.fix_missing_locations(ast.copy_location(tree, node))
+        located = lambda statement: ast.copy_location(statement, node)   # its line, node's
         evaluate = lambda: located(ast.Assign([ast.Name(going, ast.Store())],
                                               copy.deepcopy(node.test)))
         return [evaluate(), located(ast.While(ast.Name(going, ast.Load()),
