@@ -122,8 +122,7 @@ class Trainer:
                 fresh = all([autograd.grad_is_fresh(copy, consume=True)
                              for copy in param._arrays()])
             else:       # one context, the common case: no list per parameter
-                fresh = data._grad_fresh
-                data._grad_fresh = False
+                fresh = autograd.grad_is_fresh(data, consume=True)
             if not fresh:
                 if not ignore_stale_grad:
                     raise UserWarning(
