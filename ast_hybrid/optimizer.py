@@ -3,9 +3,6 @@
 Each `update(index, weight, grad, state)` takes the parameter's raw numpy arrays; the
 gradient is first multiplied by `rescale_grad` (the Trainer sets 1/batch_size) and clipped to
 [-clip_gradient, clip_gradient] when given. The formulas are MXNet's update operators'.
-SGD and Adam compute their temporaries in scratch buffers the optimizer keeps (one per
-dtype and slot, as large as the largest parameter), not in arrays allocated per update: the
-same ufuncs in the same order on the same dtypes, so the same bits.
 """
 import math
 
@@ -14,14 +11,6 @@ import numpy as np
 __all__ = ["Optimizer", "SGD", "NAG", "Adam", "RMSProp", "create", "register"]
 
 _REGISTRY = {}
-_WEAK_SCALARS = (float, int)
-
-
-def _weak(*scalars):
-    """Whether numpy keeps an array's dtype when it meets each of these scalars (Python
-    numbers are weak); a numpy scalar may promote the result, which a scratch buffer of the
-    array's dtype would round differently."""
-    return all(type(s) in _WEAK_SCALARS for s in scalars)
 
 
 def register(cls):
@@ -66,25 +55,6 @@ class Optimizer:
         self.begin_num_update = begin_num_update
         self.num_update = begin_num_update
         self._index_update_count = {}
-        self._scratch_buffers = {}
-        self._scratch_views = {}
-
-    def _scratch(self, like, slot=0):
-        """A scratch array of `like`'s shape and dtype, its contents undefined: a view of a
-        flat buffer per (dtype, slot) that grows to the largest array asked for (the views
-        handed out are kept, and dropped when their buffer grows). Slots let one update hold
-        several temporaries at once."""
-        key = (like.shape, like.dtype, slot)
-        view = self._scratch_views.get(key)
-        if view is not None:
-            return view
-        flat = self._scratch_buffers.get(key[1:])
-        if flat is None or flat.size < like.size:
-            flat = self._scratch_buffers[key[1:]] = np.empty(like.size, like.dtype)
-            self._scratch_views = {k: v for k, v in self._scratch_views.items()
-                                   if k[1:] != key[1:]}
-        view = self._scratch_views[key] = flat[:like.size].reshape(like.shape)
-        return view
 
     @property
     def learning_rate(self):
@@ -117,9 +87,8 @@ class Optimizer:
         param = self.param_dict.get(index)
         return self.wd * (param.wd_mult if param is not None else 1.0)
 
-    def _prepare(self, grad, out=None):
-        """clip(rescale_grad * grad) as a new array, or in `out` (of grad's shape and dtype)."""
-        grad = np.multiply(grad, np.asarray(self.rescale_grad, dtype=grad.dtype), out=out)
+    def _prepare(self, grad):
+        grad = grad * np.asarray(self.rescale_grad, dtype=grad.dtype)
         if self.clip_gradient is not None:
             bound = np.asarray(self.clip_gradient, dtype=grad.dtype)
             np.clip(grad, -bound, bound, out=grad)
@@ -139,16 +108,13 @@ class _Momentum(Optimizer):
     def create_state(self, index, weight):
         return np.zeros_like(weight) if self.momentum != 0.0 else None
 
-    def _regularized(self, index, weight, grad, scratch=False):
-        """(lr, clip(rescale * grad) + wd * weight), counting the update: a new array, or
-        with `scratch` one of the optimizer's scratch arrays, where the dtypes allow."""
+    def _regularized(self, index, weight, grad):
+        """(lr, clip(rescale * grad) + wd * weight) as a new array, counting the update."""
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)
-        scratch = scratch and grad.dtype == weight.dtype and _weak(wd)
-        step = self._prepare(grad, self._scratch(grad) if scratch else None)
+        step = self._prepare(grad)
         if wd:
-            step += np.multiply(wd, weight, out=self._scratch(weight, 1)) if scratch \
-                else wd * weight
+            step += wd * weight
         return lr, step
 
 
@@ -162,11 +128,9 @@ class SGD(_Momentum):
                 not self.wd or not self._get_wd(index)):
             # plain SGD, the common case: one pass over the gradient, one over the weight
             self._update_count(index)
-            scale = weight.dtype.type(self._get_lr(index) * self.rescale_grad)
-            weight -= np.multiply(grad, scale, out=self._scratch(grad)
-                                  if grad.dtype == weight.dtype else None)
+            weight -= grad * weight.dtype.type(self._get_lr(index) * self.rescale_grad)
             return
-        lr, step = self._regularized(index, weight, grad, scratch=True)
+        lr, step = self._regularized(index, weight, grad)
         step *= lr          # step is this update's own array: scaled in place, no new one
         if state is None:
             weight -= step
@@ -211,35 +175,17 @@ class Adam(Optimizer):
         t = self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)
         lr *= math.sqrt(1.0 - self.beta2 ** t) / (1.0 - self.beta1 ** t)
-        scratch = grad.dtype == weight.dtype and _weak(wd)
-        g = np.multiply(grad, np.asarray(self.rescale_grad, dtype=grad.dtype),
-                        out=self._scratch(grad) if scratch else None)
+        g = grad * np.asarray(self.rescale_grad, dtype=grad.dtype)
         if wd:
-            g += np.multiply(wd, weight, out=self._scratch(weight, 1)) if scratch \
-                else wd * weight
+            g += wd * weight
         if self.clip_gradient is not None:
             np.clip(g, -self.clip_gradient, self.clip_gradient, out=g)
         mean, var = state
-        if grad.dtype == weight.dtype == mean.dtype == var.dtype and \
-                _weak(lr, self.beta1, self.beta2, self.epsilon):
-            self._adam_in_scratch(weight, g, mean, var, lr)
-            return
         mean *= self.beta1
         mean += (1.0 - self.beta1) * g
         var *= self.beta2
         var += (1.0 - self.beta2) * np.square(g)
         weight -= lr * mean / (np.sqrt(var) + self.epsilon)
-
-    def _adam_in_scratch(self, weight, g, mean, var, lr):
-        """update's last steps, each temporary in a scratch array: g is consumed."""
-        mean *= self.beta1
-        mean += np.multiply(1.0 - self.beta1, g, out=self._scratch(g, 1))
-        var *= self.beta2
-        var += np.multiply(1.0 - self.beta2, np.square(g, out=g), out=g)
-        step = np.multiply(lr, mean, out=self._scratch(g, 1))
-        denominator = np.sqrt(var, out=g)
-        denominator += self.epsilon
-        weight -= np.divide(step, denominator, out=step)
 
 
 @register

@@ -1,5 +1,6 @@
-"""Trainer.step's allocation-free updates give, bit for bit, what the optimizers' formulas
-written here with a new array per temporary give, and follow every change between steps."""
+"""Trainer.step's updates give, bit for bit, what the optimizers' formulas written here give,
+and follow every change between steps (rates, multipliers, batch size, dtype, values, the
+parameters themselves)."""
 import math
 
 import numpy as np
@@ -164,8 +165,8 @@ def test_a_schedule_and_changes_between_steps_take_effect():
 
 
 def test_numpy_scalars_keep_numpy_promotion():
-    """A float64 numpy scalar makes numpy compute wd * weight in float64: the update must
-    round as that does, not as a float32 scratch buffer would."""
+    """A float64 numpy scalar makes numpy compute wd * weight in float64: the update rounds
+    as that does, not as float32 arithmetic would."""
     net = _net()
     params = list(net.collect_params().values())
     trainer = gluon.Trainer(params, "sgd", {"learning_rate": 0.1, "wd": np.float64(0.37),
@@ -180,8 +181,8 @@ def test_numpy_scalars_keep_numpy_promotion():
 
 @pytest.mark.parametrize("change", ["cast", "set_data", "new parameter", "grad_req"])
 def test_parameters_changed_between_steps(change):
-    """Scratch buffers follow a parameter cast to another dtype, new values, a Trainer over
-    more parameters, and a parameter whose gradient is no longer wanted."""
+    """Updates follow a parameter cast to another dtype, new values, a Trainer over more
+    parameters, and a parameter whose gradient is no longer wanted."""
     net = _net()
     params = list(net.collect_params().values())
     trainer = gluon.Trainer(params, "adam", {"learning_rate": 0.01, "wd": 0.01})
