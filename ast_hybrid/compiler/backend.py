@@ -97,9 +97,6 @@ class Program:
         if self.differentiable is None and self.definitions:
             self.differentiable = self.definitions[-1]
 
-    def origin_of(self, lineno):
-        return self.origins.get(lineno)
-
 
 _WRAPPED_LINE_PIECES = 400   # astor wraps a long line in time quadratic in its pieces
 LINE_LENGTH = 100            # the generated programs' lines, as the package's own code
@@ -247,15 +244,6 @@ def _innermost_entry(program, traceback):
             found = traceback
         traceback = traceback.tb_next
     return found
-
-
-def user_frame(program, traceback):
-    """(generated line, user file, user line) of the innermost frame of `program` in a traceback."""
-    entry = _innermost_entry(program, traceback)
-    if entry is None:
-        return None
-    origin = program.origin_of(entry.tb_lineno)
-    return (entry.tb_lineno,) + (origin if origin else (None, None))
 
 
 def annotate(error, program):
