@@ -10,7 +10,6 @@ writes while recording are refused where MXNet refuses them (`check_inplace_writ
 """
 import threading
 import weakref
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -51,35 +50,44 @@ def set_recording(is_recording):
     return previous
 
 
-@contextmanager
-def _scope(recording, training):
-    previous = (_state.recording, _state.training)
-    if recording is not None:
-        _state.recording = recording
-    if training is not None:
-        _state.training = training
-    try:
-        yield
-    finally:
-        _state.recording, _state.training = previous
+class _Scope:
+    """Sets recording and/or training mode (None: left as it is) for a `with` block and
+    restores the previous modes after it. A plain object rather than a generator-based
+    context manager, since a training step enters one per iteration; like MXNet's
+    _RecordingStateScope it keeps one saved state, so one scope object is not re-entered."""
+    __slots__ = ("_recording", "_training", "_previous")
+
+    def __init__(self, recording, training):
+        self._recording, self._training = recording, training
+
+    def __enter__(self):
+        state = _state
+        self._previous = (state.recording, state.training)
+        if self._recording is not None:
+            state.recording = self._recording
+        if self._training is not None:
+            state.training = self._training
+
+    def __exit__(self, *exc_info):
+        _state.recording, _state.training = self._previous
 
 
 def record(train_mode=True):
     """Record operations for backward(); train_mode sets is_training() inside (Dropout...)."""
-    return _scope(True, train_mode)
+    return _Scope(True, train_mode)
 
 
 def pause(train_mode=False):
     """Stop recording inside a record() scope."""
-    return _scope(False, train_mode)
+    return _Scope(False, train_mode)
 
 
 def train_mode():
-    return _scope(None, True)
+    return _Scope(None, True)
 
 
 def predict_mode():
-    return _scope(None, False)
+    return _Scope(None, False)
 
 
 def attach_grad(array, grad_req="write"):
@@ -130,12 +138,12 @@ class _Node:
     __slots__ = ("op", "attrs", "backward", "sources", "leaves", "input_data", "output_data",
                  "count", "freed", "into", "__weakref__")
 
-    def __init__(self, op, attrs, backward, inputs, output_data):
+    def __init__(self, op, attrs, backward, inputs, output_data, input_data=None):
         self.op, self.attrs, self.backward = op, attrs, backward
         self.sources = [x._node for x in inputs]
         self.leaves = [x if x._node is None and x._grad_req != "null" else None for x in inputs]
         _mark_constant_inputs(self, inputs)
-        self.input_data = [x._data for x in inputs]
+        self.input_data = [x._data for x in inputs] if input_data is None else input_data
         self.output_data = output_data
         self.count = len(output_data) if output_data is not None else 0
         self.freed = False
@@ -197,9 +205,15 @@ def record_function(inputs, outputs, backward, into=False, attached=None):
     """
     if not _state.recording or not any(_needs_grad(x) for x in inputs):
         return outputs
+    return record_needed(list(inputs), None, outputs, backward, into, attached)
+
+
+def record_needed(inputs, input_data, outputs, backward, into=False, attached=None):
+    """record_function for a caller that knows it is recording and that an input needs a
+    gradient; `input_data` is the list of the inputs' numpy arrays, or None to read it."""
     if attached is not None and not any(attached):
         return outputs
-    node = _Node(None, None, backward, list(inputs), None)
+    node = _Node(None, None, backward, inputs, None, input_data)
     node.count = len(outputs)
     node.into = into
     for index, y in enumerate(outputs):
@@ -260,15 +274,31 @@ def _as_list(value):
 
 def _topological(heads):
     """Nodes reachable from the heads, each after every node that uses its outputs."""
-    if len(heads) == 1 and all(s is None for s in heads[0].sources):
-        order = [heads[0]]      # one node fed only by leaves: a single compiled block
-    else:
+    order = _chain(heads[0]) if len(heads) == 1 else None
+    if order is None:
         order = post_order(heads, lambda node: [s[0] for s in node.sources if s is not None])
     if any(node.freed for node in order):
         raise MXNetError(
             "backward: the graph of this computation was already freed by an earlier "
             "backward(); pass retain_graph=True to the first backward() to "
             "differentiate it again")
+    order.reverse()
+    return order
+
+
+def _chain(head):
+    """The nodes from `head` back, dependencies first, where each is fed by one recorded node
+    at most (a net and its loss, each one compiled block); None for any other graph."""
+    order, node = [], head
+    while node is not None:
+        order.append(node)
+        feeding = None
+        for source in node.sources:
+            if source is not None:
+                if feeding is not None and source[0] is not feeding:
+                    return None
+                feeding = source[0]
+        node = feeding
     order.reverse()
     return order
 
@@ -297,22 +327,30 @@ _ndarray = np.ndarray
 def _destinations(nodes):
     """{id(node): destinations} for the custom nodes that accept them (see record_function):
     the `.grad` buffers of leaves with grad_req 'write' that are used once in the graph."""
-    uses = {}
-    for node in nodes:
-        for leaf in node.leaves:
-            if leaf is not None:
-                uses[id(leaf)] = uses.get(id(leaf), 0) + 1
+    used = [id(leaf) for node in nodes for leaf in node.leaves if leaf is not None]
+    shared = set()
+    if len(set(used)) != len(used):     # some leaf is used more than once: find which
+        seen = set()
+        for key in used:
+            (shared if key in seen else seen).add(key)
     chosen = {}
     for node in nodes:
         if not node.into:
             continue
-        offered = [False if leaf is None and source is None else
-                   leaf._grad._data if leaf is not None and uses[id(leaf)] == 1
-                   and leaf._grad_req == "write" and leaf._grad is not None
-                   and leaf._grad._data.shape == data.shape
-                   and leaf._grad._data.dtype == data.dtype else None
-                   for leaf, source, data in zip(node.leaves, node.sources, node.input_data)]
-        if any(d is not None for d in offered):
+        offered, any_buffer = [], False
+        for leaf, source, data in zip(node.leaves, node.sources, node.input_data):
+            if leaf is None:
+                offered.append(False if source is None else None)
+                continue
+            buffer = leaf._grad
+            if buffer is not None and leaf._grad_req == "write" and id(leaf) not in shared:
+                buffer = buffer._data
+                if buffer.shape == data.shape and buffer.dtype == data.dtype:
+                    offered.append(buffer)
+                    any_buffer = True
+                    continue
+            offered.append(None)
+        if any_buffer:
             chosen[id(node)] = offered
     return chosen
 
@@ -338,7 +376,8 @@ def _run(heads, head_grads, retain_graph, wanted=None, write_into=False):
         if node.freed:
             _topological([node])       # raises the freed-graph error
         if head_grad is None:
-            value = np.ones_like(head._data)
+            value = np.empty_like(head._data)
+            value.fill(1)       # np.ones_like does this through two Python-level wrappers
         else:
             value = np.asarray(getattr(head_grad, "_data", head_grad), dtype=head._data.dtype)
             if value.shape != head.shape:
@@ -359,6 +398,7 @@ def _run(heads, head_grads, retain_graph, wanted=None, write_into=False):
         leaves = node.leaves
         if not reached_leaf:
             reached_leaf = any(leaf is not None for leaf in leaves)
+        offered = None
         if all(g is None for g in out_grads):
             in_grads = [None] * len(node.sources)
         elif node.op is not None:
@@ -384,6 +424,11 @@ def _run(heads, head_grads, retain_graph, wanted=None, write_into=False):
                 # imperatively: its gradient stays as it was
                 if leaf is not None and node.op is not None:
                     leaf_grads.setdefault(id(leaf), (leaf, None))
+                continue
+            if offered is not None and g is offered[index]:
+                # computed into the buffer offered (by _destinations: the leaf's own, of its
+                # shape and dtype, the graph's only use of the leaf)
+                leaf_grads[id(leaf)] = (leaf, g)
                 continue
             reference = references[index] if references is not None else (
                 leaf._data if leaf is not None else None)

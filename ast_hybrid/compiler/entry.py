@@ -93,13 +93,13 @@ class CompiledEntry:
             self.block._program_cache.clear()
             return self.block(*args)
         leaves = argument_leaves(args) if self.nested else args
+        if autograd.is_recording():
+            return self._call_recorded(args, leaves)
         try:
             arrays = [leaves[i]._data for i in self.array_positions]
             arrays += map(_parameter_array, self.params)
         except AttributeError:
             return self._initialize_imperatively(args)
-        if autograd.is_recording():
-            return self._call_recorded(args, leaves, arrays)
         try:
             result = self.program.function(*arrays)
         except Exception as error:
@@ -133,8 +133,13 @@ class CompiledEntry:
             self._differentiated = DifferentiatedProgram(self.program)
         return self._differentiated
 
-    def _call_recorded(self, args, leaves, arrays):
-        inputs = [leaves[i] for i in self.array_positions] + [p._data for p in self.params]
+    def _call_recorded(self, args, leaves):
+        inputs = [leaves[i] for i in self.array_positions]
+        inputs += [p._data for p in self.params]
+        try:
+            arrays = [x._data for x in inputs]
+        except AttributeError:      # a parameter without data (None)
+            return self._initialize_imperatively(args)
         needs = [autograd.requires_grad(x) for x in inputs]
         try:
             derived = self.differentiated()
@@ -152,20 +157,25 @@ class CompiledEntry:
         except Exception as error:
             raise annotate(error, derived.program)  # noqa: B904 (as in __call__)
         outputs = self._placed(self._wrap(result), leaves)
-        flat = list(_array_leaves(outputs))
+        if not any(needs):
+            return outputs
+        single = type(result) is np.ndarray
+        flat = [outputs] if single else list(_array_leaves(outputs))
+        program = derived.backward
 
         def backward(output_gradients, destinations=None):
-            gradient = _nested_like(result, iter(output_gradients))
+            gradient = output_gradients[0] if single else \
+                _nested_like(result, iter(output_gradients))
             try:
-                return list(derived.backward(list(stack), values, gradient, destinations))
+                return program(list(stack) if stack else stack, values, gradient, destinations)
             except Exception as error:
                 raise annotate(error, derived.program)  # noqa: B904 (as in __call__)
 
         # into: the backward program may write a parameter's gradient straight into the
         # buffer autograd offers for it (grad_req 'write', the graph's only use of it)
         # an output imperative mode computes outside the graph stays outside it
-        autograd.record_function(inputs, flat, backward, into=True,
-                                 attached=derived.reach.attached(needs, result))
+        autograd.record_needed(inputs, arrays, flat, backward, into=True,
+                               attached=derived.reach.attached(needs, result))
         return outputs
 
     def _initialize_imperatively(self, args):

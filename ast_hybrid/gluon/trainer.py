@@ -118,8 +118,12 @@ class Trainer:
                 param._check_initialized()      # raises
             if data._grad is None:
                 continue
-            fresh = [autograd.grad_is_fresh(copy, consume=True) for copy in param._arrays()]
-            if not all(fresh):
+            if param._copies:
+                fresh = all([autograd.grad_is_fresh(copy, consume=True)
+                             for copy in param._arrays()])
+            else:       # one context, the common case: no list per parameter
+                fresh = autograd.grad_is_fresh(data, consume=True)
+            if not fresh:
                 if not ignore_stale_grad:
                     raise UserWarning(
                         f"Gradient of Parameter `{param.name}` on context cpu(0) has not been "
@@ -135,14 +139,15 @@ class Trainer:
                 for copy in param._copies:
                     copy._data[...] = data._data
             return
-        optimizer, states = self._optimizer, self._states
+        update, states = self._optimizer.update, self._states
         for index, param, data in chosen:
             state = states.get(index, _MISSING)
+            weight = data._data
             if state is _MISSING:
-                state = states[index] = optimizer.create_state(index, data._data)
-            optimizer.update(index, data._data, data._grad._data, state)
+                state = states[index] = self._optimizer.create_state(index, weight)
+            update(index, weight, data._grad._data, state)
             for copy in param._copies:      # the copies' gradients are the same sum
-                copy._data[...] = data._data
+                copy._data[...] = weight
             param.mark_changed()
 
     def save_states(self, fname):
