@@ -53,14 +53,18 @@ def set_recording(is_recording):
 class _Scope:
     """Sets recording and/or training mode (None: left as it is) for a `with` block and
     restores the previous modes after it. A plain object rather than a generator-based
-    context manager, since a training step enters one per iteration; like MXNet's
-    _RecordingStateScope it keeps one saved state, so one scope object is not re-entered."""
+    context manager, since a training step enters one per iteration; it keeps one saved
+    state, so entering it again while it is active raises rather than losing that state."""
     __slots__ = ("_recording", "_training", "_previous")
 
     def __init__(self, recording, training):
         self._recording, self._training = recording, training
+        self._previous = None
 
     def __enter__(self):
+        if self._previous is not None:
+            raise RuntimeError("this autograd scope is active already: a nested block needs "
+                               "a scope of its own (another autograd.record() or pause())")
         state = _state
         self._previous = (state.recording, state.training)
         if self._recording is not None:
@@ -70,6 +74,7 @@ class _Scope:
 
     def __exit__(self, *exc_info):
         _state.recording, _state.training = self._previous
+        self._previous = None
 
 
 def record(train_mode=True):

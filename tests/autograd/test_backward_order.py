@@ -86,3 +86,16 @@ def test_a_scope_restores_the_modes_after_an_exception():
             assert not autograd.is_training()
         assert autograd.is_recording() and not autograd.is_training()
     assert not autograd.is_recording()
+
+
+def test_a_scope_object_is_entered_once_at_a_time():
+    scope = autograd.record()
+    with scope:
+        with pytest.raises(RuntimeError, match="active already"):
+            with scope:
+                pass
+        assert autograd.is_recording()
+    assert not autograd.is_recording()
+    with scope:         # entered again after it ended: a fresh state saved
+        assert autograd.is_recording() and autograd.is_training()
+    assert not autograd.is_recording() and not autograd.is_training()
