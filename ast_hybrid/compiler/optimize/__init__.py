@@ -7,7 +7,7 @@ the program's inputs and parameters, and gives the namespace and namer for new c
 import ast
 from dataclasses import dataclass, field
 
-from . import constant_fold, cse, dce, derived_arrays, inplace, specialize_kernels, static_alloc
+from . import constant_fold, cse, dce, inplace, specialize_kernels, static_alloc
 
 
 @dataclass
@@ -26,7 +26,7 @@ class OptimizeInfo:
     imperative_layouts: bool = False
 
 
-PASSES = (constant_fold, specialize_kernels, cse, dce, inplace, derived_arrays, static_alloc)
+PASSES = (constant_fold, specialize_kernels, cse, dce, inplace, static_alloc)
 
 
 def clone(node):
