@@ -7,7 +7,8 @@ the program's inputs and parameters, and gives the namespace and namer for new c
 import ast
 from dataclasses import dataclass, field
 
-from . import constant_fold, cse, dce, inplace, specialize_kernels, static_alloc
+from . import (batchnorm_in_place, constant_fold, cse, dce, inplace, specialize_kernels,
+               static_alloc)
 
 
 @dataclass
@@ -26,7 +27,7 @@ class OptimizeInfo:
     imperative_layouts: bool = False
 
 
-PASSES = (constant_fold, specialize_kernels, cse, dce, inplace, static_alloc)
+PASSES = (constant_fold, specialize_kernels, cse, dce, batchnorm_in_place, inplace, static_alloc)
 
 
 def clone(node):

@@ -112,6 +112,8 @@ def _is_fresh(value, info):
         return False
     if any(k.arg == "out" for k in value.keywords):
         return False
+    if op.name == "BatchNorm":       # data * scale + shift, unless output_mean_var adds two
+        return not any(k.arg in (None, "output_mean_var") for k in value.keywords)
     return op.name in FRESH or isinstance(info.namespace.get(value.func.id), np.ufunc)
 
 
@@ -126,7 +128,8 @@ def _fresh_producer(statements, index, name, info):
                 return True
             # relu(t, out=t) of a dead temporary t: its memory now belongs to `name` alone
             op = kernel_op(value, info)
-            return op is not None and op.name in FRESH and name not in names_read(value)
+            return op is not None and op.name in FRESH | {"BatchNorm"} and \
+                name not in names_read(value)
         if name in names_read(statement) or name in names_stored(statement):
             return False
     return False
