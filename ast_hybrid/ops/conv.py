@@ -163,18 +163,22 @@ def _fits_windows(padded, weight, bias, kernel, filters, groups, out):
 
 
 def _depthwise(data, weight, kernel, stride, dilate, out, multiplier):
-    """One input channel per group: a sum over kernel offsets of scaled shifted views."""
+    """One input channel per group: a sum over kernel offsets of scaled shifted views, each
+    product written into one scratch array and added into the result in place."""
     n, channels = data.shape[:2]
     ndim = len(kernel)
     w = weight.reshape((channels, multiplier) + tuple(kernel))
-    result = np.zeros((n, channels, multiplier) + out, dtype=np.result_type(data, weight))
+    dtype = np.result_type(data, weight)
+    result = np.zeros((n, channels, multiplier) + out, dtype=dtype)
+    product = np.empty_like(result)
     for offset in np.ndindex(*kernel):
         key = (slice(None), slice(None)) + tuple(
             slice(i * d, i * d + (o - 1) * st + 1, st)
             for i, d, o, st in zip(offset, dilate, out, stride))
         scale = w[(slice(None), slice(None)) + offset].reshape((1, channels, multiplier)
                                                                + (1,) * ndim)
-        result += data[key][:, :, None] * scale
+        np.multiply(data[key][:, :, None], scale, out=product)
+        result += product
     return result.reshape((n, channels * multiplier) + out)
 
 
