@@ -36,7 +36,8 @@ def _batch_norm(data, gamma, beta, moving_mean, moving_var, *, eps=1e-3, momentu
     else:
         mean, var = moving_mean, moving_var
     inv_std, scale, shift = _affine(data, gamma, beta, mean, var, eps, fix_gamma, axis)
-    out = data * scale + shift
+    out = data * scale
+    out += shift            # the sum's dtype is the product's: both are in the data's dtype
     if output_mean_var:
         return out, np.array(mean), inv_std
     return out
