@@ -20,6 +20,7 @@ CONVOLUTIONS = [
     (nn.Conv2D, dict(channels=16, kernel_size=3, groups=16, padding=1), (1, 16, 6, 6)),
     (nn.Conv2D, dict(channels=8, kernel_size=3, use_bias=False, activation="relu"),
      (2, 32, 8, 8)),
+    (nn.Conv2D, dict(channels=4, kernel_size=(3, 2), dilation=(1, 2), padding=1), (2, 16, 9, 8)),
     (nn.Conv3D, dict(channels=4, kernel_size=2, strides=(1, 2, 1)), (1, 3, 5, 6, 5)),
     (nn.Conv3D, dict(channels=6, kernel_size=3, padding=1, dilation=(1, 1, 2)),
      (2, 10, 4, 5, 7)),
@@ -67,7 +68,7 @@ def test_the_convolution_kernel_sums_as_its_specialization_for_every_channel_cou
     from ast_hybrid import ops
     op = ops.get("Convolution")
     rng = np.random.default_rng(2)
-    for channels in (1, 3, 7, 8, 9, 64):
+    for channels in (1, 3, 7, 8, 9, 20, 64):
         attrs = op.parse_attrs({"kernel": (3, 3), "num_filter": 5, "pad": (1, 1)})
         x = rng.standard_normal((2, channels, 6, 6)).astype(np.float32)
         w = rng.standard_normal((5, channels, 3, 3)).astype(np.float32)
