@@ -57,10 +57,12 @@ def test_a_convolution_chain_and_dense_equal_imperative_mode_bit_for_bit():
     assert np.array_equal(got, want)
 
 
-@pytest.mark.parametrize("name", ["resnet18_v1", "mobilenetv2_1.0"])
-def test_model_zoo_networks_equal_imperative_mode_bit_for_bit(name):
+@pytest.mark.parametrize("name, shape", [
+    ("resnet18_v1", (1, 3, 32, 32)), ("mobilenetv2_1.0", (1, 3, 32, 32)),
+    ("squeezenet1.1", (1, 3, 224, 224)), ("densenet121", (1, 3, 224, 224))])
+def test_model_zoo_networks_equal_imperative_mode_bit_for_bit(name, shape):
     with autograd.predict_mode():
-        want, got = _imperative_and_compiled(lambda: vision.get_model(name), (1, 3, 32, 32))
+        want, got = _imperative_and_compiled(lambda: vision.get_model(name), shape)
     assert np.array_equal(got, want)
 
 
