@@ -1,11 +1,11 @@
 """The shared back end: program AST -> readable source (astor) -> compile/exec -> callable.
 
-Each statement of a program may be preceded by an origin marker (a string expression made by
-`origin_marker`); the source writer turns markers into `# file:line` comments where the origin
-changes and keeps a map from generated lines to the user's lines (and the calls that inlined
-them), so errors can point at the user's code.
+The statements of a program carry their origins (see origins.py); the source writer turns
+each change of origin into a `# file:line` comment and keeps a map from generated lines to the
+user's lines (and the calls that inlined them), so errors can point at the user's code.
 """
 import ast
+import copy
 import itertools
 import linecache
 import os
@@ -20,25 +20,15 @@ from astor.source_repr import split_lines
 
 from .. import program_files
 from .operator_errors import imperative_error
+from .origins import origin_of
 
 TRACEBACKS_SHOW_NOTES = sys.version_info >= (3, 11)
-_MARKER = "__ast_hybrid_origin__:"
-_SITE_SEPARATOR = "\x1f"
+# astor writes no comments: a string statement holding this and the origin's number stands
+# on the line where the comment goes, and the writer replaces it
+_PLACEHOLDER = "__ast_hybrid_origin__:"
 _counter = itertools.count()
 _counter_lock = threading.Lock()
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def origin_marker(filename, lineno, call_sites=()):
-    """A statement that becomes a `# file:line` comment in the generated source; `call_sites`
-    are the (file, line) of the calls, outermost first, that inlined the code at hand."""
-    sites = list(call_sites) + [(filename, lineno)]
-    text = _SITE_SEPARATOR.join(f"{_safe(name)}:{int(line)}" for name, line in sites)
-    return ast.Expr(ast.Constant(_MARKER + text))
-
-
-def _safe(filename):
-    return str(filename).replace("\n", " ").replace("\r", " ").replace(_SITE_SEPARATOR, " ")
 
 
 def is_library_file(filename):
@@ -60,7 +50,8 @@ def short_path(filename):
     return filename if relative.startswith(os.pardir) else relative
 
 
-def _marker_text(line):
+def _placeholder_number(line):
+    """The origin number of a placeholder line, or None for any other line."""
     stripped = line.strip()
     if not stripped or stripped[0] not in "'\"":
         return None
@@ -68,40 +59,16 @@ def _marker_text(line):
         value = ast.literal_eval(stripped)
     except (ValueError, SyntaxError):
         return None
-    if isinstance(value, str) and value.startswith(_MARKER):
-        return value[len(_MARKER):]
+    if isinstance(value, str) and value.startswith(_PLACEHOLDER):
+        return int(value[len(_PLACEHOLDER):])
     return None
 
 
-def origin_of_marker(statement):
-    """(filename, lineno) of an origin marker statement, or None for any other statement."""
-    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
-            and isinstance(statement.value.value, str) \
-            and statement.value.value.startswith(_MARKER):
-        return _split_origin(statement.value.value[len(_MARKER):])
-    return None
-
-
-def _split_origin(text):
-    """The innermost (file, line) of a marker's text."""
-    return _split_chain(text)[-1]
-
-
-def _split_chain(text):
-    """Every (file, line) of a marker's text, outermost call site first."""
-    sites = []
-    for site in text.split(_SITE_SEPARATOR):
-        filename, _, lineno = site.rpartition(":")
-        sites.append((filename, int(lineno)))
-    return sites
-
-
-def _comment(text):
-    """A marker's comment: the innermost line, after the outermost call site in the user's
+def _comment(chain):
+    """An origin's comment: the innermost line, after the outermost call site in the user's
     own code when the line is inlined from elsewhere (`net.py:14 > ast_hybrid/...:72`)."""
-    chain = _split_chain(text)
     user_sites = [site for site in chain[:-1] if not is_library_file(site[0])]
-    shown = user_sites[:1] + chain[-1:]
+    shown = user_sites[:1] + [chain[-1]]
     return " > ".join(f"{short_path(name)}:{line}" for name, line in shown)
 
 
@@ -181,25 +148,58 @@ _OPENING = {"(", "[", "{"}
 _CLOSING = {")", "]", "}", "):"}
 
 
+_BODIES = ("body", "orelse", "finalbody")
+
+
+def _with_placeholders(statements, origins):
+    """A copy of `statements` in which each statement with an origin is preceded by a
+    placeholder naming it (by its number in `origins`, to which it is added); nested blocks
+    too. The statements are shared, compound ones copied shallowly."""
+    out = []
+    for statement in statements:
+        origin = origin_of(statement)
+        if origin is not None:
+            origins.append(origin)
+            out.append(ast.Expr(ast.Constant(f"{_PLACEHOLDER}{len(origins) - 1}")))
+        inner = [name for name in _BODIES if getattr(statement, name, None)]
+        handlers = getattr(statement, "handlers", None)
+        if inner or handlers:
+            statement = copy.copy(statement)
+            for name in inner:
+                setattr(statement, name, _with_placeholders(getattr(statement, name), origins))
+            if handlers:
+                statement.handlers = [_handler_with_placeholders(h, origins) for h in handlers]
+        out.append(statement)
+    return out
+
+
+def _handler_with_placeholders(handler, origins):
+    handler = copy.copy(handler)
+    handler.body = _with_placeholders(handler.body, origins)
+    return handler
+
+
 def render(module):
-    """(source, {generated line: [(file, line) of each call site, ..., the user's line]}) for
-    a module holding origin markers."""
-    raw = astor.to_source(module, pretty_source=_pretty_source)
-    lines, chains, scopes = [], {}, []   # scopes: (indent, chain) of enclosing markers
+    """(source, {generated line: ((file, line) of each call site, ..., the user's line)})
+    for a module whose statements carry origins."""
+    origins = []
+    placed = ast.Module(_with_placeholders(module.body, origins), [])
+    raw = astor.to_source(placed, pretty_source=_pretty_source)
+    lines, chains, scopes = [], {}, []   # scopes: (indent, origin) of enclosing comments
     for line in raw.splitlines():
         indent = len(line) - len(line.lstrip())
         if line.strip():
             while scopes and indent < scopes[-1][0]:
                 scopes.pop()
-        text = _marker_text(line)
-        if text is not None:
-            chain = _split_chain(text)
-            if scopes and scopes[-1][1] == chain:
+        number = _placeholder_number(line)
+        if number is not None:
+            origin = origins[number]
+            if scopes and scopes[-1][1] == origin:
                 continue        # a comment only where the origin changes
-            lines.append(f"{line[:indent]}# {_comment(text)}")
+            lines.append(f"{line[:indent]}# {_comment(origin)}")
             if scopes and scopes[-1][0] == indent:
                 scopes.pop()
-            scopes.append((indent, chain))
+            scopes.append((indent, origin))
             continue
         lines.append(line)
         if line.strip() and scopes:

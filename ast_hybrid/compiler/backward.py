@@ -1,7 +1,8 @@
 """Backward programs: derived from a compiled forward program by the reverse-mode pass."""
 import copy
 
-from .backend import compile_program, origin_of_marker
+from .backend import compile_program
+from .origins import last_line
 from .optimize import OptimizeInfo, constant_fold, cse, dce, optimize, specialize_kernels
 from .passes import reach, reverse
 from .passes.errors import UnsupportedConstruct
@@ -38,8 +39,7 @@ class DifferentiatedProgram:
         self.backward = self.program.namespace[backward.name]
         self.reach = reach.OutputReach(definition, forward.kernel_ops, namespace)
         self._decided = set()       # the `needs` whose outputs' attachment is known
-        origins = [origin_of_marker(s) for s in definition.body]
-        self._return_line = ([o for o in origins if o] or [(filename or forward.filename, 0)])[-1]
+        self._return_line = last_line(definition.body) or (filename or forward.filename, 0)
 
     def check_decided(self, needs):
         """Refuse a call whose outputs imperative mode may or may not attach to the graph,

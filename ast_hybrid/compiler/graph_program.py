@@ -8,7 +8,8 @@ import ast
 from ..base import garbage_collection_paused
 from .. import autograd
 from ..symbol.symbol import Symbol
-from .backend import Program, compile_program, constant, origin_marker
+from .backend import Program, compile_program, constant
+from .origins import chain, set_origin
 from .naming import Namer
 from .toolkit import name as _name
 
@@ -62,9 +63,8 @@ def build_graph_function(outputs, argument_names, function_name, namer):
             values[(id(node), index)] = target
         target = (_name(targets[0], True) if count == 1 else
                   ast.Tuple([_name(t, True) for t in targets], ast.Store()))
-        if node.location is not None:
-            body.append(origin_marker(*node.location))
-        body.append(ast.Assign([target], call))
+        body.append(set_origin(ast.Assign([target], call),
+                               None if node.location is None else chain(*node.location)))
     if training_setup is not None:
         body.insert(0, training_setup)
     results = [_name(values[(id(node), index)]) for node, index in outputs]

@@ -7,6 +7,7 @@ the program's inputs and parameters, and gives the namespace and namer for new c
 import ast
 from dataclasses import dataclass, field
 
+from ..origins import copy_origin
 from . import (batchnorm_in_place, concat_in_place, constant_fold, cse, dce, inplace,
                specialize_kernels, static_alloc)
 
@@ -42,7 +43,7 @@ def clone(node):
         for name in node._attributes:
             if hasattr(node, name):
                 setattr(new, name, getattr(node, name))
-        return new
+        return copy_origin(node, new) if isinstance(node, ast.stmt) else new
     if isinstance(node, list):
         return [clone(item) for item in node]
     return node

@@ -1,15 +1,7 @@
 """Analyses the optimization passes share: names read, purity, liveness over structured code."""
 import ast
 
-from ..backend import _MARKER
-
 STRAIGHT = (ast.Assign, ast.Expr, ast.AugAssign, ast.Pass, ast.Assert, ast.Raise)
-
-
-def is_marker(statement):
-    return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
-            and isinstance(statement.value.value, str)
-            and statement.value.value.startswith(_MARKER))
 
 
 def nodes(node):
@@ -148,18 +140,6 @@ class Liveness:
                 entry = new
         # anything else: reads all it mentions, kills nothing
         return live | self.reads(s)
-
-
-def prune_markers(statements):
-    """Drop origin markers left without a statement to annotate."""
-    out = []
-    for i, statement in enumerate(statements):
-        if is_marker(statement):
-            following = statements[i + 1] if i + 1 < len(statements) else None
-            if following is None or is_marker(following):
-                continue
-        out.append(statement)
-    return out
 
 
 def blocks(function_def):

@@ -3,7 +3,8 @@ the first result, within each straight-line run of statements."""
 import ast
 
 from .. import runtime
-from .analysis import is_marker, nodes, is_pure, key as structural_key, names_read
+from ..origins import copy_origin
+from .analysis import nodes, is_pure, key as structural_key, names_read
 
 
 def _mutates_in_place(function_def, info):
@@ -55,9 +56,6 @@ def _run(statements, info):
 
     out = []
     for statement in statements:
-        if is_marker(statement):
-            out.append(statement)
-            continue
         compound = any(isinstance(getattr(statement, name, None), list)
                        for name in ("body", "orelse"))
         if renamed and not compound:    # a loop may reassign either name: not inside one
@@ -71,9 +69,9 @@ def _run(statements, info):
             if earlier is not None and earlier != target:
                 renamed[target] = earlier
                 aliases.setdefault(earlier, set()).add(target)
-                statement = ast.copy_location(
+                statement = copy_origin(statement, ast.copy_location(
                     ast.Assign([ast.Name(target, ast.Store())], ast.Name(earlier, ast.Load())),
-                    statement)
+                    statement))
             elif key is not None:
                 reads = names_read(statement.value)
                 if target not in reads:

@@ -3,7 +3,7 @@ neither have an effect nor raise (a dead kernel call still runs: imperative mode
 shape error there)."""
 import ast
 
-from .analysis import Liveness, cannot_raise, is_marker, prune_markers
+from .analysis import Liveness, cannot_raise
 
 
 def _sweep(statements, liveness, info, removed):
@@ -15,8 +15,7 @@ def _sweep(statements, liveness, info, removed):
                 cannot_raise(statement.value):
             removed.append(statement)
             continue
-        if isinstance(statement, ast.Expr) and not is_marker(statement) and \
-                cannot_raise(statement.value):
+        if isinstance(statement, ast.Expr) and cannot_raise(statement.value):
             removed.append(statement)
             continue
         for name in ("body", "orelse"):
@@ -25,7 +24,7 @@ def _sweep(statements, liveness, info, removed):
                 swept = _sweep(inner, liveness, info, removed)
                 setattr(statement, name, swept or ([ast.Pass()] if name == "body" else []))
         kept.append(statement)
-    return prune_markers(kept)
+    return kept
 
 
 def transform(function_def, info):

@@ -28,6 +28,7 @@ import operator
 import numpy as np
 
 from ... import ops
+from ..origins import spread
 from ..toolkit import assign as _assign, name as _name
 from ...ops.elemwise import _check_clip_bounds, _clip, _sigmoid
 from .analysis import Liveness, blocks, kernel_op, names_read, names_stored, nodes
@@ -251,6 +252,7 @@ def transform(function_def, info):
         rewritten = []
         for index, statement in enumerate(original):
             replacement = rewriter.statement(statement, original, index)
-            rewritten.extend(replacement if replacement is not None else [statement])
+            rewritten.extend([statement] if replacement is None
+                             else spread(statement, replacement))
         statements[:] = rewritten
     return function_def

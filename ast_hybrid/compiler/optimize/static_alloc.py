@@ -25,7 +25,7 @@ import threading
 import numpy as np
 
 from ...ops.nn import fully_connected, fully_connected_nd
-from .analysis import is_marker, is_random_or_stateful, kernel_op, names_read
+from .analysis import is_random_or_stateful, kernel_op, names_read
 from .inplace import _is_fresh
 
 
@@ -184,8 +184,7 @@ class _Escapes:
                     *(state.get(n, _EMPTY) for n in names_read(s.value)))
             return state, state
         if isinstance(s, ast.Expr):
-            if not is_marker(s):
-                self.calls(s.value, state)
+            self.calls(s.value, state)
             return state, state
         if isinstance(s, ast.If):
             self.calls(s.test, state)

@@ -8,6 +8,8 @@ flows through them.
 import ast
 import copy
 
+from ..origins import spread
+
 _DIFFERENTIABLE = (ast.Call, ast.BinOp, ast.UnaryOp, ast.Subscript, ast.Tuple, ast.List)
 
 
@@ -49,40 +51,46 @@ class _Normalizer:
     def statements(self, body):
         out = []
         for statement in body:
-            if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
-                target = statement.targets[0]
-                value = self.flatten(statement.value, out)
-                if isinstance(target, (ast.Tuple, ast.List)):
-                    holder = self.namer.fresh("unpacked")
-                    out.append(ast.Assign([ast.Name(holder, ast.Store())], value))
-                    for i, element in enumerate(target.elts):
-                        out.append(ast.Assign([element], ast.Subscript(
-                            ast.Name(holder, ast.Load()), ast.Constant(i), ast.Load())))
-                else:
-                    out.append(ast.Assign([target], value))
-            elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-                # `items.append(f(x))`: the grown item gets a name, so its gradient has one
-                out.append(ast.Expr(self.flatten(statement.value, out)))
-            elif isinstance(statement, ast.Return) and statement.value is not None:
-                out.append(ast.Return(self.flatten(statement.value, out)))
-            elif isinstance(statement, ast.If):
-                out.append(ast.If(statement.test, self.statements(statement.body),
-                                  self.statements(statement.orelse)))
-            elif isinstance(statement, ast.While):
-                out.append(ast.While(statement.test, self.statements(statement.body),
-                                     self.statements(statement.orelse)))
-            elif isinstance(statement, ast.For):
-                body = list(statement.body)
-                target = statement.target
-                if not isinstance(target, ast.Name):
-                    holder = self.namer.fresh("item")
-                    body.insert(0, ast.Assign([target], ast.Name(holder, ast.Load())))
-                    target = ast.Name(holder, ast.Store())
-                out.append(ast.For(target, statement.iter, self.statements(body),
-                                   self.statements(statement.orelse)))
-            else:
-                out.append(statement)
+            made = len(out)
+            self.statement(statement, out)
+            spread(statement, out[made:])
         return out
+
+    def statement(self, statement, out):
+        """Append the statements `statement` becomes to `out`."""
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target = statement.targets[0]
+            value = self.flatten(statement.value, out)
+            if isinstance(target, (ast.Tuple, ast.List)):
+                holder = self.namer.fresh("unpacked")
+                out.append(ast.Assign([ast.Name(holder, ast.Store())], value))
+                for i, element in enumerate(target.elts):
+                    out.append(ast.Assign([element], ast.Subscript(
+                        ast.Name(holder, ast.Load()), ast.Constant(i), ast.Load())))
+            else:
+                out.append(ast.Assign([target], value))
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            # `items.append(f(x))`: the grown item gets a name, so its gradient has one
+            out.append(ast.Expr(self.flatten(statement.value, out)))
+        elif isinstance(statement, ast.Return) and statement.value is not None:
+            out.append(ast.Return(self.flatten(statement.value, out)))
+        elif isinstance(statement, ast.If):
+            out.append(ast.If(statement.test, self.statements(statement.body),
+                              self.statements(statement.orelse)))
+        elif isinstance(statement, ast.While):
+            out.append(ast.While(statement.test, self.statements(statement.body),
+                                 self.statements(statement.orelse)))
+        elif isinstance(statement, ast.For):
+            body = list(statement.body)
+            target = statement.target
+            if not isinstance(target, ast.Name):
+                holder = self.namer.fresh("item")
+                body.insert(0, ast.Assign([target], ast.Name(holder, ast.Load())))
+                target = ast.Name(holder, ast.Store())
+            out.append(ast.For(target, statement.iter, self.statements(body),
+                               self.statements(statement.orelse)))
+        else:
+            out.append(statement)
 
 
 def transform(function, namer):

@@ -5,7 +5,6 @@ a call of the operator table's kernel with literal attributes; arithmetic stays 
 operators, which numpy arrays implement with the same broadcasting as NDArray.
 """
 import ast
-import functools
 import inspect
 
 import numpy as np
@@ -54,11 +53,14 @@ def _is_placeholder(value):
 
 
 class Lowerer:
-    """Turns operator applications into kernel calls; `context` supplies the constant pool,
-    temporaries and the training flag of the program being built."""
+    """Turns operator applications into kernel calls; `context` supplies the constant pool and
+    the training flag of the program being built, and `code` (the specializer) what only it
+    can: `temporary(expr, hint)` emits an assignment and gives its name, `expr_of(value)` a
+    value's code."""
 
-    def __init__(self, context):
+    def __init__(self, context, code):
         self.context = context
+        self.code = code
 
     # ----- values as expressions
     def input_expr(self, value, op_name):
@@ -74,7 +76,7 @@ class Lowerer:
 
     def attr_expr(self, value):
         if isinstance(value, Placeholder):
-            return self.context.expr_of(value.value)
+            return self.code.expr_of(value.value)
         return constant(value)
 
     # ----- operators
@@ -93,7 +95,7 @@ class Lowerer:
                                  for k, v in attrs.items()})
         if count == 1:
             return Dynamic(call, ARRAY)
-        holder = self.context.temporary(call, op.name.lower().lstrip("_"))
+        holder = self.code.temporary(call, op.name.lower().lstrip("_"))
         return Seq([Dynamic(ast.Subscript(holder, ast.Constant(i), ast.Load()), ARRAY)
                     for i in range(count)], list)
 
@@ -106,7 +108,7 @@ class Lowerer:
             result = self.call_operator(op_name, args, {k: v for k, v in kwargs.items()
                                                         if k != "out"})
             update = self.context.constant_ref(runtime.update, "update")
-            return Dynamic(ast.Call(update, [out.expr, self.context.expr_of(result)], []), ARRAY)
+            return Dynamic(ast.Call(update, [out.expr, self.code.expr_of(result)], []), ARRAY)
         input_names = set(all_input_names(op))
         kwargs = {k: (_input_argument(v) if k in input_names else _attr_argument(v))
                   for k, v in kwargs.items() if k not in ("name", "out", "ctx", "attr")}
@@ -195,7 +197,7 @@ class Lowerer:
             if isinstance(target, Dynamic) and target.is_array:
                 # into another array, as NDArray.copyto writes it
                 update = self.context.constant_ref(runtime.update, "update")
-                return Dynamic(ast.Call(update, [target.expr, self.context.expr_of(copied)], []),
+                return Dynamic(ast.Call(update, [target.expr, self.code.expr_of(copied)], []),
                                ARRAY)
             if isinstance(target, Static) and not isinstance(target.value, (NDArray, np.ndarray)):
                 return copied       # to a context: the one device holds the copy
@@ -223,7 +225,7 @@ class Lowerer:
                                        ops.get(op_name).parse_attrs(attrs))
                 return value
         helper = self.context.constant_ref(runtime.getitem, "getitem")
-        return Dynamic(ast.Call(helper, [base.expr, self.context.expr_of(index)], []), ARRAY)
+        return Dynamic(ast.Call(helper, [base.expr, self.code.expr_of(index)], []), ARRAY)
 
     def attribute(self, receiver, name):
         if name == "dtype" and receiver.kind != NUMPY:
@@ -242,18 +244,24 @@ class Lowerer:
         raise LookupError(name)
 
 
+_OMISSIBLE = {}
+
+
 def kernel_defaults(op):
-    """The attribute values a kernel takes when they are not passed: the program omits them."""
-    return _kernel_defaults(op.kernel)
-
-
-@functools.lru_cache(maxsize=None)
-def _kernel_defaults(kernel):
-    try:
-        parameters = inspect.signature(kernel).parameters.values()
-    except (TypeError, ValueError):
-        return {}
-    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+    """The attributes a call of the operator's kernel may leave out, with their values: the
+    table's default of each attribute the kernel also takes by default (the two agree:
+    tests/ops/test_attribute_defaults.py). The program omits an attribute of this value."""
+    known = _OMISSIBLE.get(id(op))
+    if known is None or known[0] is not op:
+        try:
+            parameters = inspect.signature(op.kernel).parameters
+        except (TypeError, ValueError):
+            parameters = {}
+        known = _OMISSIBLE[id(op)] = (op, {
+            key: spec.parse(spec.default) if spec.default is not None else None
+            for key, spec in op.attrs.items() if not spec.required and key in parameters
+            and parameters[key].default is not inspect.Parameter.empty})
+    return known[1]
 
 
 def _same(default, value):

@@ -21,7 +21,6 @@ class ProgramContext:
         self.maybe_unbound = set()  # variables some run-time path leaves unset
         self.unoptimizable = False  # it holds a `with` or `try`, which the optimizer leaves
         self.self_reference = None  # the name a weak reference to the program will have
-        self.specializer = None
 
     def constant_ref(self, value, hint):
         key = id(value)
@@ -73,8 +72,3 @@ class ProgramContext:
         reader = self.constant_ref(autograd.is_training, "is_training")
         return [ast.Assign([ast.Name(self._training, ast.Store())], ast.Call(reader, [], []))]
 
-    def temporary(self, expr, hint):
-        return self.specializer.temporary(expr, hint)
-
-    def expr_of(self, value):
-        return self.specializer.expr_of(value)

@@ -15,7 +15,8 @@ from .. import adjoint, runtime
 from ..toolkit import assign as _assign, assigned_names as _assigned_names
 from ..toolkit import call as _call, name as _name
 from ... import autograd
-from ..backend import constant, origin_of_marker
+from ..backend import constant
+from ..origins import line_of, origin_of, set_origin, spread
 from . import anf
 from .errors import UnsupportedConstruct
 
@@ -84,49 +85,51 @@ class _Reverser:
     def record(self, body):
         out = []
         for statement in body:
-            if _is_marker(statement):
-                self.location = origin_of_marker(statement) or self.location
-                out.append(statement)
-                continue
-            self.check_no_write_into_array(statement)
-            out.extend(self.bound_checks(statement))
-            if isinstance(statement, ast.Assign):
-                target = statement.targets[0]
-                if not isinstance(target, ast.Name):
-                    raise self.unsupported("assignment into an array", statement)
-                out.extend(self.saved(target.id))
-                out.append(statement)
-            elif isinstance(statement, ast.Return):
-                value = statement.value if statement.value is not None else ast.Constant(None)
-                out.extend(self.saved(self.result))
-                out.append(_assign(self.result, value))
-            elif isinstance(statement, ast.If):
-                # the decision is pushed after the branch, so it is popped before replaying it
-                flag = self.namer.fresh("taken")
-                out.append(_assign(flag, _call("bool", statement.test)))
-                out.append(ast.If(_name(flag), self.record(statement.body) or [ast.Pass()],
-                                  self.record(statement.orelse)))
-                out.append(ast.Expr(_call(self.push, _name(flag))))
-            elif isinstance(statement, (ast.While, ast.For)):
-                out.extend(self.record_loop(statement))
-            elif isinstance(statement, (ast.Break, ast.Continue)):
-                raise self.unsupported("break or continue", statement)
-            elif _grown_list(statement) is not None:
-                grown = _grown_list(statement)
-                out.append(ast.Expr(_call(self.push, _call("list", _name(grown)))))
-                out.append(statement)
-            elif isinstance(statement, ast.Expr):
-                self.check_effect_free(statement.value)
-                out.append(statement)
-            elif isinstance(statement, (ast.Pass, ast.Assert, ast.Raise)):
-                out.append(statement)
-            elif isinstance(statement, ast.With):
-                # autograd.pause() stops recording in its body: the reverse pass would have
-                # to leave exactly its operators out, which it does not model
-                raise self.unsupported("a with statement (the operators its body records)",
-                                       statement)
-            else:
-                raise self.unsupported(f"a {type(statement).__name__} statement", statement)
+            self.location = line_of(statement) or self.location
+            out.extend(spread(statement, self.recorded(statement)))
+        return out
+
+    def recorded(self, statement):
+        """The statements recording `statement`."""
+        self.check_no_write_into_array(statement)
+        out = self.bound_checks(statement)
+        if isinstance(statement, ast.Assign):
+            target = statement.targets[0]
+            if not isinstance(target, ast.Name):
+                raise self.unsupported("assignment into an array", statement)
+            out.extend(self.saved(target.id))
+            out.append(statement)
+        elif isinstance(statement, ast.Return):
+            value = statement.value if statement.value is not None else ast.Constant(None)
+            out.extend(self.saved(self.result))
+            out.append(_assign(self.result, value))
+        elif isinstance(statement, ast.If):
+            # the decision is pushed after the branch, so it is popped before replaying it
+            flag = self.namer.fresh("taken")
+            out.append(_assign(flag, _call("bool", statement.test)))
+            out.append(ast.If(_name(flag), self.record(statement.body) or [ast.Pass()],
+                              self.record(statement.orelse)))
+            out.append(ast.Expr(_call(self.push, _name(flag))))
+        elif isinstance(statement, (ast.While, ast.For)):
+            out.extend(self.record_loop(statement))
+        elif isinstance(statement, (ast.Break, ast.Continue)):
+            raise self.unsupported("break or continue", statement)
+        elif _grown_list(statement) is not None:
+            grown = _grown_list(statement)
+            out.append(ast.Expr(_call(self.push, _call("list", _name(grown)))))
+            out.append(statement)
+        elif isinstance(statement, ast.Expr):
+            self.check_effect_free(statement.value)
+            out.append(statement)
+        elif isinstance(statement, (ast.Pass, ast.Assert, ast.Raise)):
+            out.append(statement)
+        elif isinstance(statement, ast.With):
+            # autograd.pause() stops recording in its body: the reverse pass would have
+            # to leave exactly its operators out, which it does not model
+            raise self.unsupported("a with statement (the operators its body records)",
+                                   statement)
+        else:
+            raise self.unsupported(f"a {type(statement).__name__} statement", statement)
         return out
 
     def saved(self, variable):
@@ -215,19 +218,20 @@ class _Reverser:
         return not self.optimize or variable in self.differentiable
 
     def reverse(self, body):
+        """The adjoints of `body`'s statements, last first, each with its statement's origin
+        (one a statement without its own inherits, in the forward order)."""
         out = []
-        pending_marker = None
         groups = []
+        origin = None
         for statement in body:
-            if _is_marker(statement):
-                pending_marker = statement
-                continue
-            groups.append((pending_marker, statement))
-        for marker, statement in reversed(groups):
+            origin = origin_of(statement) or origin
+            groups.append((origin, statement))
+        for origin, statement in reversed(groups):
             code = self.adjoint(statement)
             if code:
-                if marker is not None:
-                    out.append(marker)
+                for made in code:
+                    if origin_of(made) is None:
+                        set_origin(made, origin)
                 out.extend(code)
         return out
 
@@ -652,11 +656,6 @@ def _index_value(index):
     if isinstance(index, ast.Tuple):
         return ast.Tuple([_index_value(e) for e in index.elts], ast.Load())
     return index
-
-
-def _is_marker(statement):
-    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
-        and isinstance(statement.value.value, str)
 
 
 def _single_use_arguments(body, arguments):

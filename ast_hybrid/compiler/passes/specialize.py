@@ -10,7 +10,6 @@ arrays stay control flow of the program, evaluated on every call, and `print` pr
 values on every call.
 """
 import ast
-import builtins
 import copy
 import importlib
 import operator
@@ -20,14 +19,14 @@ import numpy as np
 
 from .. import runtime
 from .. import toolkit
-from ... import autograd, ndarray
-from ..backend import constant, origin_marker
-from . import fence, inline, loop_exits, source
-from .errors import CompileError, UnsupportedConstruct
-from .lower import Lowerer, describe
-from .specialize_calls import MUTATORS, CallSpecializer
+from ... import autograd
+from . import inline, loop_exits, source
+from .errors import UnsupportedConstruct
+from .lower import describe
+from .callee import MUTATORS
+from .specialize_calls import CallSpecializer
 from .specialize_expressions import ExpressionSpecializer
-from .values import (ANY, ARRAY, NUMPY, Dynamic, FRef, Local, Seq, Static, Table, is_literal,
+from .values import (ANY, ARRAY, NUMPY, Dynamic, Local, Seq, Static, Table, is_literal,
                      is_static, static_value)
 
 MAX_UNROLL = 1000
@@ -59,106 +58,9 @@ class _Frame:
 
 
 class Specializer(ExpressionSpecializer, CallSpecializer):
-    """Partial evaluation of a function and everything it calls into one program body."""
-
-    def __init__(self, context):
-        self.context = context
-        context.specializer = self
-        self.lowerer = Lowerer(context)
-        self.frames = []
-        self.bodies = []
-        self.line = None
-        self._parsed = {}
-        self.pending_items = []     # what unrolled loops have still to bind, evaluated already
-        self.run_time_lists = []    # lists built here and grown by run-time code, as values
-        self.call_sites = []        # (file, line) of each call being inlined, outermost first
-        self.containers_made = {}   # id -> (list or dict, frame, run-time depth) of its making
-        self.handling = []          # the caught exception's variable, in an except clause
-
-    # ----- frames, emission
-    @property
-    def frame(self):
-        return self.frames[-1]
-
-    def unsupported(self, construct, detail="", node=None):
-        line = getattr(node, "lineno", None) or self.line or self.frame.parsed.node.lineno
-        return UnsupportedConstruct(construct, self.frame.parsed.filename, line, detail)
-
-    def compile_error(self, message, node=None):
-        line = getattr(node, "lineno", None) or self.line or self.frame.parsed.node.lineno
-        return CompileError(message, self.frame.parsed.filename, line)
-
-    def emit(self, statement):
-        body = self.bodies[-1]
-        body.append(origin_marker(self.frame.parsed.filename, self.line, self.call_sites))
-        body.append(statement)
-
-    def temporary(self, expr, hint):
-        name = self.context.namer.fresh(hint)
-        self.frame.owned.add(name)
-        self.emit(ast.Assign([ast.Name(name, ast.Store())], expr))
-        return ast.Name(name, ast.Load())
-
-    def parsed(self, function):
-        key = getattr(function, "__func__", function)
-        if key not in self._parsed:
-            parsed = fence.transform(source.transform(key))
-            parsed.node = inline.transform(loop_exits.transform(parsed.node))
-            self._parsed[key] = parsed
-        return self._parsed[key]
-
-    # ----- values to code
-    def expr_of(self, value):
-        if isinstance(value, Dynamic):
-            return value.expr
-        if isinstance(value, Local):
-            raise self.unsupported("a function defined in the compiled code, used as a value "
-                                   "at run time", "it can only be called (it is inlined)")
-        if isinstance(value, Seq):
-            items = [self.expr_of(v) for v in value.items]
-            return (ast.List if value.container is list else ast.Tuple)(items, ast.Load())
-        if isinstance(value, Table):
-            return ast.Dict([self.expr_of(Static(k)) for k in value.items],
-                            [self.expr_of(v) for v in value.items.values()])
-        if isinstance(value, FRef):
-            # F as a value (printed, passed on) is the namespace imperative code sees: nd
-            target = ndarray
-            for part in filter(None, value.path.split(".")):
-                target = getattr(target, part)
-            return self.context.constant_ref(target, value.path.split(".")[-1] or "F")
-        data = value.value
-        if is_literal(data):
-            if isinstance(data, (tuple, list)) and any(isinstance(v, slice) for v in data):
-                return (ast.List if isinstance(data, list) else ast.Tuple)(
-                    [self.expr_of(Static(v)) for v in data], ast.Load())
-            if isinstance(data, slice):
-                return ast.Call(ast.Name("slice", ast.Load()),
-                                [constant(v) for v in (data.start, data.stop, data.step)], [])
-            return constant(data)
-        if isinstance(data, np.generic):
-            return constant(data.item())
-        name = getattr(data, "__name__", None)
-        if isinstance(name, str) and getattr(builtins, name, None) is data:
-            return ast.Name(name, ast.Load())
-        hint = name or type(data).__name__.lower()
-        return self.context.constant_ref(data, hint)
-
-    def as_name(self, value, hint):
-        """A value that may be used several times: simple names and statics stay, the rest
-        is computed once into a temporary."""
-        if isinstance(value, Dynamic) and not isinstance(value.expr, ast.Name):
-            return Dynamic(self.temporary(value.expr, hint), value.kind)
-        if isinstance(value, Seq):
-            items = [self.as_name(v, hint) for v in value.items]
-            if value.container is list:
-                value.items[:] = items      # a list keeps its identity: its holders share it
-                return value
-            return Seq(items, value.container)
-        if isinstance(value, Table):
-            # a dict keeps its identity too
-            value.items.update({k: self.as_name(v, str(k) if str(k).isidentifier() else hint)
-                                for k, v in value.items.items()})
-        return value
+    """Partial evaluation of a function and everything it calls into one program body: the
+    statement part, with the expression and call parts (their shared state and the methods
+    they give each other: specialize_core.SpecializerCore)."""
 
     # ----- entry points
     def root(self, function, leading, args, params):

@@ -12,13 +12,14 @@ from ..backend import constant
 from ..block_view import BlockView
 from .values import ANY, ARRAY, NUMPY, Dynamic, FRef, Seq, Static, Table, is_static, static_value
 from .lower import describe
-from .specialize_calls import _is_user_function
+from .callee import is_user_function
+from .specialize_core import SpecializerCore
 from ...ndarray import NDArray
 
 
 
-class ExpressionSpecializer:
-    """The expression half of the Specializer (see specialize.py)."""
+class ExpressionSpecializer(SpecializerCore):
+    """The expression part of the Specializer: each expression to a value."""
 
     def expr(self, node):
         handler = getattr(self, "expr_" + type(node).__name__, None)
@@ -486,7 +487,7 @@ def _property_getter(obj, attribute):
         return None
     descriptor = getattr(type(obj), attribute, None)
     if isinstance(descriptor, property) and isinstance(descriptor.fget, types.FunctionType) \
-            and _is_user_function(descriptor.fget):
+            and is_user_function(descriptor.fget):
         return descriptor.fget
     return None
 
