@@ -8,7 +8,7 @@ import ast
 from dataclasses import dataclass, field
 
 from ..origins import copy_origin
-from . import (batchnorm_in_place, concat_in_place, constant_fold, cse, dce, inplace,
+from . import (batchnorm_in_place, concat_in_place, constant_fold, cse, dce, inplace, release,
                specialize_kernels, static_alloc)
 
 
@@ -30,7 +30,7 @@ class OptimizeInfo:
 
 
 PASSES = (constant_fold, specialize_kernels, cse, dce, batchnorm_in_place, inplace,
-          concat_in_place, static_alloc)
+          concat_in_place, static_alloc, release)
 
 
 def clone(node):
