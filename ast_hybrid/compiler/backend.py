@@ -6,6 +6,7 @@ user's lines (and the calls that inlined them), so errors can point at the user'
 """
 import ast
 import copy
+import functools
 import itertools
 import linecache
 import os
@@ -23,14 +24,15 @@ from .operator_errors import imperative_error
 from .origins import origin_of
 
 TRACEBACKS_SHOW_NOTES = sys.version_info >= (3, 11)
-# astor writes no comments: a string statement holding this and the origin's number stands
+# astor writes no comments: a name statement of this prefix and the origin's number stands
 # on the line where the comment goes, and the writer replaces it
-_PLACEHOLDER = "__ast_hybrid_origin__:"
+_PLACEHOLDER = "__ast_hybrid_origin_"
 _counter = itertools.count()
 _counter_lock = threading.Lock()
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+@functools.lru_cache(maxsize=1024)
 def is_library_file(filename):
     """Whether a source file is this package's own (a layer of gluon.nn), not the user's."""
     return os.path.abspath(filename).startswith(
@@ -39,28 +41,29 @@ def is_library_file(filename):
 
 def short_path(filename):
     """A file as a comment names it: the package's own relative to the package's folder,
-    the user's relative to the working directory when inside it."""
-    full = os.path.abspath(filename)
+    the user's relative to the working directory when inside it, any other relative to the
+    import path holding it (`gluoncv/model_zoo/resnet.py`), and any file elsewhere by its
+    name alone: never by this machine's folders."""
+    return _short_path(filename, os.getcwd(), tuple(sys.path))
+
+
+@functools.lru_cache(maxsize=1024)
+def _short_path(filename, working_directory, import_path):
+    full = os.path.normpath(os.path.join(working_directory, filename))
     if is_library_file(full):
         return os.path.relpath(full, _PACKAGE_PARENT)
-    try:
-        relative = os.path.relpath(full)
-    except ValueError:          # another drive
-        return filename
-    return filename if relative.startswith(os.pardir) else relative
+    for folder in (working_directory,) + tuple(
+            sorted((os.path.abspath(p) for p in import_path if p), key=len, reverse=True)):
+        if full.startswith(os.path.join(folder, "")):
+            return os.path.relpath(full, folder)
+    return os.path.basename(full)
 
 
 def _placeholder_number(line):
     """The origin number of a placeholder line, or None for any other line."""
     stripped = line.strip()
-    if not stripped or stripped[0] not in "'\"":
-        return None
-    try:
-        value = ast.literal_eval(stripped)
-    except (ValueError, SyntaxError):
-        return None
-    if isinstance(value, str) and value.startswith(_PLACEHOLDER):
-        return int(value[len(_PLACEHOLDER):])
+    if stripped.startswith(_PLACEHOLDER) and stripped[len(_PLACEHOLDER):].isdigit():
+        return int(stripped[len(_PLACEHOLDER):])
     return None
 
 
@@ -93,9 +96,6 @@ class Program:
     def __post_init__(self):
         if self.differentiable is None and self.definitions:
             self.differentiable = self.definitions[-1]
-
-    def origin_of(self, lineno):
-        return self.origins.get(lineno)
 
 
 _WRAPPED_LINE_PIECES = 400   # astor wraps a long line in time quadratic in its pieces
@@ -160,7 +160,7 @@ def _with_placeholders(statements, origins):
         origin = origin_of(statement)
         if origin is not None:
             origins.append(origin)
-            out.append(ast.Expr(ast.Constant(f"{_PLACEHOLDER}{len(origins) - 1}")))
+            out.append(ast.Expr(ast.Name(f"{_PLACEHOLDER}{len(origins) - 1}", ast.Load())))
         inner = [name for name in _BODIES if getattr(statement, name, None)]
         handlers = getattr(statement, "handlers", None)
         if inner or handlers:
@@ -213,8 +213,7 @@ def compile_program(functions, namespace, label, entry=None, kernel_ops=None, na
     `function` is `entry` (the last definition by default). `kernel_ops`, `namer` and
     `differentiable` (the definition before optimizations that reuse buffers; by default the
     last one) are kept so that a backward program can be derived from this one."""
-    module = ast.Module(body=list(functions), type_ignores=[])
-    ast.fix_missing_locations(module)
+    module = ast.Module(body=list(functions), type_ignores=[])   # compiled from its source
     source, chains = render(module)
     with _counter_lock:
         number = next(_counter)
@@ -245,15 +244,6 @@ def _innermost_entry(program, traceback):
             found = traceback
         traceback = traceback.tb_next
     return found
-
-
-def user_frame(program, traceback):
-    """(generated line, user file, user line) of the innermost frame of `program` in a traceback."""
-    entry = _innermost_entry(program, traceback)
-    if entry is None:
-        return None
-    origin = program.origin_of(entry.tb_lineno)
-    return (entry.tb_lineno,) + (origin if origin else (None, None))
 
 
 def annotate(error, program):

@@ -96,3 +96,18 @@ def test_the_writer_leaves_the_programs_statements_as_they_were():
     backend.render(program)
     assert program.body[0].body == [statement]
     assert len(statement.body) == 1
+
+
+def test_files_are_named_by_the_working_directory_or_the_import_path(tmp_path, monkeypatch):
+    project, site = tmp_path / "project", tmp_path / "site"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    monkeypatch.setattr("sys.path", [str(site)])
+    assert backend.short_path(str(project / "models" / "net.py")) == \
+        os.path.join("models", "net.py")
+    assert backend.short_path("net.py") == "net.py"
+    assert backend.short_path(str(site / "gluoncv" / "model_zoo" / "resnet.py")) == \
+        os.path.join("gluoncv", "model_zoo", "resnet.py")
+    assert backend.short_path(str(tmp_path / "elsewhere" / "train.py")) == "train.py"
+    monkeypatch.chdir(tmp_path)
+    assert backend.short_path(str(project / "net.py")) == os.path.join("project", "net.py")

@@ -19,6 +19,7 @@ class ParsedFunction:
     closure: dict
     function: object             # None for a function defined in the compiled code
     default_values: list = None  # its defaults, as the specializer's values
+    local_names: frozenset = None   # the names local to it (specialize.py), once known
 
 
 def transform(function):
@@ -79,12 +80,19 @@ def _parse_indented(text):
 @functools.lru_cache(maxsize=512)
 def _source_lines(code):
     """(lines, first line) of `code`'s source, read once per code object (every block of a
-    class shares its hybrid_forward's): finding them costs more than parsing them."""
-    try:
-        return inspect.getsourcelines(code)
-    except (OSError, TypeError) as error:
-        raise UnsupportedConstruct("a function whose source is unavailable", code.co_filename,
-                                   code.co_firstlineno, str(error)) from None
+    class shares its hybrid_forward's): finding them costs more than parsing them. The
+    file's lines come from linecache, as inspect.getsourcelines reads them, without its
+    search of every module for the one holding the code (a scan of sys.modules' files)."""
+    linecache.checkcache(code.co_filename)     # a file edited since: its text now
+    lines = linecache.getlines(code.co_filename)
+    first = code.co_firstlineno
+    if not lines or not 0 < first <= len(lines):
+        try:
+            return inspect.getsourcelines(code)
+        except (OSError, TypeError) as error:
+            raise UnsupportedConstruct("a function whose source is unavailable",
+                                       code.co_filename, first, str(error)) from None
+    return inspect.getblock(lines[first - 1:]), first
 
 
 def _parsed(code):

@@ -47,7 +47,9 @@ class _Frame:
         # a function defined in the compiled code reads its definer's names, except those
         # it assigns itself (Python's scoping: they are its own, unbound until assigned)
         self.enclosing = enclosing
-        self.own_names = _local_names(parsed.node)
+        if parsed.local_names is None:      # an inlined function has a frame per call
+            parsed.local_names = frozenset(_local_names(parsed.node))
+        self.own_names = parsed.local_names
         self.owned = set()
         self.unbound_on_some_paths = set()   # identifiers a run-time branch may leave unset
         self.dynamic_depth = 0
@@ -947,7 +949,7 @@ class Specializer(ExpressionSpecializer, CallSpecializer):
         """`while test: body` as `going = test; while going: body; going = test`: the
         test's statements run where Python evaluates it, before each pass and after the last."""
         going = f"while.{self.context.namer.fresh('going')}"
-        located = lambda tree: ast.fix_missing_locations(ast.copy_location(tree, node))
+        located = lambda statement: ast.copy_location(statement, node)   # its line, node's
         evaluate = lambda: located(ast.Assign([ast.Name(going, ast.Store())],
                                               copy.deepcopy(node.test)))
         return [evaluate(), located(ast.While(ast.Name(going, ast.Load()),

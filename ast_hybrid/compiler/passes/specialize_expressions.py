@@ -380,7 +380,7 @@ class ExpressionSpecializer(SpecializerCore):
         filter or items known only at run time make the list a run-time one."""
         frame = self.frame
         result = f"comprehension.{self.context.namer.fresh('items')}"
-        located = lambda tree: ast.fix_missing_locations(ast.copy_location(tree, node))
+        located = lambda statement: ast.copy_location(statement, node)   # its line, node's
         body = [located(ast.Expr(ast.Call(ast.Attribute(ast.Name(result, ast.Load()), "append",
                                                         ast.Load()), [node.elt], [])))]
         for generator in reversed(node.generators):
