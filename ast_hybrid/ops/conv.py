@@ -38,12 +38,18 @@ def _to_channel_last(shape):
 
 
 def _pad(data, pad, value=0, extra=None):
-    """Pad the spatial axes by `pad` on both sides (plus `extra` more at the end)."""
+    """Pad the spatial axes by `pad` on both sides (plus `extra` more at the end): the interior
+    copied once into a buffer filled with `value` (np.pad's values, without its passes)."""
     extra = extra or (0,) * len(pad)
     if not any(pad) and not any(extra):
         return data
-    widths = [(0, 0), (0, 0)] + [(p, p + e) for p, e in zip(pad, extra)]
-    return np.pad(data, widths, mode="constant", constant_values=value)
+    shape = data.shape[:2] + tuple(s + 2 * p + e for s, p, e in zip(data.shape[2:], pad, extra))
+    if value == 0:
+        padded = np.zeros(shape, dtype=data.dtype)
+    else:
+        padded = np.full(shape, value, dtype=data.dtype)
+    padded[(Ellipsis,) + tuple(slice(p, p + s) for p, s in zip(pad, data.shape[2:]))] = data
+    return padded
 
 
 def _windows(data, kernel, stride, dilate, out):
@@ -81,10 +87,8 @@ def _convolution(data, weight, bias=None, *, kernel, num_filter, stride=(), dila
     g = num_group
     cg = channels // g
     if g == 1:
-        rows = _weight_rows(weight, _channels_inner(channels))
-        result = _ungrouped_product(data, rows, bias, kernel, stride, dilate, out)
-        # contiguous channel-first, as MXNet's arrays are (a reshape of it is a view)
-        return np.ascontiguousarray(result.transpose((0, ndim + 1) + tuple(range(1, ndim + 1))))
+        return _ungrouped_product(data, weight.reshape(num_filter, -1), bias, kernel, stride,
+                                  dilate, out)
     if cg == 1:
         result = _depthwise(data, weight, kernel, stride, dilate, out, num_filter // g)
     else:
@@ -94,44 +98,77 @@ def _convolution(data, weight, bias=None, *, kernel, num_filter, stride=(), dila
     return result
 
 
-def _channels_inner(channels):
-    """Whether an ungrouped convolution gathers each window channel-innermost, (*k, C), which
-    reads channel-last data contiguously; with few channels the (C, *k) order gathers faster.
-    The table's kernel and the specialized ones all decide by this, so that their products sum
-    in the same order and agree bit for bit."""
-    return channels >= 8
-
-
-def _weight_rows(weight, channels_inner):
-    """The (F, C*K) weight rows an ungrouped product multiplies with, in the windows' order."""
-    filters, ndim = weight.shape[0], weight.ndim - 2
-    if channels_inner:
-        weight = np.ascontiguousarray(weight.transpose((0,) + tuple(range(2, 2 + ndim)) + (1,)))
-    return weight.reshape(filters, -1)
-
-
 def _ungrouped_product(padded, rows, bias, kernel, stride, dilate, out):
-    """The (N, *out, F) channel-last result of an ungrouped convolution of padded channel-first
-    data with `_weight_rows`: one product of every window with the rows, then the bias."""
+    """The contiguous channel-first (N, F, *out) result of an ungrouped convolution of padded
+    channel-first data with the (F, C*K) weight rows: per sample, the rows times the (C*K, P)
+    columns of its windows, gathered in (C, *k) order (each column row a run along the data's
+    last axis), then the bias. The table's kernel and the specialized one both compute it so,
+    so that their products sum in one order and agree bit for bit."""
     ndim = len(kernel)
     n, channels = padded.shape[:2]
-    spatial, steps = range(ndim), padded.strides[2:]
-    at_stride = tuple(steps[i] * stride[i] for i in spatial)
-    at_dilate = tuple(steps[i] * dilate[i] for i in spatial)
-    if _channels_inner(channels):
-        shape = (n,) + out + tuple(kernel) + (channels,)
-        strides = (padded.strides[0],) + at_stride + at_dilate + (padded.strides[1],)
+    positions = int(np.prod(out, dtype=np.int64))
+    if _shifts_pay(kernel, stride, channels, rows.shape[0]):
+        return _add_bias(_shifted_product(padded, rows, kernel, dilate, out), bias)
+    if all(k == 1 for k in kernel) and all(s == 1 for s in stride):
+        columns = padded.reshape(n, channels, positions)     # a view of contiguous data
     else:
-        shape = (n,) + out + (channels,) + tuple(kernel)
-        strides = (padded.strides[0],) + at_stride + (padded.strides[1],) + at_dilate
-    windows = as_strided(padded, shape, strides, writeable=False)
-    result = np.matmul(windows.reshape(-1, rows.shape[1]), rows.T)
-    if bias is not None:
-        if bias.dtype == result.dtype:
-            result += bias
-        else:
-            result = result + bias
-    return result.reshape((n,) + out + (rows.shape[0],))
+        steps = padded.strides[2:]
+        shape = (n, channels) + tuple(kernel) + tuple(out)
+        strides = (padded.strides[:2] + tuple(steps[i] * dilate[i] for i in range(ndim))
+                   + tuple(steps[i] * stride[i] for i in range(ndim)))
+        columns = as_strided(padded, shape, strides, writeable=False).reshape(
+            n, rows.shape[1], positions)
+    result = np.matmul(rows, columns).reshape((n, rows.shape[0]) + tuple(out))
+    return _add_bias(result, bias)
+
+
+def _add_bias(result, bias):
+    """The channel-first `result` plus the per-filter bias (into it where the dtypes agree)."""
+    if bias is None:
+        return result
+    column = bias.reshape((-1,) + (1,) * (result.ndim - 2))
+    if bias.dtype == result.dtype:
+        result += column
+        return result
+    return result + column
+
+
+def _shifts_pay(kernel, stride, channels, filters):
+    """Whether a 2-d stride-1 convolution multiplies shifted views of the flattened data
+    (`_shifted_product`) rather than gathered columns. The columns cost a copy of C*K values
+    per position, about 1/F of the product's work; the shifts cost K extra sums of F values
+    per position, about 1/C of it: measured, the shifts win from four channels per filter on
+    (DenseNet's 128 to 32), and lose or tie below."""
+    return (len(kernel) == 2 and tuple(kernel) != (1, 1) and tuple(stride) == (1, 1)
+            and channels >= 4 * filters)
+
+
+def _shifted_product(padded, rows, kernel, dilate, out):
+    """An ungrouped 2-d stride-1 convolution without gathered columns: per sample, the sum
+    over kernel offsets (in row-major order) of the offset's (F, C) weights times the (C, L)
+    view of the flattened data that starts at the offset. Along each flattened row the last
+    kernel-width-1 positions straddle two image rows; the result leaves them out."""
+    n, channels, height, width = padded.shape
+    filters = rows.shape[0]
+    (kh, kw), (dh, dw), (oh, ow) = kernel, dilate, out
+    length = (oh - 1) * width + ow
+    taps = np.ascontiguousarray(rows.reshape(filters, channels, kh, kw).transpose(2, 3, 0, 1))
+    dtype = np.result_type(padded, rows)
+    result = np.empty((n, filters, oh, ow), dtype=dtype)
+    total = np.empty((filters, length), dtype=dtype)
+    part = np.empty_like(total)
+    itemsize = total.itemsize
+    for sample in range(n):
+        flat = padded[sample].reshape(channels, height * width)
+        for index, (i, j) in enumerate(np.ndindex(kh, kw)):
+            start = i * dh * width + j * dw
+            np.matmul(taps[i, j], flat[:, start:start + length], out=part if index else total)
+            if index:
+                total += part
+        result[sample] = as_strided(total, (filters, oh, ow),
+                                    (total.strides[0], width * itemsize, itemsize),
+                                    writeable=False)
+    return result
 
 
 def _refuse_convolution(data, weight, bias, kernel, num_filter, stride, dilate, pad, num_group,
@@ -171,18 +208,22 @@ def _fits_windows(padded, weight, bias, kernel, filters, groups, out):
 
 
 def _depthwise(data, weight, kernel, stride, dilate, out, multiplier):
-    """One input channel per group: a sum over kernel offsets of scaled shifted views."""
+    """One input channel per group: a sum over kernel offsets of scaled shifted views, each
+    product written into one scratch array and added into the result in place."""
     n, channels = data.shape[:2]
     ndim = len(kernel)
     w = weight.reshape((channels, multiplier) + tuple(kernel))
-    result = np.zeros((n, channels, multiplier) + out, dtype=np.result_type(data, weight))
+    dtype = np.result_type(data, weight)
+    result = np.zeros((n, channels, multiplier) + out, dtype=dtype)
+    product = np.empty_like(result)
     for offset in np.ndindex(*kernel):
         key = (slice(None), slice(None)) + tuple(
             slice(i * d, i * d + (o - 1) * st + 1, st)
             for i, d, o, st in zip(offset, dilate, out, stride))
         scale = w[(slice(None), slice(None)) + offset].reshape((1, channels, multiplier)
                                                                + (1,) * ndim)
-        result += data[key][:, :, None] * scale
+        np.multiply(data[key][:, :, None], scale, out=product)
+        result += product
     return result.reshape((n, channels * multiplier) + out)
 
 
@@ -306,8 +347,8 @@ def conv_data_grad(g, weight, data_shape, dtype, kernel, stride, dilate, pad, gr
 
 
 def _convolution_specialize(attrs):
-    """Ungrouped convolutions as the table's kernel computes them (`_ungrouped_product`), the
-    weight's rows preparable once per parameter, the result laid out as the kernel's."""
+    """Ungrouped convolutions as the table's kernel computes them (`_ungrouped_product`),
+    without its attribute parsing and checks on every call."""
     kernel = tuple(attrs["kernel"])
     if attrs["num_group"] != 1 or not kernel:
         return None
@@ -317,10 +358,7 @@ def _convolution_specialize(attrs):
         return None         # for the general kernel, which refuses them (the views below
         #                     would read outside the data)
     ndim, filters = len(kernel), attrs["num_filter"]
-    ksize = int(np.prod(kernel, dtype=np.int64))
     spatial = range(ndim)
-    back = (0, ndim + 1) + tuple(range(1, ndim + 1))      # (N, *out, F) -> (N, F, *out)
-
     padded = any(pad)
 
     def output_size(padded_data):
@@ -336,34 +374,14 @@ def _convolution_specialize(attrs):
         if data.ndim != ndim + 2 or not _fits_windows(data, weight, bias, kernel, filters, 1,
                                                       (1,) * ndim):
             refuse(_shapes(data, weight, bias))
-        return convolution_prepared(data, prepare_weight(weight), bias)
-
-    def prepare_weight(weight):
-        """(F, C, *k) -> its rows in the order the windows of C channels are gathered in."""
-        return _weight_rows(weight, _channels_inner(weight.shape[1]))
-
-    def convolution_prepared(data, rows, bias=None):
-        """convolution() given prepare_weight(weight): the channel-first view of the
-        channel-last product."""
-        if data.ndim != ndim + 2 or rows.shape != (filters, data.shape[1] * ksize) \
-                or bias is not None and bias.shape != (filters,):
-            # the weight's shape as prepare_weight received it, for the rule's message
-            weight = (filters, rows.shape[1] // ksize) + kernel
-            refuse(_shapes(data, weight, bias))
         source = data
         if padded:
             data = _pad(data, pad)
         out = output_size(data)
         if min(out) < 1:
-            refuse(_shapes(source, (filters, data.shape[1]) + kernel, bias))
-        # contiguous channel-first as the table's kernel gives it: later reductions over a
-        # channel-last view would sum in another order and round otherwise
-        return np.ascontiguousarray(
-            _ungrouped_product(data, rows, bias, kernel, stride, dilate, out).transpose(back))
-
-    # for the optimizer: input 1 (the weight) may be replaced by prepare_weight(weight),
-    # cached per parameter, with convolution_prepared called instead
-    convolution.prepared = (1, prepare_weight, convolution_prepared)
+            refuse(_shapes(source, weight, bias))
+        return _ungrouped_product(data, weight.reshape(filters, -1), bias, kernel, stride,
+                                  dilate, out)
     return convolution
 
 

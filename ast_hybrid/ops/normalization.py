@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import attrs as A
-from .registry import Op, check_arrays, register
+from .registry import REGISTRY, Op, check_arrays, register
 from .shapes import deduce, known, normalize_axis
 
 
@@ -22,12 +22,8 @@ def _batch_norm(data, gamma, beta, moving_mean, moving_var, *, eps=1e-3, momentu
     the biased (divide by N) batch variance. With output_mean_var it also returns the mean and
     the inverse standard deviation used, as MXNet does.
     """
-    inputs = (data, gamma, beta, moving_mean, moving_var)
-    axis = normalize_axis("BatchNorm", axis, data.ndim, inputs)
+    axis = _checked_axis(data, gamma, beta, moving_mean, moving_var, axis, output_mean_var)
     channels = data.shape[axis]
-    if not gamma.shape == beta.shape == moving_mean.shape == moving_var.shape == (channels,):
-        # numpy could broadcast them, or fail halfway through updating the moving statistics
-        check_arrays("BatchNorm", {"axis": axis, "output_mean_var": output_mean_var}, inputs)
     if training and not use_global_stats:
         reduce_axes = tuple(i for i in range(data.ndim) if i != axis)
         mean = np.mean(data, axis=reduce_axes)
@@ -39,15 +35,56 @@ def _batch_norm(data, gamma, beta, moving_mean, moving_var, *, eps=1e-3, momentu
         moving_var += (1 - momentum) * var.astype(moving_var.dtype, copy=False)
     else:
         mean, var = moving_mean, moving_var
-    inv_std = 1.0 / np.sqrt(var + np.asarray(eps, dtype=var.dtype))
-    scale = inv_std if fix_gamma else gamma * inv_std
-    shift = beta - mean * scale
-    shape = _channel_shape(data.ndim, axis, channels)
-    out = data * scale.astype(data.dtype, copy=False).reshape(shape) \
-        + shift.astype(data.dtype, copy=False).reshape(shape)
+    inv_std, scale, shift = _affine(data, gamma, beta, mean, var, eps, fix_gamma, axis)
+    out = data * scale
+    out += shift            # the sum's dtype is the product's: both are in the data's dtype
     if output_mean_var:
         return out, np.array(mean), inv_std
     return out
+
+
+def _checked_axis(data, gamma, beta, moving_mean, moving_var, axis, output_mean_var):
+    """BatchNorm's axis as a non-negative index, after checking the inputs' shapes."""
+    inputs = (data, gamma, beta, moving_mean, moving_var)
+    axis = normalize_axis("BatchNorm", axis, data.ndim, inputs)
+    channels = data.shape[axis]
+    if not gamma.shape == beta.shape == moving_mean.shape == moving_var.shape == (channels,):
+        # numpy could broadcast them, or fail halfway through updating the moving statistics
+        check_arrays("BatchNorm", {"axis": axis, "output_mean_var": output_mean_var}, inputs)
+    return axis
+
+
+def _affine(data, gamma, beta, mean, var, eps, fix_gamma, axis):
+    """(1 / sqrt(var + eps), and the per-channel scale and shift of the normalization in the
+    data's dtype, shaped to broadcast along `axis`): BatchNorm is data * scale + shift."""
+    inv_std = 1.0 / np.sqrt(var + np.asarray(eps, dtype=var.dtype))
+    scale = inv_std if fix_gamma else gamma * inv_std
+    shift = beta - mean * scale
+    shape = _channel_shape(data.ndim, axis, data.shape[axis])
+    return (inv_std, scale.astype(data.dtype, copy=False).reshape(shape),
+            shift.astype(data.dtype, copy=False).reshape(shape))
+
+
+def batch_norm_in_place(data, gamma, beta, moving_mean, moving_var, *, out, eps=1e-3,
+                        momentum=0.9, fix_gamma=True, use_global_stats=False,
+                        output_mean_var=False, axis=1, cudnn_off=False, min_calib_range=None,
+                        max_calib_range=None, training=False):
+    """BatchNorm's result written into `out`, which is `data` (a temporary nothing else reads),
+    where it is one float array normalized with the moving statistics: the same scale and
+    shift, multiplied and added in the same order and dtype, without the two new arrays.
+    Anything else is computed by the kernel."""
+    if (training and not use_global_stats) or output_mean_var or out is not data \
+            or data.__class__ is not np.ndarray or data.dtype.kind != "f" \
+            or not data.flags.writeable:
+        return REGISTRY["BatchNorm"].kernel(
+            data, gamma, beta, moving_mean, moving_var, eps=eps, momentum=momentum,
+            fix_gamma=fix_gamma, use_global_stats=use_global_stats,
+            output_mean_var=output_mean_var, axis=axis, cudnn_off=cudnn_off,
+            min_calib_range=min_calib_range, max_calib_range=max_calib_range, training=training)
+    axis = _checked_axis(data, gamma, beta, moving_mean, moving_var, axis, output_mean_var)
+    _, scale, shift = _affine(data, gamma, beta, moving_mean, moving_var, eps, fix_gamma, axis)
+    np.multiply(data, scale, out=data)
+    return np.add(data, shift, out=data)
 
 
 def _batch_norm_shape(attrs, in_shapes):

@@ -3,7 +3,7 @@ import numpy as np
 
 from . import attrs as A
 from .grad_utils import reshape_grad, unbroadcast
-from .registry import VARIADIC, Op, register, shape_error
+from .registry import REGISTRY, VARIADIC, Op, check_arrays, register, shape_error
 from .shapes import as_tuple, known, normalize_axes, normalize_axis, require
 
 
@@ -277,6 +277,35 @@ register(Op("squeeze", _squeeze, _squeeze_shape, attrs={"axis": A.OptShape()}, f
 
 def _concat(*arrays, num_args, dim=1):
     return np.concatenate(arrays, axis=normalize_axis("concat", dim, arrays[0].ndim, arrays))
+
+
+def concat_into(first, piece, buffer, remaining):
+    """(concat(first, piece) along axis 1, the buffer that holds it) for one link of a chain of
+    concatenations, each of the previous one and a new piece (DenseNet's blocks), with
+    `remaining` links after this one. For one sample (so that every channel prefix is a
+    contiguous array) the chain writes into one buffer sized for `remaining` more pieces like
+    this one: the result is a prefix of it, and a link copies only its piece. `first` continues
+    the buffer only if it is the buffer's prefix that the previous link returned; the last
+    link returns the whole buffer (or a copy of its prefix, where the pieces were smaller).
+    Anything else (several samples, dtypes or shapes that differ) is concatenated as the
+    kernel does, and the next link starts a new buffer."""
+    if not (first.__class__ is piece.__class__ is np.ndarray and first.ndim == piece.ndim >= 2
+            and first.shape[0] == piece.shape[0] == 1 and first.dtype == piece.dtype
+            and first.shape[2:] == piece.shape[2:]):
+        # inputs that do not fit fail with the shape rule's error, as the kernel's call would
+        check_arrays("concat", {"num_args": 2, "dim": 1}, (first, piece))
+        return REGISTRY["concat"].kernel(first, piece, num_args=2, dim=1), None
+    width, extra = first.shape[1], piece.shape[1]
+    if buffer is None or first.base is not buffer or width + extra > buffer.shape[1] or \
+            first.shape[2:] != buffer.shape[2:] or first.ctypes.data != buffer.ctypes.data:
+        buffer = np.empty((1, width + extra * (remaining + 1)) + first.shape[2:], first.dtype)
+        buffer[:, :width] = first
+    buffer[:, width:width + extra] = piece
+    if remaining:
+        return buffer[:, :width + extra], buffer
+    if width + extra == buffer.shape[1]:
+        return buffer, None
+    return buffer[:, :width + extra].copy(), None
 
 
 def _concat_shape(attrs, in_shapes):

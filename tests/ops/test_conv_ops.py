@@ -38,6 +38,9 @@ CONV_CASES = [
     ((2, 3, 4, 4), dict(kernel=(1, 1), num_filter=2, no_bias=True)),
     ((2, 3, 9), dict(kernel=(3,), num_filter=4, stride=(2,), pad=(1,), dilate=(2,))),
     ((1, 2, 8), dict(kernel=(2,), num_filter=4, num_group=2)),
+    # four channels or more per filter, stride 1: products of shifted views, no gathered columns
+    ((2, 8, 6, 7), dict(kernel=(3, 3), num_filter=2, pad=(1, 1))),
+    ((1, 12, 7, 6), dict(kernel=(3, 2), num_filter=3, pad=(2, 0), dilate=(2, 1), no_bias=True)),
 ]
 
 

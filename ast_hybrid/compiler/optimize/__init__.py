@@ -8,7 +8,8 @@ import ast
 from dataclasses import dataclass, field
 
 from ..origins import copy_origin
-from . import constant_fold, cse, dce, derived_arrays, inplace, specialize_kernels, static_alloc
+from . import (batchnorm_in_place, concat_in_place, constant_fold, cse, dce, inplace, release,
+               specialize_kernels, static_alloc)
 
 
 @dataclass
@@ -20,14 +21,16 @@ class OptimizeInfo:
     parameters: dict = field(default_factory=dict)   # argument identifier -> Parameter
     options: object = None
     # identifiers of functions the passes introduced (ufuncs called with out=, in-place
-    # helpers): no effect but their value and writing their `out=` argument
+    # helpers): no effect but their value and writing their `out=` argument (concat_into: the
+    # buffer it is handed, which only the chain's own links hold)
     pure_calls: set = field(default_factory=set)
     # arrays keep the memory order imperative mode gives them (a recording: its gradients
     # then sum in the same order), so no kernel specializes to one that changes it
     imperative_layouts: bool = False
 
 
-PASSES = (constant_fold, specialize_kernels, cse, dce, inplace, derived_arrays, static_alloc)
+PASSES = (constant_fold, specialize_kernels, cse, dce, batchnorm_in_place, inplace,
+          concat_in_place, static_alloc, release)
 
 
 def clone(node):

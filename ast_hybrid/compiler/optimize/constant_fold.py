@@ -3,6 +3,7 @@ import ast
 import math
 
 from .. import toolkit
+from .analysis import nodes
 
 # what a literal may fold through: not @ (numbers have no matrix product), not `is` or `in`
 _BINARY = {op: function for op, function in toolkit.BINARY.items() if op is not ast.MatMult}
@@ -90,5 +91,19 @@ class _Folder(ast.NodeTransformer):
         return self._fold(node, compute)
 
 
+def _foldable(tree):
+    """Whether some operator in `tree` has a number literal as an operand: where none has,
+    nothing folds (folding starts at such an operator), and the walk is all the cost."""
+    for node in nodes(tree):
+        cls = node.__class__
+        if cls is ast.BinOp and (_number(node.left) or _number(node.right)) or \
+                cls is ast.UnaryOp and _number(node.operand) or \
+                cls is ast.Compare and any(map(_number, [node.left] + node.comparators)):
+            return True
+    return False
+
+
 def transform(function_def, info):
+    if not _foldable(function_def):
+        return function_def
     return _Folder().visit(function_def)

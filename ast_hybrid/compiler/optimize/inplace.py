@@ -12,6 +12,8 @@ that the program itself just allocated, that nothing else refers to and that is 
   that would broadcast the temporary to a larger shape a ValueError, both raised before any
   write. The dtypes are known only when the program runs, so the choice is the helper's; the
   program reads as one call (its `in_place_of` tells operator_errors what it computes);
+- clip of such a temporary (MobileNet's relu6): `a = clip_in_place(t, a_min=.., a_max=.., out=t)`,
+  which clips in t when it is a float array and calls the kernel otherwise;
 - a unary kernel of an anonymous temporary, `h = tanh(a + b)`, becomes `h = a + b` (itself in
   place where it can be) followed by the in-place `tanh` of h.
 
@@ -28,11 +30,11 @@ import numpy as np
 from ... import ops
 from ..origins import spread
 from ..toolkit import assign as _assign, name as _name
-from ...ops.elemwise import _sigmoid
+from ...ops.elemwise import _check_clip_bounds, _clip, _sigmoid
 from .analysis import Liveness, blocks, kernel_op, names_read, names_stored, nodes
 
 # operators whose kernels always return an array no other value shares memory with
-FRESH = {"FullyConnected", "Convolution", "Activation", "relu", "Pooling", "sigmoid"}
+FRESH = {"FullyConnected", "Convolution", "Activation", "relu", "Pooling", "sigmoid", "clip"}
 
 BINARY = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide}
 _PYTHON_OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -79,6 +81,16 @@ def sigmoid_in_place(x):
     return _sigmoid(x)
 
 
+def clip_in_place(x, *, a_min, a_max, out):
+    """_clip(x) computed in x itself (a dead temporary) when x is a float array: the same
+    bounds check and np.clip, without the new array."""
+    if out is x and x.__class__ is np.ndarray and x.dtype.kind == "f" and x.flags.writeable:
+        _check_clip_bounds(a_min, a_max, (x,))
+        return np.clip(x, np.asarray(a_min, dtype=x.dtype), np.asarray(a_max, dtype=x.dtype),
+                       out=x)
+    return _clip(x, a_min=a_min, a_max=a_max)
+
+
 def _simple_assign(statement):
     if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
             isinstance(statement.targets[0], ast.Name):
@@ -87,13 +99,19 @@ def _simple_assign(statement):
 
 
 def _unary_kind(call, info):
-    """'relu', 'ufunc' or 'sigmoid' for a one-argument call of a kernel that can run in place."""
+    """'relu', 'ufunc', 'sigmoid' or 'clip' for a one-argument call of a kernel that can run
+    in place."""
     if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
             and kernel_op(call, info) is not None and len(call.args) == 1
-            and not isinstance(call.args[0], ast.Starred) and not call.keywords):
+            and not isinstance(call.args[0], ast.Starred)):
         return None
     kernel = info.namespace.get(call.func.id)
     kernel = getattr(kernel, "__wrapped__", kernel)     # as declared, before fresh_outputs
+    if call.keywords:
+        if kernel is ops.get("clip").view_kernel and \
+                sorted(k.arg for k in call.keywords) == ["a_max", "a_min"]:
+            return "clip"
+        return None
     if kernel is ops.get("relu").view_kernel:
         return "relu"
     if kernel is _sigmoid:
@@ -113,6 +131,8 @@ def _is_fresh(value, info):
         return False
     if any(k.arg == "out" for k in value.keywords):
         return False
+    if op.name == "BatchNorm":       # data * scale + shift, unless output_mean_var adds two
+        return not any(k.arg in (None, "output_mean_var") for k in value.keywords)
     return op.name in FRESH or isinstance(info.namespace.get(value.func.id), np.ufunc)
 
 
@@ -127,7 +147,8 @@ def _fresh_producer(statements, index, name, info):
                 return True
             # relu(t, out=t) of a dead temporary t: its memory now belongs to `name` alone
             op = kernel_op(value, info)
-            return op is not None and op.name in FRESH and name not in names_read(value)
+            return op is not None and op.name in FRESH | {"BatchNorm"} and \
+                name not in names_read(value)
         if name in names_read(statement) or name in names_stored(statement):
             return False
     return False
@@ -167,6 +188,10 @@ class _Rewriter:
         if kind == "sigmoid":
             return _assign(target, ast.Call(_name(self.ufunc_name(sigmoid_in_place)),
                                             [_name(operand)], []))
+        if kind == "clip":
+            return _assign(target, ast.Call(_name(self.ufunc_name(clip_in_place)),
+                                            [_name(operand)],
+                                            call.keywords + [ast.keyword("out", _name(operand))]))
         kernel = self.info.namespace[func]
         helper = self.unary_helpers.get(kernel)
         if helper is None:
