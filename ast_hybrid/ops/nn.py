@@ -274,10 +274,11 @@ def _softmax(data, length=None, *, axis=-1, temperature=None, dtype=None, use_le
 def _log_softmax(data, length=None, *, axis=-1, temperature=None, dtype=None,
                  use_length=False):
     shifted, _, total, valid = _softmax_parts("log_softmax", data, length, axis, temperature)
-    with np.errstate(divide="ignore"):
+    if valid is None:       # each total holds its largest entry's exp(0) = 1 (or is NaN)
         out = shifted - np.log(total)
-    if valid is not None:
-        out = np.where(valid, out, 0)
+    else:
+        with np.errstate(divide="ignore"):      # a row of length 0 sums to 0
+            out = np.where(valid, shifted - np.log(total), 0)
     return out.astype(dtype or data.dtype, copy=False)
 
 

@@ -42,7 +42,18 @@ def _reduce_shape(op_name):
     return rule
 
 
+_SUMMED_IN_OWN_TYPE = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def _mean(data, axis=None, keepdims=False, dtype=None):
+    if data.dtype in _SUMMED_IN_OWN_TYPE and data.size:
+        # np.mean's own steps for these dtypes (a sum in the dtype, divided in place by the
+        # count) without its Python wrappers, which cost more than a small mean
+        total = np.add.reduce(data, axis=axis, keepdims=keepdims)
+        count = data.size // max(total.size, 1)
+        if isinstance(total, np.ndarray):
+            return np.true_divide(total, count, out=total, casting="unsafe")
+        return total.dtype.type(total / count)
     if np.issubdtype(data.dtype, np.floating):
         return np.mean(data, axis=axis, keepdims=keepdims)
     return np.mean(data, axis=axis, keepdims=keepdims).astype(data.dtype)

@@ -1,7 +1,10 @@
 """Reductions (ops/reduce.py) against plain numpy."""
+import itertools
+
 import numpy as np
 import pytest
 
+from ast_hybrid import ops
 from optest import infer, rand, run_op, shape_fails
 
 X = rand(2, 3, 4)
@@ -94,3 +97,22 @@ def test_kernel_accepts_an_unparsed_integer_axis():
     from ast_hybrid.ops import get
     np.testing.assert_allclose(get("sum")(X, axis=1), X.sum(axis=1), rtol=1e-6)
     assert get("squeeze")(np.zeros((2, 1, 3), np.float32), axis=1).shape == (2, 3)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(1,), (1, 1), (3, 5), (2, 3, 4), (1, 2000)])
+def test_mean_is_numpys_bit_for_bit(shape, dtype):
+    rng = np.random.default_rng(len(shape))
+    data = (rng.standard_normal(shape) * 100).astype(dtype)
+    kernel = ops.get("mean").kernel
+    for count in range(len(shape) + 1):
+        for axis in itertools.combinations(range(len(shape)), count):
+            for keepdims in (False, True):
+                for exclude in (False, True) if axis else (False,):
+                    got = kernel(data, axis=axis or None, keepdims=keepdims, exclude=exclude)
+                    chosen = axis or None
+                    if exclude:
+                        chosen = tuple(i for i in range(len(shape)) if i not in axis)
+                    want = np.mean(data, axis=chosen, keepdims=keepdims)
+                    assert got.dtype == data.dtype
+                    assert np.array_equal(got, np.asarray(want).reshape(got.shape))
