@@ -19,7 +19,7 @@ def nodes(node):
 
 
 def names_read(node):
-    return {n.id for n in nodes(node) if n.__class__ is ast.Name and n.ctx.__class__ is ast.Load}
+    return _names(node, stored=False)
 
 
 def key(node):
@@ -32,8 +32,28 @@ def key(node):
 
 
 def names_stored(node):
-    return {n.id for n in nodes(node) if n.__class__ is ast.Name
-            and n.ctx.__class__ is not ast.Load}
+    return _names(node, stored=True)
+
+
+def _names(node, stored):
+    """The names under `node` that are stored (or deleted), or else those read: the passes
+    ask this of every statement, so it walks without a generator and skips each name's
+    context node."""
+    found = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.__class__ is ast.Name:
+            if (current.ctx.__class__ is not ast.Load) is stored:
+                found.add(current.id)
+            continue
+        for field in current._fields:
+            value = getattr(current, field, None)
+            if isinstance(value, ast.AST):
+                stack.append(value)
+            elif value.__class__ is list:
+                stack.extend([item for item in value if isinstance(item, ast.AST)])
+    return found
 
 
 def kernel_op(node, info):
