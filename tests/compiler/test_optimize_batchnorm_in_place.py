@@ -1,28 +1,21 @@
 """BatchNorm in place (optimize/batchnorm_in_place.py): a dead temporary's BatchNorm normalizes
 into its memory, bit for bit as the kernel computes, and only where nothing else can see it."""
-import ast
 
 import numpy as np
 import pytest
 
 import ast_hybrid
 from ast_hybrid import autograd, nd, ops
-from ast_hybrid.compiler.naming import Namer
-from ast_hybrid.compiler.optimize import OptimizeInfo, batchnorm_in_place, optimize
+from ast_hybrid.compiler.optimize import batchnorm_in_place
 from ast_hybrid.gluon import nn
+from pass_cases import optimized_source, three_copies
 
 KERNELS = {"Convolution": "Convolution", "BatchNorm": "BatchNorm", "relu": "relu"}
 ARGUMENTS = ("x", "w", "gamma", "beta", "mean", "var", "training")
 
 
 def _optimized_source(source):
-    namer = Namer()
-    for name in list(KERNELS) + list(ARGUMENTS):
-        namer.fresh(name)
-    info = OptimizeInfo({name: ops.get(op) for name, op in KERNELS.items()},
-                        {name: ops.get(op).kernel for name, op in KERNELS.items()}, namer,
-                        ARGUMENTS)
-    return ast.unparse(optimize(ast.parse(source).body[0], info, (batchnorm_in_place,)))
+    return optimized_source(source, KERNELS, ARGUMENTS, (batchnorm_in_place,))
 
 
 def test_only_dead_temporaries_the_program_allocated_are_normalized_in_place():
@@ -79,18 +72,8 @@ def _random_statistics(net, seed=3):
 
 def _pair(**kwargs):
     """(imperative, optimized, unoptimized) copies of one network with the same weights."""
-    nets = [_ConvBatchNorm(**kwargs) for _ in range(3)]
     x = nd.array(np.random.default_rng(0).standard_normal((2, 3, 7, 7)).astype("float32"))
-    for net in nets:
-        net.initialize()
-        net(x)
-    _random_statistics(nets[0])
-    for net in nets[1:]:
-        for p, q in zip(nets[0].collect_params().values(), net.collect_params().values()):
-            q.set_data(p.data())
-    nets[1].hybridize()
-    nets[2].hybridize(optimize=False)
-    return nets, x
+    return three_copies(lambda: _ConvBatchNorm(**kwargs), x, _random_statistics), x
 
 
 def _outputs(nets, x):

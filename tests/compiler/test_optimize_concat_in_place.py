@@ -1,29 +1,22 @@
 """Concatenation chains in one buffer (optimize/concat_in_place.py): the same values bit for bit
 as imperative mode, and only where no reader can tell a link's result from a fresh array."""
-import ast
 
 import numpy as np
 import pytest
 
 import ast_hybrid
 from ast_hybrid import autograd, nd, ops
-from ast_hybrid.compiler.naming import Namer
-from ast_hybrid.compiler.optimize import OptimizeInfo, concat_in_place, optimize
+from ast_hybrid.compiler.optimize import concat_in_place
 from ast_hybrid.gluon import nn
 from ast_hybrid.gluon.contrib.nn import HybridConcurrent, Identity
+from pass_cases import optimized_source, three_copies
 
 KERNELS = {"concat": "concat", "relu": "relu", "BatchNorm": "BatchNorm", "tanh": "tanh"}
 ARGUMENTS = ("x", "g", "b", "m", "v")
 
 
 def _optimized_source(source):
-    namer = Namer()
-    for name in list(KERNELS) + list(ARGUMENTS):
-        namer.fresh(name)
-    info = OptimizeInfo({name: ops.get(op) for name, op in KERNELS.items()},
-                        {name: ops.get(op).kernel for name, op in KERNELS.items()}, namer,
-                        ARGUMENTS)
-    return ast.unparse(optimize(ast.parse(source).body[0], info, (concat_in_place,)))
+    return optimized_source(source, KERNELS, ARGUMENTS, (concat_in_place,))
 
 
 def test_a_chain_continues_only_through_results_that_only_kernels_read():
@@ -103,20 +96,13 @@ class _DenseBlock(nn.HybridBlock):
 
 
 def _nets(returns_link=False):
-    nets = [_DenseBlock(returns_link) for _ in range(3)]
     x = nd.array(np.random.default_rng(0).standard_normal((1, 3, 6, 6)).astype("float32"))
-    for net in nets:
-        net.initialize()
-        net(x)
     rng = np.random.default_rng(1)
-    for p in nets[0].collect_params().values():
-        p.set_data(nd.array(rng.uniform(0.5, 1.5, p.shape).astype(p.dtype)))
-    for net in nets[1:]:
-        for p, q in zip(nets[0].collect_params().values(), net.collect_params().values()):
-            q.set_data(p.data())
-    nets[1].hybridize()
-    nets[2].hybridize(optimize=False)
-    return nets
+
+    def set_weights(net):
+        for p in net.collect_params().values():
+            p.set_data(nd.array(rng.uniform(0.5, 1.5, p.shape).astype(p.dtype)))
+    return three_copies(lambda: _DenseBlock(returns_link), x, set_weights)
 
 
 def _outputs(net, x):

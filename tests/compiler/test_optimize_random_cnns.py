@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from ast_hybrid import autograd, nd
 from ast_hybrid.gluon import nn
 from ast_hybrid.gluon.contrib.nn import HybridConcurrent, Identity
+from pass_cases import three_copies
 
 
 class _Residual(nn.HybridBlock):
@@ -80,20 +81,13 @@ def _build(recipe):
 def _copies(recipe, seed, batch):
     x = nd.array(np.random.default_rng(seed).uniform(-2, 2, (batch, recipe[0], 6, 6))
                  .astype("float32"))
-    nets = [_build(recipe) for _ in range(3)]
-    for net in nets:
-        net.initialize()
-        net(x)
     rng = np.random.default_rng(seed + 1)
-    for p in nets[0].collect_params().values():
-        low = 0.5 if p.name.endswith("var") else -1.0
-        p.set_data(nd.array(rng.uniform(low, 1.5, p.shape).astype(p.dtype)))
-    for net in nets[1:]:
-        for p, q in zip(nets[0].collect_params().values(), net.collect_params().values()):
-            q.set_data(p.data())
-    nets[1].hybridize()
-    nets[2].hybridize(optimize=False)
-    return nets, x
+
+    def set_weights(net):
+        for p in net.collect_params().values():
+            low = 0.5 if p.name.endswith("var") else -1.0
+            p.set_data(nd.array(rng.uniform(low, 1.5, p.shape).astype(p.dtype)))
+    return three_copies(lambda: _build(recipe), x, set_weights), x
 
 
 def _same(nets, x):

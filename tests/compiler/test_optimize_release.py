@@ -1,28 +1,21 @@
 """Release dead temporaries (optimize/release.py): programs of image layers drop each local name
 after its last reader, never a parameter or a name that is read later, and compute the same."""
-import ast
 import tracemalloc
 
 import numpy as np
 
 import ast_hybrid
-from ast_hybrid import nd, ops
-from ast_hybrid.compiler.naming import Namer
-from ast_hybrid.compiler.optimize import OptimizeInfo, optimize, release
+from ast_hybrid import nd
+from ast_hybrid.compiler.optimize import release
 from ast_hybrid.gluon import nn
+from pass_cases import optimized_source
 
 KERNELS = {"Convolution": "Convolution", "relu": "relu", "tanh": "tanh"}
 ARGUMENTS = ("x", "w", "flag")
 
 
 def _optimized_source(source):
-    namer = Namer()
-    for name in list(KERNELS) + list(ARGUMENTS):
-        namer.fresh(name)
-    info = OptimizeInfo({name: ops.get(op) for name, op in KERNELS.items()},
-                        {name: ops.get(op).kernel for name, op in KERNELS.items()}, namer,
-                        ARGUMENTS)
-    return ast.unparse(optimize(ast.parse(source).body[0], info, (release,)))
+    return optimized_source(source, KERNELS, ARGUMENTS, (release,))
 
 
 def test_names_are_released_after_their_last_reader_only():
