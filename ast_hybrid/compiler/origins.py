@@ -39,7 +39,11 @@ def line_of(statement):
 
 def spread(source, statements):
     """`statements` (made from `source`), each without an origin of its own given `source`'s."""
-    origin = origin_of(source)
+    return with_origin(origin_of(source), statements)
+
+
+def with_origin(origin, statements):
+    """`statements`, each without an origin of its own given `origin` (None: left as they are)."""
     if origin is not None:
         for statement in statements:
             if not hasattr(statement, _ANNOTATION):

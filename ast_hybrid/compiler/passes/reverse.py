@@ -16,7 +16,7 @@ from ..toolkit import assign as _assign, assigned_names as _assigned_names
 from ..toolkit import call as _call, name as _name
 from ... import autograd
 from ..backend import constant
-from ..origins import line_of, origin_of, set_origin, spread
+from ..origins import line_of, origin_of, spread, with_origin
 from . import anf
 from .errors import UnsupportedConstruct
 
@@ -227,12 +227,7 @@ class _Reverser:
             origin = origin_of(statement) or origin
             groups.append((origin, statement))
         for origin, statement in reversed(groups):
-            code = self.adjoint(statement)
-            if code:
-                for made in code:
-                    if origin_of(made) is None:
-                        set_origin(made, origin)
-                out.extend(code)
+            out.extend(with_origin(origin, self.adjoint(statement)))
         return out
 
     def adjoint(self, statement):

@@ -72,12 +72,8 @@ class SpecializerCore:
         if isinstance(value, Local):
             raise self.unsupported("a function defined in the compiled code, used as a value "
                                    "at run time", "it can only be called (it is inlined)")
-        if isinstance(value, Seq):
-            items = [self.expr_of(v) for v in value.items]
-            return (ast.List if value.container is list else ast.Tuple)(items, ast.Load())
-        if isinstance(value, Table):
-            return ast.Dict([self.expr_of(Static(k)) for k in value.items],
-                            [self.expr_of(v) for v in value.items.values()])
+        if isinstance(value, (Seq, Table)):
+            return self.container_code(value, self.expr_of)
         if isinstance(value, FRef):
             # F as a value (printed, passed on) is the namespace imperative code sees: nd
             target = ndarray
@@ -100,6 +96,15 @@ class SpecializerCore:
             return ast.Name(name, ast.Load())
         hint = name or type(data).__name__.lower()
         return self.context.constant_ref(data, hint)
+
+    def container_code(self, value, item_code):
+        """The code of a sequence or dict known now (a Seq or Table), each item's code given by
+        `item_code` (its keys are values known now)."""
+        if isinstance(value, Seq):
+            items = [item_code(v) for v in value.items]
+            return (ast.List if value.container is list else ast.Tuple)(items, ast.Load())
+        return ast.Dict([self.expr_of(Static(k)) for k in value.items],
+                        [item_code(v) for v in value.items.values()])
 
     def as_name(self, value, hint):
         """A value that may be used several times: simple names and statics stay, the rest

@@ -33,12 +33,8 @@ class ExpressionSpecializer(SpecializerCore):
         if is_static(value) or isinstance(value, FRef) or isinstance(value, Dynamic) and (
                 value.kind == NUMPY or isinstance(value.expr, (ast.JoinedStr, ast.Constant))):
             return self.expr_of(value)
-        if isinstance(value, Seq):
-            items = [self.shown(v) for v in value.items]
-            return (ast.List if value.container is list else ast.Tuple)(items, ast.Load())
-        if isinstance(value, Table):
-            return ast.Dict([self.expr_of(Static(k)) for k in value.items],
-                            [self.shown(v) for v in value.items.values()])
+        if isinstance(value, (Seq, Table)):
+            return self.container_code(value, self.shown)
         return ast.Call(self.context.constant_ref(runtime.show, "show"), [self.expr_of(value)], [])
 
     def raised_at_run_time(self, error):
