@@ -17,7 +17,7 @@ from ..toolkit import call as _call, name as _name
 from ... import autograd
 from ..backend import constant
 from ..origins import line_of, origin_of, spread, with_origin
-from . import anf
+from . import anf, rebindings
 from .errors import UnsupportedConstruct
 
 _BINARY_VJPS = {ast.Add: adjoint.add_vjp, ast.Sub: adjoint.sub_vjp, ast.Mult: adjoint.mult_vjp,
@@ -777,6 +777,8 @@ def transform(function, kernel_ops, namer, namespace, filename="<program>",
     and return. `optimize`, where given, rewrites a FunctionDef keeping what it computes
     (see compiler.optimize); it turns this pass's own optimizations on too (see above)."""
     normal = anf.transform(function, namer)
+    if optimize is not None:
+        normal = rebindings.transform(normal, namer)
     reverser = _Reverser(normal, kernel_ops, namer, namespace, optimize is not None)
     reverser.differentiable = differentiable_names(normal, reverser.callee, kernel_ops)
     reverser.beside_differentiable = _read_beside(normal, reverser.reads_differentiable)
