@@ -84,6 +84,31 @@ def test_the_convolution_kernel_sums_as_its_specialization_for_every_channel_cou
         assert np.array_equal(op.kernel(channel_last, w, b, **attrs), want)
 
 
+@pytest.mark.parametrize("attrs, shape", [
+    (dict(kernel=(3, 3), stride=(2, 2), pooling_convention="full"), (2, 3, 13, 11)),
+    (dict(kernel=(3, 3), stride=(2, 2), pooling_convention="full"), (2, 3, 12, 11)),
+    (dict(kernel=(3, 2), stride=(2, 3), pooling_convention="full"), (1, 4, 9, 8)),
+    (dict(kernel=(13, 13)), (2, 5, 13, 13)),
+    (dict(kernel=(5, 4), stride=(1, 2)), (1, 3, 7, 9)),
+    (dict(kernel=(3, 3, 2), pooling_convention="full", stride=(2, 2, 2)), (1, 2, 7, 6, 5))])
+@pytest.mark.parametrize("pool_type", ["max", "avg", "sum"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_the_pooling_kernel_pools_as_its_specialization(attrs, shape, pool_type, dtype):
+    """'full' pooling whether or not its windows run past the data's end, and kernels of more
+    offsets than windows, on channel-first and channel-last memory alike."""
+    from ast_hybrid import ops
+    op = ops.get("Pooling")
+    parsed = op.parse_attrs(dict(attrs, pool_type=pool_type))
+    x = np.random.default_rng(3).standard_normal(shape).astype(dtype)
+    want = op.kernel(x, **parsed)
+    specialized = op.specialized_kernel(parsed)
+    assert specialized is not None
+    assert np.array_equal(specialized(x), want)
+    channel_last = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    assert np.array_equal(specialized(np.moveaxis(channel_last, -1, 1)), want)
+    assert np.array_equal(op.kernel(np.moveaxis(channel_last, -1, 1), **parsed), want)
+
+
 class _ConvolutionThenReductions(nn.HybridBlock):
     def __init__(self):
         super().__init__()

@@ -110,7 +110,10 @@ POOL_CASES = [dict(kernel=(2, 2)), dict(kernel=(2, 2), stride=(2, 2)),
               dict(kernel=(3, 3), stride=(2, 2), pad=(1, 1)),
               dict(kernel=(3, 3), stride=(2, 2), pooling_convention="full"),
               dict(kernel=(2, 3), stride=(2, 2), pad=(1, 1), pooling_convention="full"),
-              dict(kernel=(3,), stride=(2,), pad=(1,))]
+              dict(kernel=(3,), stride=(2,), pad=(1,)),
+              # more offsets than windows: one reduction over a copy of the windows
+              dict(kernel=(5, 4)), dict(kernel=(5, 5), stride=(2, 1), pad=(1, 1)),
+              dict(kernel=(5, 4), stride=(2, 2), pooling_convention="full")]
 
 
 @pytest.mark.parametrize("attrs", POOL_CASES)
