@@ -130,3 +130,54 @@ def test_reductions_after_a_convolution_equal_imperative_mode_bit_for_bit():
     net.hybridize()
     for got, expected in zip(net(x), want):
         assert np.array_equal(got.asnumpy(), expected)
+
+
+def _pooling_network():
+    """SqueezeNet's poolings: ceil-mode max pooling whose windows tile the data, and one that
+    runs past its end, then an average pooling of the whole image."""
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(8, 3, strides=2, activation="relu"), nn.MaxPool2D(3, 2, ceil_mode=True),
+            nn.Conv2D(6, 1), nn.MaxPool2D(3, 2, ceil_mode=True), nn.AvgPool2D(5), nn.Flatten())
+    return net
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 43, 43), (1, 3, 41, 45)])
+def test_poolings_equal_imperative_mode_and_unoptimized_programs_bit_for_bit(shape):
+    """In predict mode, in float64 after cast, after a training step's new weights, and in a
+    recorded forward's values and gradients."""
+    rng = np.random.default_rng(4)
+    x = nd.array(rng.standard_normal(shape).astype("float32"))
+    nets = [_pooling_network() for _ in range(3)]
+    for net in nets:
+        net.initialize()
+        net(x)
+    for others in zip(*(net.collect_params().values() for net in nets)):
+        for q in others[1:]:
+            q.set_data(others[0].data())
+    imperative, optimized, unoptimized = nets
+    optimized.hybridize()
+    unoptimized.hybridize(optimize=False)
+
+    def outputs(data):
+        return [net(data).asnumpy() for net in nets]
+
+    want, got, plain = outputs(x)
+    assert np.array_equal(got, want) and np.array_equal(plain, want)
+    grads = []
+    for net in nets:
+        with autograd.record():
+            y = net(x)
+        y.backward()
+        grads.append([p.grad().asnumpy() for p in net.collect_params().values()])
+    for grad in grads[1:]:
+        assert all(np.array_equal(g, h) for g, h in zip(grad, grads[0]))
+    for net in nets:
+        for p, g in zip(net.collect_params().values(), grads[0]):
+            p.set_data(p.data() - 0.1 * nd.array(g))
+    want, got, plain = outputs(x)
+    assert np.array_equal(got, want) and np.array_equal(plain, want)
+    for net in nets:
+        net.cast("float64")
+    want, got, plain = outputs(x.astype("float64"))
+    assert want.dtype == np.float64
+    assert np.array_equal(got, want) and np.array_equal(plain, want)
