@@ -42,16 +42,20 @@ def _to_channel_last(shape):
 
 def _pad(data, pad, value=0, extra=None):
     """Pad the spatial axes by `pad` on both sides (plus `extra` more at the end): the interior
-    copied once into a buffer filled with `value` (np.pad's values, without its passes)."""
+    copied once into a new buffer and only the border set to `value` (np.pad's values, without
+    its passes, nor a pass filling the whole buffer)."""
     extra = extra or (0,) * len(pad)
     if not any(pad) and not any(extra):
         return data
-    shape = data.shape[:2] + tuple(s + 2 * p + e for s, p, e in zip(data.shape[2:], pad, extra))
-    if value == 0:
-        padded = np.zeros(shape, dtype=data.dtype)
-    else:
-        padded = np.full(shape, value, dtype=data.dtype)
-    padded[(Ellipsis,) + tuple(slice(p, p + s) for p, s in zip(pad, data.shape[2:]))] = data
+    sizes = data.shape[2:]
+    padded = np.empty(data.shape[:2] + tuple(s + 2 * p + e for s, p, e in zip(sizes, pad, extra)),
+                      dtype=data.dtype)
+    padded[(Ellipsis,) + tuple(slice(p, p + s) for p, s in zip(pad, sizes))] = data
+    before = (slice(None),) * 2
+    for p, s in zip(pad, sizes):
+        padded[before + (slice(None, p),)] = value
+        padded[before + (slice(p + s, None),)] = value
+        before += (slice(None),)
     return padded
 
 
