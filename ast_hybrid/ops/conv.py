@@ -469,6 +469,8 @@ def _pooling(data, *, kernel=(), pool_type="max", global_pool=False, cudnn_off=F
     combine = np.maximum if pool_type == "max" else np.add
     if _reduces_windows(kernel, out):
         result = _reduced_windows(padded, kernel, stride, out, combine)
+    elif pool_type == "max":
+        result = np.ascontiguousarray(_separable_max(padded, kernel, stride, out))
     else:
         result = None
         for offset in itertools.product(*map(range, kernel)):
@@ -508,6 +510,27 @@ def _reduced_windows(padded, kernel, stride, out, combine):
     windows = np.ascontiguousarray(_windows(padded, kernel, stride, (1,) * ndim, out))
     flat = windows.reshape(windows.shape[:2 + ndim] + (-1,))
     return combine.reduce(flat, axis=-1, dtype=flat.dtype)
+
+
+def _separable_max(padded, kernel, stride, out):
+    """The maximum of each window of channel-first `padded`, one spatial axis after another
+    (the last first): a 3x3 window takes 2 + 2 maxima of strided views instead of 8. Maxima are
+    exact, and of equal values (0.0 and -0.0) np.maximum keeps its second operand, so the
+    survivor is the last in row-major order, as it is for a maximum over one view per offset.
+    The first maximum allocates in the memory order of `padded`."""
+    result, fresh = padded, False
+    for axis in reversed(range(len(kernel))):
+        span = (out[axis] - 1) * stride[axis] + 1
+        before = (slice(None),) * (2 + axis)
+        views = [result[before + (slice(i, i + span, stride[axis]),)]
+                 for i in range(kernel[axis])]
+        if len(views) == 1:
+            result = views[0]
+            continue
+        result, fresh = np.maximum(views[0], views[1]), True
+        for view in views[2:]:
+            np.maximum(result, view, out=result)
+    return result if fresh else result.copy()
 
 
 def _refuse_pooling(data, kernel, pool_type, global_pool, pooling_convention, stride, pad,
@@ -650,6 +673,8 @@ def _pooling_specialize(attrs):
                 return _pooling(data, **attrs)
             if _reduces_windows(kernel, out):
                 return reduced(data, out)
+            if pool_type == "max":
+                return _separable_max(data, kernel, stride, out)
             eh, ew = (out[0] - 1) * sh + 1, (out[1] - 1) * sw + 1
             (i0, j0), (i1, j1) = offsets[0], offsets[1]
             result = combine(data[:, :, i0:i0 + eh:sh, j0:j0 + ew:sw],
@@ -670,6 +695,8 @@ def _pooling_specialize(attrs):
             return _pooling(data, **attrs)
         if _reduces_windows(kernel, out):
             return reduced(data, out)
+        if pool_type == "max":
+            return _separable_max(data, kernel, stride, out)
         spans = tuple((out[i] - 1) * stride[i] + 1 for i in spatial)
         parts = [data[(slice(None), slice(None)) + tuple(
             slice(o[i], o[i] + spans[i], stride[i]) for i in spatial)] for o in offsets]

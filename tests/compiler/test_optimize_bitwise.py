@@ -1,5 +1,7 @@
 """The optimized program (the default, optimize=True) computes what imperative mode computes bit
 for bit: specialized kernels sum in the order the table's kernels sum in."""
+import itertools
+
 import numpy as np
 import pytest
 
@@ -181,3 +183,34 @@ def test_poolings_equal_imperative_mode_and_unoptimized_programs_bit_for_bit(sha
     want, got, plain = outputs(x.astype("float64"))
     assert want.dtype == np.float64
     assert np.array_equal(got, want) and np.array_equal(plain, want)
+
+
+@pytest.mark.parametrize("attrs", [dict(kernel=(3, 3), stride=(2, 2)), dict(kernel=(2, 3)),
+                                   dict(kernel=(3, 3), stride=(2, 2), pooling_convention="full"),
+                                   dict(kernel=(3,), stride=(2,))])
+def test_max_pooling_keeps_the_same_zero_and_nan_as_its_specialization(attrs):
+    """Of equal maxima 0.0 and -0.0, the specialized kernel keeps the one the table's kernel
+    keeps, the last in row-major order (a maximum over one view per offset keeps it too), and
+    NaN wins in both."""
+    from ast_hybrid import ops
+    op = ops.get("Pooling")
+    parsed = op.parse_attrs(dict(attrs, pool_type="max"))
+    rng = np.random.default_rng(5)
+    shape = (2, 3, 9, 11)[:2 + len(attrs["kernel"])]
+    x = rng.choice(np.array([0.0, -0.0, -1.0], dtype=np.float32), size=shape)
+    x.flat[::17] = np.nan
+    want = op.kernel(x, **parsed)
+    got = op.specialized_kernel(parsed)(x)
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+    assert np.isnan(want).any() and np.signbit(want[want == 0]).any()
+    kernel = parsed["kernel"]
+    stride = tuple(parsed["stride"]) or (1,) * len(kernel)
+    out = want.shape[2:]
+    last = None
+    for offset in itertools.product(*map(range, kernel)):
+        view = x[(Ellipsis,) + tuple(slice(i, i + (o - 1) * s + 1, s)
+                                     for i, o, s in zip(offset, out, stride))]
+        last = view.copy() if last is None else np.maximum(last, view)
+    if parsed["pooling_convention"] == "valid":
+        assert np.array_equal(np.signbit(want), np.signbit(last))
