@@ -3,7 +3,7 @@ import numpy as np
 
 from . import attrs as A
 from .grad_utils import no_grad
-from .registry import Op, OpError, register, shape_error
+from .registry import Op, OpError, check_arrays, register, shape_error
 from .shapes import known, normalize_axis, require
 
 
@@ -149,28 +149,67 @@ def _pick_shape(attrs, in_shapes):
 
 def _pick_grad(attrs, inputs, outputs, out_grads):
     data, index = inputs
-    axis, g = attrs["axis"], out_grads[0]
-    flat = data.reshape(-1) if axis is None else data
-    axis = 0 if axis is None else axis % data.ndim
+    return [_pick_gradient(data, index, out_grads[0], attrs["axis"], attrs["mode"]), None]
+
+
+def _pick_gradient(data, index, g, axis, mode):
+    """The gradient of pick's data: g at the picked positions, zero elsewhere."""
+    # C order whatever the data's, so that the flat view below is the array itself
+    d = np.zeros(data.shape, data.dtype)
+    if axis is None:
+        flat, axis = d.reshape(-1), 0
+    else:
+        flat, axis = d, axis % data.ndim
     size = flat.shape[axis]
-    d = np.zeros_like(flat)
-    if axis == flat.ndim - 1 and attrs["mode"] == "clip" and index.size * size == flat.size:
+    if axis == flat.ndim - 1 and mode == "clip" and index.size * size == flat.size:
         # the last axis (a classifier's labels): one scatter through flat positions, without
         # put_along_axis's index grids; clipped as _positions clips
-        positions = index.astype(np.intp).reshape(-1)
-        np.maximum(positions, 0, out=positions)
-        np.minimum(positions, size - 1, out=positions)
+        positions = np.minimum(np.maximum(index.astype(np.intp).reshape(-1), 0), size - 1)
         positions += np.arange(0, flat.size, size, dtype=np.intp)
         d.reshape(-1)[positions] = g.reshape(-1)
-        return [d.reshape(data.shape), None]
-    positions = _positions("pick", index, size, attrs["mode"])
+        return d
+    positions = _positions("pick", index, size, mode)
     if positions.ndim == flat.ndim - 1:
         positions = np.expand_dims(positions, axis)
-    np.put_along_axis(d, positions, g.reshape(positions.shape), axis=axis)
-    return [d.reshape(data.shape), None]
+    np.put_along_axis(flat, positions, g.reshape(positions.shape), axis=axis)
+    return d
+
+
+def _pick_index_fits(data, index, axis):
+    """Whether pick's shape rule accepts this index for this data (numpy would broadcast
+    some it refuses)."""
+    shape = data.shape
+    if axis is None:
+        return index.shape in ((), (1,))
+    if not -len(shape) <= axis < len(shape):
+        return False
+    axis %= len(shape)
+    return index.shape == shape[:axis] + shape[axis + 1:] or \
+        index.shape == shape[:axis] + (1,) + shape[axis + 1:]
+
+
+def _pick_specialize(attrs):
+    axis, keepdims, mode = attrs["axis"], attrs["keepdims"], attrs["mode"]
+
+    def pick(data, index):     # _pick's outputs are new arrays: no fresh_outputs wrapper
+        if not _pick_index_fits(data, index, axis):
+            check_arrays("pick", attrs, (data, index))
+        return _pick(data, index, axis=axis, keepdims=keepdims, mode=mode)
+    return pick
+
+
+def _pick_grad_specialize(attrs):
+    axis, mode = attrs["axis"], attrs["mode"]
+
+    def pick_grad(data, index, output, out_grad):
+        # the index is reached too: a zero gradient, as `reaching` gives the table's form
+        return [_pick_gradient(data, index, out_grad, axis, mode),
+                np.zeros(index.shape, index.dtype)]
+    return pick_grad
 
 
 register(Op("pick", _pick, _pick_shape, inputs=("data", "index"), fluent=True, grad=_pick_grad,
+            specialize=_pick_specialize, specialize_grad=_pick_grad_specialize,
             attrs={"axis": A.OptInt(-1), "keepdims": A.Bool(False),
                    "mode": A.Str("clip", ("clip", "wrap"))}))
 

@@ -273,6 +273,8 @@ def _softmax(data, length=None, *, axis=-1, temperature=None, dtype=None, use_le
 
 def _log_softmax(data, length=None, *, axis=-1, temperature=None, dtype=None,
                  use_length=False):
+    if length is None and temperature in (None, 1.0) and dtype is None:
+        return _log_softmax_plain(data, axis)
     shifted, _, total, valid = _softmax_parts("log_softmax", data, length, axis, temperature)
     if valid is None:       # each total holds its largest entry's exp(0) = 1 (or is NaN)
         out = shifted - np.log(total)
@@ -280,6 +282,27 @@ def _log_softmax(data, length=None, *, axis=-1, temperature=None, dtype=None,
         with np.errstate(divide="ignore"):      # a row of length 0 sums to 0
             out = np.where(valid, shifted - np.log(total), 0)
     return out.astype(dtype or data.dtype, copy=False)
+
+
+def _log_softmax_plain(data, axis):
+    """log_softmax without length, temperature or dtype: _softmax_parts' steps on one
+    buffer, without its wrappers (a classifier's loss calls it on a few scores per step)."""
+    if data.dtype.kind != "f" or not -data.ndim <= axis < data.ndim:
+        shifted, _, total, _ = _softmax_parts("log_softmax", data, None, axis, None)
+        return (shifted - np.log(total)).astype(data.dtype, copy=False)
+    shifted = data - np.maximum.reduce(data, axis=axis, keepdims=True)
+    total = np.add.reduce(np.exp(shifted), axis=axis, keepdims=True)
+    return np.subtract(shifted, np.log(total, out=total), out=shifted)
+
+
+def _log_softmax_specialize(attrs):
+    if attrs["use_length"] or attrs["temperature"] not in (None, 1.0) or attrs["dtype"]:
+        return None
+    axis = attrs["axis"]
+
+    def log_softmax(data):
+        return _log_softmax_plain(data, axis)
+    return log_softmax
 
 
 def _softmax_shape(op_name):
@@ -306,12 +329,32 @@ def _log_softmax_grad(attrs, inputs, outputs, out_grads):
     y, g, axis = outputs[0], out_grads[0], attrs["axis"]
     valid = _valid(inputs[0], inputs[1], axis % y.ndim) if len(inputs) > 1 else None
     if valid is None:
-        dx = g - np.exp(y) * np.add.reduce(g, axis=axis, keepdims=True)
+        dx = _log_softmax_plain_grad(y, g, axis)
     else:
         # masked entries hold 0, not a log-probability: they take no share of the gradient
         g = np.where(valid, g, 0)
         dx = np.where(valid, g - np.exp(y) * np.add.reduce(g, axis=axis, keepdims=True), 0)
     return [_unscale(dx, attrs).astype(inputs[0].dtype, copy=False)] + [None] * (len(inputs) - 1)
+
+
+def _log_softmax_plain_grad(y, g, axis):
+    """g - exp(y) * sum(g) along `axis`, the exponentials' buffer reused for the result."""
+    scaled = np.exp(y)
+    total = np.add.reduce(g, axis=axis, keepdims=True)
+    if scaled.dtype != total.dtype or scaled.shape != g.shape:
+        return g - scaled * total
+    scaled *= total
+    return np.subtract(g, scaled, out=scaled)
+
+
+def _log_softmax_grad_specialize(attrs):
+    if attrs["use_length"] or attrs["temperature"] not in (None, 1.0):
+        return None
+    axis = attrs["axis"]
+
+    def log_softmax_grad(data, output, out_grad):
+        return [_log_softmax_plain_grad(output, out_grad, axis).astype(data.dtype, copy=False)]
+    return log_softmax_grad
 
 
 def _unscale(dx, attrs):
@@ -322,11 +365,13 @@ def _unscale(dx, attrs):
 
 
 # MXNet 1.9.1's log_softmax takes no length, so its second positional argument is the axis
-for _name, _kernel, _grad, _keyword_inputs in (
-        ("softmax", _softmax, _softmax_grad, ()),
-        ("log_softmax", _log_softmax, _log_softmax_grad, ("length",))):
+for _name, _kernel, _grad, _keyword_inputs, _specialize, _specialize_grad in (
+        ("softmax", _softmax, _softmax_grad, (), None, None),
+        ("log_softmax", _log_softmax, _log_softmax_grad, ("length",), _log_softmax_specialize,
+         _log_softmax_grad_specialize)):
     register(Op(_name, _kernel, _softmax_shape(_name), inputs=_softmax_inputs, fluent=True,
-                grad=_grad, keyword_inputs=_keyword_inputs,
+                grad=_grad, keyword_inputs=_keyword_inputs, specialize=_specialize,
+                specialize_grad=_specialize_grad,
                 attrs={"axis": A.Int(-1), "temperature": A.OptFloat(),
                        "dtype": A.OptStr(None, ("float16", "float32", "float64")),
                        "use_length": A.Bool(False)}))

@@ -22,16 +22,45 @@ def _at_least_1d(out):
     return out.reshape(1) if out.ndim == 0 else out
 
 
+class _AxesByRank:
+    """_axes of one (axis, exclude) pair for each rank of input seen: a compiled program's
+    bound reduction checks its axes once per rank, not on every call."""
+
+    def __init__(self, op_name, axis, exclude):
+        self.op_name, self.axis, self.exclude = op_name, axis, exclude
+        self.by_rank = {}
+
+    def __call__(self, data):
+        try:
+            return self.by_rank[data.ndim]
+        except KeyError:
+            axes = self.by_rank[data.ndim] = _axes(self.op_name, data, self.axis, self.exclude)
+            return axes
+
+
+def _reduced(function, keep_int, data, axes, keepdims):
+    """`function` (np.sum, ...) over numpy's `axes`, keeping the input's dtype as MXNet does."""
+    if keep_int:
+        out = function(data, axis=axes, keepdims=keepdims, dtype=data.dtype)
+    else:
+        out = function(data, axis=axes, keepdims=keepdims)
+    return _at_least_1d(np.asarray(out))
+
+
 def _reducer(op_name, function, keep_int):
-    """A kernel for `function` (np.sum, ...), keeping the input's dtype as MXNet does."""
+    """The table's kernel of a reduction, and its specialize (the kernel bound to attrs)."""
     def kernel(data, *, axis=None, keepdims=False, exclude=False):
-        axes = _axes(op_name, data, axis, exclude)
-        if keep_int:
-            out = function(data, axis=axes, keepdims=keepdims, dtype=data.dtype)
-        else:
-            out = function(data, axis=axes, keepdims=keepdims)
-        return _at_least_1d(np.asarray(out))
-    return kernel
+        return _reduced(function, keep_int, data, _axes(op_name, data, axis, exclude), keepdims)
+
+    def specialize(attrs):
+        axes_of, keepdims = _AxesByRank(op_name, attrs["axis"], attrs["exclude"]), \
+            attrs["keepdims"]
+
+        def reduction(data):
+            return _reduced(function, keep_int, data, axes_of(data), keepdims)
+        reduction.__name__ = op_name
+        return reduction
+    return kernel, specialize
 
 
 def _reduce_shape(op_name):
@@ -72,25 +101,41 @@ def _reduce_grad(kind):
     def grad(attrs, inputs, outputs, out_grads):
         data = inputs[0]
         axes = _axes(kind, data, attrs["axis"], attrs.get("exclude", False))
-        g = _kept(out_grads[0], data, axes)
-        if kind in ("sum", "mean"):
-            if kind == "mean":
-                g = g / (data.size // max(g.size, 1) if data.size else 1)
-            d = np.empty(data.shape, dtype=data.dtype)
-            d[...] = g          # broadcast and cast in one pass
-            return [d]
-        if kind in ("max", "min"):
-            d = g * (data == _kept(outputs[0], data, axes))
-        elif kind == "prod":
-            d = g * _kept(outputs[0], data, axes) / data
-        elif kind == "norm":
-            if attrs["ord"] == 1:
-                d = g * np.sign(data)
-            else:
-                y = _kept(outputs[0], data, axes).astype(data.dtype, copy=False)
-                d = g * data / np.where(y == 0, 1, y)
-        return [np.array(d, dtype=data.dtype)]
+        return [_reduction_gradient(kind, attrs, data, outputs, out_grads[0], axes)]
     return grad
+
+
+def _reduce_grad_specialize(kind):
+    def specialize(attrs):
+        axes_of = _AxesByRank(kind, attrs["axis"], attrs["exclude"])
+
+        def reduction_grad(data, output, out_grad):
+            return [_reduction_gradient(kind, attrs, data, (output,), out_grad, axes_of(data))]
+        reduction_grad.__name__ = f"{kind}_grad"
+        return reduction_grad
+    return specialize
+
+
+def _reduction_gradient(kind, attrs, data, outputs, out_grad, axes):
+    """The gradient of the reduction `kind` over numpy's `axes` of `data`."""
+    g = _kept(out_grad, data, axes)
+    if kind in ("sum", "mean"):
+        if kind == "mean":
+            g = g / (data.size // max(g.size, 1) if data.size else 1)
+        d = np.empty(data.shape, dtype=data.dtype)
+        d[...] = g          # broadcast and cast in one pass
+        return d
+    if kind in ("max", "min"):
+        d = g * (data == _kept(outputs[0], data, axes))
+    elif kind == "prod":
+        d = g * _kept(outputs[0], data, axes) / data
+    elif kind == "norm":
+        if attrs["ord"] == 1:
+            d = g * np.sign(data)
+        else:
+            y = _kept(outputs[0], data, axes).astype(data.dtype, copy=False)
+            d = g * data / np.where(y == 0, 1, y)
+    return np.array(d, dtype=data.dtype)
 
 
 REDUCTIONS = {  # name: (numpy function, whether it needs dtype= to keep integers, aliases)
@@ -102,9 +147,10 @@ REDUCTIONS = {  # name: (numpy function, whether it needs dtype= to keep integer
 }
 
 for _name, (_function, _keep_int, _aliases) in REDUCTIONS.items():
-    register(Op(_name, _reducer(_name, _function, _keep_int), _reduce_shape(_name),
-                aliases=_aliases,
-                grad=_reduce_grad(_name),
+    _kernel, _specialize = _reducer(_name, _function, _keep_int)
+    register(Op(_name, _kernel, _reduce_shape(_name), aliases=_aliases,
+                grad=_reduce_grad(_name), specialize=_specialize,
+                specialize_grad=_reduce_grad_specialize(_name),
                 attrs={"axis": A.OptShape(), "keepdims": A.Bool(False), "exclude": A.Bool(False)},
                 fluent=True))
 

@@ -29,7 +29,8 @@ class Op:
     attributes first (`log_softmax(x, axis)`, its `length` added after);
     specialize(attrs), where given, returns a kernel bound to those attributes, taking only
     the input arrays positionally and computing what kernel(*arrays, **attrs) computes (for
-    the compiler's optimizer), or None where these attributes have no faster form;
+    the compiler's optimizer), or None where these attributes have no faster form; the kernel
+    is made once per attributes and shared by every program, so it keeps no program's state;
     `specialized_layout`: the bound kernel keeps its input's memory order where `kernel`
     gives C order (equal values, but later sums over them may round otherwise);
     specialize_grad(attrs) likewise returns the gradient bound to them (see bound_gradient),
@@ -53,12 +54,18 @@ class Op:
     specialized_layout: bool = False
     # the kernel as declared, whose outputs may be views of its inputs (see register)
     view_kernel: Optional[Callable] = field(default=None, init=False, repr=False)
+    # specialize's kernels by attributes: every program binding the same attributes calls one
+    # function, under one name in a program and the programs derived from it
+    _bound: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def specialized_kernel(self, attrs):
         """The kernel bound to `attrs` (see `specialize`), or None."""
         if self.specialize is None or self.mode_dependent:
             return None
-        return self.specialize(attrs)
+        key = repr(sorted(attrs.items()))
+        if key not in self._bound:
+            self._bound[key] = self.specialize(attrs)
+        return self._bound[key]
 
     def bound_gradient(self, attrs, specialized=True):
         """The gradient of an operator of one output with its attributes bound, called as
