@@ -1,4 +1,7 @@
 """Sliding-window layers over channel-first data (NCW, NCHW, NCDHW): Convolution and Pooling."""
+import itertools
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -39,16 +42,20 @@ def _to_channel_last(shape):
 
 def _pad(data, pad, value=0, extra=None):
     """Pad the spatial axes by `pad` on both sides (plus `extra` more at the end): the interior
-    copied once into a buffer filled with `value` (np.pad's values, without its passes)."""
+    copied once into a new buffer and only the border set to `value` (np.pad's values, without
+    its passes, nor a pass filling the whole buffer)."""
     extra = extra or (0,) * len(pad)
     if not any(pad) and not any(extra):
         return data
-    shape = data.shape[:2] + tuple(s + 2 * p + e for s, p, e in zip(data.shape[2:], pad, extra))
-    if value == 0:
-        padded = np.zeros(shape, dtype=data.dtype)
-    else:
-        padded = np.full(shape, value, dtype=data.dtype)
-    padded[(Ellipsis,) + tuple(slice(p, p + s) for p, s in zip(pad, data.shape[2:]))] = data
+    sizes = data.shape[2:]
+    padded = np.empty(data.shape[:2] + tuple(s + 2 * p + e for s, p, e in zip(sizes, pad, extra)),
+                      dtype=data.dtype)
+    padded[(Ellipsis,) + tuple(slice(p, p + s) for p, s in zip(pad, sizes))] = data
+    before = (slice(None),) * 2
+    for p, s in zip(pad, sizes):
+        padded[before + (slice(None, p),)] = value
+        padded[before + (slice(p + s, None),)] = value
+        before += (slice(None),)
     return padded
 
 
@@ -106,7 +113,7 @@ def _ungrouped_product(padded, rows, bias, kernel, stride, dilate, out):
     so that their products sum in one order and agree bit for bit."""
     ndim = len(kernel)
     n, channels = padded.shape[:2]
-    positions = int(np.prod(out, dtype=np.int64))
+    positions = math.prod(out)
     if _shifts_pay(kernel, stride, channels, rows.shape[0]):
         return _add_bias(_shifted_product(padded, rows, kernel, dilate, out), bias)
     if all(k == 1 for k in kernel) and all(s == 1 for s in stride):
@@ -160,7 +167,7 @@ def _shifted_product(padded, rows, kernel, dilate, out):
     itemsize = total.itemsize
     for sample in range(n):
         flat = padded[sample].reshape(channels, height * width)
-        for index, (i, j) in enumerate(np.ndindex(kh, kw)):
+        for index, (i, j) in enumerate(itertools.product(range(kh), range(kw))):
             start = i * dh * width + j * dw
             np.matmul(taps[i, j], flat[:, start:start + length], out=part if index else total)
             if index:
@@ -232,8 +239,8 @@ def _im2col_product(data, weight, kernel, stride, dilate, out, g, num_filter):
     ndim = len(kernel)
     cg = channels // g
     windows = _windows(data, kernel, stride, dilate, out)      # (N, C, *out, *k)
-    positions = int(np.prod(out, dtype=np.int64))
-    ksize = int(np.prod(kernel, dtype=np.int64))
+    positions = math.prod(out)
+    ksize = math.prod(kernel)
     # (N, G, Cg, *out, *k) -> (G, N, *out, Cg, *k) -> (G, N*P, Cg*K)
     windows = windows.reshape((n, g, cg) + out + tuple(kernel))
     order = (1, 0) + tuple(range(3, 3 + ndim)) + (2,) + tuple(range(3 + ndim, 3 + 2 * ndim))
@@ -301,8 +308,8 @@ def conv_weight_grad(data, weight, g, kernel, stride, dilate, pad, groups):
     num_filter = weight.shape[0]
     out = g.shape[2:]
     cg, fg = channels // groups, num_filter // groups
-    positions = int(np.prod(out, dtype=np.int64))
-    ksize = int(np.prod(kernel, dtype=np.int64))
+    positions = math.prod(out)
+    ksize = math.prod(kernel)
     windows = _windows(padded, kernel, stride, dilate, out).reshape(
         (n, groups, cg) + out + kernel)
     order = (1, 0) + tuple(range(3, 3 + ndim)) + (2,) + tuple(range(3 + ndim, 3 + 2 * ndim))
@@ -324,8 +331,8 @@ def conv_data_grad(g, weight, data_shape, dtype, kernel, stride, dilate, pad, gr
     num_filter = weight.shape[0]
     out = g.shape[2:]
     cg, fg = channels // groups, num_filter // groups
-    positions = int(np.prod(out, dtype=np.int64))
-    ksize = int(np.prod(kernel, dtype=np.int64))
+    positions = math.prod(out)
+    ksize = math.prod(kernel)
     # output gradient (N, F, *out) -> (G, N*P, F/G)
     g_cols = g.reshape(n, groups, fg, positions).transpose(1, 0, 3, 2).reshape(
         groups, n * positions, fg)
@@ -460,12 +467,17 @@ def _pooling(data, *, kernel=(), pool_type="max", global_pool=False, cudnn_off=F
     if not _positive_geometry(kernel, stride, (), pad) or min(out, default=1) < 1:
         _refuse_pooling(data, *attrs)
     combine = np.maximum if pool_type == "max" else np.add
-    result = None
-    for offset in np.ndindex(*kernel):
-        key = (slice(None), slice(None)) + tuple(
-            slice(i, i + (o - 1) * st + 1, st) for i, o, st in zip(offset, out, stride))
-        part = padded[key]
-        result = part.copy() if result is None else combine(result, part, out=result)
+    if _reduces_windows(kernel, out):
+        result = _reduced_windows(padded, kernel, stride, out, combine)
+    elif pool_type == "max":
+        result = np.ascontiguousarray(_separable_max(padded, kernel, stride, out))
+    else:
+        result = None
+        for offset in itertools.product(*map(range, kernel)):
+            key = (slice(None), slice(None)) + tuple(
+                slice(i, i + (o - 1) * st + 1, st) for i, o, st in zip(offset, out, stride))
+            part = padded[key]
+            result = part.copy() if result is None else combine(result, part, out=result)
     if pool_type == "avg":
         include_pad = True if count_include_pad is None else count_include_pad
         counts = np.ones((), dtype=np.int64)
@@ -477,6 +489,48 @@ def _pooling(data, *, kernel=(), pool_type="max", global_pool=False, cudnn_off=F
             scale = np.where(counts > 0, 1.0 / np.maximum(counts, 1), 0.0).astype(data.dtype)
         result *= scale
     return result
+
+
+_MANY_OFFSETS = 16     # a kernel of more offsets over fewer windows reduces a copy of them
+
+
+def _reduces_windows(kernel, out):
+    """Whether a pooling combines a copy of its windows in one reduction rather than one strided
+    view per kernel offset: for large kernels over few windows (SqueezeNet's 13x13 average
+    pooling of a 13x13 image, 169 offsets of one position each)."""
+    count = math.prod(kernel)
+    return count > _MANY_OFFSETS and math.prod(out) <= count
+
+
+def _reduced_windows(padded, kernel, stride, out, combine):
+    """The max or sum (`combine` np.maximum or np.add) of each window of channel-first
+    `padded`, reduced along a contiguous copy of the windows: it sums in one order whatever
+    the data's memory order, so the table's kernel and the specialized one agree bit for bit."""
+    ndim = len(kernel)
+    windows = np.ascontiguousarray(_windows(padded, kernel, stride, (1,) * ndim, out))
+    flat = windows.reshape(windows.shape[:2 + ndim] + (-1,))
+    return combine.reduce(flat, axis=-1, dtype=flat.dtype)
+
+
+def _separable_max(padded, kernel, stride, out):
+    """The maximum of each window of channel-first `padded`, one spatial axis after another
+    (the last first): a 3x3 window takes 2 + 2 maxima of strided views instead of 8. Maxima are
+    exact, and of equal values (0.0 and -0.0) np.maximum keeps its second operand, so the
+    survivor is the last in row-major order, as it is for a maximum over one view per offset.
+    The first maximum allocates in the memory order of `padded`."""
+    result, fresh = padded, False
+    for axis in reversed(range(len(kernel))):
+        span = (out[axis] - 1) * stride[axis] + 1
+        before = (slice(None),) * (2 + axis)
+        views = [result[before + (slice(i, i + span, stride[axis]),)]
+                 for i in range(kernel[axis])]
+        if len(views) == 1:
+            result = views[0]
+            continue
+        result, fresh = np.maximum(views[0], views[1]), True
+        for view in views[2:]:
+            np.maximum(result, view, out=result)
+    return result if fresh else result.copy()
 
 
 def _refuse_pooling(data, kernel, pool_type, global_pool, pooling_convention, stride, pad,
@@ -572,25 +626,39 @@ def _first_max_mask(values, axis):
 
 
 def _pooling_specialize(attrs):
-    """Unpadded 'valid' max/sum/avg pooling: combinations of strided views, the first one
-    allocating in the memory order of its input (so channel-last data stays channel-last)."""
+    """Unpadded max/sum/avg pooling: combinations of strided views, the first one allocating in
+    the memory order of its input (so channel-last data stays channel-last), or the windows'
+    reduction where the table's kernel reduces them. 'full' pooling is 'valid' pooling where
+    the windows tile the data to its end (SqueezeNet's); elsewhere the table's kernel runs."""
     kernel = tuple(attrs["kernel"])
     stride = tuple(attrs["stride"]) or (1,) * len(kernel)
     pool_type = attrs["pool_type"]
     if (attrs["global_pool"] or any(attrs["pad"]) or len(kernel) not in _LAYOUTS
-            or pool_type not in _POOL_TYPES or attrs["pooling_convention"] != "valid"
+            or pool_type not in _POOL_TYPES or attrs["pooling_convention"] not in _POOL_CONVENTIONS
             or attrs["layout"] not in (None, _LAYOUTS[len(kernel)])
             or not _positive_geometry(kernel, stride, (), (0,) * len(kernel))):
         return None         # for the general kernel (the views below need sizes that fit)
     ndim = len(kernel)
     spatial = range(ndim)
-    offsets = list(np.ndindex(*kernel))
+    offsets = list(itertools.product(*map(range, kernel)))
     combine = np.maximum if pool_type == "max" else np.add
     count = len(offsets)
+    full = attrs["pooling_convention"] == "full"
+    scale = 1.0 / count
 
     def refuse(data):
         """The shape rule's OpError for this input; returns if it takes it."""
         check_arrays("Pooling", attrs, (data,))
+
+    def runs_past_end(data):
+        """Whether 'full' windows run past the end of `data` (the table's kernel pools it)."""
+        return full and any((data.shape[2 + i] - kernel[i]) % stride[i] for i in spatial)
+
+    def reduced(data, out):
+        result = _reduced_windows(data, kernel, stride, out, combine)
+        if pool_type == "avg":
+            result *= np.asarray(scale).astype(data.dtype)
+        return result
 
     if ndim == 2 and count > 1:
         (kh, kw), (sh, sw) = kernel, stride
@@ -600,14 +668,21 @@ def _pooling_specialize(attrs):
             if data.ndim != 4 or data.shape[2] < kh or data.shape[3] < kw:
                 refuse(data)
             height, width = data.shape[2:]
-            eh, ew = (height - kh) // sh * sh + 1, (width - kw) // sw * sw + 1
+            out = ((height - kh) // sh + 1, (width - kw) // sw + 1)
+            if runs_past_end(data):
+                return _pooling(data, **attrs)
+            if _reduces_windows(kernel, out):
+                return reduced(data, out)
+            if pool_type == "max":
+                return _separable_max(data, kernel, stride, out)
+            eh, ew = (out[0] - 1) * sh + 1, (out[1] - 1) * sw + 1
             (i0, j0), (i1, j1) = offsets[0], offsets[1]
             result = combine(data[:, :, i0:i0 + eh:sh, j0:j0 + ew:sw],
                              data[:, :, i1:i1 + eh:sh, j1:j1 + ew:sw])
             for i, j in rest:
                 combine(result, data[:, :, i:i + eh:sh, j:j + ew:sw], out=result)
             if pool_type == "avg":
-                result *= np.asarray(1.0 / count).astype(data.dtype)
+                result *= np.asarray(scale).astype(data.dtype)
             return result
         return pooling2d
 
@@ -616,6 +691,12 @@ def _pooling_specialize(attrs):
         if len(sizes) != ndim or any(sizes[i] < kernel[i] for i in spatial):
             refuse(data)
         out = tuple((sizes[i] - kernel[i]) // stride[i] + 1 for i in spatial)
+        if runs_past_end(data):
+            return _pooling(data, **attrs)
+        if _reduces_windows(kernel, out):
+            return reduced(data, out)
+        if pool_type == "max":
+            return _separable_max(data, kernel, stride, out)
         spans = tuple((out[i] - 1) * stride[i] + 1 for i in spatial)
         parts = [data[(slice(None), slice(None)) + tuple(
             slice(o[i], o[i] + spans[i], stride[i]) for i in spatial)] for o in offsets]
@@ -626,7 +707,7 @@ def _pooling_specialize(attrs):
             for part in parts[2:]:
                 combine(result, part, out=result)
         if pool_type == "avg":
-            result *= np.asarray(1.0 / count).astype(data.dtype)
+            result *= np.asarray(scale).astype(data.dtype)
         return result
     return pooling
 

@@ -1,5 +1,7 @@
 """The optimized program (the default, optimize=True) computes what imperative mode computes bit
 for bit: specialized kernels sum in the order the table's kernels sum in."""
+import itertools
+
 import numpy as np
 import pytest
 
@@ -84,6 +86,31 @@ def test_the_convolution_kernel_sums_as_its_specialization_for_every_channel_cou
         assert np.array_equal(op.kernel(channel_last, w, b, **attrs), want)
 
 
+@pytest.mark.parametrize("attrs, shape", [
+    (dict(kernel=(3, 3), stride=(2, 2), pooling_convention="full"), (2, 3, 13, 11)),
+    (dict(kernel=(3, 3), stride=(2, 2), pooling_convention="full"), (2, 3, 12, 11)),
+    (dict(kernel=(3, 2), stride=(2, 3), pooling_convention="full"), (1, 4, 9, 8)),
+    (dict(kernel=(13, 13)), (2, 5, 13, 13)),
+    (dict(kernel=(5, 4), stride=(1, 2)), (1, 3, 7, 9)),
+    (dict(kernel=(3, 3, 2), pooling_convention="full", stride=(2, 2, 2)), (1, 2, 7, 6, 5))])
+@pytest.mark.parametrize("pool_type", ["max", "avg", "sum"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_the_pooling_kernel_pools_as_its_specialization(attrs, shape, pool_type, dtype):
+    """'full' pooling whether or not its windows run past the data's end, and kernels of more
+    offsets than windows, on channel-first and channel-last memory alike."""
+    from ast_hybrid import ops
+    op = ops.get("Pooling")
+    parsed = op.parse_attrs(dict(attrs, pool_type=pool_type))
+    x = np.random.default_rng(3).standard_normal(shape).astype(dtype)
+    want = op.kernel(x, **parsed)
+    specialized = op.specialized_kernel(parsed)
+    assert specialized is not None
+    assert np.array_equal(specialized(x), want)
+    channel_last = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    assert np.array_equal(specialized(np.moveaxis(channel_last, -1, 1)), want)
+    assert np.array_equal(op.kernel(np.moveaxis(channel_last, -1, 1), **parsed), want)
+
+
 class _ConvolutionThenReductions(nn.HybridBlock):
     def __init__(self):
         super().__init__()
@@ -105,3 +132,85 @@ def test_reductions_after_a_convolution_equal_imperative_mode_bit_for_bit():
     net.hybridize()
     for got, expected in zip(net(x), want):
         assert np.array_equal(got.asnumpy(), expected)
+
+
+def _pooling_network():
+    """SqueezeNet's poolings: ceil-mode max pooling whose windows tile the data, and one that
+    runs past its end, then an average pooling of the whole image."""
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(8, 3, strides=2, activation="relu"), nn.MaxPool2D(3, 2, ceil_mode=True),
+            nn.Conv2D(6, 1), nn.MaxPool2D(3, 2, ceil_mode=True), nn.AvgPool2D(5), nn.Flatten())
+    return net
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 43, 43), (1, 3, 41, 45)])
+def test_poolings_equal_imperative_mode_and_unoptimized_programs_bit_for_bit(shape):
+    """In predict mode, in float64 after cast, after a training step's new weights, and in a
+    recorded forward's values and gradients."""
+    rng = np.random.default_rng(4)
+    x = nd.array(rng.standard_normal(shape).astype("float32"))
+    nets = [_pooling_network() for _ in range(3)]
+    for net in nets:
+        net.initialize()
+        net(x)
+    for others in zip(*(net.collect_params().values() for net in nets)):
+        for q in others[1:]:
+            q.set_data(others[0].data())
+    imperative, optimized, unoptimized = nets
+    optimized.hybridize()
+    unoptimized.hybridize(optimize=False)
+
+    def outputs(data):
+        return [net(data).asnumpy() for net in nets]
+
+    want, got, plain = outputs(x)
+    assert np.array_equal(got, want) and np.array_equal(plain, want)
+    grads = []
+    for net in nets:
+        with autograd.record():
+            y = net(x)
+        y.backward()
+        grads.append([p.grad().asnumpy() for p in net.collect_params().values()])
+    for grad in grads[1:]:
+        assert all(np.array_equal(g, h) for g, h in zip(grad, grads[0]))
+    for net in nets:
+        for p, g in zip(net.collect_params().values(), grads[0]):
+            p.set_data(p.data() - 0.1 * nd.array(g))
+    want, got, plain = outputs(x)
+    assert np.array_equal(got, want) and np.array_equal(plain, want)
+    for net in nets:
+        net.cast("float64")
+    want, got, plain = outputs(x.astype("float64"))
+    assert want.dtype == np.float64
+    assert np.array_equal(got, want) and np.array_equal(plain, want)
+
+
+@pytest.mark.parametrize("attrs", [dict(kernel=(3, 3), stride=(2, 2)), dict(kernel=(2, 3)),
+                                   dict(kernel=(3, 3), stride=(2, 2), pooling_convention="full"),
+                                   dict(kernel=(3,), stride=(2,))])
+def test_max_pooling_keeps_the_same_zero_and_nan_as_its_specialization(attrs):
+    """Of equal maxima 0.0 and -0.0, the specialized kernel keeps the one the table's kernel
+    keeps, the last in row-major order (a maximum over one view per offset keeps it too), and
+    NaN wins in both."""
+    from ast_hybrid import ops
+    op = ops.get("Pooling")
+    parsed = op.parse_attrs(dict(attrs, pool_type="max"))
+    rng = np.random.default_rng(5)
+    shape = (2, 3, 9, 11)[:2 + len(attrs["kernel"])]
+    x = rng.choice(np.array([0.0, -0.0, -1.0], dtype=np.float32), size=shape)
+    x.flat[::17] = np.nan
+    want = op.kernel(x, **parsed)
+    got = op.specialized_kernel(parsed)(x)
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+    assert np.isnan(want).any() and np.signbit(want[want == 0]).any()
+    kernel = parsed["kernel"]
+    stride = tuple(parsed["stride"]) or (1,) * len(kernel)
+    out = want.shape[2:]
+    last = None
+    for offset in itertools.product(*map(range, kernel)):
+        view = x[(Ellipsis,) + tuple(slice(i, i + (o - 1) * s + 1, s)
+                                     for i, o, s in zip(offset, out, stride))]
+        last = view.copy() if last is None else np.maximum(last, view)
+    if parsed["pooling_convention"] == "valid":
+        assert np.array_equal(np.signbit(want), np.signbit(last))

@@ -110,7 +110,10 @@ POOL_CASES = [dict(kernel=(2, 2)), dict(kernel=(2, 2), stride=(2, 2)),
               dict(kernel=(3, 3), stride=(2, 2), pad=(1, 1)),
               dict(kernel=(3, 3), stride=(2, 2), pooling_convention="full"),
               dict(kernel=(2, 3), stride=(2, 2), pad=(1, 1), pooling_convention="full"),
-              dict(kernel=(3,), stride=(2,), pad=(1,))]
+              dict(kernel=(3,), stride=(2,), pad=(1,)),
+              # more offsets than windows: one reduction over a copy of the windows
+              dict(kernel=(5, 4)), dict(kernel=(5, 5), stride=(2, 1), pad=(1, 1)),
+              dict(kernel=(5, 4), stride=(2, 2), pooling_convention="full")]
 
 
 @pytest.mark.parametrize("attrs", POOL_CASES)
@@ -155,3 +158,16 @@ def test_pooling_errors():
     shape_fails("Pooling", [(2, 3, 5, 5)], kernel=(3,), pattern="kernel")
     shape_fails("Pooling", [(2, 3, 2, 2)], kernel=(3, 3), pattern="larger")
     shape_fails("Pooling", [(2, 3, 5, 5)], kernel=(2, 2), pool_type="lp", pattern="lp")
+
+
+@pytest.mark.parametrize("shape, pad, extra, value", [
+    ((2, 3, 5, 4), (1, 2), None, 0), ((1, 2, 6, 5), (1, 0), (1, 2), -7.5),
+    ((2, 1, 7), (3,), (1,), np.finfo(np.float32).min), ((1, 2, 3, 4, 5), (1, 0, 2), None, 0)])
+def test_padding_sets_the_border_and_keeps_the_interior(shape, pad, extra, value):
+    from ast_hybrid.ops.conv import _pad
+    x = rand(*shape)
+    after = extra or (0,) * len(pad)
+    want = np.pad(x, [(0, 0), (0, 0)] + [(p, p + e) for p, e in zip(pad, after)],
+                  constant_values=value)
+    got = _pad(x, pad, value, extra)
+    assert got.dtype == x.dtype and np.array_equal(got, want)

@@ -23,7 +23,7 @@ _STRAIGHT = (ast.Assign, ast.AugAssign, ast.Expr)
 def _bound_by_statements(function_def):
     """Names that assignments, augmented assignments and for loops bind."""
     bound = set()
-    for node in ast.walk(function_def):
+    for node in nodes(function_def):
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 bound |= names_stored(target)
