@@ -522,22 +522,3 @@ def test_an_in_place_helper_fails_with_the_error_imperative_mode_gives():
         net(x, y)
     assert "add_in_place(z, y, out=z)" in to_source(net, x, y)
     assert str(compiled.value).splitlines()[0] == str(imperative.value).splitlines()[0]
-
-
-def test_missing_locations_are_fixed_as_the_ast_module_fixes_them():
-    from ast_hybrid.compiler.optimize import fix_missing_locations
-    source = ("def f(x, flag):\n    y = relu(x)\n    if flag:\n        y = [tanh(v) for v in y]\n"
-              "    return y\n")
-    ours, theirs = ast.parse(source), ast.parse(source)
-    for tree in (ours, theirs):
-        body = tree.body[0].body
-        # statements a pass made: no positions, some children with theirs
-        body.insert(1, ast.Assign([ast.Name("z", ast.Store())],
-                                  ast.Call(ast.Name("exp", ast.Load()), [body[0].value], [])))
-        body[2].body.append(ast.Expr(ast.Call(ast.Name("emit", ast.Load()), [], [])))
-    fix_missing_locations(ours)
-    ast.fix_missing_locations(theirs)
-    positions = ("lineno", "col_offset", "end_lineno", "end_col_offset")
-    assert [[getattr(n, a, None) for a in positions] for n in ast.walk(ours)] == \
-        [[getattr(n, a, None) for a in positions] for n in ast.walk(theirs)]
-    assert ast.dump(ours, include_attributes=True) == ast.dump(theirs, include_attributes=True)

@@ -46,3 +46,21 @@ def test_operator_tables_are_pythons_operators():
     assert toolkit.BINARY[ast.MatMult] is operator.matmul
     assert toolkit.COMPARE[ast.NotIn](1, [2]) and set(toolkit.ORDERING) < set(toolkit.COMPARE)
     assert toolkit.UNARY[ast.Invert](0) == -1
+
+
+def test_missing_locations_are_fixed_as_the_ast_module_fixes_them():
+    source = ("def f(x, flag):\n    y = relu(x)\n    if flag:\n        y = [tanh(v) for v in y]\n"
+              "    return y\n")
+    ours, theirs = ast.parse(source), ast.parse(source)
+    for tree in (ours, theirs):
+        body = tree.body[0].body
+        # statements a pass made: no positions, some children with theirs
+        body.insert(1, ast.Assign([ast.Name("z", ast.Store())],
+                                  ast.Call(ast.Name("exp", ast.Load()), [body[0].value], [])))
+        body[2].body.append(ast.Expr(ast.Call(ast.Name("emit", ast.Load()), [], [])))
+    toolkit.fix_missing_locations(ours)
+    ast.fix_missing_locations(theirs)
+    positions = ("lineno", "col_offset", "end_lineno", "end_col_offset")
+    assert [[getattr(n, a, None) for a in positions] for n in ast.walk(ours)] == \
+        [[getattr(n, a, None) for a in positions] for n in ast.walk(theirs)]
+    assert ast.dump(ours, include_attributes=True) == ast.dump(theirs, include_attributes=True)

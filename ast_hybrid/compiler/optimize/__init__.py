@@ -8,6 +8,7 @@ import ast
 from dataclasses import dataclass, field
 
 from ..origins import copy_origin
+from ..toolkit import fix_missing_locations
 from . import (batchnorm_in_place, concat_in_place, constant_fold, cse, dce, inplace, release,
                specialize_kernels, static_alloc)
 
@@ -46,43 +47,6 @@ def clone(node):
         return copy_origin(node, new) if isinstance(node, ast.stmt) else new
     if isinstance(node, list):
         return [clone(item) for item in node]
-    return node
-
-
-def fix_missing_locations(node):
-    """ast.fix_missing_locations (each node without a position takes its parent's), walking
-    with a stack rather than a generator per node: a large program's first call pays for it."""
-    stack = [(node, 1, 0, 1, 0)]
-    while stack:
-        current, lineno, col_offset, end_lineno, end_col_offset = stack.pop()
-        attributes = current._attributes
-        if "lineno" in attributes:
-            if not hasattr(current, "lineno"):
-                current.lineno = lineno
-            else:
-                lineno = current.lineno
-        if "end_lineno" in attributes:
-            if getattr(current, "end_lineno", None) is None:
-                current.end_lineno = end_lineno
-            else:
-                end_lineno = current.end_lineno
-        if "col_offset" in attributes:
-            if not hasattr(current, "col_offset"):
-                current.col_offset = col_offset
-            else:
-                col_offset = current.col_offset
-        if "end_col_offset" in attributes:
-            if getattr(current, "end_col_offset", None) is None:
-                current.end_col_offset = end_col_offset
-            else:
-                end_col_offset = current.end_col_offset
-        position = (lineno, col_offset, end_lineno, end_col_offset)
-        for name in current._fields:
-            value = getattr(current, name, None)
-            if isinstance(value, ast.AST):
-                stack.append((value,) + position)
-            elif value.__class__ is list:
-                stack.extend((item,) + position for item in value if isinstance(item, ast.AST))
     return node
 
 
