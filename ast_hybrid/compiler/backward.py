@@ -1,6 +1,8 @@
 """Backward programs: derived from a compiled forward program by the reverse-mode pass."""
 import copy
 
+import numpy as np
+
 from .backend import compile_program
 from .origins import last_line
 from .optimize import OptimizeInfo, constant_fold, cse, dce, optimize, specialize_kernels
@@ -39,6 +41,7 @@ class DifferentiatedProgram:
         self.backward = self.program.namespace[backward.name]
         self.reach = reach.OutputReach(definition, forward.kernel_ops, namespace)
         self._decided = set()       # the `needs` whose outputs' attachment is known
+        self._single = {}           # needs -> attachment of a result that is one array
         self._return_line = last_line(definition.body) or (filename or forward.filename, 0)
 
     def check_decided(self, needs):
@@ -53,6 +56,16 @@ class DifferentiatedProgram:
                 "gradient or from outside the graph (asnumpy, detach, nd.array, constants)",
                 *self._return_line)
         self._decided.add(key)
+
+    def attached(self, needs, result):
+        """reach.attached for a call whose inputs need gradients as `needs` (a tuple); for
+        a result of one array it depends on `needs` alone, so it is kept."""
+        if type(result) is not np.ndarray:
+            return self.reach.attached(needs, result)
+        known = self._single.get(needs)
+        if known is None:
+            known = self._single[needs] = self.reach.attached(needs, result)
+        return known
 
     @property
     def source(self):

@@ -151,9 +151,9 @@ class CompiledEntry:
             arrays = [x._data for x in inputs]
         except AttributeError:      # a parameter without data (None)
             return self._initialize_imperatively(args)
-        needs = [autograd.requires_grad(x) for x in inputs]
+        needs = tuple([autograd.requires_grad(x) for x in inputs])
         try:
-            derived = self.differentiated()
+            derived = self._differentiated or self.differentiated()
             derived.check_decided(needs)
         except UnsupportedConstruct as error:
             if self.block is None or not self.block._hybridize_options().fallback:
@@ -186,7 +186,7 @@ class CompiledEntry:
         # buffer autograd offers for it (grad_req 'write', the graph's only use of it)
         # an output imperative mode computes outside the graph stays outside it
         autograd.record_needed(inputs, arrays, flat, backward, into=True,
-                               attached=derived.reach.attached(needs, result))
+                               attached=derived.attached(needs, result))
         return outputs
 
     def _initialize_imperatively(self, args):
