@@ -7,7 +7,7 @@ from collections import OrderedDict
 from .. import initializer, ndarray, symbol
 from ..compiler.block_view import CHILDREN, BlockView, ProgramCache
 from ..compiler.dispatch import call_compiled
-from ..compiler.entry import cache_key
+from ..compiler.entry import cached_entry
 from ..compiler.export import export_block
 from ..compiler.options import HybridizeOptions
 from ..compiler.trace import infer_parameter_shapes
@@ -423,10 +423,10 @@ class HybridBlock(Block):
     def __call__(self, *args):
         if self._forward_pre_hooks or self._forward_hooks:
             return super().__call__(*args)
-        programs = self._program_cache.programs
-        if programs is not None and type(self).forward is HybridBlock.forward and \
+        cache = self._program_cache
+        if cache.programs is not None and type(self).forward is HybridBlock.forward and \
                 not any_on_several_contexts(self._all_params):
-            entry = programs.get(cache_key(args))
+            entry = cached_entry(cache, args)
             if entry is not None:       # a hybridized block's hot path: straight to its program
                 return entry(args)
         return self.forward(*args)

@@ -654,11 +654,21 @@ def _pooling_specialize(attrs):
         """Whether 'full' windows run past the end of `data` (the table's kernel pools it)."""
         return full and any((data.shape[2 + i] - kernel[i]) % stride[i] for i in spatial)
 
-    def reduced(data, out):
-        result = _reduced_windows(data, kernel, stride, out, combine)
+    def averaged(result, dtype):
         if pool_type == "avg":
-            result *= np.asarray(scale).astype(data.dtype)
+            result *= np.asarray(scale).astype(dtype)
         return result
+
+    def by_other_means(data, out):
+        """The pooling where a path other than combining strided views computes it (the
+        table's kernel, one reduction of the windows, or max one axis at a time), else None."""
+        if runs_past_end(data):
+            return _pooling(data, **attrs)
+        if _reduces_windows(kernel, out):
+            return averaged(_reduced_windows(data, kernel, stride, out, combine), data.dtype)
+        if pool_type == "max":
+            return _separable_max(data, kernel, stride, out)
+        return None
 
     if ndim == 2 and count > 1:
         (kh, kw), (sh, sw) = kernel, stride
@@ -669,21 +679,16 @@ def _pooling_specialize(attrs):
                 refuse(data)
             height, width = data.shape[2:]
             out = ((height - kh) // sh + 1, (width - kw) // sw + 1)
-            if runs_past_end(data):
-                return _pooling(data, **attrs)
-            if _reduces_windows(kernel, out):
-                return reduced(data, out)
-            if pool_type == "max":
-                return _separable_max(data, kernel, stride, out)
+            result = by_other_means(data, out)
+            if result is not None:
+                return result
             eh, ew = (out[0] - 1) * sh + 1, (out[1] - 1) * sw + 1
             (i0, j0), (i1, j1) = offsets[0], offsets[1]
             result = combine(data[:, :, i0:i0 + eh:sh, j0:j0 + ew:sw],
                              data[:, :, i1:i1 + eh:sh, j1:j1 + ew:sw])
             for i, j in rest:
                 combine(result, data[:, :, i:i + eh:sh, j:j + ew:sw], out=result)
-            if pool_type == "avg":
-                result *= np.asarray(scale).astype(data.dtype)
-            return result
+            return averaged(result, data.dtype)
         return pooling2d
 
     def pooling(data):
@@ -691,12 +696,9 @@ def _pooling_specialize(attrs):
         if len(sizes) != ndim or any(sizes[i] < kernel[i] for i in spatial):
             refuse(data)
         out = tuple((sizes[i] - kernel[i]) // stride[i] + 1 for i in spatial)
-        if runs_past_end(data):
-            return _pooling(data, **attrs)
-        if _reduces_windows(kernel, out):
-            return reduced(data, out)
-        if pool_type == "max":
-            return _separable_max(data, kernel, stride, out)
+        result = by_other_means(data, out)
+        if result is not None:
+            return result
         spans = tuple((out[i] - 1) * stride[i] + 1 for i in spatial)
         parts = [data[(slice(None), slice(None)) + tuple(
             slice(o[i], o[i] + spans[i], stride[i]) for i in spatial)] for o in offsets]
@@ -706,9 +708,7 @@ def _pooling_specialize(attrs):
             result = combine(parts[0], parts[1])
             for part in parts[2:]:
                 combine(result, part, out=result)
-        if pool_type == "avg":
-            result *= np.asarray(scale).astype(data.dtype)
-        return result
+        return averaged(result, data.dtype)
     return pooling
 
 
