@@ -130,15 +130,20 @@ def _pick(data, index, *, axis=-1, keepdims=False, mode="clip"):
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
+def _index_shapes(shape, axis):
+    """(without the axis, with it kept as 1): the index shapes pick takes for data of `shape`
+    along `axis` (an index in [0, ndim), or None for the data flattened), the first also
+    its output's shape."""
+    if axis is None:
+        return (), (1,)
+    return shape[:axis] + shape[axis + 1:], shape[:axis] + (1,) + shape[axis + 1:]
+
+
 def _pick_shape(attrs, in_shapes):
     data = known("pick", in_shapes, 1)[0]
-    if attrs["axis"] is None:
-        data_view, axis = (int(np.prod(data)),), 0
-    else:
-        data_view = data
-        axis = normalize_axis("pick", attrs["axis"], len(data), in_shapes)
-    reduced = data_view[:axis] + data_view[axis + 1:]
-    kept = data_view[:axis] + (1,) + data_view[axis + 1:]
+    axis = None if attrs["axis"] is None else \
+        normalize_axis("pick", attrs["axis"], len(data), in_shapes)
+    reduced, kept = _index_shapes(tuple(data), axis)
     index = in_shapes[1]
     if index is None:
         index = kept if attrs["keepdims"] else reduced
@@ -178,14 +183,11 @@ def _pick_gradient(data, index, g, axis, mode):
 def _pick_index_fits(data, index, axis):
     """Whether pick's shape rule accepts this index for this data (numpy would broadcast
     some it refuses)."""
-    shape = data.shape
-    if axis is None:
-        return index.shape in ((), (1,))
-    if not -len(shape) <= axis < len(shape):
-        return False
-    axis %= len(shape)
-    return index.shape == shape[:axis] + shape[axis + 1:] or \
-        index.shape == shape[:axis] + (1,) + shape[axis + 1:]
+    if axis is not None:
+        if not -data.ndim <= axis < data.ndim:
+            return False
+        axis %= data.ndim
+    return index.shape in _index_shapes(data.shape, axis)
 
 
 def _pick_specialize(attrs):

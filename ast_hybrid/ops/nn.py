@@ -273,7 +273,8 @@ def _softmax(data, length=None, *, axis=-1, temperature=None, dtype=None, use_le
 
 def _log_softmax(data, length=None, *, axis=-1, temperature=None, dtype=None,
                  use_length=False):
-    if length is None and temperature in (None, 1.0) and dtype is None:
+    if length is None and temperature in (None, 1.0) and dtype is None and \
+            data.dtype.kind == "f" and -data.ndim <= axis < data.ndim:
         return _log_softmax_plain(data, axis)
     shifted, _, total, valid = _softmax_parts("log_softmax", data, length, axis, temperature)
     if valid is None:       # each total holds its largest entry's exp(0) = 1 (or is NaN)
@@ -285,11 +286,9 @@ def _log_softmax(data, length=None, *, axis=-1, temperature=None, dtype=None,
 
 
 def _log_softmax_plain(data, axis):
-    """log_softmax without length, temperature or dtype: _softmax_parts' steps on one
-    buffer, without its wrappers (a classifier's loss calls it on a few scores per step)."""
-    if data.dtype.kind != "f" or not -data.ndim <= axis < data.ndim:
-        shifted, _, total, _ = _softmax_parts("log_softmax", data, None, axis, None)
-        return (shifted - np.log(total)).astype(data.dtype, copy=False)
+    """log_softmax of floats along a valid axis, without length, temperature or dtype:
+    _softmax_parts' steps on one buffer, without its wrappers (a classifier's loss calls it
+    on a few scores per step)."""
     shifted = data - np.maximum.reduce(data, axis=axis, keepdims=True)
     total = np.add.reduce(np.exp(shifted), axis=axis, keepdims=True)
     return np.subtract(shifted, np.log(total, out=total), out=shifted)
@@ -300,8 +299,8 @@ def _log_softmax_specialize(attrs):
         return None
     axis = attrs["axis"]
 
-    def log_softmax(data):
-        return _log_softmax_plain(data, axis)
+    def log_softmax(data):     # the kernel's outputs are new arrays: no fresh_outputs wrapper
+        return _log_softmax(data, axis=axis)
     return log_softmax
 
 
