@@ -46,16 +46,15 @@ class DifferentiatedProgram:
 
     def check_decided(self, needs):
         """Refuse a call whose outputs imperative mode may or may not attach to the graph,
-        depending on how it runs."""
-        key = tuple(needs)
-        if key in self._decided:
+        depending on how it runs; `needs` is a tuple of whether each input needs a gradient."""
+        if needs in self._decided:
             return
         if not self.reach.decided(needs):
             raise UnsupportedConstruct(
                 "an output that, depending on the run, is computed from an input needing a "
                 "gradient or from outside the graph (asnumpy, detach, nd.array, constants)",
                 *self._return_line)
-        self._decided.add(key)
+        self._decided.add(needs)
 
     def attached(self, needs, result):
         """reach.attached for a call whose inputs need gradients as `needs` (a tuple); for

@@ -30,9 +30,7 @@ AUTO = "auto"   # outputs wrapped by their run-time type (arrays, tuples and lis
 
 
 _parameter_array = operator.attrgetter("_data._data")   # read afresh on every call
-_recording_state = autograd._state      # read on every call: one attribute, no call
 _ALL_ARRAYS = [(ARRAY,) * count for count in range(8)]
-_ONE_ARRAY = _ALL_ARRAYS[1]
 
 
 def argument_leaves(args):
@@ -48,10 +46,7 @@ def argument_leaves(args):
 
 
 def cache_key(args):
-    if len(args) == 1:
-        if type(args[0]) is NDArray:    # the commonest case: net(x)
-            return _ONE_ARRAY
-    elif len(args) < len(_ALL_ARRAYS) and all(type(value) is NDArray for value in args):
+    if len(args) < len(_ALL_ARRAYS) and all(type(value) is NDArray for value in args):
         return _ALL_ARRAYS[len(args)]   # the common case, without building a tuple per call
     key = []
     for value in args:
@@ -94,28 +89,22 @@ class CompiledEntry:
         self._warned = False
 
     def __call__(self, args):
-        program = self.program
-        if program.guards is not None and self.block is not None and self.stale():
+        if self.program.guards is not None and self.block is not None and self.stale():
             self.block._program_cache.clear()
             return self.block(*args)
         leaves = argument_leaves(args) if self.nested else args
-        if _recording_state.recording:
+        if autograd.is_recording():
             return self._call_recorded(args, leaves)
-        positions = self.array_positions
         try:
-            arrays = [leaves[i]._data for i in positions]
+            arrays = [leaves[i]._data for i in self.array_positions]
             arrays += map(_parameter_array, self.params)
         except AttributeError:
             return self._initialize_imperatively(args)
         try:
-            result = program.function(*arrays)
+            result = self.program.function(*arrays)
         except Exception as error:
             # the same exception (or the operator's, with its context set), its traceback kept
-            raise annotate(error, program)  # noqa: B904
-        if self.structure is None and positions:    # one array out: placed without a walk
-            output = NDArray(result)
-            output._ctx = leaves[positions[0]]._ctx
-            return output
+            raise annotate(error, self.program)  # noqa: B904
         return self._placed(self._wrap(result), leaves)
 
     def stale(self):
@@ -153,7 +142,7 @@ class CompiledEntry:
             return self._initialize_imperatively(args)
         needs = tuple([autograd.requires_grad(x) for x in inputs])
         try:
-            derived = self._differentiated or self.differentiated()
+            derived = self.differentiated()
             derived.check_decided(needs)
         except UnsupportedConstruct as error:
             if self.block is None or not self.block._hybridize_options().fallback:
