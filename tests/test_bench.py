@@ -273,3 +273,51 @@ def test_jax_peer_computes_what_the_numpy_twins_compute():
         net, _, xn = make(name)
         got = jax_forward(spec.kind, net)(xn)
         assert np.allclose(got, spec.numpy_forward(net)(xn), rtol=1e-4, atol=1e-5), name
+
+
+def _numpy_steps(name, count):
+    """The numpy twin's (per-sample losses, gradients, updated weights) after each of
+    `count` steps from the bench's weights of training row `name`, and what a peer needs
+    to build its step: (kind, net, x, labels)."""
+    from ast_hybrid.bench import MODELS, TRAIN_MODELS, make, make_labels
+    model, builder, _ = TRAIN_MODELS[name]
+    net, _, xn = make(model)
+    labels = make_labels(name)
+    reference = builder(net, 0.01)
+    steps = []
+    for _ in range(count):
+        loss = reference.step(xn, labels)
+        steps.append((loss, [g.copy() for g in reference.grads()],
+                      [w.copy() for w in reference.weights()]))
+    return steps, (MODELS[model].kind, net, xn, labels)
+
+
+def _assert_steps_as_numpy(build):
+    """A training peer's steps -- checked, timed, checked -- give the numpy twin's losses,
+    gradients and updated weights on MLP (batch 256: sum, not mean, over the batch) and
+    LeNet (batch 64)."""
+    for name in ("mlp256", "lenet64"):
+        want, args = _numpy_steps(name, 3)
+        for peer, (step, checked_step) in build(*args).items():
+            got = [checked_step()]
+            step()
+            got.append(checked_step())
+            for (loss, grads, weights), (wloss, wgrads, wweights) in zip(got, want[::2]):
+                assert np.allclose(loss, wloss, rtol=1e-4, atol=1e-5), (name, peer)
+                for g, wg, w, ww in zip(grads, wgrads, weights, wweights):
+                    assert g.shape == wg.shape and w.shape == ww.shape, (name, peer)
+                    assert np.allclose(g, wg, rtol=1e-4, atol=1e-5), (name, peer)
+                    assert np.allclose(w, ww, rtol=1e-4, atol=1e-5), (name, peer)
+
+
+def test_torch_training_peers_step_as_the_numpy_step():
+    pytest.importorskip("torch")
+    from ast_hybrid.bench.torch_peers import torch_training
+    _assert_steps_as_numpy(lambda *args: torch_training(*args, 0.01))
+
+
+def test_jax_training_peer_steps_as_the_numpy_step():
+    pytest.importorskip("jax")
+    from ast_hybrid.bench.jax_peers import jax_training
+    _assert_steps_as_numpy(lambda *args: {"jax": jax_training(*args, 0.01)})
+

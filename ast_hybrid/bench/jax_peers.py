@@ -21,14 +21,12 @@ def enable_jax():
     return True
 
 
-def jax_forward(kind, net):
-    """The jitted forward of the same model with the same weights, a function of a numpy
-    array returning a numpy array."""
+def jax_model(kind, net):
+    """The model `kind` as a function of (its weights in `net.collect_params()` order, x)
+    returning its output, for jax to transform."""
     import jax
     import jax.numpy as jnp
     from jax import lax
-
-    weights = [jnp.asarray(w) for w in param_arrays(net)]
 
     def dense(x, w, b):
         return x @ w.T + b
@@ -62,9 +60,60 @@ def jax_forward(kind, net):
             x = x + jax.nn.relu(dense(x, w, b))
         return x
 
-    kinds = {"mlp": mlp, "lenet": lenet, "rnn": rnn, "residual": residual}
-    jitted = jax.jit(kinds[kind])
+    return {"mlp": mlp, "lenet": lenet, "rnn": rnn, "residual": residual}[kind]
+
+
+def jax_forward(kind, net):
+    """The jitted forward of the same model with the same weights, a function of a numpy
+    array returning a numpy array."""
+    import jax
+    import jax.numpy as jnp
+
+    weights = [jnp.asarray(w) for w in param_arrays(net)]
+    jitted = jax.jit(jax_model(kind, net))
 
     def forward(x):
         return np.asarray(jitted(weights, x))
     return forward
+
+
+def jax_training(kind, net, x, labels, lr):
+    """(step, checked_step): the library's SGD training step of the model as one jitted
+    function of (weights, x, labels) returning (per-sample losses, updated weights), the
+    weights kept on the device between steps and donated to the step that replaces them.
+    `step()` is one step on the batch (x, integer labels), waited for; `checked_step()` is
+    the same step, returning its (per-sample losses, gradients, updated weights) as numpy,
+    the gradients from a second jitted function at the weights the step starts from."""
+    import jax
+    import jax.numpy as jnp
+
+    model = jax_model(kind, net)
+    scale = lr / x.shape[0]
+
+    def total_loss(weights, xs, ys):
+        """Softmax cross-entropy summed over the batch (what the library's backward
+        differentiates), with the per-sample losses."""
+        log_p = jax.nn.log_softmax(model(weights, xs))
+        losses = -jnp.take_along_axis(log_p, ys[:, None], axis=1)[:, 0]
+        return losses.sum(), losses
+
+    def sgd_step(weights, xs, ys):
+        (_, losses), grads = jax.value_and_grad(total_loss, has_aux=True)(weights, xs, ys)
+        return losses, [w - scale * g for w, g in zip(weights, grads)]
+
+    jitted = jax.jit(sgd_step, donate_argnums=0)
+    gradient = jax.jit(jax.grad(lambda *args: total_loss(*args)[0]))
+    xs, ys = jnp.asarray(x), jnp.asarray(labels.astype(np.int32))
+    state = {"weights": [jnp.array(w) for w in param_arrays(net)]}
+
+    def step():
+        losses, state["weights"] = jitted(state["weights"], xs, ys)
+        jax.block_until_ready(state["weights"])
+        return losses
+
+    def checked_step():
+        # copies: a donated buffer is reused by the next step
+        grads = [np.array(g) for g in gradient(state["weights"], xs, ys)]
+        losses = np.array(step())
+        return losses, grads, [np.array(w) for w in state["weights"]]
+    return step, checked_step

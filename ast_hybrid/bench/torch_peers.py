@@ -16,15 +16,16 @@ def enable_torch():
     return True
 
 
-def torch_forward(kind, net):
-    """(eager, torchscript) forwards of the same model in PyTorch with the same weights, each
-    a function of a numpy array returning a numpy array; raises ImportError without torch."""
+def torch_module(kind, net):
+    """The model `kind` as a torch.nn.Module holding copies of `net`'s weights, its
+    parameters() in `net.collect_params()` order; raises ImportError without torch."""
     import torch
     from torch import nn as tnn
     from torch.nn import functional as tF
 
     def t(a):
-        return torch.from_numpy(np.ascontiguousarray(a))
+        # a copy: a training peer updates its weights in place
+        return torch.tensor(np.asarray(a))
 
     def linears(weights):
         out = []
@@ -38,19 +39,17 @@ def torch_forward(kind, net):
     weights = param_arrays(net)
     if kind == "mlp":
         a, b, c = linears(weights)
-        module = tnn.Sequential(a, tnn.ReLU(), b, tnn.ReLU(), c)
-    elif kind == "lenet":
+        return tnn.Sequential(a, tnn.ReLU(), b, tnn.ReLU(), c)
+    if kind == "lenet":
         conv1, conv2 = tnn.Conv2d(1, 6, 5), tnn.Conv2d(6, 16, 5)
         conv1.weight.data, conv1.bias.data = t(weights[0]), t(weights[1])
         conv2.weight.data, conv2.bias.data = t(weights[2]), t(weights[3])
         d1, d2, d3 = linears(weights[4:])
-        module = tnn.Sequential(conv1, tnn.ReLU(), tnn.MaxPool2d(2), conv2, tnn.ReLU(),
-                                tnn.MaxPool2d(2), tnn.Flatten(), d1, tnn.ReLU(), d2,
-                                tnn.ReLU(), d3)
-    elif kind == "rnn":
-        dx, dh = linears([p.data().asnumpy() for p in
-                          (net.dense_x.weight, net.dense_x.bias, net.dense_h.weight,
-                           net.dense_h.bias)])
+        return tnn.Sequential(conv1, tnn.ReLU(), tnn.MaxPool2d(2), conv2, tnn.ReLU(),
+                              tnn.MaxPool2d(2), tnn.Flatten(), d1, tnn.ReLU(), d2,
+                              tnn.ReLU(), d3)
+    if kind == "rnn":
+        dx, dh = linears(weights)
 
         class Cell(tnn.Module):
             def __init__(self, steps):
@@ -62,8 +61,8 @@ def torch_forward(kind, net):
                 for i in range(self.steps):
                     h = torch.tanh(self.dx(x[:, i]) + self.dh(h))
                 return h
-        module = Cell(net.steps)
-    elif kind == "residual":
+        return Cell(net.steps)
+    if kind == "residual":
         lins = linears(weights)
 
         class Res(tnn.Module):
@@ -75,10 +74,16 @@ def torch_forward(kind, net):
                 for lin in self.layers:
                     x = x + tF.relu(lin(x))
                 return x
-        module = Res()
-    else:
-        raise ValueError(kind)
-    module.eval()
+        return Res()
+    raise ValueError(kind)
+
+
+def torch_forward(kind, net):
+    """(eager, torchscript) forwards of the same model in PyTorch with the same weights, each
+    a function of a numpy array returning a numpy array; raises ImportError without torch."""
+    import torch
+
+    module = torch_module(kind, net).eval()
     scripted = torch.jit.script(module)
 
     def wrap(m):
@@ -87,3 +92,48 @@ def torch_forward(kind, net):
                 return m(torch.from_numpy(x)).numpy()
         return forward
     return wrap(module), wrap(scripted)
+
+
+def torch_training(kind, net, x, labels, lr):
+    """{"torch": (step, checked_step), "torchscript": (step, checked_step)}: the library's
+    SGD training step of the model in PyTorch, each peer on its own copy of `net`'s weights
+    (a scripted module shares its parameters with the module it was scripted from).
+    `step()` is one step on the batch (x, integer labels): forward, cross-entropy summed
+    over the batch, backward, `w -= (lr / batch) * grad`; `checked_step()` is the same step,
+    returning its (per-sample losses, gradients, updated weights) as numpy."""
+    import torch
+    from torch.nn import functional as tF
+
+    xt = torch.from_numpy(np.ascontiguousarray(x))
+    yt = torch.from_numpy(labels.astype(np.int64))
+    scale = lr / x.shape[0]
+
+    def build(model):
+        params = list(model.parameters())
+
+        def forward_backward():
+            out = model(xt)
+            tF.cross_entropy(out, yt, reduction="sum").backward()
+            return out
+
+        def update():
+            with torch.no_grad():
+                # the kernel torch.optim.SGD runs (foreach), without the optimizer's Python
+                torch._foreach_add_(params, [p.grad for p in params], alpha=-scale)
+            for p in params:
+                p.grad = None
+
+        def step():
+            forward_backward()
+            update()
+
+        def checked_step():
+            out = forward_backward()
+            losses = tF.cross_entropy(out.detach(), yt, reduction="none").numpy()
+            grads = [p.grad.numpy().copy() for p in params]
+            update()
+            return losses, grads, [p.detach().numpy().copy() for p in params]
+        return step, checked_step
+
+    return {"torch": build(torch_module(kind, net)),
+            "torchscript": build(torch.jit.script(torch_module(kind, net)))}
