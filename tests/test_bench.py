@@ -321,3 +321,54 @@ def test_jax_training_peer_steps_as_the_numpy_step():
     from ast_hybrid.bench.jax_peers import jax_training
     _assert_steps_as_numpy(lambda *args: {"jax": jax_training(*args, 0.01)})
 
+
+def test_a_failing_or_wrong_training_peer_is_reported_not_fatal(monkeypatch):
+    """A peer that fails to build, fails its first step, or steps differently from the numpy
+    twin: the row says so, its column is left empty (or marked), and the modes still run."""
+    from ast_hybrid.bench import training
+
+    def fails_to_build(*args):
+        raise ImportError("no torch here")
+
+    def fails_to_step():
+        raise RuntimeError("step failed")
+
+    def wrong_step(kind, net, x, labels, lr):
+        steps, _ = _numpy_steps("mlp1", 1)
+        loss, grads, weights = steps[0]
+        return lambda: None, lambda: (loss, grads, [w + 1e-3 for w in weights])
+
+    class BrokenWorker:
+        def build(self, *args, **kwargs):
+            raise OSError("worker gone")
+
+    monkeypatch.setattr(training, "torch_training", fails_to_build)
+    monkeypatch.setattr(training, "jax_training", lambda *args: (lambda: None, fails_to_step))
+    fns, info = training.setup_training("mlp1", peers=("torch", "torchscript", "jax"),
+                                        mxnet=BrokenWorker())
+    assert info["peer_errors"] == {"torch": "ImportError: no torch here",
+                                   "jax": "RuntimeError: step failed",
+                                   "mxnet": "OSError: worker gone"}
+    assert not {"torch", "torchscript", "jax", "mxnet"} & set(fns) and "ast" in fns
+    assert info["ast_compile_error"] is None
+    assert all(info["reference_matches"].values())
+    monkeypatch.setattr(training, "jax_training", wrong_step)
+    fns, info = training.setup_training("mlp1", peers=("jax",))
+    assert info["reference_matches"]["jax"] is False and info["max_abs_diff"]["jax"] >= 1e-3
+
+
+def test_bench_times_the_training_peers_beside_ours(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("jax")
+    out = tmp_path / "results.json"
+    proc = _bench(tmp_path, "--quick", "--models", "mlp1", "--no-memory", "--repeats", "2",
+                  "--peers", "--json", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    row = data["training"]["mlp1"]
+    assert row["peer_errors"] == {}
+    for peer in ("torch", "torchscript", "jax"):
+        assert row["reference_matches"][peer] is True, (peer, row["max_abs_diff"][peer])
+        assert row["times_us"][peer] > 0 and row["ratio_to_ast"][peer] > 0
+    training_table = proc.stdout[proc.stdout.index("Training step"):]
+    assert "jax us (x AST)" in training_table and "torchscript us (x AST)" in training_table

@@ -49,10 +49,12 @@ It writes files only when asked: the results with --json PATH, a chart with --pl
 
 Peers, each timed in the same rounds as ours and checked against the numpy twin first, with
 its ratio to AST mode: --peers adds PyTorch eager and TorchScript and JAX jit (each where it
-imports); --mxnet-python PATH adds MXNet 1.x, hybridized with static_alloc and
-static_shape, running in that interpreter as a worker process on the same weights (forwards
-and training steps). --zoo adds predict-mode rows of model_zoo.vision networks at batch 1
-and 8 (AST mode against imperative mode and MXNet) and their first hybridized call.
+imports; forwards and training steps: cross-entropy summed over the batch, autograd or
+jax.value_and_grad, the same SGD update); --mxnet-python PATH adds MXNet 1.x, hybridized
+with static_alloc and static_shape, running in that interpreter as a worker process on the
+same weights (forwards and training steps). --zoo adds predict-mode rows of model_zoo.vision
+networks at batch 1 and 8 (AST mode against imperative mode and MXNet) and their first
+hybridized call.
 With --dist it also times data-parallel training over MPI (the 'dist' extra): samples per
 second on 1 and 2 processes and the time each step spends summing gradients.
 With any peer, every system runs on one thread, numpy's BLAS included (threadpoolctl).
@@ -208,7 +210,7 @@ def main(argv=None):
     progress = Progress(total)
     try:
         models = run_models(steady, repeats, target_s, peers, mxnet, progress)
-        training = run_training(train_names, repeats, target_s, mxnet, progress)
+        training = run_training(train_names, repeats, target_s, peers, mxnet, progress)
         memory = measure_memory(memory_names, progress)
         first = first_call(first_names, instances, progress)
         zoo_rows = zoo_first = {}
@@ -224,7 +226,7 @@ def main(argv=None):
 
     distributed = run_distributed(20 if args.quick else 200) if args.dist else None
     print(format_table(models, first, targets, variants, training, memory,
-                       train_variants=VARIANTS + mx_column, zoo=zoo_rows,
+                       train_variants=variants, zoo=zoo_rows,
                        zoo_variants=zoo.VARIANTS + mx_column, zoo_first=zoo_first))
     if distributed:
         print("\n".join(format_distributed(distributed)))

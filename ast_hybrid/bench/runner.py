@@ -25,10 +25,10 @@ def run_models(names, repeats, target_s, peers, mxnet, progress):
     return results
 
 
-def run_training(names, repeats, target_s, mxnet, progress):
+def run_training(names, repeats, target_s, peers, mxnet, progress):
     results = {}
     for name in names:
-        fns, info = setup_training(name, mxnet)
+        fns, info = setup_training(name, peers, mxnet)
         info.update(interleave(fns, repeats, target_s, progress, f"train {name}"))
         results[name] = info
     return results

@@ -2,8 +2,10 @@
 import numpy as np
 
 from .. import autograd, gluon, nd
+from .jax_peers import jax_training
 from .models import MODELS, TRAIN_MODELS, make, make_labels
 from .mxnet_peer import model_args
+from .torch_peers import torch_training
 from .variants import as_numpy, build_ast_strictly, clone, close_to, peer_error
 
 TRAIN_LR = 0.01
@@ -53,23 +55,46 @@ def _train_variant(spec, source_net, mode, x, y, batch):
     return step, first, error
 
 
+def _compare(got, want):
+    """(whether every array of `got` equals its counterpart in `want`, the largest
+    difference)."""
+    return (all(close_to(g, w) for g, w in zip(got, want)),
+            max(float(np.max(np.abs(g - w))) if g.shape == w.shape else float("inf")
+                for g, w in zip(got, want)))
+
+
 def _mxnet_step(mxnet, spec, source, xn, labels, want_loss, want_weights):
     """(MXNet's step in its worker, whether its first step's loss and updated weights equal
     the numpy step's, the largest difference)."""
     step, first = mxnet.build(spec.kind, model_args(spec.kind, source),
                               [p.data().asnumpy() for p in source.collect_params().values()],
                               xn, labels=labels.astype(np.float32), lr=TRAIN_LR)
-    got, want = [first["loss"]] + first["weights"], [want_loss] + want_weights
-    return (step, all(close_to(g, w) for g, w in zip(got, want)),
-            max(float(np.max(np.abs(g - w))) if g.shape == w.shape else float("inf")
-                for g, w in zip(got, want)))
+    return (step, *_compare([first["loss"]] + first["weights"], [want_loss] + want_weights))
 
 
-def setup_training(name, mxnet=None):
+def _peer_steps(kind, source, xn, labels, peers):
+    """The enabled in-process `peers`' (step, checked_step) pairs, and the errors of those
+    that failed to build, peer -> message."""
+    built, errors = {}, {}
+    if "torch" in peers:
+        try:
+            built.update(torch_training(kind, source, xn, labels, TRAIN_LR))
+        except Exception as error:  # noqa: BLE001 - peers are optional
+            errors["torch"] = peer_error(error)
+    if "jax" in peers:
+        try:
+            built["jax"] = jax_training(kind, source, xn, labels, TRAIN_LR)
+        except Exception as error:  # noqa: BLE001
+            errors["jax"] = peer_error(error)
+    return built, errors
+
+
+def setup_training(name, peers=(), mxnet=None):
     """(variant -> step function, the row's checks) for one row of TRAIN_MODELS, each
-    variant's first step checked against the hand-written numpy step's (gradients and
-    updated weights; MXNet's, timed in its worker `mxnet` unless None: loss and updated
-    weights)."""
+    variant's first step checked against the hand-written numpy step's: the modes' and the
+    in-process `peers`' (the enabled ones) losses, gradients and updated weights; MXNet's,
+    timed in its worker `mxnet` unless None, loss and updated weights. A peer that fails to
+    build or to step is reported in the row's peer_errors, its column left empty."""
     model, numpy_step, _ = TRAIN_MODELS[name]
     spec = MODELS[model]
     source, x, xn = make(model)
@@ -80,19 +105,24 @@ def setup_training(name, mxnet=None):
     ref_loss = reference.step(xn, labels)
     want = [ref_loss] + [g.copy() for g in reference.grads()] \
         + [w.copy() for w in reference.weights()]
-    fns, matches, max_diff, error = {}, {}, {}, None
+    fns, matches, max_diff, ast_error = {}, {}, {}, None
     for variant, mode in MODES:
         step, (loss, grads, weights), err = _train_variant(spec, source, mode, x, y, batch)
         if mode == "ast":
-            error = err
-        got = [loss] + grads + weights
-        matches[variant] = all(close_to(g, w) for g, w in zip(got, want))
-        max_diff[variant] = max(float(np.max(np.abs(g - w))) if g.shape == w.shape
-                                else float("inf") for g, w in zip(got, want))
+            ast_error = err
+        matches[variant], max_diff[variant] = _compare([loss] + grads + weights, want)
         fns[variant] = step
     matches["numpy"], max_diff["numpy"] = True, 0.0
     fns["numpy"] = lambda: reference.step(xn, labels)
-    errors = {}
+    built, errors = _peer_steps(spec.kind, source, xn, labels, peers)
+    for peer, (step, checked_step) in built.items():
+        try:
+            loss, grads, weights = checked_step()
+        except Exception as error:  # noqa: BLE001 - a peer's failure is reported, not fatal
+            errors[peer] = peer_error(error)
+            continue
+        matches[peer], max_diff[peer] = _compare([loss] + grads + weights, want)
+        fns[peer] = step
     if mxnet is not None:
         try:
             fns["mxnet"], matches["mxnet"], max_diff["mxnet"] = _mxnet_step(
@@ -107,8 +137,9 @@ def setup_training(name, mxnet=None):
         "input_shape": list(spec.input_shape),
         "reference_matches": matches,
         "max_abs_diff": max_diff,
-        "checked": "first step's loss, gradients and updated weights vs the numpy step",
-        "ast_compile_error": error,
+        "checked": "first step's loss, gradients and updated weights vs the numpy step "
+                   "(MXNet: loss and updated weights)",
+        "ast_compile_error": ast_error,
         "peer_errors": errors,
     }
     return fns, info
