@@ -63,9 +63,16 @@ def test_quick_bench_writes_results(tmp_path):
     assert first["ast"]["median_ms"] > 0 and first["trace"]["median_ms"] > 0
     for t in data["targets"]:
         assert set(t) >= {"target", "measures", "model", "measured", "bound", "met"}
-        assert isinstance(t["met"], bool)
+        assert isinstance(t["met"], bool) or (t["met"] is None and t["measured"] is None
+                                              and t["not_measured"])
     marked = {(t["target"], t["model"]) for t in data["targets"]}
     assert ("train imperative / AST", "mlp1") in marked
+    # without --peers, the training step's peer targets say they were not measured
+    unmeasured = {t["target"]: t["not_measured"] for t in data["targets"] if t["met"] is None}
+    assert unmeasured == {"train TorchScript / AST (AST faster)":
+                          "needs --peers and torch installed",
+                          "train JAX jit / AST (AST faster)": "needs --peers and jax installed"}
+    assert "[n/a   ] train JAX jit / AST (AST faster)" in proc.stdout
     assert ("peak memory AST / numpy", "mlp256") in marked
     assert ("peak memory AST / numpy", "mlp1") not in marked     # large batch only
     # which BLAS numpy ran, first, in the tables and in the metadata
@@ -357,6 +364,36 @@ def test_a_failing_or_wrong_training_peer_is_reported_not_fatal(monkeypatch):
     assert info["reference_matches"]["jax"] is False and info["max_abs_diff"]["jax"] >= 1e-3
 
 
+def test_training_peer_targets_say_whether_ast_beat_them_or_why_not_measured():
+    from ast_hybrid.bench.report import format_table
+    from ast_hybrid.bench.targets import evaluate_targets
+    times = {"imperative": 700.0, "trace": 300.0, "ast": 200.0, "numpy": 150.0,
+             "torch": 320.0, "torchscript": 180.0}
+    row = {"times_us": times, "ratio_to_ast": {v: t / 200.0 for v, t in times.items()},
+           "ratio_to_numpy": {v: t / 150.0 for v, t in times.items()},
+           "imperative_over_ast": 3.5, "trace_over_ast": 1.5,
+           "reference_matches": {v: True for v in times}, "ast_compile_error": None,
+           "peer_errors": {"jax": "RuntimeError: XLA failed"}}
+    targets = evaluate_targets({}, {}, {"mlp1": row})
+    by_name = {t["target"]: t for t in targets}
+    torchscript = by_name["train TorchScript / AST (AST faster)"]
+    assert torchscript["met"] is False and torchscript["measured"] == 0.9
+    jax = by_name["train JAX jit / AST (AST faster)"]
+    assert jax["met"] is None and jax["measured"] is None
+    assert jax["not_measured"] == "jax failed: RuntimeError: XLA failed"
+    text = format_table({}, {}, targets, (), {"mlp1": row},
+                        train_variants=tuple(times))
+    assert "[MISSED] train TorchScript / AST (AST faster) mlp1" in text
+    assert "0.900  (target > 1)" in text
+    assert ("[n/a   ] train JAX jit / AST (AST faster)     mlp1             not measured "
+            "(jax failed: RuntimeError: XLA failed)") in text
+    assert "torchscript us (x AST)" in text and "180.0 (0.90)" in text
+    row["times_us"]["torchscript"] = 250.0
+    row["ratio_to_ast"]["torchscript"] = 1.25
+    assert {t["target"]: t["met"] for t in evaluate_targets({}, {}, {"mlp1": row})}[
+        "train TorchScript / AST (AST faster)"] is True
+
+
 def test_bench_times_the_training_peers_beside_ours(tmp_path):
     pytest.importorskip("torch")
     pytest.importorskip("jax")
@@ -370,5 +407,10 @@ def test_bench_times_the_training_peers_beside_ours(tmp_path):
     for peer in ("torch", "torchscript", "jax"):
         assert row["reference_matches"][peer] is True, (peer, row["max_abs_diff"][peer])
         assert row["times_us"][peer] > 0 and row["ratio_to_ast"][peer] > 0
+    measured = {t["target"]: t for t in data["targets"] if "AST faster" in t["target"]
+                and t["target"].startswith("train")}
+    assert set(measured) == {"train TorchScript / AST (AST faster)",
+                             "train JAX jit / AST (AST faster)"}
+    assert all(isinstance(t["met"], bool) for t in measured.values())
     training_table = proc.stdout[proc.stdout.index("Training step"):]
     assert "jax us (x AST)" in training_table and "torchscript us (x AST)" in training_table

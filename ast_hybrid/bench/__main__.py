@@ -43,8 +43,9 @@ anything is timed. Peak memory is tracemalloc's peak (numpy reports its buffers 
 one forward after a warm-up call.
 
 The performance targets (AST mode's time and peak memory against plain numpy, imperative and
-trace mode against AST mode, the first call's cost, the training step) are printed next to
-the figures, each marked met or missed; a missed target never makes the benchmark fail.
+trace mode against AST mode, the first call's cost, the training step, which must also beat
+TorchScript's and JAX jit's) are printed next to the figures, each marked met or missed (or
+not measured, where a peer did not run); a missed target never makes the benchmark fail.
 It writes files only when asked: the results with --json PATH, a chart with --plot PATH.
 
 Peers, each timed in the same rounds as ours and checked against the numpy twin first, with

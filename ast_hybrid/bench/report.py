@@ -46,9 +46,10 @@ def _time_rows(title, rows_info, variants):
 def _training_lines(training, variants):
     return ["", *_time_rows("Training step (record forward + SoftmaxCrossEntropyLoss + backward "
                             "+ Trainer.step, SGD), median of repeats (ratio to the numpy "
-                            "step):", training, variants),
-            "(ref: each mode's first-step loss, gradients and updated weights equal the "
-            "hand-written numpy step's; MXNet's loss and updated weights.)"]
+                            "step; to AST mode for the peers):", training, variants),
+            "(peers: cross-entropy summed over the batch, backward, w -= lr / batch * grad. "
+            "ref: each mode's and in-process peer's first-step loss, gradients and updated "
+            "weights equal the hand-written numpy step's; MXNet's loss and updated weights.)"]
 
 
 def _zoo_lines(zoo, variants, first):
@@ -88,9 +89,14 @@ def _first_call_lines(first):
 
 def _target_lines(targets):
     lines = ["", "Targets (informational, never a failure):"]
+    width = max([26] + [len(t["target"]) for t in targets])
     for t in targets:
+        if t["met"] is None:
+            lines.append(f"  [n/a   ] {t['target']:<{width}} {t['model']:<16} "
+                         f"not measured ({t['not_measured']})")
+            continue
         mark = "met   " if t["met"] else "MISSED"
-        lines.append(f"  [{mark}] {t['target']:<26} {t['model']:<16} "
+        lines.append(f"  [{mark}] {t['target']:<{width}} {t['model']:<16} "
                      f"{t['measured']:>9.3f}  (target {t['bound']})")
     return lines
 
