@@ -48,9 +48,11 @@ def describe_location(location):
 
 @contextmanager
 def garbage_collection_paused():
-    """Pause the cyclic garbage collector while building a large acyclic structure (a graph
-    of many nodes): its full passes over a growing heap make building quadratic in the node
-    count, and such a structure makes no reference cycles for it to free."""
+    """Pause the cyclic garbage collector while building a large structure of many small
+    objects (a graph of many nodes, a compiled program's syntax trees): its full passes over
+    a growing heap make building quadratic in the node count, and the heap the user already
+    holds (other networks, their programs) is walked at each of them. Such a build makes
+    few reference cycles; the collector frees them once it runs again."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -4,6 +4,7 @@ import functools
 import inspect
 import weakref
 
+from ..base import garbage_collection_paused
 from .backend import compile_program
 from .block_view import CHILDREN, BlockView, with_entry
 from .entry import AUTO, CompiledEntry, argument_leaves, build_lock, cache_key
@@ -45,6 +46,7 @@ def _entry(program, params, args, block=None):
     return CompiledEntry(program, params, positions, AUTO, "ast", block, nested=nested)
 
 
+@garbage_collection_paused()
 def build_program(function, leading, args, root_block=None, label=None, options=None,
                   keywords=None):
     """(Program, parameters in argument order) for `function(*leading, *args, **keywords)`;

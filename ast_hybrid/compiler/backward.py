@@ -3,6 +3,7 @@ import copy
 
 import numpy as np
 
+from ..base import garbage_collection_paused
 from .backend import compile_program
 from .origins import last_line
 from .optimize import OptimizeInfo, constant_fold, cse, dce, optimize, specialize_kernels
@@ -20,6 +21,7 @@ class DifferentiatedProgram:
     record(*arrays) -> (result, stack, values); backward(stack, values, result_gradient)
     -> one gradient (or None) per argument of the forward program."""
 
+    @garbage_collection_paused()
     def __init__(self, forward):
         definition = forward.differentiable
         namer = copy.deepcopy(forward.namer)

@@ -1,11 +1,13 @@
 """The per-block and per-function program caches stay bounded, and so do the source lines
 registered for tracebacks; every NaN is one constant; simultaneous first calls compile once;
-threads calling one static_alloc block at once get their own results."""
+threads calling one static_alloc block at once get their own results; a build pauses the
+cyclic collector and leaves it as it found it."""
 import gc
 import linecache
 import threading
 
 import numpy as np
+import pytest
 
 import ast_hybrid
 from ast_hybrid import nd
@@ -126,3 +128,61 @@ def test_static_alloc_is_correct_for_threads_calling_one_block_at_once():
     for thread in threads:
         thread.join()
     assert not wrong, f"{len(wrong)} of 480 outputs wrong"
+
+
+
+class Doubled(nn.HybridBlock):
+    def hybrid_forward(self, F, x):
+        return x * 2
+
+
+def _collector_states_while(monkeypatch, module, name):
+    """A list that gets whether the cyclic collector runs at each call of module.name."""
+    seen = []
+    original = getattr(module, name)
+
+    def noting(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return original(*args, **kwargs)
+    monkeypatch.setattr(module, name, noting)
+    return seen
+
+
+def test_a_build_pauses_the_collector_and_restores_its_state(monkeypatch):
+    from ast_hybrid.compiler import ast_front_end, backward
+    forward_states = _collector_states_while(monkeypatch, ast_front_end.specialize, "transform")
+    backward_states = _collector_states_while(monkeypatch, backward.reverse, "transform")
+    block = Doubled()
+    block.hybridize()
+    assert gc.isenabled()
+    np.testing.assert_allclose(block(X).asnumpy(), X.asnumpy() * 2)
+    x = X.copy()
+    x.attach_grad()
+    with ast_hybrid.autograd.record():
+        y = block(x)
+    y.backward()
+    np.testing.assert_allclose(x.grad.asnumpy(), np.full(X.shape, 2.0))
+    assert forward_states == [False] and backward_states == [False]
+    assert gc.isenabled()
+
+
+def test_a_failed_build_restores_the_collector():
+    class FailsToCompile(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            return x * undefined_name  # noqa: F821
+    failing = FailsToCompile()
+    failing.hybridize(fallback=False)
+    with pytest.raises(NameError):
+        failing(X)
+    assert gc.isenabled()
+
+
+def test_a_build_leaves_a_disabled_collector_disabled():
+    block = Doubled()
+    block.hybridize()
+    gc.disable()
+    try:
+        block(X)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
