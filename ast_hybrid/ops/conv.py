@@ -7,6 +7,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..base import MXNetError
 from . import attrs as A
+from .grad_utils import buffer_for, fits_buffer, wanted
 from .registry import REGISTRY, Op, OpError, check_arrays, register, shape_error
 from .shapes import deduce, known, require, spatial_param, window_out_size
 
@@ -284,24 +285,62 @@ def _convolution_shape(attrs, in_shapes):
     return shapes, [(data[0], filters) + out]
 
 
-def _convolution_grad(attrs, inputs, outputs, out_grads):
+def _convolution_grad(attrs, inputs, outputs, out_grads, out=None):
     """Gradients through im2col: the weight's from the windows and the output's gradient,
-    the data's by scattering the columns' gradient back onto the (padded) input (col2im)."""
-    data, weight = inputs[0], inputs[1]
+    the data's by scattering the columns' gradient back onto the (padded) input (col2im).
+    out: as grad_utils says of gradients that write into buffers."""
     kernel = tuple(attrs["kernel"])
     stride, dilate, pad = _conv_params(kernel, attrs["stride"], attrs["dilate"], attrs["pad"])
-    g = out_grads[0]
+    bias = inputs[2] if len(inputs) > 2 else None
+    return _convolution_grads(inputs[0], inputs[1], bias, out_grads[0], kernel, stride, dilate,
+                              pad, attrs["num_group"], out)
+
+
+_convolution_grad.writes_into = True
+
+
+def _convolution_grads(data, weight, bias, g, kernel, stride, dilate, pad, groups, out):
+    """The gradients of data, weight and (unless bias is None) bias; out as grad_utils says."""
     grads = [conv_data_grad(g, weight, data.shape, data.dtype, kernel, stride, dilate, pad,
-                            attrs["num_group"]),
-             conv_weight_grad(data, weight, g, kernel, stride, dilate, pad, attrs["num_group"])]
-    if len(inputs) > 2:
-        grads.append(g.sum(axis=(0,) + tuple(range(2, 2 + len(kernel)))).astype(inputs[2].dtype))
+                            groups) if wanted(out, 0) else None,
+             conv_weight_grad(data, weight, g, kernel, stride, dilate, pad, groups,
+                              buffer_for(out, 1)) if wanted(out, 1) else None]
+    if bias is not None:
+        grads.append(_bias_grad(g, bias, buffer_for(out, 2)) if wanted(out, 2) else None)
     return grads
 
 
-def conv_weight_grad(data, weight, g, kernel, stride, dilate, pad, groups):
+def _bias_grad(g, bias, buffer):
+    """The sum of the output's gradient over all but the filter axis, as the bias's dtype."""
+    axes = (0,) + tuple(range(2, g.ndim))
+    into = fits_buffer(buffer, bias.shape, bias.dtype) if g.dtype == bias.dtype else None
+    if into is not None:
+        return np.add.reduce(g, axis=axes, out=into)
+    return g.sum(axis=axes).astype(bias.dtype)
+
+
+def _convolution_grad_specialize(attrs):
+    """The gradient with its attributes parsed once (what the table's computes)."""
+    kernel = tuple(attrs["kernel"])
+    stride, dilate, pad = _conv_params(kernel, attrs["stride"], attrs["dilate"], attrs["pad"])
+    groups = attrs["num_group"]
+    if attrs["no_bias"]:
+        def convolution_no_bias_grad(data, weight, output, out_grad, out=None):
+            return _convolution_grads(data, weight, None, out_grad, kernel, stride, dilate,
+                                      pad, groups, out)
+        bound = convolution_no_bias_grad
+    else:
+        def convolution_grad(data, weight, bias, output, out_grad, out=None):
+            return _convolution_grads(data, weight, bias, out_grad, kernel, stride, dilate,
+                                      pad, groups, out)
+        bound = convolution_grad
+    bound.writes_into = True
+    return bound
+
+
+def conv_weight_grad(data, weight, g, kernel, stride, dilate, pad, groups, buffer=None):
     """The gradient of a convolution's weight (F, C/groups, *kernel) given its unpadded input
-    `data` and the gradient `g` of its output."""
+    `data` and the gradient `g` of its output; written into `buffer` where it fits."""
     ndim = len(kernel)
     padded = _pad(data, pad)
     n, channels = padded.shape[:2]
@@ -316,6 +355,12 @@ def conv_weight_grad(data, weight, g, kernel, stride, dilate, pad, groups):
     cols = windows.transpose(order).reshape(groups, n * positions, cg * ksize)
     g_cols = g.reshape(n, groups, fg, positions).transpose(1, 0, 3, 2).reshape(
         groups, n * positions, fg)
+    product_dtype = np.result_type(g_cols, cols)
+    into = fits_buffer(buffer, weight.shape, weight.dtype) if product_dtype == weight.dtype \
+        else None
+    if into is not None:
+        np.matmul(g_cols.transpose(0, 2, 1), cols, out=into.reshape(groups, fg, cg * ksize))
+        return into
     d_weight = np.matmul(g_cols.transpose(0, 2, 1), cols).reshape(weight.shape)
     return d_weight.astype(weight.dtype, copy=False)
 
@@ -394,6 +439,7 @@ def _convolution_specialize(attrs):
 
 register(Op("Convolution", _convolution, _convolution_shape, inputs=_conv_inputs,
             grad=_convolution_grad, specialize=_convolution_specialize,
+            specialize_grad=_convolution_grad_specialize,
             attrs={"kernel": A.Shape(), "stride": A.Shape(()), "dilate": A.Shape(()),
                    "pad": A.Shape(()), "num_filter": A.Int(), "num_group": A.Int(1),
                    "workspace": A.Int(1024), "no_bias": A.Bool(False),

@@ -4,7 +4,11 @@ Every `grad(attrs, inputs, outputs, out_grads)` receives numpy arrays: the forwa
 and outputs and one gradient per output (zeros for outputs nothing depended on), and returns
 one gradient per input: an array shaped like that input, or None for "no gradient" (zero,
 or an integer input such as indices). Mode-dependent operators find `attrs["training"]`.
+A gradient that declares `writes_into` also takes `out=`: None, or one entry per input, a
+buffer that input's gradient may be written into and returned as (see fits_buffer), False
+where that gradient is not wanted (None is returned for it), or None.
 """
+import numpy as np
 
 
 def unbroadcast(grad, shape):
@@ -36,3 +40,21 @@ def no_grad(attrs, inputs, outputs, out_grads):
 def reshape_grad(attrs, inputs, outputs, out_grads):
     """Operators that only change the shape (reshape, flatten, expand_dims, squeeze)."""
     return [out_grads[0].reshape(inputs[0].shape)] + [None] * (len(inputs) - 1)
+
+
+def fits_buffer(buffer, shape, dtype):
+    """`buffer` when a result of this shape and dtype may be written into it, else None."""
+    if type(buffer) is np.ndarray and buffer.shape == shape and buffer.dtype == dtype \
+            and buffer.flags.c_contiguous and buffer.flags.writeable:
+        return buffer
+    return None
+
+
+def wanted(out, index):
+    """Whether an `out=` list (see the module's docstring) wants input `index`'s gradient."""
+    return out is None or index >= len(out) or out[index] is not False
+
+
+def buffer_for(out, index):
+    """The buffer an `out=` list offers for input `index`'s gradient, or None."""
+    return out[index] if out is not None and index < len(out) else None

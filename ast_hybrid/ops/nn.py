@@ -4,6 +4,7 @@ import weakref
 import numpy as np
 
 from . import attrs as A
+from .grad_utils import fits_buffer
 from .random_state import generator
 from .registry import Op, OpError, check_arrays, register, shape_error
 from .shapes import known, normalize_axes, normalize_axis, require
@@ -73,9 +74,7 @@ def _outer_sum(g, flat, out=None):
 
 
 def _fully_connected_grad(attrs, inputs, outputs, out_grads, out=None):
-    """out: None, or one entry per input: an array that input's gradient is written into
-    and returned as (when its shape and dtype are the computed gradient's), False where that
-    gradient is not wanted (None is returned for it), or None."""
+    """out: as grad_utils says of gradients that write into buffers."""
     bias = inputs[2] if len(inputs) > 2 else _NO_BIAS
     return _fully_connected_grads(attrs["flatten"], inputs[0], inputs[1], bias, out_grads[0],
                                   out)
@@ -95,9 +94,9 @@ def _fully_connected_grads(flatten, data, weight, bias, g, out):
     weight_out = bias_out = None
     has_bias = bias is not _NO_BIAS
     if out is not None and g.dtype == flat.dtype:
-        weight_out = _fits(out[1], (g.shape[1], flat.shape[1]), g.dtype)
+        weight_out = fits_buffer(out[1], (g.shape[1], flat.shape[1]), g.dtype)
         if has_bias and len(out) > 2:
-            bias_out = _fits(out[2], (g.shape[1],), g.dtype)
+            bias_out = fits_buffer(out[2], (g.shape[1],), g.dtype)
     data_grad = None if out is not None and out[0] is False else \
         np.dot(g, weight).reshape(data.shape)
     weight_grad = None if out is not None and out[1] is False else \
@@ -136,14 +135,6 @@ for _grad in _FULLY_CONNECTED_GRADS.values():
 
 def _fully_connected_grad_specialize(attrs):
     return _FULLY_CONNECTED_GRADS[attrs["flatten"], attrs["no_bias"]]
-
-
-def _fits(buffer, shape, dtype):
-    """`buffer` when a result of this shape and dtype may be written into it, else None."""
-    if type(buffer) is np.ndarray and buffer.shape == shape and buffer.dtype == dtype \
-            and buffer.flags.c_contiguous and buffer.flags.writeable:
-        return buffer
-    return None
 
 
 def fully_connected(data, weight, bias=None):

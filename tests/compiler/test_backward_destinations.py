@@ -99,3 +99,58 @@ def test_frozen_layer_and_input_with_a_gradient():
                                            for p in b.collect_params().values()])
     for got, want in zip(*grads):
         np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def conv(hybridize=True):
+    block = nn.Conv2D(3, kernel_size=3, in_channels=2)
+    block.initialize()
+    if hybridize:
+        block.hybridize(mode="ast", fallback=False)
+    return block
+
+
+def test_convolution_skips_the_gradient_of_an_input_without_one(monkeypatch):
+    """Nothing uses the gradient of an input without attach_grad: the backward program does
+    not compute it (col2im is the costliest part of a convolution's gradient), and offers
+    the weight's and bias's buffers; the gradients equal imperative mode's bit for bit."""
+    from ast_hybrid.ops import conv as conv_ops
+    block, reference = conv(), conv(hybridize=False)
+    copy_params(block, reference)
+    x = nd.array(np.random.default_rng(4).standard_normal((2, 2, 6, 6)).astype(np.float32))
+    data_gradients = []
+    original = conv_ops.conv_data_grad
+
+    def counted(*args, **kwargs):
+        data_gradients.append(args[2])
+        return original(*args, **kwargs)
+    monkeypatch.setattr(conv_ops, "conv_data_grad", counted)
+    with autograd.record():
+        y = (block(x) ** 2).sum()
+    y.backward()
+    assert data_gradients == []
+    assert "convolution_grad(x, weight, bias, out, grad_out, out=[into_x, into_weight, " \
+        "into_bias])" in " ".join(
+            ast_hybrid.to_source(block, backward=True).split())
+    with autograd.record():
+        z = (reference(x) ** 2).sum()
+    z.backward()
+    assert data_gradients == [x.shape]      # imperative mode computes it and drops it
+    for p, q in zip(block.collect_params().values(), reference.collect_params().values()):
+        np.testing.assert_array_equal(p.grad().asnumpy(), q.grad().asnumpy())
+
+
+def test_convolution_computes_the_gradient_of_an_input_with_one():
+    block, reference = conv(), conv(hybridize=False)
+    copy_params(block, reference)
+    grads = []
+    for net in (block, reference):
+        x = nd.array(np.random.default_rng(5).standard_normal((2, 2, 6, 6)).astype(np.float32))
+        x.attach_grad()
+        with autograd.record():
+            y = (net(x) ** 2).sum()
+        y.backward()
+        grads.append([x.grad.asnumpy()] + [p.grad().asnumpy()
+                                           for p in net.collect_params().values()])
+    for got, want in zip(*grads):
+        np.testing.assert_array_equal(got, want)
+    assert np.abs(grads[0][0]).sum() > 0
