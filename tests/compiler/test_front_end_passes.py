@@ -50,6 +50,44 @@ def test_source_keeps_the_closure_values():
     assert source.transform(shifted).closure == {"offset": 3.0}
 
 
+def test_source_parses_a_code_object_once_and_reads_the_closure_at_each_call(monkeypatch):
+    parses = []
+    original = source._parsed
+
+    def counted(code):
+        parses.append(code)
+        return original(code)
+    monkeypatch.setattr(source, "_parsed", counted)
+    offset = 3.0
+
+    def shifted(F, x):
+        return x + offset
+
+    first = source.transform(shifted)
+    offset = 4.0
+    second = source.transform(shifted)
+    assert parses == [shifted.__code__]
+    assert second.node is first.node        # shared: the passes only read it
+    assert (first.closure, second.closure) == ({"offset": 3.0}, {"offset": 4.0})
+
+
+def test_a_closure_changed_between_builds_is_the_new_programs_constant():
+    from ast_hybrid import nd
+    from ast_hybrid.gluon import nn
+    scale = 2.0
+
+    class Scaled(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            return x * scale
+
+    x = nd.array(np.ones((1, 2), np.float32))
+    for value in (2.0, 5.0):
+        scale = value
+        block = Scaled()
+        block.hybridize(mode="ast", fallback=False)
+        np.testing.assert_array_equal(block(x).asnumpy(), np.full((1, 2), value))
+
+
 def test_source_refuses_a_function_without_source():
     namespace = {}
     exec("def made(F, x):\n    return x", namespace)      # noqa: S102 (no file behind it)

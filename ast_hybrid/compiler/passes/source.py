@@ -13,7 +13,7 @@ from .errors import UnsupportedConstruct
 
 @dataclass
 class ParsedFunction:
-    node: ast.FunctionDef        # line numbers are the user's file's
+    node: ast.FunctionDef        # line numbers are the user's file's; shared, read only
     filename: str
     globals: dict
     closure: dict
@@ -26,8 +26,7 @@ def transform(function):
     """Parse `function` (a plain function or a bound method's __func__), decorators stripped."""
     function = inspect.unwrap(getattr(function, "__func__", function))
     code = function.__code__
-    node = _parsed(code)
-    node.decorator_list = []
+    node = _definition(code)
     filename = code.co_filename
     if not _is_the_code(function, node):
         raise UnsupportedConstruct(
@@ -93,6 +92,15 @@ def _source_lines(code):
             raise UnsupportedConstruct("a function whose source is unavailable",
                                        code.co_filename, first, str(error)) from None
     return inspect.getblock(lines[first - 1:]), first
+
+
+@functools.lru_cache(maxsize=512)
+def _definition(code):
+    """The definition of `code`, decorators stripped: one AST per code object, which every
+    build of it shares and the passes only read (each copies what it rewrites)."""
+    node = _parsed(code)
+    node.decorator_list = []
+    return node
 
 
 def _parsed(code):

@@ -3,6 +3,7 @@ being inlined, emission of statements with their origins, values turned into cod
 methods each part provides to the others, declared here."""
 import ast
 import builtins
+import functools
 
 import numpy as np
 
@@ -13,6 +14,14 @@ from . import fence, inline, loop_exits, source
 from .errors import CompileError, UnsupportedConstruct
 from .lower import Lowerer
 from .values import Dynamic, FRef, Local, Seq, Static, Table, is_literal
+
+
+@functools.lru_cache(maxsize=512)
+def _with_tail_returns(definition):
+    """A parsed definition with flags for its loops' exits and its returns at the tails of
+    their paths, made once per definition (source's, shared): both passes copy what they
+    rewrite, and the specializer only reads their result."""
+    return inline.transform(loop_exits.transform(definition))
 
 
 class SpecializerCore:
@@ -61,7 +70,7 @@ class SpecializerCore:
         key = getattr(function, "__func__", function)
         if key not in self._parsed:
             parsed = fence.transform(source.transform(key))
-            parsed.node = inline.transform(loop_exits.transform(parsed.node))
+            parsed.node = _with_tail_returns(parsed.node)
             self._parsed[key] = parsed
         return self._parsed[key]
 
